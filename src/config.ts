@@ -1,0 +1,246 @@
+import { Option } from "commander";
+import { z } from "zod";
+import { LOG_LEVELS } from "./log.js";
+import { DRIVER_NAME } from "./version.js";
+
+/**
+ * Driver configuration: every flag also reads an environment variable (the Helm chart sets env,
+ * never secrets on the command line). Parsed by commander, validated here with zod so a bad value
+ * stops the process at start with a readable message.
+ */
+
+const boolish = z
+  .union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"])])
+  .transform((v) => (typeof v === "boolean" ? v : ["true", "1", "yes"].includes(v)));
+const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const safeName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    "letters, digits, '.', '_' and '-' only, starting with a letter or digit",
+  );
+const pathComponents = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/, "relative path of lower-case components");
+/** Durations: plain seconds or with a unit (500ms, 30s, 5m, 1h). Returned in milliseconds. */
+const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  if (typeof v === "number") return v * 1000;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
+  if (!m) {
+    ctx.addIssue({ code: "custom", message: `not a duration: ${v} (e.g. 30s, 5m, 1h)` });
+    return z.NEVER;
+  }
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
+  return Math.round(Number(m[1]) * unit);
+});
+
+export const commonSchema = z.object({
+  endpoint: z.string().min(1),
+  logLevel: z.enum(LOG_LEVELS),
+  metricsAddress: z.string(),
+  driverName: z.string().regex(/^[a-zA-Z][A-Za-z0-9.\-_]{0,61}[a-zA-Z]$/, "not a valid CSI driver name"),
+});
+
+export const controllerSchema = z.object({
+  rdsAddress: z.string().min(1, "--rds-address (RDS_ADDRESS) is required"),
+  rdsPort: intIn(1, 65535),
+  rdsUser: safeName,
+  rdsKeyFile: z.string().min(1),
+  rdsKeyPassphraseFile: z.string().optional(),
+  rdsHostKeyFingerprint: z
+    .string()
+    .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, "expected SHA256:<base64> as printed by ssh-keygen -lf")
+    .optional(),
+  rdsKnownHostsFile: z.string().optional(),
+  rdsInsecureSkipHostKeyCheck: boolish,
+  rdsMaxChannels: intIn(1, 16),
+  rdsCommandTimeout: duration,
+  rdsPool: safeName,
+  rdsFsLabel: safeName.optional(),
+  rdsRoot: pathComponents,
+  nvmeAddress: z.string().optional(),
+  nvmePort: intIn(1, 65535),
+  nqnPrefix: z.string().regex(/^nqn\.\d{4}-\d{2}\.[a-z0-9.-]+(:[A-Za-z0-9._-]+)*$/, "not an NQN prefix"),
+  maxSnapshotsPerVolume: intIn(0, 100_000),
+  nodeTransport: z.enum(["nvme-tcp", "loop"]),
+  loopPoolPath: z.string().optional(),
+  reconcileInterval: duration,
+  reconcileDryRun: boolish,
+  reconcileGracePeriod: duration,
+  reconcilePasses: intIn(1, 100),
+});
+
+export const nodeSchema = z.object({
+  nodeId: z.string().min(1, "--node-id (NODE_ID) is required").max(128),
+  maxVolumesPerNode: intIn(0, 10_000),
+});
+
+export type CommonConfig = z.infer<typeof commonSchema>;
+export type ControllerConfig = z.infer<typeof controllerSchema>;
+export type NodeConfig = z.infer<typeof nodeSchema>;
+
+const opt = (flags: string, description: string, env: string, def?: string | boolean) => {
+  const o = new Option(flags, `${description} (env ${env})`).env(env);
+  return def === undefined ? o : o.default(def);
+};
+
+export function commonOptions(): Option[] {
+  return [
+    opt(
+      "--endpoint <url>",
+      "CSI endpoint: unix:///path/csi.sock, or tcp://host:port for debugging",
+      "CSI_ENDPOINT",
+      "unix:///csi/csi.sock",
+    ),
+    opt("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`, "LOG_LEVEL", "info"),
+    opt(
+      "--metrics-address <host:port>",
+      "serve /metrics, /healthz and /readyz here; empty disables",
+      "METRICS_ADDRESS",
+      "",
+    ),
+    opt("--driver-name <name>", "CSI driver name", "DRIVER_NAME", DRIVER_NAME),
+  ];
+}
+
+export function controllerOptions(): Option[] {
+  return [
+    opt("--rds-address <host>", "RDS management address (SSH)", "RDS_ADDRESS"),
+    opt("--rds-port <port>", "RDS SSH port", "RDS_PORT", "22"),
+    opt("--rds-user <user>", "RouterOS user", "RDS_USER", "admin"),
+    opt(
+      "--rds-key-file <path>",
+      "SSH private key (ed25519 or rsa), e.g. a Secret mount",
+      "RDS_KEY_FILE",
+      "/etc/rds-csi/ssh/ssh-privatekey",
+    ),
+    opt("--rds-key-passphrase-file <path>", "file holding the key's passphrase", "RDS_KEY_PASSPHRASE_FILE"),
+    opt(
+      "--rds-host-key-fingerprint <fp>",
+      "pinned RDS host key, SHA256:<base64>",
+      "RDS_HOST_KEY_FINGERPRINT",
+    ),
+    opt(
+      "--rds-known-hosts-file <path>",
+      "OpenSSH known_hosts file holding the RDS host key",
+      "RDS_KNOWN_HOSTS_FILE",
+    ),
+    opt(
+      "--rds-insecure-skip-host-key-check [bool]",
+      "accept any host key (unsafe; logged)",
+      "RDS_INSECURE_SKIP_HOST_KEY_CHECK",
+      "false",
+    ),
+    opt(
+      "--rds-max-channels <n>",
+      "concurrent SSH exec channels (RouterOS allows 20 sessions)",
+      "RDS_MAX_CHANNELS",
+      "4",
+    ),
+    opt(
+      "--rds-command-timeout <duration>",
+      "upper bound for one RouterOS command",
+      "RDS_COMMAND_TIMEOUT",
+      "30s",
+    ),
+    opt("--rds-pool <name>", "mount-point of the Btrfs pool disk on the RDS", "RDS_POOL", "raid1"),
+    opt("--rds-fs-label <label>", "Btrfs filesystem label (defaults to the pool name)", "RDS_FS_LABEL"),
+    opt(
+      "--rds-root <dir>",
+      "directory under the pool that holds this driver's volumes and snapshots",
+      "RDS_ROOT",
+      "rds-csi",
+    ),
+    opt(
+      "--nvme-address <host>",
+      "NVMe/TCP address nodes connect to (defaults to --rds-address)",
+      "NVME_ADDRESS",
+    ),
+    opt("--nvme-port <port>", "NVMe/TCP port", "NVME_PORT", "4420"),
+    opt(
+      "--nqn-prefix <nqn>",
+      "NQN prefix; the volume id is appended after ':'",
+      "NQN_PREFIX",
+      "nqn.2000-02.com.mikrotik:rds-csi",
+    ),
+    opt(
+      "--max-snapshots-per-volume <n>",
+      "refuse more snapshots of one volume (0 = no limit)",
+      "MAX_SNAPSHOTS_PER_VOLUME",
+      "128",
+    ),
+    opt(
+      "--node-transport <kind>",
+      "how nodes attach volumes: nvme-tcp, or loop for a local emulator",
+      "NODE_TRANSPORT",
+      "nvme-tcp",
+    ),
+    opt(
+      "--loop-pool-path <path>",
+      "host path where the emulator's pool is mounted (loop transport)",
+      "LOOP_POOL_PATH",
+    ),
+    opt(
+      "--reconcile-interval <duration>",
+      "orphan reconciler period; 0 disables it",
+      "RECONCILE_INTERVAL",
+      "0",
+    ),
+    opt(
+      "--reconcile-dry-run [bool]",
+      "report what the reconciler would do without doing it",
+      "RECONCILE_DRY_RUN",
+      "true",
+    ),
+    opt(
+      "--reconcile-grace-period <duration>",
+      "minimum age before an object can be called orphaned",
+      "RECONCILE_GRACE_PERIOD",
+      "1h",
+    ),
+    opt(
+      "--reconcile-passes <n>",
+      "consecutive passes an object must be seen orphaned",
+      "RECONCILE_PASSES",
+      "3",
+    ),
+  ];
+}
+
+export function nodeOptions(): Option[] {
+  return [
+    opt("--node-id <id>", "this node's id (the Kubernetes node name)", "NODE_ID"),
+    opt(
+      "--max-volumes-per-node <n>",
+      "volumes this node may attach (0 = no limit)",
+      "MAX_VOLUMES_PER_NODE",
+      "0",
+    ),
+  ];
+}
+
+/** Validates raw commander values against a schema; throws one readable message listing every problem. */
+export function validateConfig<S extends z.ZodType>(schema: S, raw: Record<string, unknown>): z.infer<S> {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => {
+    const key = i.path.join(".");
+    const flag = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    return `  --${flag}: ${i.message}`;
+  });
+  throw new Error(`invalid configuration:\n${problems.join("\n")}`);
+}
+
+/** Cross-field checks that zod objects cannot express alone. */
+export function checkControllerConfig(c: ControllerConfig): void {
+  const pinned = [c.rdsHostKeyFingerprint, c.rdsKnownHostsFile].filter(Boolean).length;
+  if (pinned === 0 && !c.rdsInsecureSkipHostKeyCheck) {
+    throw new Error(
+      "invalid configuration:\n  the RDS host key must be verified: set --rds-host-key-fingerprint or --rds-known-hosts-file " +
+        "(or, knowingly, --rds-insecure-skip-host-key-check)",
+    );
+  }
+  if (c.nodeTransport === "loop" && !c.loopPoolPath) {
+    throw new Error("invalid configuration:\n  --node-transport loop needs --loop-pool-path");
+  }
+}

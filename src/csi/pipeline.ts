@@ -1,0 +1,112 @@
+import { randomUUID } from "node:crypto";
+import type * as grpc from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
+import type { Logger } from "../log.js";
+import { toStatusError } from "./errors.js";
+import { redactSecretMaps } from "./redact.js";
+
+/** What every handler receives besides its request. */
+export interface RequestContext {
+  readonly requestId: string;
+  readonly method: string;
+  readonly log: Logger;
+  /** Epoch milliseconds by which the caller wants an answer; Infinity when it set none. */
+  readonly deadline: number;
+  /** Aborted when the caller cancels or its deadline passes. */
+  readonly signal: AbortSignal;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: handler maps are typed per service at their definition.
+export type Handler<Req = any, Res = any> = (request: Req, ctx: RequestContext) => Promise<Res>;
+export type ServiceHandlers = Record<string, Handler>;
+
+/** Observer of finished calls (metrics); must not throw. */
+export type CallObserver = (method: string, code: status, seconds: number) => void;
+
+export interface PipelineOptions {
+  logger: Logger;
+  /** Proto-aware redaction of a request for logging; receives the full method path. */
+  redactRequest?: (service: string, method: string, request: unknown) => unknown;
+  observe?: CallObserver;
+}
+
+function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): number {
+  const d = call.getDeadline();
+  if (d instanceof Date) return d.getTime();
+  return typeof d === "number" && Number.isFinite(d) ? d : Number.POSITIVE_INFINITY;
+}
+
+function requestIdOf(call: grpc.ServerUnaryCall<unknown, unknown>): string {
+  const given = call.metadata.get("x-request-id")[0];
+  return typeof given === "string" && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID().slice(0, 8);
+}
+
+function abortSignalFor(call: grpc.ServerUnaryCall<unknown, unknown>, deadline: number): AbortController {
+  const controller = new AbortController();
+  call.on("cancelled", () => controller.abort(new Error("cancelled by caller")));
+  if (Number.isFinite(deadline)) {
+    const ms = Math.max(0, deadline - Date.now());
+    const timer = setTimeout(() => controller.abort(new Error("deadline exceeded")), ms);
+    timer.unref();
+    controller.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+  }
+  return controller;
+}
+
+/**
+ * Wraps a service's handlers into a grpc-js implementation. This is the only path by which any
+ * RPC runs: request id, redacted request log, duration and code log, error-to-status mapping.
+ */
+export function wrapService(
+  service: string,
+  handlers: ServiceHandlers,
+  options: PipelineOptions,
+): grpc.UntypedServiceImplementation {
+  const impl: grpc.UntypedServiceImplementation = {};
+  for (const [method, handler] of Object.entries(handlers)) {
+    impl[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      void runCall(service, method, handler, call, callback, options);
+    };
+  }
+  return impl;
+}
+
+async function runCall(
+  service: string,
+  method: string,
+  handler: Handler,
+  call: grpc.ServerUnaryCall<unknown, unknown>,
+  callback: grpc.sendUnaryData<unknown>,
+  options: PipelineOptions,
+): Promise<void> {
+  const started = process.hrtime.bigint();
+  const requestId = requestIdOf(call);
+  const deadline = deadlineOf(call);
+  const abort = abortSignalFor(call, deadline);
+  const log = options.logger.child({ reqId: requestId, method });
+  const redacted = redactSecretMaps(
+    options.redactRequest ? options.redactRequest(service, method, call.request) : call.request,
+  );
+  log.debug({ request: redacted }, "request");
+  const ctx: RequestContext = { requestId, method, log, deadline, signal: abort.signal };
+  const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+  try {
+    const response = await handler(call.request, ctx);
+    const elapsed = seconds();
+    log.info({ code: "OK", durationMs: Math.round(elapsed * 1000) }, "done");
+    options.observe?.(method, status.OK, elapsed);
+    callback(null, response);
+  } catch (err) {
+    const mapped = toStatusError(err, Date.now() >= deadline);
+    const elapsed = seconds();
+    const level = mapped.code === status.INTERNAL || mapped.code === status.UNKNOWN ? "error" : "warn";
+    log[level](
+      { code: status[mapped.code], durationMs: Math.round(elapsed * 1000), err: mapped.message },
+      "failed",
+    );
+    options.observe?.(method, mapped.code, elapsed);
+    callback({ code: mapped.code, details: mapped.message, message: mapped.message });
+  } finally {
+    abort.abort(new Error("call finished"));
+  }
+}
