@@ -1,0 +1,109 @@
+import { Command } from "commander";
+import { describe, expect, it } from "vitest";
+import {
+  checkControllerConfig,
+  commonOptions,
+  commonSchema,
+  controllerOptions,
+  controllerSchema,
+  nodeOptions,
+  nodeSchema,
+  validateConfig,
+} from "../../src/config.js";
+
+function parse(argv: string[], env: Record<string, string> = {}) {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    const cmd = new Command().exitOverride();
+    for (const o of [...commonOptions(), ...controllerOptions(), ...nodeOptions()]) cmd.addOption(o);
+    cmd.parse(argv, { from: "user" });
+    return cmd.opts();
+  } finally {
+    process.env = saved;
+  }
+}
+
+const pinned = ["--rds-address", "rds.example", "--rds-host-key-fingerprint", `SHA256:${"A".repeat(43)}`];
+
+describe("driver configuration", () => {
+  it("applies defaults and converts types", () => {
+    const raw = parse(pinned);
+    const c = validateConfig(controllerSchema, raw);
+    expect(c.rdsPort).toBe(22);
+    expect(c.rdsUser).toBe("admin");
+    expect(c.rdsRoot).toBe("rds-csi");
+    expect(c.nvmePort).toBe(4420);
+    expect(c.rdsInsecureSkipHostKeyCheck).toBe(false);
+    expect(c.rdsCommandTimeout).toBe(30_000);
+    expect(c.reconcileInterval).toBe(0);
+    expect(c.reconcileDryRun).toBe(true);
+    expect(c.reconcileGracePeriod).toBe(3_600_000);
+    expect(validateConfig(commonSchema, raw).endpoint).toBe("unix:///csi/csi.sock");
+    expect(() => checkControllerConfig(c)).not.toThrow();
+  });
+
+  it("reads every setting from the environment when no flag is given", () => {
+    const raw = parse([], {
+      RDS_ADDRESS: "10.0.0.5",
+      RDS_PORT: "2222",
+      RDS_KNOWN_HOSTS_FILE: "/etc/rds-csi/ssh/known_hosts",
+      RDS_ROOT: "k8s/volumes",
+      RECONCILE_INTERVAL: "5m",
+      RECONCILE_DRY_RUN: "false",
+      NODE_ID: "worker-1",
+    });
+    const c = validateConfig(controllerSchema, raw);
+    expect(c.rdsAddress).toBe("10.0.0.5");
+    expect(c.rdsPort).toBe(2222);
+    expect(c.rdsRoot).toBe("k8s/volumes");
+    expect(c.reconcileInterval).toBe(300_000);
+    expect(c.reconcileDryRun).toBe(false);
+    expect(validateConfig(nodeSchema, raw).nodeId).toBe("worker-1");
+  });
+
+  it("lists every invalid value in one readable message naming the flag", () => {
+    const raw = parse([
+      "--rds-address",
+      "x",
+      "--rds-port",
+      "99999",
+      "--rds-root",
+      "../etc",
+      "--rds-command-timeout",
+      "soon",
+    ]);
+    let message = "";
+    try {
+      validateConfig(controllerSchema, raw);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain("--rds-port");
+    expect(message).toContain("--rds-root");
+    expect(message).toContain("--rds-command-timeout");
+    expect(message).not.toContain("--rds-address");
+  });
+
+  it("requires a verified host key unless the unsafe opt-out is explicit", () => {
+    const c = validateConfig(controllerSchema, parse(["--rds-address", "x"]));
+    expect(() => checkControllerConfig(c)).toThrow(/host key must be verified/);
+    const optedOut = validateConfig(
+      controllerSchema,
+      parse(["--rds-address", "x", "--rds-insecure-skip-host-key-check", "true"]),
+    );
+    expect(() => checkControllerConfig(optedOut)).not.toThrow();
+  });
+
+  it("needs the pool path for the loop transport", () => {
+    const c = validateConfig(controllerSchema, parse([...pinned, "--node-transport", "loop"]));
+    expect(() => checkControllerConfig(c)).toThrow(/--loop-pool-path/);
+    expect(() => validateConfig(controllerSchema, parse([...pinned, "--node-transport", "iscsi"]))).toThrow(
+      /--node-transport/,
+    );
+  });
+
+  it("requires a node id for the node role", () => {
+    expect(() => validateConfig(nodeSchema, parse([]))).toThrow(/--node-id/);
+  });
+});
