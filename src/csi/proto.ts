@@ -158,9 +158,16 @@ export function secretFieldPaths(): ReadonlySet<string> {
  * which is a wiring mistake rather than a request problem.
  */
 export function redactSecrets(typeName: string, message: unknown): unknown {
-  const type = load().reflection.lookup(typeName.replace(/^\./, ""));
-  if (!(type instanceof protobuf.Type)) throw new Error(`unknown CSI message type "${typeName}"`);
-  return redactMessage(type, message, 0);
+  return secretRedactor(load().reflection)(typeName, message);
+}
+
+/** redactSecrets over any parsed protocol whose fields carry a `csi_secret` option. */
+export function secretRedactor(root: protobuf.Root): (typeName: string, message: unknown) => unknown {
+  return (typeName, message) => {
+    const type = root.lookup(typeName.replace(/^\./, ""));
+    if (!(type instanceof protobuf.Type)) throw new Error(`unknown message type "${typeName}"`);
+    return redactMessage(type, message, 0);
+  };
 }
 
 /** redactSecrets for a request of `service` ("Controller" or "csi.v1.Controller") and `method`. */
