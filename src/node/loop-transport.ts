@@ -1,0 +1,176 @@
+import { lstat, readdir, readFile, realpath } from "node:fs/promises";
+import { join } from "node:path";
+import { badArgument, broken, missing, notReady } from "./errors.js";
+import type { CommandRunner } from "./exec.js";
+import { isMissing, kernelName } from "./sysfs.js";
+import type { LoopTarget, Transport, TransportCall, VolumeTarget } from "./transport.js";
+import type { DeviceUsageProbe } from "./usage.js";
+import { checkDevicePath } from "./validate.js";
+
+export interface LoopTransportOptions {
+  run: CommandRunner;
+  /**
+   * Backing files must lie inside this directory (the host path of the emulator's pool). A
+   * volume_context naming any other file is refused: the node would otherwise format whatever file
+   * a PersistentVolume pointed at.
+   */
+  allowedRoot: string;
+  sysfsRoot: string;
+  inUse: DeviceUsageProbe;
+}
+
+const LOOP_DEVICE = /^\/dev\/loop\d+$/;
+
+function loopTarget(target: VolumeTarget): LoopTarget {
+  if (target.transport !== "loop") throw broken(`loop transport given a ${target.transport} volume`);
+  return target;
+}
+
+/**
+ * Volumes of a local `rds-csi sim`: the volume's disk.img, attached with a loop device. The
+ * attachment is found again by its backing file, so no state is kept here.
+ */
+export class LoopTransport implements Transport {
+  readonly kind = "loop";
+
+  constructor(private readonly options: LoopTransportOptions) {}
+
+  owns(devicePath: string): boolean {
+    return LOOP_DEVICE.test(devicePath);
+  }
+
+  async attach(target: VolumeTarget, call: TransportCall): Promise<string> {
+    const file = await this.checkedBackingFile(loopTarget(target));
+    const existing = await this.attachedDevices(file, call);
+    if (existing[0]) return existing[0];
+    const { stdout } = await this.options.run("losetup", ["--find", "--show", "--", file], {
+      signal: call.signal,
+    });
+    const device = checkDevicePath(stdout.trim());
+    call.log?.info({ device, backingFile: file }, "loop device attached");
+    return device;
+  }
+
+  async find(target: VolumeTarget, call: TransportCall): Promise<string | undefined> {
+    const { backingFile } = loopTarget(target);
+    return (await this.attachedDevices(backingFile, call))[0];
+  }
+
+  async detach(target: VolumeTarget, call: TransportCall): Promise<void> {
+    const { backingFile } = loopTarget(target);
+    for (const device of await this.attachedDevices(backingFile, call)) {
+      const busy = await this.options.inUse(kernelName(device));
+      if (busy) throw notReady(`${device} (${backingFile}) is still in use: ${busy}`);
+      try {
+        // losetup reads "--" as a device name with -d/-c; the device path is checked instead.
+        await this.options.run("losetup", ["--detach", device], { signal: call.signal });
+        call.log?.info({ device, backingFile }, "loop device detached");
+      } catch (err) {
+        // Already gone (a concurrent detach, or autoclear): the outcome wanted.
+        if (!(await this.stillAttached(device))) continue;
+        throw err;
+      }
+    }
+  }
+
+  async refresh(devicePath: string, call: TransportCall): Promise<void> {
+    if (!this.owns(devicePath)) throw badArgument(`${devicePath} is not a loop device`);
+    await this.options.run("losetup", ["--set-capacity", devicePath], { signal: call.signal });
+  }
+
+  async condition(devicePath: string): Promise<string | undefined> {
+    const backing = await this.backingFileOf(devicePath);
+    if (backing === undefined) return `${devicePath} is no longer attached to a file`;
+    if (backing.endsWith(" (deleted)")) return `the backing file of ${devicePath} was deleted`;
+    return undefined;
+  }
+
+  /** Resolves the file and refuses anything outside the allowed root or not a regular file. */
+  private async checkedBackingFile(target: LoopTarget): Promise<string> {
+    let real: string;
+    try {
+      real = await realpath(target.backingFile);
+    } catch (err) {
+      if (isMissing(err)) throw missing(`backing file ${target.backingFile} does not exist`);
+      throw err;
+    }
+    const root = await realpath(this.options.allowedRoot);
+    if (!real.startsWith(`${root}/`)) {
+      throw badArgument(
+        `backing file ${target.backingFile} is outside the allowed directory ${this.options.allowedRoot}`,
+      );
+    }
+    if (!(await lstat(real)).isFile())
+      throw badArgument(`backing file ${target.backingFile} is not a regular file`);
+    return real;
+  }
+
+  /**
+   * Loop devices backed by `file`: `losetup --associated` while the file exists; once it is gone
+   * only sysfs still names it (with " (deleted)"), and a leaked device must still be found.
+   */
+  private async attachedDevices(file: string, call: TransportCall): Promise<string[]> {
+    let real: string;
+    try {
+      real = await realpath(file);
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      return this.devicesOfDeletedFile(file);
+    }
+    const { stdout } = await this.options.run("losetup", ["--list", "--json", "--associated", real], {
+      signal: call.signal,
+    });
+    return parseLosetupJson(stdout).map((d) => checkDevicePath(d.name));
+  }
+
+  private async devicesOfDeletedFile(file: string): Promise<string[]> {
+    const names = await readdir(join(this.options.sysfsRoot, "block")).catch(() => [] as string[]);
+    const found: string[] = [];
+    for (const name of names.filter((n) => /^loop\d+$/.test(n)).sort()) {
+      const backing = await this.backingFileOf(`/dev/${name}`);
+      if (backing?.replace(/ \(deleted\)$/, "") === file) found.push(`/dev/${name}`);
+    }
+    return found;
+  }
+
+  private async stillAttached(device: string): Promise<boolean> {
+    return (await this.backingFileOf(device)) !== undefined;
+  }
+
+  /** The kernel's record of the file behind a loop device; undefined when it is not bound. */
+  private async backingFileOf(device: string): Promise<string | undefined> {
+    try {
+      const backing = await readFile(
+        join(this.options.sysfsRoot, "block", kernelName(device), "loop/backing_file"),
+        "utf8",
+      );
+      return backing.trim() === "" ? undefined : backing.trim();
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+  }
+}
+
+interface LosetupDevice {
+  name: string;
+  backFile: string;
+}
+
+/** Parses `losetup --list --json` output. */
+export function parseLosetupJson(text: string): LosetupDevice[] {
+  if (text.trim() === "") return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw broken(`cannot parse losetup output: ${text.slice(0, 200)}`);
+  }
+  const list = (parsed as { loopdevices?: unknown }).loopdevices;
+  if (!Array.isArray(list)) throw broken("losetup output has no loopdevices list");
+  return list.map((entry: unknown) => {
+    const e = entry as { name?: unknown; "back-file"?: unknown };
+    if (typeof e.name !== "string") throw broken("losetup output entry without a name");
+    return { name: e.name, backFile: typeof e["back-file"] === "string" ? e["back-file"] : "" };
+  });
+}
