@@ -1,0 +1,104 @@
+import { isSnapshotId, isVolumeId } from "./ids.js";
+
+/**
+ * Where things live on the RDS. Everything this driver owns sits under `<root>` in the Btrfs
+ * pool mounted at `/<pool>`:
+ *
+ *   <root>/vols/<volume id>/disk.img                 one subvolume per volume, holding its image
+ *   <root>/snaps/<volume id>/<snapshot id>/disk.img  read-only snapshots, grouped by source volume
+ *
+ * The snapshot's directory names its source volume, so source_volume_id survives the source's
+ * deletion and "all snapshots of a volume" is a prefix query.
+ */
+
+export const DISK_IMAGE = "disk.img";
+
+export interface LayoutOptions {
+  /** Mount point of the pool disk (`/<pool>` on the RDS). */
+  pool: string;
+  /** Btrfs filesystem label for subvolume commands; RouterOS names the pool's filesystem by it. */
+  fsLabel: string;
+  /** Directory under the pool for this driver's objects, e.g. "rds-csi". */
+  root: string;
+}
+
+export interface SnapshotLocation {
+  snapshotId: string;
+  sourceVolumeId: string;
+}
+
+export class Layout {
+  readonly pool: string;
+  readonly fsLabel: string;
+  readonly root: string;
+
+  constructor(options: LayoutOptions) {
+    this.pool = options.pool.replace(/^\/+|\/+$/g, "");
+    this.fsLabel = options.fsLabel;
+    this.root = options.root.replace(/^\/+|\/+$/g, "");
+  }
+
+  // Subvolume paths, relative to the filesystem root (what RouterOS calls `fullname`).
+
+  volumesDir(): string {
+    return `${this.root}/vols`;
+  }
+
+  snapshotsDir(): string {
+    return `${this.root}/snaps`;
+  }
+
+  volumeSubvolume(volumeId: string): string {
+    return `${this.volumesDir()}/${volumeId}`;
+  }
+
+  /** The directory holding every snapshot of one volume. */
+  volumeSnapshotsDir(volumeId: string): string {
+    return `${this.snapshotsDir()}/${volumeId}`;
+  }
+
+  snapshotSubvolume(sourceVolumeId: string, snapshotId: string): string {
+    return `${this.volumeSnapshotsDir(sourceVolumeId)}/${snapshotId}`;
+  }
+
+  /** Which snapshot a subvolume fullname is, or undefined when it is not one of ours. */
+  parseSnapshotSubvolume(fullname: string): SnapshotLocation | undefined {
+    const prefix = `${this.snapshotsDir()}/`;
+    const path = fullname.replace(/^\/+/, "");
+    if (!path.startsWith(prefix)) return undefined;
+    const parts = path.slice(prefix.length).split("/");
+    if (parts.length !== 2) return undefined;
+    const [sourceVolumeId, snapshotId] = parts as [string, string];
+    if (!isVolumeId(sourceVolumeId) || !isSnapshotId(snapshotId)) return undefined;
+    return { sourceVolumeId, snapshotId };
+  }
+
+  // Paths as files: `/<pool>/<subvolume path>`; rds/paths.ts converts to each menu's spelling.
+
+  /** A subvolume-relative path as a path under the pool mount. */
+  inPool(relative: string): string {
+    return `/${this.pool}/${relative}`;
+  }
+
+  volumeImage(volumeId: string): string {
+    return this.inPool(`${this.volumeSubvolume(volumeId)}/${DISK_IMAGE}`);
+  }
+
+  snapshotImage(sourceVolumeId: string, snapshotId: string): string {
+    return this.inPool(`${this.snapshotSubvolume(sourceVolumeId, snapshotId)}/${DISK_IMAGE}`);
+  }
+
+  /** Which snapshot image a pool path is (leading slash optional), or undefined. */
+  parseSnapshotImage(path: string): SnapshotLocation | undefined {
+    const prefix = `${this.pool}/`;
+    const relative = path.replace(/^\/+/, "");
+    const suffix = `/${DISK_IMAGE}`;
+    if (!relative.startsWith(prefix) || !relative.endsWith(suffix)) return undefined;
+    return this.parseSnapshotSubvolume(relative.slice(prefix.length, -suffix.length));
+  }
+
+  /** The image as a host sees it when the pool is mounted at `mountPath` (the emulator's loop transport). */
+  hostImagePath(mountPath: string, volumeId: string): string {
+    return `${mountPath.replace(/\/+$/, "")}/${this.volumeSubvolume(volumeId)}/${DISK_IMAGE}`;
+  }
+}

@@ -1,0 +1,234 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { isSnapshotId, isVolumeId, nameProblem, snapshotIdFor, volumeIdFor } from "../../src/storage/ids.js";
+import { Layout } from "../../src/storage/layout.js";
+import { decodeVolumeComment, encodeVolumeComment, sameSource } from "../../src/storage/metadata.js";
+import {
+  expandedSize,
+  fitsRange,
+  GiB,
+  KiB,
+  MiB,
+  newVolumeSize,
+  parseByteCount,
+  parseRange,
+  sizeFromSource,
+} from "../../src/storage/sizes.js";
+import { decodeListToken, encodeListToken, pageOf } from "../../src/storage/tokens.js";
+
+describe("ids", () => {
+  it("derives stable, distinct, well-formed ids from names", () => {
+    const v = volumeIdFor("pvc-0f3c");
+    expect(v).toBe(volumeIdFor("pvc-0f3c"));
+    expect(v).toMatch(/^pvc-[0-9a-f-]{36}$/);
+    expect(isVolumeId(v)).toBe(true);
+    expect(isSnapshotId(v)).toBe(false);
+    const s = snapshotIdFor("pvc-0f3c");
+    expect(s).toMatch(/^snap-[0-9a-f-]{36}$/);
+    expect(isSnapshotId(s)).toBe(true);
+    expect(s.slice(5)).not.toBe(v.slice(4));
+    expect(volumeIdFor("Name")).not.toBe(volumeIdFor("name"));
+  });
+
+  it("accepts any name and always yields an id the RDS can carry", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 128, unit: "grapheme" }), (name) => {
+        expect(volumeIdFor(name)).toMatch(
+          /^pvc-[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+        );
+        expect(isSnapshotId(snapshotIdFor(name))).toBe(true);
+      }),
+    );
+  });
+
+  it("rejects ids that are not ours", () => {
+    for (const id of [
+      "",
+      "fake-vol-id",
+      "pvc-",
+      "PVC-4cd605e7-afa2-5360-b5b9-c5e9fb5c76f4",
+      "pvc-4cd605e7-afa2-4360-b5b9-c5e9fb5c76f4",
+      "pvc-4cd605e7-afa2-5360-b5b9-c5e9fb5c76f4x",
+      "pvc-4cd605e7-afa2-5360-b5b9-c5e9fb5c76f4/../x",
+      "snap-4cd605e7-afa2-5360-b5b9-c5e9fb5c76f4\n",
+    ]) {
+      expect(isVolumeId(id), id).toBe(false);
+      expect(isSnapshotId(id), id).toBe(false);
+    }
+  });
+
+  it("checks names against the spec's limits", () => {
+    expect(nameProblem("")).toMatch(/required/);
+    expect(nameProblem("a".repeat(128))).toBeUndefined();
+    expect(nameProblem("a".repeat(129))).toMatch(/129 bytes/);
+    expect(nameProblem("é".repeat(65))).toMatch(/130 bytes/);
+    expect(nameProblem("bell\u0007")).toMatch(/control/);
+    expect(nameProblem("tab\tand\nnewline are allowed")).toBeUndefined();
+    expect(nameProblem("Mixed Case ünïcode ✓")).toBeUndefined();
+  });
+});
+
+describe("sizes", () => {
+  const range = (required: bigint, limit = 0n) => ({ required, limit });
+
+  it("parses int64 strings exactly and refuses anything else", () => {
+    expect(parseByteCount("9223372036854775807")).toBe(9223372036854775807n);
+    expect(parseByteCount("9223372036854775808")).toBeUndefined();
+    expect(parseByteCount("-1")).toBeUndefined();
+    expect(parseByteCount("1e9")).toBeUndefined();
+    expect(parseRange(null)).toEqual({ required: 0n, limit: 0n });
+    expect(parseRange({ required_bytes: "10", limit_bytes: "" })).toEqual({ required: 10n, limit: 0n });
+    expect(parseRange({ required_bytes: "-5", limit_bytes: "0" })).toHaveProperty("error");
+  });
+
+  it("defaults to 1 GiB and rounds up to whole MiB", () => {
+    expect(newVolumeSize(range(0n))).toEqual({ ok: true, bytes: GiB });
+    expect(newVolumeSize(range(1n))).toEqual({ ok: true, bytes: MiB });
+    expect(newVolumeSize(range(10n * GiB, 10n * GiB))).toEqual({ ok: true, bytes: 10n * GiB });
+    expect(newVolumeSize(range(GiB + 1n))).toEqual({ ok: true, bytes: GiB + MiB });
+  });
+
+  it("falls back to 4 KiB granularity under a tight limit, never passes the limit", () => {
+    expect(newVolumeSize(range(MiB + 1n, MiB + 8n * KiB))).toEqual({ ok: true, bytes: MiB + 4n * KiB });
+    const r = newVolumeSize(range(MiB + 1n, MiB + 100n));
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.reason).toBe("out-of-range");
+      expect(r.message).toContain(String(MiB + 100n));
+    }
+    expect(newVolumeSize(range(2n * MiB, MiB)).ok).toBe(false);
+    expect(newVolumeSize(range(0n, 10n * MiB + 5n))).toEqual({ ok: true, bytes: 10n * MiB });
+    expect(newVolumeSize(range(0n, 100n)).ok).toBe(false);
+  });
+
+  it("always lands inside the requested range when it succeeds", () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 1n << 50n }),
+        fc.bigInt({ min: 0n, max: 1n << 50n }),
+        (required, limit) => {
+          const r = newVolumeSize({ required, limit });
+          if (!r.ok) return;
+          expect(r.bytes >= required).toBe(true);
+          if (limit > 0n) expect(r.bytes <= limit).toBe(true);
+          expect(r.bytes % (4n * KiB)).toBe(0n);
+        },
+      ),
+    );
+  });
+
+  it("restores keep the source size, grow on request, and never shrink", () => {
+    const src = 3n * GiB;
+    expect(sizeFromSource(range(0n), src, "snapshot")).toEqual({ ok: true, bytes: src });
+    expect(sizeFromSource(range(src), src, "snapshot")).toEqual({ ok: true, bytes: src });
+    expect(sizeFromSource(range(5n * GiB), src, "snapshot")).toEqual({ ok: true, bytes: 5n * GiB });
+    const smaller = sizeFromSource(range(GiB), src, "snapshot");
+    expect(smaller).toMatchObject({ ok: false, reason: "out-of-range" });
+    expect(sizeFromSource(range(0n, GiB), src, "snapshot")).toMatchObject({
+      ok: false,
+      reason: "out-of-range",
+    });
+  });
+
+  it("expansion grows only and respects the limit", () => {
+    expect(expandedSize(range(2n * GiB), GiB)).toEqual({ ok: true, bytes: 2n * GiB });
+    expect(expandedSize(range(GiB), 2n * GiB)).toEqual({ ok: true, bytes: 2n * GiB });
+    expect(expandedSize(range(GiB, GiB), 2n * GiB)).toMatchObject({ ok: false, reason: "out-of-range" });
+    expect(expandedSize(range(0n), GiB)).toMatchObject({ ok: false, reason: "invalid" });
+    expect(fitsRange(GiB, range(GiB, GiB))).toBe(true);
+    expect(fitsRange(GiB, range(2n * GiB))).toBe(false);
+    expect(fitsRange(2n * GiB, range(GiB, GiB))).toBe(false);
+  });
+});
+
+describe("layout", () => {
+  const layout = new Layout({ pool: "raid1", fsLabel: "pool1", root: "rds-csi" });
+  const vol = volumeIdFor("v");
+  const snap = snapshotIdFor("s");
+
+  it("places volumes and snapshots under the root", () => {
+    expect(layout.volumeSubvolume(vol)).toBe(`rds-csi/vols/${vol}`);
+    expect(layout.volumeImage(vol)).toBe(`/raid1/rds-csi/vols/${vol}/disk.img`);
+    expect(layout.snapshotSubvolume(vol, snap)).toBe(`rds-csi/snaps/${vol}/${snap}`);
+    expect(layout.snapshotImage(vol, snap)).toBe(`/raid1/rds-csi/snaps/${vol}/${snap}/disk.img`);
+    expect(layout.hostImagePath("/mnt/pool/", vol)).toBe(`/mnt/pool/rds-csi/vols/${vol}/disk.img`);
+  });
+
+  it("recognises only its own snapshot paths", () => {
+    expect(layout.parseSnapshotSubvolume(`rds-csi/snaps/${vol}/${snap}`)).toEqual({
+      sourceVolumeId: vol,
+      snapshotId: snap,
+    });
+    expect(layout.parseSnapshotImage(`raid1/rds-csi/snaps/${vol}/${snap}/disk.img`)).toEqual({
+      sourceVolumeId: vol,
+      snapshotId: snap,
+    });
+    expect(layout.parseSnapshotSubvolume(`other/snaps/${vol}/${snap}`)).toBeUndefined();
+    expect(layout.parseSnapshotSubvolume(`rds-csi/snaps/${vol}/snap-x`)).toBeUndefined();
+    expect(layout.parseSnapshotSubvolume(`rds-csi/snaps/${vol}/${snap}/deeper`)).toBeUndefined();
+    expect(layout.parseSnapshotSubvolume(`rds-csi/snaps/${snap}/${vol}`)).toBeUndefined();
+    expect(layout.parseSnapshotImage(`raid1/rds-csi/snaps/${vol}/${snap}/other.img`)).toBeUndefined();
+  });
+});
+
+describe("volume metadata", () => {
+  const snap = snapshotIdFor("s");
+  const vol = volumeIdFor("v");
+
+  it("round-trips every content source", () => {
+    for (const source of [
+      undefined,
+      { kind: "snapshot", snapshotId: snap },
+      { kind: "volume", volumeId: vol },
+    ] as const) {
+      const comment = encodeVolumeComment({ source });
+      expect(comment.length).toBeLessThan(80);
+      const back = decodeVolumeComment(comment);
+      expect(back).toBeDefined();
+      expect(sameSource(back!.source, source)).toBe(true);
+    }
+  });
+
+  it("refuses comments it did not write", () => {
+    for (const c of [
+      undefined,
+      "",
+      "hello",
+      "rds-csi v2",
+      `rds-csi v1 source=snapshot:${vol}`,
+      "rds-csi v1 source=volume:pvc-x",
+      `rds-csi v1 source=volume:${vol} extra`,
+    ]) {
+      expect(decodeVolumeComment(c), String(c)).toBeUndefined();
+    }
+  });
+});
+
+describe("list tokens", () => {
+  const ids = ["a", "b", "c", "d", "e"].map((n) => snapshotIdFor(n)).sort();
+
+  it("pages through everything exactly once", () => {
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = pageOf(ids, (x) => x, after, 2);
+      seen.push(...page.items);
+      if (page.nextToken === "") break;
+      after = decodeListToken(page.nextToken);
+      expect(after).toBeDefined();
+    }
+    expect(seen).toEqual(ids);
+  });
+
+  it("resumes after the token's id even when that snapshot was deleted", () => {
+    const token = encodeListToken(ids[1]!);
+    const remaining = ids.filter((id) => id !== ids[1]);
+    expect(pageOf(remaining, (x) => x, decodeListToken(token), 0).items).toEqual(ids.slice(2));
+  });
+
+  it("rejects foreign tokens", () => {
+    for (const t of ["invalid-token", "v1.", "v1.snap-x", `v2.${ids[0]}`, ids[0]!]) {
+      expect(decodeListToken(t), t).toBeUndefined();
+    }
+  });
+});
