@@ -1,0 +1,161 @@
+import { invalidInput } from "./errors.js";
+import { isBareWord, quoteString, validateId, validateText } from "./quote.js";
+
+/**
+ * The command builder: the only code that assembles RouterOS command lines. A line is made of
+ * `Fragment`s, and a Fragment can only be created here from a validated or quoted value, so raw
+ * input cannot be concatenated into a command anywhere else.
+ */
+
+const SAFE: unique symbol = Symbol("routeros-fragment");
+
+/** A piece of a command line that is safe to send: a validated word or a quoted string. */
+export interface Fragment {
+  readonly [SAFE]: true;
+  readonly text: string;
+}
+
+function fragment(text: string): Fragment {
+  return { [SAFE]: true, text };
+}
+
+/** A complete command line, and whether it changes state (the retry policy depends on it). */
+export interface RouterOsCommand {
+  readonly line: string;
+  readonly mutating: boolean;
+}
+
+/** The menus this client talks to. A fixed list: menu words are never taken from input. */
+export type Menu =
+  | "/disk"
+  | "/disk/btrfs/subvolume"
+  | "/disk/btrfs/filesystem"
+  | "/file"
+  | "/system/resource"
+  | "/system/identity";
+
+const PROPERTY_NAME = /^(\.id|[a-z][a-z0-9-]*)$/;
+
+function propertyName(name: string): string {
+  if (!PROPERTY_NAME.test(name)) throw invalidInput(`property name ${JSON.stringify(name)} is not valid`);
+  return name;
+}
+
+/** Value constructors for `name=value` arguments. */
+export const value = {
+  /** Always quoted: free text, paths, anything that may hold `/`, `:` or spaces. */
+  string(text: string, what = "value"): Fragment {
+    return fragment(quoteString(text, what));
+  },
+  /** Bare when it is in the safe unquoted set, quoted otherwise. */
+  word(text: string, what = "value"): Fragment {
+    validateText(text, what);
+    return fragment(isBareWord(text) ? text : quoteString(text, what));
+  },
+  /** An item name checked against the id allow-list; sent bare. */
+  id(text: string, what = "id"): Fragment {
+    return fragment(validateId(text, what));
+  },
+  bool(flag: boolean): Fragment {
+    return fragment(flag ? "yes" : "no");
+  },
+  /** A non-negative integer, e.g. a byte count, sent as plain decimal digits. */
+  integer(n: bigint | number, what = "number"): Fragment {
+    const big = typeof n === "bigint" ? n : Number.isSafeInteger(n) ? BigInt(n) : -1n;
+    if (big < 0n) throw invalidInput(`${what} ${String(n)} is not a non-negative integer`);
+    return fragment(big.toString());
+  },
+};
+
+/** A `where` expression. Values in it are always quoted (reference §1.5: `/` and `:` need quotes). */
+export interface Condition {
+  readonly [SAFE]: true;
+  readonly text: string;
+  readonly condition: true;
+}
+
+function condition(text: string): Condition {
+  return { [SAFE]: true, text, condition: true };
+}
+
+/**
+ * A regex matching `text` literally. Prefixes are limited to the path/id character set, whose
+ * only metacharacter is `.`; it becomes `[.]`, which needs no backslash (and so no RouterOS escape).
+ */
+function literalRegex(text: string): string {
+  if (!/^[A-Za-z0-9._/-]*$/.test(text)) throw invalidInput(`prefix ${JSON.stringify(text)} is not valid`);
+  return text.replaceAll(".", "[.]");
+}
+
+export const where = {
+  eq(property: string, text: string): Condition {
+    return condition(`${propertyName(property)}=${quoteString(text, property)}`);
+  },
+  /** `property~"^prefix"`; the prefix is matched literally. An empty prefix matches everything. */
+  startsWith(property: string, prefix: string): Condition {
+    return condition(`${propertyName(property)}~${quoteString(`^${literalRegex(prefix)}`, property)}`);
+  },
+  and(...conditions: Condition[]): Condition {
+    if (conditions.length === 0) throw invalidInput("empty condition");
+    if (conditions.length === 1) return conditions[0]!;
+    return condition(conditions.map((c) => `(${c.text})`).join(" and "));
+  },
+};
+
+/** `[find where …]`: the target form for set/remove/get. An empty result makes set/remove a no-op. */
+export function findWhere(match: Condition): Fragment {
+  return fragment(`[find where ${match.text}]`);
+}
+
+export type Arguments = ReadonlyArray<readonly [name: string, value: Fragment | undefined]>;
+
+function argumentText(args: Arguments): string {
+  const parts: string[] = [];
+  for (const [name, v] of args) if (v !== undefined) parts.push(`${propertyName(name)}=${v.text}`);
+  return parts.join(" ");
+}
+
+function join(...parts: Array<string | undefined>): string {
+  return parts.filter((p) => p !== undefined && p !== "").join(" ");
+}
+
+export function addCommand(menu: Menu, args: Arguments): RouterOsCommand {
+  return { line: join(menu, "add", argumentText(args)), mutating: true };
+}
+
+export function setCommand(menu: Menu, target: Fragment, args: Arguments): RouterOsCommand {
+  return { line: join(menu, "set", target.text, argumentText(args)), mutating: true };
+}
+
+export function removeCommand(menu: Menu, target: Fragment): RouterOsCommand {
+  return { line: join(menu, "remove", target.text), mutating: true };
+}
+
+/** Human-oriented detail listing: `/menu print detail [where …]`. */
+export function printDetailCommand(menu: Menu, condition?: Condition): RouterOsCommand {
+  return { line: join(menu, "print", "detail", condition && `where ${condition.text}`), mutating: false };
+}
+
+/** `/menu print terse [where …]`: one line per item. */
+export function printTerseCommand(menu: Menu, condition?: Condition): RouterOsCommand {
+  return { line: join(menu, "print", "terse", condition && `where ${condition.text}`), mutating: false };
+}
+
+function printAsValue(menu: Menu, condition?: Condition): string {
+  return join(menu, "print", "detail", "as-value", condition && `where ${condition.text}`);
+}
+
+/** `:put [/menu print detail as-value [where …]]`: exact numbers, records joined by `;`. */
+export function printAsValueCommand(menu: Menu, condition?: Condition): RouterOsCommand {
+  return { line: `:put [${printAsValue(menu, condition)}]`, mutating: false };
+}
+
+/** `:put [:serialize to=json [/menu print detail as-value …]]` (RouterOS 7.13+): one JSON array. */
+export function printJsonCommand(menu: Menu, condition?: Condition): RouterOsCommand {
+  return { line: `:put [:serialize to=json [${printAsValue(menu, condition)}]]`, mutating: false };
+}
+
+/** `:put [/menu get [target] property]`: one raw value. */
+export function getValueCommand(menu: Menu, property: string, target?: Fragment): RouterOsCommand {
+  return { line: `:put [${join(menu, "get", target?.text, propertyName(property))}]`, mutating: false };
+}
