@@ -5,7 +5,7 @@ import { checkMountFlags, type FsType, isFsType } from "./validate.js";
 export interface CapabilityInput {
   mount?: { fs_type?: string | null; mount_flags?: readonly string[] | null } | null;
   block?: object | null;
-  access_mode?: { mode?: string | null } | null;
+  access_mode?: { mode?: string | number | null } | null;
 }
 
 /** How a volume is presented on this node. */
@@ -38,7 +38,10 @@ export const DEFAULT_FS_TYPE: FsType = "ext4";
  */
 export function parseCapability(cap: CapabilityInput | null | undefined): VolumeMode {
   if (!cap) throw badArgument("volume_capability is required");
-  const mode = cap.access_mode?.mode ?? "UNKNOWN";
+  const given = cap.access_mode?.mode ?? "UNKNOWN";
+  // A number is an access mode newer than this proto: not one this node knows how to honour.
+  if (typeof given === "number") throw badArgument(`access mode ${given} is not supported`);
+  const mode = given;
   if (mode === "UNKNOWN" || mode === "") throw badArgument("volume_capability.access_mode is required");
   const readOnly = READ_ONLY_MODES.has(mode);
   if (cap.block && cap.mount) throw badArgument("volume_capability sets both block and mount");

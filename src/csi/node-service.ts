@@ -1,0 +1,196 @@
+import { parseCapability, type VolumeMode } from "../node/capability.js";
+import { createNodeEnv, type NodeEnv, type OpCall } from "../node/env.js";
+import { NodeError, type NodeErrorKind } from "../node/errors.js";
+import { CommandError, type CommandRunner, execFileRunner } from "../node/exec.js";
+import { expandVolume } from "../node/expand.js";
+import { PROC_MOUNTINFO } from "../node/mountinfo.js";
+import type { NvmeConnectSettings } from "../node/nvme-transport.js";
+import { publishVolume, unpublishVolume } from "../node/publish.js";
+import { stageVolume, unstageVolume } from "../node/stage.js";
+import { volumeStats } from "../node/stats.js";
+import { SYSFS } from "../node/sysfs.js";
+import { parseVolumeContext, type Transports } from "../node/transport.js";
+import { checkAbsolutePath, checkVolumeId } from "../node/validate.js";
+import {
+  alreadyExists,
+  type CsiError,
+  failedPrecondition,
+  internal,
+  invalidArgument,
+  notFound,
+  outOfRange,
+} from "./errors.js";
+import { KeyedLocks } from "./locks.js";
+import type { RequestContext } from "./pipeline.js";
+import type { NodeCapabilityType, NodeMethods, Outgoing } from "./types.js";
+
+export interface NodeServiceOptions {
+  /** This node's id (the Kubernetes node name). */
+  nodeId: string;
+  /** Volumes this node may attach; 0 or undefined for no limit. */
+  maxVolumesPerNode?: number;
+  /** Host directory holding the emulator's pool; enables the loop transport for files inside it. */
+  loopAllowedRoot?: string;
+  /** NVMe/TCP reconnect behaviour; defaults in src/node/nvme-transport.ts. */
+  nvme?: NvmeConnectSettings;
+  /** Replaces the default transports (tests, or a node with a different attach mechanism). */
+  transports?: Transports;
+  run?: CommandRunner;
+  sysfsRoot?: string;
+  mountInfoPath?: string;
+  locks?: KeyedLocks;
+}
+
+export type NodeHandlers = {
+  [M in keyof NodeMethods]: (
+    request: NodeMethods[M]["request"],
+    ctx: RequestContext,
+  ) => Promise<Outgoing<NodeMethods[M]["response"]>>;
+};
+
+const CAPABILITIES: readonly NodeCapabilityType[] = [
+  "STAGE_UNSTAGE_VOLUME",
+  "EXPAND_VOLUME",
+  "GET_VOLUME_STATS",
+];
+
+const statusOf: Record<NodeErrorKind, (msg: string) => CsiError> = {
+  "invalid-argument": invalidArgument,
+  "not-found": notFound,
+  "already-exists": alreadyExists,
+  "failed-precondition": failedPrecondition,
+  "out-of-range": outOfRange,
+  internal,
+};
+
+/** Node-layer failures become CSI statuses here and nowhere else. */
+async function mapped<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof NodeError) throw statusOf[err.kind](err.message);
+    if (err instanceof CommandError) throw internal(err.message);
+    throw err;
+  }
+}
+
+function requireVolumeId(value: string): string {
+  if (!value) throw invalidArgument("volume_id is required");
+  return checkVolumeId(value);
+}
+
+function requirePath(value: string, field: string): string {
+  if (!value) throw invalidArgument(`${field} is required`);
+  return checkAbsolutePath(value, field);
+}
+
+function callOf(ctx: RequestContext): OpCall {
+  return { log: ctx.log, signal: ctx.signal };
+}
+
+/** required_bytes as an exact size; "0" (unset) becomes undefined. */
+function requiredBytes(value: string | undefined): bigint | undefined {
+  if (value === undefined || value === "" || value === "0") return undefined;
+  if (!/^\d+$/.test(value))
+    throw invalidArgument(`capacity_range.required_bytes ${JSON.stringify(value)} is not a size`);
+  return BigInt(value);
+}
+
+export function createNodeService(options: NodeServiceOptions): NodeHandlers {
+  if (!options.nodeId) throw new Error("nodeId is required");
+  const max = options.maxVolumesPerNode ?? 0;
+  if (!Number.isSafeInteger(max) || max < 0)
+    throw new Error("maxVolumesPerNode must be a non-negative integer");
+  const env: NodeEnv = createNodeEnv({
+    run: options.run ?? execFileRunner,
+    sysfsRoot: options.sysfsRoot ?? SYSFS,
+    mountInfoPath: options.mountInfoPath ?? PROC_MOUNTINFO,
+    ...(options.transports ? { transports: options.transports } : {}),
+    ...(options.loopAllowedRoot !== undefined ? { loopAllowedRoot: options.loopAllowedRoot } : {}),
+    ...(options.nvme ? { nvme: options.nvme } : {}),
+  });
+  const locks = options.locks ?? new KeyedLocks();
+
+  return {
+    NodeStageVolume: (req, ctx) =>
+      mapped(async () => {
+        const volumeId = requireVolumeId(req.volume_id);
+        const stagingPath = requirePath(req.staging_target_path, "staging_target_path");
+        const mode: VolumeMode = parseCapability(req.volume_capability);
+        const target = parseVolumeContext(req.volume_context);
+        await locks.withLock(volumeId, () =>
+          stageVolume(env, { volumeId, stagingPath, target, mode }, callOf(ctx)),
+        );
+        return {};
+      }),
+
+    NodeUnstageVolume: (req, ctx) =>
+      mapped(async () => {
+        const volumeId = requireVolumeId(req.volume_id);
+        const stagingPath = requirePath(req.staging_target_path, "staging_target_path");
+        await locks.withLock(volumeId, () => unstageVolume(env, volumeId, stagingPath, callOf(ctx)));
+        return {};
+      }),
+
+    NodePublishVolume: (req, ctx) =>
+      mapped(async () => {
+        const volumeId = requireVolumeId(req.volume_id);
+        const targetPath = requirePath(req.target_path, "target_path");
+        const mode = parseCapability(req.volume_capability);
+        // This plugin stages every volume, so publishing always binds from a staging path.
+        const stagingPath = requirePath(req.staging_target_path, "staging_target_path");
+        const publish = { volumeId, stagingPath, targetPath, mode, readOnly: req.readonly };
+        await locks.withLock(volumeId, () => publishVolume(env, publish, callOf(ctx)));
+        return {};
+      }),
+
+    NodeUnpublishVolume: (req, ctx) =>
+      mapped(async () => {
+        const volumeId = requireVolumeId(req.volume_id);
+        const targetPath = requirePath(req.target_path, "target_path");
+        await locks.withLock(volumeId, () => unpublishVolume(env, targetPath, callOf(ctx)));
+        return {};
+      }),
+
+    NodeGetVolumeStats: (req) =>
+      mapped(async () => {
+        requireVolumeId(req.volume_id);
+        if (!req.volume_path) throw invalidArgument("volume_path is required");
+        const stats = await volumeStats(env, req.volume_path);
+        return {
+          usage: stats.usage.map((u) => ({
+            unit: u.unit,
+            total: String(u.total),
+            available: String(u.available),
+            used: String(u.used),
+          })),
+          volume_condition: stats.condition,
+        };
+      }),
+
+    NodeExpandVolume: (req, ctx) =>
+      mapped(async () => {
+        const volumeId = requireVolumeId(req.volume_id);
+        if (!req.volume_path) throw invalidArgument("volume_path is required");
+        // Optional here; when given it must still be one this node supports.
+        if (req.volume_capability) parseCapability(req.volume_capability);
+        const expand = {
+          volumeId,
+          volumePath: req.volume_path,
+          requiredBytes: requiredBytes(req.capacity_range?.required_bytes),
+        };
+        const bytes = await locks.withLock(volumeId, () => expandVolume(env, expand, callOf(ctx)));
+        return { capacity_bytes: String(bytes) };
+      }),
+
+    NodeGetCapabilities: async () => ({
+      capabilities: CAPABILITIES.map((type) => ({ rpc: { type } })),
+    }),
+
+    NodeGetInfo: async () => ({
+      node_id: options.nodeId,
+      max_volumes_per_node: String(max),
+      accessible_topology: null,
+    }),
+  };
+}
