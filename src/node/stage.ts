@@ -219,9 +219,34 @@ export async function unstageVolume(
     );
     return;
   }
+  const transport = transportFor(env, record.target);
+  const device = await transport.find(record.target, { signal: call.signal, log: call.log });
+  if (device) await refuseWhilePublished(env, layout, device);
   await env.mounter.unmountAll(layout.fsDir, call);
   await env.mounter.unmountAll(layout.blockFile, call);
-  await transportFor(env, record.target).detach(record.target, { signal: call.signal, log: call.log });
+  await transport.detach(record.target, { signal: call.signal, log: call.log });
   await removeStagingFiles(layout);
   call.log.info({ staging: stagingPath }, "volume unstaged");
+}
+
+/**
+ * The CO unpublishes before it unstages; if a publish is still mounted, unstaging would leave it
+ * pointing at a detached device. Checked before anything is unmounted, so a refusal changes nothing.
+ */
+async function refuseWhilePublished(env: NodeEnv, layout: StagingLayout, device: string): Promise<void> {
+  const name = kernelName(device);
+  const table = await env.mounter.table();
+  const number = await deviceNumber(env.sysfsRoot, name);
+  const elsewhere = table.entries.filter(
+    (e) =>
+      (e.device === number && e.mountPoint !== layout.fsDir) ||
+      (e.root === `/${name}` &&
+        (e.fsType === "devtmpfs" || e.fsType === "tmpfs") &&
+        e.mountPoint !== layout.blockFile),
+  );
+  if (elsewhere.length > 0) {
+    throw notReady(
+      `${device} is still mounted at ${elsewhere.map((e) => e.mountPoint).join(", ")}; unpublish it first`,
+    );
+  }
 }
