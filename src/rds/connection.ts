@@ -84,12 +84,6 @@ export class RdsConnection {
     }
   }
 
-  /** The width set by the login options (`…512w`): RouterOS wraps print output there. */
-  get terminalWidth(): number | undefined {
-    const m = /(\d+)w/.exec(this.#options.loginOptions);
-    return m ? Number(m[1]) : undefined;
-  }
-
   /** Commands sent so far (benchmarks report round trips per operation). */
   get roundTrips(): number {
     return this.#roundTrips;

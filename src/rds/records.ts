@@ -112,12 +112,14 @@ function exact(range: ByteRange | null): bigint | null {
 /**
  * print detail shows `file-size` rounded (`50.0GiB`) but the device `size` exactly; a file disk's
  * device is its file, so the exact `size` is the file size whenever it fits the rounded figure.
+ * Without it the figure is taken at face value, which is exact for the whole-MiB sizes this
+ * client creates.
  */
 function exactFileSize(fileSize: ByteRange | null, size: bigint | null): bigint | null {
   if (fileSize === null) return null;
   if (fileSize.min === fileSize.max) return fileSize.min;
   if (size !== null && size >= fileSize.min && size <= fileSize.max) return size;
-  return fileSize.min;
+  return fileSize.nominal;
 }
 
 export function decodeDisk(item: PrintedItem): DiskInfo {

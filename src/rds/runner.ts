@@ -17,8 +17,6 @@ export interface CommandTransport {
     line: string,
     options: { deadline?: number; signal?: AbortSignal; mutating: boolean },
   ): Promise<ExecResult>;
-  /** Width RouterOS wraps print output at, when the login options set one. */
-  readonly terminalWidth?: number | undefined;
 }
 
 /** Per-call options of every operation. */
@@ -99,10 +97,8 @@ export class CommandRunner {
         return parseJsonRecords(await this.run(printJsonCommand(menu, condition), call));
       case "as-value":
         return parseAsValue(await this.run(printAsValueCommand(menu, condition), call));
-      case "detail": {
-        const output = await this.run(printDetailCommand(menu, condition), call);
-        return parseDetail(output, { width: this.transport.terminalWidth });
-      }
+      case "detail":
+        return parseDetail(await this.run(printDetailCommand(menu, condition), call));
     }
   }
 }

@@ -11,17 +11,14 @@ import { emptyItem, keyAt, type PrintedItem, parseProperties } from "./propertie
  * An item starts with its right-aligned index and flag letters; continuation lines are indented to
  * where the first property starts; items are separated by blank lines. Lines wrap at property
  * boundaries (the line keeps a trailing space) or, for a token longer than the line, mid-token.
- * The parser is linear: every character is examined a bounded number of times.
+ * A line that ends without a space is therefore glued to the next one, unless the next one starts
+ * with `key=` (trailing spaces lost in transit, or a token that filled the line exactly): a cut
+ * can only fall inside a key on a terminal narrower than the longest key, and the client asks
+ * for 512 columns. The parser is linear: every character is examined a bounded number of times.
  */
-
-export interface DetailParseOptions {
-  /** Terminal width the output was wrapped at, when known: a full line then means a mid-token split. */
-  width?: number;
-}
 
 interface Piece {
   text: string;
-  rawLength: number;
 }
 
 interface PendingItem {
@@ -68,7 +65,7 @@ function startItem(line: string, match: RegExpExecArray, legend: Map<string, str
     }
     if (keyAt(line, p) >= 0) {
       contIndent = p;
-      pieces.push({ text: line.slice(p), rawLength: line.length });
+      pieces.push({ text: line.slice(p) });
       break;
     }
     // Flag letters: one character per flag column, columns without the flag printed as spaces.
@@ -104,7 +101,7 @@ function advanceQuoteState(state: QuoteState, text: string): void {
 }
 
 /** Rebuilds the single logical line of an item's properties from its wrapped pieces. */
-function joinPieces(pieces: Piece[], width: number | undefined): string {
+function joinPieces(pieces: Piece[]): string {
   const parts: string[] = [];
   const state: QuoteState = { inQuote: false, escaped: false, prev: "" };
   for (let k = 0; k < pieces.length; k++) {
@@ -115,12 +112,11 @@ function joinPieces(pieces: Piece[], width: number | undefined): string {
         // Wrapped at a property boundary: the separating space(s) ended the previous line.
         parts[parts.length - 1] = prev.text.trimEnd();
         parts.push(" ");
-      } else if (width !== undefined && prev.rawLength >= width) {
-        // A full line that does not end in a space was cut mid-token: glue it back.
       } else if (keyAt(piece.text, 0) >= 0) {
-        // Trailing spaces were stripped in transit, but the next line clearly starts a property.
+        // The next line starts a property: the previous token ended at the line's end.
         parts.push(" ");
       }
+      // Otherwise the token was cut at the line's end: glue it back.
     }
     parts.push(piece.text);
     advanceQuoteState(state, piece.text);
@@ -128,8 +124,8 @@ function joinPieces(pieces: Piece[], width: number | undefined): string {
   return parts.join("");
 }
 
-function finishItem(pending: PendingItem, width: number | undefined): PrintedItem {
-  const words = parseProperties(joinPieces(pending.pieces, width), pending.item.properties, { quoted: true });
+function finishItem(pending: PendingItem): PrintedItem {
+  const words = parseProperties(joinPieces(pending.pieces), pending.item.properties, { quoted: true });
   if (words.length > 0 && pending.item.properties.size === 0) {
     throw protocolError("print detail item has no properties", words.join(" "));
   }
@@ -145,16 +141,16 @@ function addContinuation(pending: PendingItem, line: string): void {
     }
     pending.commentOpen = false;
   }
-  pending.pieces.push({ text, rawLength: line.length });
+  pending.pieces.push({ text });
 }
 
-export function parseDetail(output: string, options: DetailParseOptions = {}): PrintedItem[] {
+export function parseDetail(output: string): PrintedItem[] {
   const items: PrintedItem[] = [];
   let legendText: string | null = null;
   let legend = new Map<string, string>();
   let pending: PendingItem | null = null;
   const flush = () => {
-    if (pending) items.push(finishItem(pending, options.width));
+    if (pending) items.push(finishItem(pending));
     pending = null;
   };
   for (const rawLine of output.split("\n")) {

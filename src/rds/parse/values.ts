@@ -28,6 +28,8 @@ const BINARY_UNITS: Record<string, bigint> = {
 export interface ByteRange {
   min: bigint;
   max: bigint;
+  /** The figure taken at face value (`10.0MiB` → 10 485 760), rounded down to whole bytes. */
+  nominal: bigint;
 }
 
 const PLAIN = /^\d{1,30}$/;
@@ -49,7 +51,7 @@ export function parseInteger(text: string): bigint | null {
 export function parseByteRange(text: string): ByteRange | null {
   const t = text.trim();
   const exact = parseInteger(t);
-  if (exact !== null) return { min: exact, max: exact };
+  if (exact !== null) return { min: exact, max: exact, nominal: exact };
   const m = t.length <= 40 ? HUMAN.exec(t) : null;
   if (!m) return null;
   const unit = BINARY_UNITS[m[3] ?? ""];
@@ -58,7 +60,7 @@ export function parseByteRange(text: string): ByteRange | null {
   const fraction = m[2] ?? "";
   const scale = 10n ** BigInt(fraction.length);
   const numerator = (whole * scale + (fraction === "" ? 0n : BigInt(fraction))) * unit;
-  if (fraction === "") return { min: whole * unit, max: whole * unit };
+  if (fraction === "") return { min: whole * unit, max: whole * unit, nominal: whole * unit };
   // The printed figure was rounded to `fraction.length` decimals: it stands for ±half a last digit.
   const half = unit;
   const low = numerator * 2n - half;
@@ -66,7 +68,7 @@ export function parseByteRange(text: string): ByteRange | null {
   const twoScale = 2n * scale;
   const min = low <= 0n ? 0n : (low + twoScale - 1n) / twoScale;
   const max = high / twoScale;
-  return { min, max };
+  return { min, max, nominal: numerator / scale };
 }
 
 /** An exact byte count, or null when the text is rounded (e.g. `50.3GiB`) or not a size. */

@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import {
+  addCommand,
+  findWhere,
+  getValueCommand,
+  printAsValueCommand,
+  printDetailCommand,
+  printJsonCommand,
+  removeCommand,
+  setCommand,
+  value,
+  where,
+} from "../../../src/rds/command.js";
+import { isRdsError } from "../../../src/rds/errors.js";
+import { diskFilePath, fileName, samePath } from "../../../src/rds/paths.js";
+
+describe("command builder", () => {
+  it("builds /disk add with quoted paths and NQN, bare ids and booleans, and skips absent arguments", () => {
+    const cmd = addCommand("/disk", [
+      ["type", value.word("file")],
+      ["slot", value.id("pvc-1")],
+      ["file-path", value.string(diskFilePath("pool/rds-csi/vols/pvc-1/disk.img"))],
+      ["file-size", value.integer(1073741824n)],
+      ["nvme-tcp-export", value.bool(true)],
+      ["nvme-tcp-server-nqn", value.string("nqn.2000-02.com.mikrotik:pvc-1")],
+      ["comment", undefined],
+    ]);
+    expect(cmd).toEqual({
+      line:
+        '/disk add type=file slot=pvc-1 file-path="/pool/rds-csi/vols/pvc-1/disk.img" file-size=1073741824 ' +
+        'nvme-tcp-export=yes nvme-tcp-server-nqn="nqn.2000-02.com.mikrotik:pvc-1"',
+      mutating: true,
+    });
+  });
+
+  it("targets items with [find where …] and always quotes where values", () => {
+    expect(
+      setCommand("/disk", findWhere(where.eq("slot", "pvc-1")), [["file-size", value.integer(5n)]]).line,
+    ).toBe('/disk set [find where slot="pvc-1"] file-size=5');
+    expect(removeCommand("/file", findWhere(where.eq("name", "pool/a b$c"))).line).toBe(
+      '/file remove [find where name="pool/a b\\$c"]',
+    );
+  });
+
+  it("matches prefixes literally, without backslashes", () => {
+    expect(printDetailCommand("/disk/btrfs/subvolume", where.startsWith("fullname", "vols/pvc.1")).line).toBe(
+      '/disk/btrfs/subvolume print detail where fullname~"^vols/pvc[.]1"',
+    );
+    expect(() => where.startsWith("slot", "a|b")).toThrow();
+  });
+
+  it("combines conditions with parentheses", () => {
+    const c = where.and(where.eq("fs", "pool"), where.eq("fullname", "vols/x"));
+    expect(printDetailCommand("/disk/btrfs/subvolume", c).line).toBe(
+      '/disk/btrfs/subvolume print detail where (fs="pool") and (fullname="vols/x")',
+    );
+  });
+
+  it("wraps listings for as-value and JSON, and single values with :put", () => {
+    const c = where.eq("slot", "pvc-1");
+    expect(printAsValueCommand("/disk", c)).toEqual({
+      line: ':put [/disk print detail as-value where slot="pvc-1"]',
+      mutating: false,
+    });
+    expect(printJsonCommand("/disk", c).line).toBe(
+      ':put [:serialize to=json [/disk print detail as-value where slot="pvc-1"]]',
+    );
+    expect(getValueCommand("/system/resource", "version").line).toBe(":put [/system/resource get version]");
+    expect(getValueCommand("/file", "size", findWhere(where.eq("name", "p/x"))).line).toBe(
+      ':put [/file get [find where name="p/x"] size]',
+    );
+  });
+
+  it("refuses unsafe words, ids, numbers and property names before anything is built", () => {
+    const refusals = [
+      () => value.id("pvc-1;/system reboot"),
+      () => value.integer(-1n),
+      () => value.integer(1.5),
+      () => where.eq("slot=x or name", "y"),
+      () => addCommand("/disk", [["bad name", value.bool(true)]]),
+      () => value.string("x\ny"),
+    ];
+    for (const fn of refusals) {
+      let error: unknown;
+      try {
+        fn();
+      } catch (err) {
+        error = err;
+      }
+      expect(isRdsError(error, "invalid-input")).toBe(true);
+    }
+  });
+
+  it("quotes words only when they leave the safe set", () => {
+    expect(value.word("file").text).toBe("file");
+    expect(value.word("a b").text).toBe('"a b"');
+  });
+});
+
+describe("paths", () => {
+  it("gives /disk a leading slash and /file none, from either form", () => {
+    expect(diskFilePath("pool/a/disk.img")).toBe("/pool/a/disk.img");
+    expect(diskFilePath("/pool/a/disk.img")).toBe("/pool/a/disk.img");
+    expect(fileName("/pool/a/disk.img")).toBe("pool/a/disk.img");
+    expect(fileName("pool/a/disk.img")).toBe("pool/a/disk.img");
+    expect(samePath("/pool/a", "pool/a")).toBe(true);
+    expect(samePath("/pool/a", "pool/b")).toBe(false);
+  });
+});

@@ -1,0 +1,148 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { isRdsError } from "../../../src/rds/errors.js";
+import { parseAsValue } from "../../../src/rds/parse/as-value.js";
+import { JsonNumber, parseJson, parseJsonRecords } from "../../../src/rds/parse/json.js";
+import { parseTerse } from "../../../src/rds/parse/terse.js";
+import { decodeDisk, decodeSubvolume } from "../../../src/rds/records.js";
+
+describe("parseTerse", () => {
+  it("reads one item per line with unquoted values that hold spaces", () => {
+    // NTC v7 interface layout (reference §1.7): strings are not quoted even with spaces.
+    const items = parseTerse(
+      " 0  R comment=this is a comment name=ether1 default-name=ether1 type=ether mtu=1500\r\n" +
+        " 1 XS name=ether2 type=ether\r\n",
+    );
+    expect(items.map((i) => i.index)).toEqual([0, 1]);
+    expect(items[0]!.flags).toEqual(["R"]);
+    expect(items[1]!.flags).toEqual(["X", "S"]);
+    expect(items[0]!.properties.get("comment")).toBe("this is a comment");
+    expect(items[0]!.properties.get("mtu")).toBe("1500");
+  });
+
+  it("refuses lines that are not items", () => {
+    expect(() => parseTerse("Flags: X - DISABLED\r\n")).toThrowError(
+      expect.objectContaining({ kind: "protocol" }),
+    );
+  });
+});
+
+describe("parseAsValue", () => {
+  it("splits records at .id and keeps exact numbers", () => {
+    const text =
+      ".id=*1F;comment=;disabled=false;file-path=/pool/vols/pvc-1/disk.img;file-size=1073741824;nvme-tcp-export=true;" +
+      "nvme-tcp-server-nqn=nqn.2000-02.com.mikrotik:pvc-1;nvme-tcp-server-port=4420;size=1073741824;slot=pvc-1;type=file;" +
+      ".id=*20;disabled=true;slot=pvc-2;type=file\r\n";
+    const items = parseAsValue(text);
+    expect(items).toHaveLength(2);
+    const disk = decodeDisk(items[0]!);
+    expect(disk).toMatchObject({
+      id: "*1F",
+      slot: "pvc-1",
+      fileSize: 1073741824n,
+      nvmeExport: true,
+      nvmePort: 4420,
+      comment: null,
+    });
+    expect(decodeDisk(items[1]!)).toMatchObject({
+      id: "*20",
+      slot: "pvc-2",
+      disabled: true,
+      nvmeExport: false,
+    });
+  });
+
+  it("keeps a ';' inside a value when what follows cannot be the next key", () => {
+    const [item] = parseAsValue(".id=*1;comment=a;b=c;x;slot=pvc-1\r\n");
+    expect(item!.properties.get("comment")).toBe("a;b=c;x");
+    expect(item!.properties.get("slot")).toBe("pvc-1");
+  });
+
+  it("returns no records for empty output and refuses what is not as-value", () => {
+    expect(parseAsValue("\r\n")).toEqual([]);
+    expect(() => parseAsValue("not as-value")).toThrowError(expect.objectContaining({ kind: "protocol" }));
+    expect(() => parseAsValue(".id=*1\r\n.id=*2\r\n")).toThrowError(
+      expect.objectContaining({ kind: "protocol" }),
+    );
+  });
+});
+
+describe("parseJson", () => {
+  it("keeps numbers exact as text", () => {
+    const v = parseJson('{"size":123456789012345678901234567890,"f":-1.5e3}');
+    expect(v).toBeInstanceOf(Map);
+    const m = v as Map<string, unknown>;
+    expect(m.get("size")).toEqual(new JsonNumber("123456789012345678901234567890"));
+    expect(m.get("f")).toEqual(new JsonNumber("-1.5e3"));
+  });
+
+  it("reads serialized listings into records", () => {
+    const text =
+      '[{".id":"*3","name":"pvc-1","fullname":"vols/pvc-1","fs":"pool","read-only":false,"snapshot":false,' +
+      '"uuid":"1b4e28ba-2fa1-11d2-883f-0016d3cca427","parent":"","creation-time":"2026-01-02 03:04:05"},' +
+      '{".id":"*4","name":"snap-1","fullname":"snaps/snap-1","read-only":true,"snapshot":true,"parent":"vols/pvc-1",' +
+      '"creation-time":"2026-01-02 03:05:00","devs":["a","b"]}]\r\n';
+    const [vol, snap] = parseJsonRecords(text).map((i) => decodeSubvolume(i));
+    expect(vol).toEqual({
+      id: "*3",
+      fs: "pool",
+      name: "pvc-1",
+      fullname: "vols/pvc-1",
+      uuid: "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+      parent: null,
+      readOnly: false,
+      snapshot: false,
+      creationTime: new Date("2026-01-02T03:04:05Z"),
+    });
+    expect(snap).toMatchObject({ readOnly: true, snapshot: true, parent: "vols/pvc-1" });
+  });
+
+  it("treats an empty listing as no records", () => {
+    expect(parseJsonRecords("[]\r\n")).toEqual([]);
+    expect(parseJsonRecords("")).toEqual([]);
+    expect(parseJsonRecords("{}")).toEqual([]);
+  });
+
+  it("decodes escapes and refuses malformed JSON", () => {
+    expect(parseJson('"a\\"b\\\\c\\u00e9\\n"')).toBe('a"b\\cé\n');
+    for (const bad of ['{"a":1', "[1,]", '{"a" 1}', '"\\x"', "[1] 2", "tru", '"unterminated']) {
+      expect(() => parseJson(bad), bad).toThrowError(expect.objectContaining({ kind: "protocol" }));
+    }
+  });
+
+  it("property: JSON.stringify output parses to the same structure", () => {
+    const toPlain = (v: unknown): unknown => {
+      if (v instanceof JsonNumber) return Number(v.text);
+      if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [k, toPlain(x)]));
+      if (Array.isArray(v)) return v.map(toPlain);
+      return v;
+    };
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), (value) => {
+        const text = JSON.stringify(value);
+        expect(toPlain(parseJson(text))).toEqual(JSON.parse(text));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("property: arbitrary text parses or raises a protocol error, and deep nesting is refused", () => {
+    fc.assert(
+      fc.property(
+        fc.string({
+          unit: fc.constantFrom("[", "]", "{", "}", '"', ":", ",", "1", "\\", "u", "e", "-", " "),
+          maxLength: 200,
+        }),
+        (text) => {
+          try {
+            parseJson(text);
+          } catch (err) {
+            expect(isRdsError(err, "protocol")).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
+    expect(() => parseJson("[".repeat(100_000))).toThrowError(expect.objectContaining({ kind: "protocol" }));
+  });
+});
