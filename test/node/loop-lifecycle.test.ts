@@ -6,15 +6,14 @@ import {
   blkidValue,
   exec,
   growFile,
-  loopContext,
   loopDeviceOf,
   MiB,
   mountCapability,
   mountsUnder,
   type NodeHarness,
-  sparseFile,
   startNodeHarness,
 } from "./host.js";
+import { newVolume, publishReq, stageReq, unpublishReq, unstageReq, type Vol } from "./volumes.js";
 
 /*
  * The Node service over gRPC with the loop transport, on real loop devices and real ext4/xfs:
@@ -31,43 +30,13 @@ afterAll(async () => {
   await h?.close();
 });
 
-interface Vol {
-  id: string;
-  file: string;
-  staging: string;
-  target: string;
-}
-
-async function volume(name: string, bytes: bigint): Promise<Vol> {
-  const dir = join(h.pool, "vols", name);
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, "disk.img");
-  await sparseFile(file, bytes);
-  // As kubelet does: the staging directory and the target's parent exist, the target does not.
-  const staging = join(h.dir, "staging", name);
-  await mkdir(staging, { recursive: true });
-  await mkdir(join(h.dir, "pods", name), { recursive: true });
-  return { id: `pvc-${name}`, file, staging, target: join(h.dir, "pods", name, "mount") };
-}
-
+const volume = (name: string, bytes: bigint) => newVolume(h, name, bytes);
 const stage = (v: Vol, capability: object = mountCapability()) =>
-  h.call("NodeStageVolume", {
-    volume_id: v.id,
-    staging_target_path: v.staging,
-    volume_capability: capability,
-    volume_context: loopContext(v.file),
-  });
-const unstage = (v: Vol) => h.call("NodeUnstageVolume", { volume_id: v.id, staging_target_path: v.staging });
+  h.call("NodeStageVolume", stageReq(v, capability));
+const unstage = (v: Vol) => h.call("NodeUnstageVolume", unstageReq(v));
 const publish = (v: Vol, readonly = false, capability: object = mountCapability()) =>
-  h.call("NodePublishVolume", {
-    volume_id: v.id,
-    staging_target_path: v.staging,
-    target_path: v.target,
-    volume_capability: capability,
-    volume_context: loopContext(v.file),
-    readonly,
-  });
-const unpublish = (v: Vol) => h.call("NodeUnpublishVolume", { volume_id: v.id, target_path: v.target });
+  h.call("NodePublishVolume", publishReq(v, readonly, capability));
+const unpublish = (v: Vol) => h.call("NodeUnpublishVolume", unpublishReq(v));
 
 interface Usage {
   unit: string;
@@ -142,17 +111,6 @@ describe("ext4 volume lifecycle on a loop device", () => {
     await unstage(v);
   });
 });
-
-function publishReq(v: Vol, readonly: boolean) {
-  return {
-    volume_id: v.id,
-    staging_target_path: v.staging,
-    target_path: v.target,
-    volume_capability: mountCapability(),
-    volume_context: loopContext(v.file),
-    readonly,
-  };
-}
 
 describe("restored and cloned volumes", () => {
   it("mounts a restored volume with the snapshot's data and never reformats it", async () => {
