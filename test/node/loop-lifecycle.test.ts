@@ -205,6 +205,34 @@ describe("restored and cloned volumes", () => {
   });
 });
 
+describe("reader-only access modes", () => {
+  it("stage read-only, and an empty volume is not formatted for a reader", async () => {
+    const source = await volume("rox-src", 128n * MiB);
+    await stage(source, mountCapability("ext4"));
+    await publish(source);
+    await writeFile(join(source.target, "marker"), "shared read-only\n");
+    await unpublish(source);
+    await unstage(source);
+
+    const reader = mountCapability("", [], "MULTI_NODE_READER_ONLY");
+    await stage(source, reader);
+    await publish(source, false, reader);
+    const mounts = (await readFile("/proc/self/mountinfo", "utf8")).split("\n");
+    const stagingLine = mounts.find((l) => l.includes(` ${join(source.staging, "fs")} `));
+    expect(stagingLine?.split(" ")[5]?.split(",")).toContain("ro");
+    expect(await readFile(join(source.target, "marker"), "utf8")).toBe("shared read-only\n");
+    await expect(writeFile(join(source.target, "x"), "x")).rejects.toMatchObject({ code: "EROFS" });
+    await unpublish(source);
+    await unstage(source);
+
+    const empty = await volume("rox-empty", 128n * MiB);
+    const err = await stage(empty, reader).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: status.FAILED_PRECONDITION });
+    expect(await blkidValue(empty.file, "TYPE")).toBe("");
+    expect(await loopDeviceOf(empty.file)).toBeUndefined();
+  });
+});
+
 describe("volume stats", () => {
   it("reports bytes and inodes that follow what was written", async () => {
     const v = await volume("stats", 128n * MiB);
