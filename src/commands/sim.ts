@@ -1,9 +1,93 @@
 import type { Command } from "commander";
-import { notYetAvailable } from "./not-yet.js";
+import { Emulator } from "../sim/emulator.js";
+import { parseSize } from "../sim/sizes.js";
+import { parseRosVersion } from "../sim/version.js";
+
+interface SimCliOptions {
+  listen: string;
+  dataDir: string;
+  authorizedKeys: string;
+  size: string;
+  pool: string;
+  routerosVersion?: string;
+  settings?: string;
+  hostKey?: string;
+}
+
+/** `127.0.0.1:2222`, `[::1]:2222` or `:2222` (all interfaces). */
+function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--listen must look like 127.0.0.1:2222, got ${JSON.stringify(text)}`);
+  }
+  return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
+}
+
+async function runSim(opts: SimCliOptions): Promise<void> {
+  const { host, port } = parseListen(opts.listen);
+  const size = parseSize(opts.size);
+  if (size === undefined || size < 128n * 1024n * 1024n) {
+    throw new Error(`--size must be at least 128M (e.g. 8G), got ${JSON.stringify(opts.size)}`);
+  }
+  if (!/^[A-Za-z0-9._-]+$/.test(opts.pool))
+    throw new Error(`--pool must match [A-Za-z0-9._-]+, got ${opts.pool}`);
+  if (opts.routerosVersion) parseRosVersion(opts.routerosVersion);
+  const emulator = await Emulator.start({
+    host,
+    port,
+    dataDir: opts.dataDir,
+    authorizedKeysFile: opts.authorizedKeys,
+    size,
+    pool: opts.pool,
+    ...(opts.routerosVersion ? { routerosVersion: opts.routerosVersion } : {}),
+    ...(opts.settings ? { settingsFile: opts.settings } : {}),
+    ...(opts.hostKey ? { hostKeyFile: opts.hostKey } : {}),
+    log: (line) => process.stderr.write(`rds-csi sim: ${line}\n`),
+  });
+  const { address, pool } = emulator;
+  process.stdout.write(
+    `rds-csi sim: listening on ${address.host}:${address.port} (pool ${opts.pool} mounted at ${pool.mountPath} ` +
+      `on ${pool.loopDevice}, host key ${emulator.hostKeyFingerprint}, control ${emulator.control.socketPath})\n`,
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`rds-csi sim: ${signal}: closing connections, unmounting the pool\n`);
+    emulator.stop().then(
+      () => process.exit(0),
+      (e: Error) => {
+        process.stderr.write(`rds-csi sim: stop failed: ${e.message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
 
 export function registerSimCommand(program: Command): void {
   program
     .command("sim")
     .description("run an RDS emulator: RouterOS CLI over SSH on a loop-mounted Btrfs image")
-    .action(() => notYetAvailable("sim"));
+    .option("--listen <host:port>", "SSH listen address", "127.0.0.1:2222")
+    .requiredOption("--data-dir <dir>", "directory holding the pool image, state and host key")
+    .requiredOption("--authorized-keys <file>", "OpenSSH authorized_keys file for user admin (ed25519, rsa)")
+    .option("--size <size>", "pool image size when it is created (binary suffixes: 8G)", "8G")
+    .option("--pool <name>", "pool slot, mount-point and Btrfs label", "raid1")
+    .option(
+      "--routeros-version <version>",
+      "RouterOS version to emulate (default 7.22, or the settings file)",
+    )
+    .option("--settings <file>", "JSON settings file (see src/sim/README.md)")
+    .option("--host-key <file>", "SSH host private key (default: generated in the data directory)")
+    .action(async (opts: SimCliOptions) => {
+      try {
+        await runSim(opts);
+      } catch (e) {
+        process.stderr.write(`rds-csi sim: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exit(1);
+      }
+    });
 }

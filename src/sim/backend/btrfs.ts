@@ -1,0 +1,139 @@
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import { formatDateTime } from "../sizes.js";
+import { run } from "./run.js";
+
+/** One subvolume as read from `btrfs subvolume list`, with paths relative to the filesystem root. */
+export interface Subvolume {
+  readonly id: number;
+  readonly generation: bigint;
+  readonly topLevel: number;
+  readonly path: string;
+  readonly uuid: string;
+  readonly parentUuid: string | undefined;
+  readonly receivedUuid: string | undefined;
+  readonly readOnly: boolean;
+  /** `YYYY-MM-DD HH:MM:SS`, router (host) local time. */
+  readonly creationTime: string;
+}
+
+const LIST_LINE =
+  /^ID (\d+) gen (\d+) cgen \d+ parent \d+ top level (\d+) parent_uuid (\S+)\s+received_uuid (\S+)\s+uuid (\S+) path (.*)$/;
+const SNAPSHOT_LINE = /^ID (\d+) gen \d+ (?:cgen \d+ )?top level \d+ otime (\S+ \S+) path /;
+const READONLY_LINE = /^ID (\d+) /;
+
+/**
+ * Btrfs subvolume operations on the mounted pool. Listing reads the whole table with three `btrfs`
+ * invocations (never one per subvolume) and is cached until the next change made through here.
+ */
+export class Btrfs {
+  private cache: Promise<Subvolume[]> | undefined;
+  /** Creation times of plain subvolumes, from the birth time of their root directory; immutable. */
+  private readonly birthTimes = new Map<string, string>();
+
+  constructor(readonly mountPath: string) {}
+
+  invalidate(): void {
+    this.cache = undefined;
+  }
+
+  list(): Promise<Subvolume[]> {
+    if (!this.cache) {
+      const pending = this.readAll();
+      this.cache = pending;
+      pending.catch(() => {
+        if (this.cache === pending) this.cache = undefined;
+      });
+    }
+    return this.cache;
+  }
+
+  private async readAll(): Promise<Subvolume[]> {
+    const mnt = this.mountPath;
+    const [all, snapshots, readOnly] = await Promise.all([
+      run("btrfs", ["subvolume", "list", "-p", "-c", "-g", "-q", "-u", "-R", mnt]),
+      run("btrfs", ["subvolume", "list", "-s", mnt]),
+      run("btrfs", ["subvolume", "list", "-r", mnt]),
+    ]);
+    const otimes = new Map<number, string>();
+    for (const line of snapshots.split("\n")) {
+      const m = SNAPSHOT_LINE.exec(line);
+      if (m) otimes.set(Number(m[1]), m[2] as string);
+    }
+    const ro = new Set<number>();
+    for (const line of readOnly.split("\n")) {
+      const m = READONLY_LINE.exec(line);
+      if (m) ro.add(Number(m[1]));
+    }
+    const out: Subvolume[] = [];
+    for (const line of all.split("\n")) {
+      const m = LIST_LINE.exec(line);
+      if (!m) continue;
+      const id = Number(m[1]);
+      const uuid = m[6] as string;
+      const subPath = m[7] as string;
+      out.push({
+        id,
+        generation: BigInt(m[2] as string),
+        topLevel: Number(m[3]),
+        path: subPath,
+        uuid,
+        parentUuid: m[4] === "-" ? undefined : m[4],
+        receivedUuid: m[5] === "-" ? undefined : m[5],
+        readOnly: ro.has(id),
+        creationTime: otimes.get(id) ?? (await this.birthTime(uuid, subPath)),
+      });
+    }
+    return out;
+  }
+
+  private async birthTime(uuid: string, subPath: string): Promise<string> {
+    const known = this.birthTimes.get(uuid);
+    if (known) return known;
+    const s = await stat(path.join(this.mountPath, subPath)).catch(() => undefined);
+    const text = formatDateTime(s ? s.birthtime : new Date(0));
+    this.birthTimes.set(uuid, text);
+    return text;
+  }
+
+  async create(hostPath: string): Promise<void> {
+    this.invalidate();
+    await run("btrfs", ["subvolume", "create", hostPath]);
+    this.invalidate();
+  }
+
+  async snapshot(sourceHostPath: string, hostPath: string, readOnly: boolean): Promise<void> {
+    this.invalidate();
+    await run("btrfs", ["subvolume", "snapshot", ...(readOnly ? ["-r"] : []), sourceHostPath, hostPath]);
+    this.invalidate();
+  }
+
+  async remove(hostPath: string): Promise<void> {
+    this.invalidate();
+    await run("btrfs", ["subvolume", "delete", hostPath]);
+    this.invalidate();
+  }
+
+  async setReadOnly(hostPath: string, readOnly: boolean): Promise<void> {
+    this.invalidate();
+    await run("btrfs", ["property", "set", "-ts", hostPath, "ro", readOnly ? "true" : "false"]);
+    this.invalidate();
+  }
+
+  /** Data and metadata usage for `/disk/btrfs/filesystem print`. */
+  async usage(): Promise<Array<{ kind: string; profile: string; total: bigint; used: bigint }>> {
+    const text = await run("btrfs", ["filesystem", "df", "-b", this.mountPath]);
+    const out: Array<{ kind: string; profile: string; total: bigint; used: bigint }> = [];
+    for (const line of text.split("\n")) {
+      const m = /^(\w+), (\w+): total=(\d+), used=(\d+)/.exec(line.trim());
+      if (m)
+        out.push({
+          kind: m[1] as string,
+          profile: m[2] as string,
+          total: BigInt(m[3] as string),
+          used: BigInt(m[4] as string),
+        });
+    }
+    return out;
+  }
+}

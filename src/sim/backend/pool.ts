@@ -1,0 +1,111 @@
+import { existsSync } from "node:fs";
+import { mkdir, open, readFile, rm, statfs } from "node:fs/promises";
+import path from "node:path";
+import { CommandFailed, run } from "./run.js";
+
+export interface PoolOptions {
+  readonly dataDir: string;
+  readonly size: bigint;
+  /** Btrfs label (the `fs=` argument) and RouterOS mount-point name. */
+  readonly label: string;
+}
+
+export class PoolSetupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PoolSetupError";
+  }
+}
+
+/**
+ * The storage pool: a sparse Btrfs image in the data directory, attached to a loop device and mounted
+ * at `<dataDir>/mnt`. A restart finds the same image and filesystem again.
+ */
+export class Pool {
+  private constructor(
+    readonly imagePath: string,
+    readonly mountPath: string,
+    readonly loopDevice: string,
+    readonly label: string,
+    readonly uuid: string,
+  ) {}
+
+  static async open(options: PoolOptions): Promise<Pool> {
+    if (typeof process.getuid === "function" && process.getuid() !== 0) {
+      throw new PoolSetupError(
+        `must run as root to attach a loop device and mount Btrfs (running as uid ${process.getuid()})`,
+      );
+    }
+    if (!existsSync("/dev/loop-control")) {
+      throw new PoolSetupError("no loop device support: /dev/loop-control is missing (modprobe loop?)");
+    }
+    const imagePath = path.join(options.dataDir, "pool.img");
+    const mountPath = path.join(options.dataDir, "mnt");
+    await mkdir(mountPath, { recursive: true });
+    await releaseStale(imagePath, mountPath);
+    if (!existsSync(imagePath)) await createImage(imagePath, options);
+    const loopDevice = (await step("attach a loop device", "losetup", ["-f", "--show", imagePath])).trim();
+    try {
+      await step("mount the Btrfs pool", "mount", ["-t", "btrfs", loopDevice, mountPath]);
+    } catch (e) {
+      await run("losetup", ["-d", loopDevice]).catch(() => undefined);
+      throw e;
+    }
+    const uuid = (await run("blkid", ["-s", "UUID", "-o", "value", loopDevice]).catch(() => "")).trim();
+    return new Pool(imagePath, mountPath, loopDevice, options.label, uuid);
+  }
+
+  /** Unmounts and detaches; safe to call twice. */
+  async close(): Promise<void> {
+    if (await isMounted(this.mountPath)) await run("umount", [this.mountPath]);
+    await run("losetup", ["-d", this.loopDevice]).catch(() => undefined);
+  }
+
+  /** Live capacity of the mounted filesystem. */
+  async capacity(): Promise<{ size: bigint; free: bigint }> {
+    const s = await statfs(this.mountPath, { bigint: true });
+    return { size: s.blocks * s.bsize, free: s.bavail * s.bsize };
+  }
+}
+
+async function step(what: string, file: string, args: readonly string[]): Promise<string> {
+  try {
+    return await run(file, args);
+  } catch (e) {
+    if (e instanceof CommandFailed)
+      throw new PoolSetupError(`cannot ${what}: ${e.stderr.trim() || e.message}`);
+    throw e;
+  }
+}
+
+async function createImage(imagePath: string, options: PoolOptions): Promise<void> {
+  const handle = await open(imagePath, "w");
+  try {
+    await handle.truncate(Number(options.size));
+  } finally {
+    await handle.close();
+  }
+  try {
+    await step("create the Btrfs filesystem", "mkfs.btrfs", ["-q", "-f", "-L", options.label, imagePath]);
+  } catch (e) {
+    await rm(imagePath, { force: true });
+    throw e;
+  }
+}
+
+/** After a crash: unmount a leftover mount of ours and detach loop devices still bound to the image. */
+async function releaseStale(imagePath: string, mountPath: string): Promise<void> {
+  if (await isMounted(mountPath)) await run("umount", [mountPath]).catch(() => undefined);
+  if (!existsSync(imagePath)) return;
+  const listing = await run("losetup", ["-j", imagePath]).catch(() => "");
+  for (const line of listing.split("\n")) {
+    const device = line.split(":")[0]?.trim();
+    if (device) await run("losetup", ["-d", device]).catch(() => undefined);
+  }
+}
+
+export async function isMounted(mountPath: string): Promise<boolean> {
+  const info = await readFile("/proc/self/mountinfo", "utf8");
+  const target = path.resolve(mountPath);
+  return info.split("\n").some((line) => line.split(" ")[4] === target);
+}

@@ -1,0 +1,191 @@
+import { mkdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { Btrfs } from "./backend/btrfs.js";
+import { PathMapper } from "./backend/paths.js";
+import { Pool } from "./backend/pool.js";
+import { ControlServer } from "./control.js";
+import { controlHandler } from "./control-ops.js";
+import { EventLog } from "./events.js";
+import { runExec } from "./exec.js";
+import { FaultInjector } from "./faults.js";
+import { hostKeyIdentity, loadOrCreateHostKey } from "./host-key.js";
+import { Interpreter } from "./interpreter.js";
+import { buildMenus } from "./menus/index.js";
+import { Mutex } from "./mutex.js";
+import { defaultSettings, mergeSettings, type Settings } from "./settings.js";
+import { SshServer } from "./ssh-server.js";
+import { type DiskRecord, StateStore } from "./state.js";
+import type { LogEntry, SimWorld } from "./world.js";
+
+export interface EmulatorOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly authorizedKeysFile: string;
+  readonly size: bigint;
+  readonly pool: string;
+  readonly routerosVersion?: string;
+  readonly settingsFile?: string;
+  readonly hostKeyFile?: string;
+  /** Diagnostic lines (never secrets). */
+  readonly log: (line: string) => void;
+}
+
+/** Settings kept only while running: a restart never starts with a full pool or refused logins. */
+const TRANSIENT_SETTINGS = ["pool_full", "reject_sessions"] as const;
+
+/** A running RDS emulator: Btrfs pool, RouterOS CLI interpreter, SSH front and control channel. */
+export class Emulator {
+  private constructor(
+    readonly world: SimWorld,
+    readonly pool: Pool,
+    readonly ssh: SshServer,
+    readonly control: ControlServer,
+    readonly address: { host: string; port: number },
+    readonly hostKeyFingerprint: string,
+  ) {}
+
+  static async start(options: EmulatorOptions): Promise<Emulator> {
+    await mkdir(options.dataDir, { recursive: true });
+    const state = await StateStore.load(options.dataDir);
+    let settings = await initialSettings(options, state);
+    const pool = await Pool.open({ dataDir: options.dataDir, size: options.size, label: options.pool });
+    try {
+      const hostKey = loadOrCreateHostKey(
+        options.hostKeyFile ?? path.join(options.dataDir, "ssh_host_rsa_key"),
+        options.hostKeyFile === undefined,
+      );
+      const logEntries: LogEntry[] = [];
+      const world: SimWorld = {
+        pool: {
+          name: options.pool,
+          label: options.pool,
+          uuid: pool.uuid,
+          mountPath: pool.mountPath,
+          capacity: () => pool.capacity(),
+        },
+        btrfs: new Btrfs(pool.mountPath),
+        state,
+        paths: new PathMapper(options.pool, pool.mountPath),
+        startedAt: new Date(),
+        settings: () => settings,
+        log: (topics, message) => {
+          logEntries.push({ time: new Date(), topics, message });
+          if (logEntries.length > 1000) logEntries.shift();
+        },
+        logEntries: () => logEntries,
+      };
+      await seedPoolDisk(world);
+      const events = new EventLog();
+      const faults = new FaultInjector();
+      const lock = new Mutex();
+      const menus = buildMenus(world);
+      const interpreter = new Interpreter({
+        ...menus,
+        settings: () => settings,
+        onInjection: (event, line) => events.injection(line, event),
+        withWriteLock: (fn) => lock.run(fn),
+      });
+      const execDeps = {
+        interpreter,
+        faults,
+        events,
+        settings: () => settings,
+      };
+      const ssh = new SshServer({
+        hostKey,
+        authorizedKeysFile: options.authorizedKeysFile,
+        settings: () => settings,
+        exec: (request, io) => runExec(execDeps, request, io),
+        onError: options.log,
+      });
+      const address = await ssh.listen(options.host, options.port);
+      const identity = hostKeyIdentity(hostKey);
+      const control = new ControlServer(
+        path.join(options.dataDir, "control.sock"),
+        controlHandler({
+          ...execDeps,
+          ssh,
+          pool,
+          world,
+          hostKeyFingerprint: identity.fingerprint,
+          applySettings: async (patch) => {
+            settings = mergeSettings(settings, patch);
+            const persisted: Record<string, unknown> = {
+              ...state.settings,
+              ...(patch as Record<string, unknown>),
+            };
+            for (const key of TRANSIENT_SETTINGS) delete persisted[key];
+            state.settings = persisted;
+            await state.save();
+            return settings;
+          },
+        }),
+      );
+      await control.listen();
+      return new Emulator(
+        world,
+        pool,
+        ssh,
+        control,
+        { host: address.address, port: address.port },
+        identity.fingerprint,
+      );
+    } catch (e) {
+      await pool.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Closes every connection, then unmounts the pool and detaches its loop device. */
+  async stop(): Promise<void> {
+    await this.ssh.close();
+    await this.control.close();
+    await this.pool.close();
+  }
+}
+
+async function initialSettings(options: EmulatorOptions, state: StateStore): Promise<Settings> {
+  let settings = mergeSettings(defaultSettings(), state.settings);
+  if (options.settingsFile) {
+    let patch: unknown;
+    try {
+      patch = JSON.parse(await readFile(options.settingsFile, "utf8"));
+    } catch (e) {
+      throw new Error(`cannot read settings file ${options.settingsFile}: ${(e as Error).message}`);
+    }
+    settings = mergeSettings(settings, patch);
+  }
+  if (options.routerosVersion)
+    settings = mergeSettings(settings, { routeros_version: options.routerosVersion });
+  return settings;
+}
+
+/** The pool disk (type raid, Btrfs, mounted) is the first `/disk` item of a new data directory. */
+async function seedPoolDisk(world: SimWorld): Promise<void> {
+  if (world.state.disks.some((d) => d.pool)) return;
+  const hex = world.pool.uuid.replace(/-/g, "").padEnd(32, "0");
+  const record: DiskRecord = {
+    id: world.state.allocateId(),
+    type: "raid",
+    slot: world.pool.name,
+    disabled: false,
+    fileOffset: 0n,
+    mountFilesystem: true,
+    mountReadOnly: false,
+    compress: false,
+    nvmeTcpExport: false,
+    nvmeTcpServerPort: 4420,
+    nvmeTcpServerAllowHostName: "",
+    iscsiExport: false,
+    nfsSharing: false,
+    smbSharing: false,
+    mediaSharing: false,
+    mediaInterface: "none",
+    swap: false,
+    pool: true,
+    raidUuid: [0, 8, 16, 24].map((i) => hex.slice(i, i + 8)).join("-"),
+  };
+  world.state.disks.unshift(record);
+  await world.state.save();
+}

@@ -1,0 +1,196 @@
+import type { Dirent, Stats } from "node:fs";
+import { lstat, readdir, rm, rmdir, unlink, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { makeDirectories, pathKind } from "../backend/files.js";
+import { RosError, rosErrors } from "../errors.js";
+import type { ArgSpec, CommandSpec, Invocation, MenuSpec } from "../schema.js";
+import { formatDateTime } from "../sizes.js";
+import { NIL, num, type RosValue, str, toText } from "../values.js";
+import type { SimWorld } from "../world.js";
+import { readCommands, targetItems } from "./list-commands.js";
+import type { Table, TableItem } from "./table.js";
+
+interface Entry {
+  /** Path relative to the pool root ("" for the pool itself). */
+  readonly relative: string;
+  readonly stats: Stats;
+}
+
+/** Stable ids for paths seen by `/file`, allocated on first sight (RouterOS keeps them per boot). */
+class FileIds {
+  private next = 1;
+  private readonly ids = new Map<string, number>();
+
+  idOf(relative: string): number {
+    let id = this.ids.get(relative);
+    if (id === undefined) {
+      id = this.next++;
+      this.ids.set(relative, id);
+    }
+    return id;
+  }
+}
+
+/** Breadth-first, as RouterOS lists files: all entries of one depth before the next. */
+async function walk(root: string): Promise<Entry[]> {
+  const out: Entry[] = [{ relative: "", stats: await lstat(root) }];
+  let level: string[] = [""];
+  while (level.length > 0) {
+    const next: string[] = [];
+    for (const dir of level) {
+      const entries: Dirent[] = await readdir(path.join(root, dir), { withFileTypes: true }).catch(() => []);
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const stats = await Promise.all(
+        entries.map((e) => lstat(path.join(root, dir, e.name)).catch(() => undefined)),
+      );
+      entries.forEach((e, i) => {
+        const s = stats[i];
+        if (!s) return;
+        const relative = dir === "" ? e.name : `${dir}/${e.name}`;
+        out.push({ relative, stats: s });
+        if (s.isDirectory()) next.push(relative);
+      });
+    }
+    level = next;
+  }
+  return out;
+}
+
+/** `disk` for the pool root, `directory`, `.img file`, or `file` without an extension. */
+function fileType(entry: Entry): string {
+  if (entry.relative === "") return "disk";
+  if (entry.stats.isDirectory()) return "directory";
+  const ext = path.extname(entry.relative);
+  return ext.length > 1 ? `${ext} file` : "file";
+}
+
+function fileTable(world: SimWorld, ids: FileIds): Table {
+  return {
+    flags: [],
+    columns: [
+      { title: "NAME", prop: "name", align: "left" },
+      { title: "TYPE", prop: "type", align: "left" },
+      { title: "SIZE", prop: "size", align: "right" },
+      { title: "LAST-MODIFIED", prop: "last-modified", align: "left" },
+    ],
+    properties: ["name", "type", "size", "last-modified", "contents"],
+    list: async () => {
+      const entries = await walk(world.pool.mountPath);
+      return entries.map((entry): TableItem => {
+        const name = world.paths.fileName(entry.relative);
+        const isFile = entry.stats.isFile();
+        return {
+          id: ids.idOf(entry.relative),
+          name,
+          aliases: [`/${name}`],
+          flags: new Set<string>(),
+          props: [
+            { name: "name", value: str(name), style: "bare" },
+            { name: "type", value: str(fileType(entry)), style: "bare" },
+            ...(isFile ? [{ name: "size", value: num(entry.stats.size), style: "human" as const }] : []),
+            { name: "last-modified", value: str(formatDateTime(entry.stats.mtime)), style: "bare" },
+          ],
+        };
+      });
+    },
+  };
+}
+
+async function addFile(world: SimWorld, inv: Invocation): Promise<RosValue> {
+  const s = world.settings();
+  const nameArg = inv.args.get("name");
+  if (nameArg === undefined) throw rosErrors.missingArgs(["name"]);
+  const host = world.paths.toHost(toText(nameArg));
+  if (!host || host === world.pool.mountPath)
+    throw rosErrors.failure("can not create file outside of a disk");
+  if ((await pathKind(host)) !== "missing") throw new RosError(s.error_texts.file_exists);
+  const parent = await pathKind(path.dirname(host));
+  if (parent !== "directory") {
+    if (!s.auto_create_parent_dirs || parent !== "missing")
+      throw new RosError(s.error_texts.missing_parent_dir);
+    await makeDirectories(path.dirname(host));
+  }
+  const type = inv.args.has("type") ? toText(inv.args.get("type") as RosValue) : "file";
+  if (type === "directory") await makeDirectories(host);
+  else await writeFile(host, toText(inv.args.get("contents") ?? str("")), { flag: "wx" });
+  return NIL;
+}
+
+async function removeOne(world: SimWorld, item: TableItem): Promise<void> {
+  const s = world.settings();
+  const host = world.paths.toHost(item.name) as string;
+  if (host === world.pool.mountPath) throw rosErrors.failure("can not remove disk");
+  const st = await lstat(host, { bigint: true }).catch(() => undefined);
+  if (!st) throw rosErrors.noSuchItem();
+  if (!st.isDirectory()) {
+    if (s.file_remove_in_use === "fail" && world.state.disks.some((d) => d.filePath === `/${item.name}`)) {
+      throw new RosError(s.error_texts.file_in_use);
+    }
+    await unlink(host);
+    return;
+  }
+  if (st.ino === 256n) {
+    if (s.file_remove_subvolume === "fail") throw rosErrors.failure("can not remove btrfs subvolume");
+    await world.btrfs.remove(host);
+    return;
+  }
+  if (s.file_remove_directory === "never") throw rosErrors.failure("can not remove directory");
+  if (s.file_remove_directory === "recursive") {
+    await rm(host, { recursive: true });
+    return;
+  }
+  await rmdir(host).catch((e: NodeJS.ErrnoException) => {
+    throw e.code === "ENOTEMPTY" ? new RosError(s.error_texts.directory_not_empty) : e;
+  });
+}
+
+async function removeFiles(world: SimWorld, ids: FileIds, inv: Invocation): Promise<RosValue> {
+  const { targets } = await targetItems(inv, fileTable(world, ids));
+  for (const item of targets) await removeOne(world, item);
+  return NIL;
+}
+
+async function setFiles(world: SimWorld, ids: FileIds, inv: Invocation): Promise<RosValue> {
+  const { targets } = await targetItems(inv, fileTable(world, ids));
+  const contents = inv.args.get("contents");
+  for (const item of targets) {
+    const host = world.paths.toHost(item.name) as string;
+    if (contents !== undefined && (await pathKind(host)) === "file") await writeFile(host, toText(contents));
+  }
+  return NIL;
+}
+
+const numbers: ArgSpec = { name: "numbers", kind: "items" };
+
+export function fileMenu(world: SimWorld): MenuSpec {
+  const ids = new FileIds();
+  const table = fileTable(world, ids);
+  const commands: CommandSpec[] = [
+    ...readCommands(table),
+    {
+      name: "add",
+      mutating: true,
+      args: [
+        { name: "name", kind: "string" },
+        { name: "type", kind: "enum", values: ["file", "directory"] },
+        { name: "contents", kind: "string" },
+      ],
+      run: (inv) => addFile(world, inv),
+    },
+    {
+      name: "remove",
+      mutating: true,
+      args: [numbers],
+      unnamed: ["numbers"],
+      run: (i) => removeFiles(world, ids, i),
+    },
+    {
+      name: "set",
+      mutating: true,
+      args: [numbers, { name: "contents", kind: "string" }],
+      unnamed: ["numbers"],
+      run: (i) => setFiles(world, ids, i),
+    },
+  ];
+  return { name: "file", path: "/file", menus: [], commands };
+}

@@ -1,0 +1,135 @@
+import { rosErrors } from "../errors.js";
+import { formatDetail, formatTable, formatTerse, type PrintRow } from "../printer.js";
+import type { ArgSpec, CommandSpec, ExecContext, Invocation, ResolvedWhere } from "../schema.js";
+import { array, itemId, NIL, num, toText } from "../values.js";
+import { whereMatches } from "../where-eval.js";
+import { checkIdLiterals, lookupFor, recordOf, resolveTargets, type Table, type TableItem } from "./table.js";
+
+const flag = (name: string, since?: string): ArgSpec => ({ name, kind: "flag", ...(since ? { since } : {}) });
+
+export const PRINT_ARGS: readonly ArgSpec[] = [
+  flag("detail"),
+  flag("terse"),
+  flag("brief"),
+  flag("count-only"),
+  flag("as-value"),
+  flag("without-paging"),
+  flag("show-ids"),
+  { name: "proplist", kind: "string" },
+  { name: "from", kind: "items" },
+];
+
+/** The items a command targets through its `numbers` argument; missing argument is an error. */
+export async function targetItems(
+  inv: Invocation,
+  table: Table,
+): Promise<{ all: TableItem[]; targets: TableItem[] }> {
+  const value = inv.args.get("numbers");
+  if (value === undefined) throw rosErrors.missingArgs(["numbers"]);
+  const all = await table.list(inv.ctx);
+  return { all, targets: resolveTargets(all, value, inv.cols.get("numbers") ?? 1) };
+}
+
+function filterItems(table: Table, items: readonly TableItem[], where: ResolvedWhere | null): TableItem[] {
+  if (where === null) return [...items];
+  checkIdLiterals(where, items);
+  return items.filter((item) => whereMatches(where, lookupFor(item, table.flags)));
+}
+
+function rowsOf(
+  all: readonly TableItem[],
+  selected: readonly TableItem[],
+  proplist?: readonly string[],
+): PrintRow[] {
+  const positions = new Map(all.map((item, i) => [item.id, i]));
+  return selected.map((item) => ({
+    index: positions.get(item.id) ?? 0,
+    flags: item.flags,
+    ...(item.comment !== undefined ? { comment: item.comment } : {}),
+    props: proplist ? item.props.filter((p) => proplist.includes(p.name)) : item.props,
+  }));
+}
+
+function printOptions(ctx: ExecContext) {
+  return {
+    width: ctx.width,
+    humanThreshold: ctx.settings.human_size_threshold,
+    separator: ctx.settings.detail_item_separator,
+    emptyLegend: ctx.settings.empty_print_legend,
+  };
+}
+
+export function printCommand(table: Table): CommandSpec {
+  return {
+    name: "print",
+    args: PRINT_ARGS,
+    where: true,
+    async run(inv) {
+      const all = await table.list(inv.ctx);
+      const from = inv.args.get("from");
+      const scope = from === undefined ? all : resolveTargets(all, from, inv.cols.get("from") ?? 1);
+      const selected = filterItems(table, scope, inv.where);
+      const proplistText = inv.args.get("proplist");
+      const proplist = proplistText ? toText(proplistText).split(",") : undefined;
+      if (inv.args.has("count-only")) {
+        if (!inv.nested) inv.ctx.write(String(selected.length));
+        return num(selected.length);
+      }
+      if (inv.args.has("as-value"))
+        return array(selected.map((item) => recordOf(item, table.flags, proplist)));
+      const rows = rowsOf(all, selected, proplist);
+      const opts = printOptions(inv.ctx);
+      const lines = inv.args.has("detail")
+        ? formatDetail(table.flags, rows, opts)
+        : inv.args.has("terse")
+          ? formatTerse(table.flags, rows, opts.humanThreshold)
+          : formatTable(table.flags, table.columns, rows, opts);
+      for (const line of lines) inv.ctx.write(line);
+      return NIL;
+    },
+  };
+}
+
+/** `find prop=value … [where …]`: the ids of matching items, in print order. */
+export function findCommand(table: Table): CommandSpec {
+  return {
+    name: "find",
+    args: table.properties.map((name) => ({ name, kind: "any" as const })),
+    where: true,
+    async run(inv) {
+      const all = await table.list(inv.ctx);
+      let where: ResolvedWhere | null = inv.where;
+      for (const [prop, value] of inv.args) {
+        const term: ResolvedWhere = { kind: "compare", prop, op: "=", value, col: inv.cols.get(prop) ?? 1 };
+        where = where === null ? term : { kind: "and", left: term, right: where };
+      }
+      return array(filterItems(table, all, where).map((item) => itemId(item.id)));
+    },
+  };
+}
+
+/** `get <numbers> [<value-name>]`: one property's script value, or the whole record. */
+export function getCommand(table: Table): CommandSpec {
+  return {
+    name: "get",
+    args: [
+      { name: "numbers", kind: "items" },
+      { name: "value-name", kind: "string" },
+    ],
+    unnamed: ["numbers", "value-name"],
+    async run(inv) {
+      const { targets } = await targetItems(inv, table);
+      const item = targets[0];
+      if (!item) throw rosErrors.noSuchItem();
+      const name = inv.args.get("value-name");
+      if (name === undefined) return recordOf(item, table.flags);
+      const key = toText(name);
+      if (key === ".id" || !table.properties.includes(key)) throw rosErrors.noMatch("value-name");
+      return lookupFor(item, table.flags)(key) ?? NIL;
+    },
+  };
+}
+
+export function readCommands(table: Table): CommandSpec[] {
+  return [printCommand(table), findCommand(table), getCommand(table)];
+}

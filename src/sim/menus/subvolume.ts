@@ -1,0 +1,251 @@
+import { rename } from "node:fs/promises";
+import path from "node:path";
+import type { Subvolume } from "../backend/btrfs.js";
+import { makeDirectories, pathKind } from "../backend/files.js";
+import { CommandFailed } from "../backend/run.js";
+import { RosError, rosErrors } from "../errors.js";
+import type { FlagDef, PropStyle, PropValue } from "../printer.js";
+import type { ArgSpec, CommandSpec, ExecContext, Invocation, MenuSpec } from "../schema.js";
+import { bool, itemId, NIL, num, type RosValue, str, toText } from "../values.js";
+import type { SimWorld } from "../world.js";
+import { readCommands, targetItems } from "./list-commands.js";
+import type { Table, TableItem } from "./table.js";
+
+const FLAGS: readonly FlagDef[] = [
+  { letter: "*", name: "default" },
+  { letter: "S", name: "snapshot" },
+  { letter: "r", name: "read-only" },
+  { letter: "D", name: "dead" },
+  { letter: "M", name: "mounted" },
+];
+
+const PROPERTIES = [
+  "fs",
+  "name",
+  "fullname",
+  "top-level",
+  "parent",
+  "read-only",
+  "uuid",
+  "parent-uuid",
+  "received-uuid",
+  "subvolume-id",
+  "generation",
+  "creation-time",
+  "snapshot",
+  "path",
+  "default",
+  "dead",
+  "mounted",
+];
+
+export const FS_ROOT = "<FS_ROOT>";
+
+const p = (name: string, value: RosValue, style: PropStyle): PropValue => ({ name, value, style });
+
+/** The `/disk/btrfs/subvolume` table, read from the live filesystem. */
+export function subvolumeTable(world: SimWorld): Table {
+  return {
+    flags: FLAGS,
+    columns: [
+      { title: "FS", prop: "fs", align: "left" },
+      { title: "NAME", prop: "name", align: "left" },
+      { title: "FULLNAME", prop: "fullname", align: "left" },
+      { title: "PARENT", prop: "parent", align: "left" },
+      { title: "CREATION-TIME", prop: "creation-time", align: "left" },
+    ],
+    properties: PROPERTIES,
+    list: async (ctx) => subvolumeItems(world, ctx, await world.btrfs.list()),
+  };
+}
+
+function subvolumeItems(world: SimWorld, ctx: ExecContext, subvolumes: readonly Subvolume[]): TableItem[] {
+  const byUuid = new Map(subvolumes.map((s) => [s.uuid, s]));
+  const byId = new Map(subvolumes.map((s) => [s.id, s]));
+  const fullParent = ctx.settings.subvolume_parent_format === "fullname";
+  const label = (s: Subvolume | undefined) =>
+    s === undefined ? "" : fullParent ? s.path : path.basename(s.path);
+  return subvolumes.map((s) => {
+    const source = s.parentUuid ? byUuid.get(s.parentUuid) : undefined;
+    const container = s.topLevel === 5 ? FS_ROOT : label(byId.get(s.topLevel)) || FS_ROOT;
+    const flags = new Set<string>();
+    if (s.parentUuid) flags.add("snapshot");
+    if (s.readOnly) flags.add("read-only");
+    return {
+      id: s.id,
+      name: path.basename(s.path),
+      aliases: [s.path],
+      flags,
+      props: [
+        p("fs", str(world.pool.label), "bare"),
+        p("name", str(path.basename(s.path)), "quoted"),
+        p("fullname", str(s.path), "quoted"),
+        p("top-level", str(container), "bare"),
+        p("parent", str(label(source)), "bare"),
+        p("read-only", bool(s.readOnly), "yesno"),
+        p("uuid", str(s.uuid), "quoted"),
+        p("subvolume-id", num(s.id), "bare"),
+        p("generation", num(s.generation), "bare"),
+        p("creation-time", str(s.creationTime), "bare"),
+        p("snapshot", bool(s.parentUuid !== undefined), "yesno"),
+        p("path", str(`/${world.pool.name}/${s.path}`), "bare"),
+      ],
+      hidden: [
+        p("parent-uuid", str(s.parentUuid ?? ""), "quoted"),
+        p("received-uuid", str(s.receivedUuid ?? ""), "quoted"),
+      ],
+    };
+  });
+}
+
+/** Normalises a subvolume name (`a/b/c`, leading and trailing slashes ignored); undefined if unsafe. */
+export function subvolumePath(name: string): string | undefined {
+  const parts = name.split("/").filter((x) => x !== "");
+  if (parts.length === 0 || parts.some((x) => x === "." || x === "..")) return undefined;
+  return parts.join("/");
+}
+
+/** `parent=`: a subvolume's fullname, or the last component when exactly one subvolume has it. */
+async function resolveParent(world: SimWorld, value: string): Promise<Subvolume> {
+  const all = await world.btrfs.list();
+  const wanted = value.replace(/^\/+|\/+$/g, "");
+  const exact = all.find((s) => s.path === wanted);
+  if (exact) return exact;
+  const named = all.filter((s) => path.basename(s.path) === wanted);
+  if (named.length === 1) return named[0] as Subvolume;
+  if (named.length > 1) throw rosErrors.ambiguous("parent");
+  throw rosErrors.noMatch("parent");
+}
+
+function btrfsFailure(world: SimWorld, e: unknown): RosError {
+  if (e instanceof RosError) return e;
+  if (e instanceof CommandFailed) {
+    const t = world.settings().error_texts;
+    if (/not empty/i.test(e.stderr)) return new RosError(t.directory_not_empty);
+    if (/no space/i.test(e.stderr)) return new RosError(t.no_space);
+    if (/exists/i.test(e.stderr)) return new RosError(t.subvolume_exists);
+    return rosErrors.failure(e.stderr.trim().split("\n").pop() ?? "btrfs failed");
+  }
+  throw e;
+}
+
+async function addSubvolume(world: SimWorld, inv: Invocation): Promise<RosValue> {
+  const s = world.settings();
+  const missing = ["fs", "name"].filter((a) => !inv.args.has(a));
+  if (missing.length > 0) throw rosErrors.missingArgs(missing);
+  if (toText(inv.args.get("fs") as RosValue) !== world.pool.label) throw rosErrors.noMatch("fs");
+  const relative = subvolumePath(toText(inv.args.get("name") as RosValue));
+  if (relative === undefined) throw rosErrors.invalidValue("name");
+  const host = path.join(world.pool.mountPath, relative);
+  if ((await pathKind(host)) !== "missing") throw new RosError(s.error_texts.subvolume_exists);
+  const parentDir = await pathKind(path.dirname(host));
+  if (parentDir !== "directory") {
+    if (!s.auto_create_parent_dirs || parentDir !== "missing")
+      throw new RosError(s.error_texts.missing_parent_dir);
+    await makeDirectories(path.dirname(host));
+  }
+  if (s.pool_full) throw new RosError(s.error_texts.no_space);
+  const readOnly = inv.args.get("read-only")?.t === "bool" && (inv.args.get("read-only") as { v: boolean }).v;
+  const parentArg = inv.args.get("parent");
+  try {
+    if (parentArg !== undefined && toText(parentArg) !== "") {
+      const source = await resolveParent(world, toText(parentArg));
+      await world.btrfs.snapshot(path.join(world.pool.mountPath, source.path), host, readOnly);
+    } else {
+      await world.btrfs.create(host);
+      if (readOnly) await world.btrfs.setReadOnly(host, true);
+    }
+  } catch (e) {
+    throw btrfsFailure(world, e);
+  }
+  world.log("disk,info", `btrfs subvolume ${relative} added`);
+  const created = (await world.btrfs.list()).find((x) => x.path === relative);
+  return created ? itemId(created.id) : NIL;
+}
+
+/** Whether a `/disk` item uses a file inside this subvolume. */
+function inUse(world: SimWorld, relative: string): boolean {
+  const prefix = `/${world.pool.name}/${relative}/`;
+  return world.state.disks.some((d) => d.filePath?.startsWith(prefix));
+}
+
+async function removeSubvolumes(world: SimWorld, inv: Invocation): Promise<RosValue> {
+  const s = world.settings();
+  const { targets } = await targetItems(inv, subvolumeTable(world));
+  const all = await world.btrfs.list();
+  const chosen = targets.map((t) => all.find((x) => x.id === t.id) as Subvolume);
+  for (const sub of chosen) {
+    if (s.subvolume_remove_in_use === "fail" && inUse(world, sub.path)) {
+      throw new RosError(s.error_texts.subvolume_in_use);
+    }
+  }
+  for (const sub of chosen) {
+    try {
+      await world.btrfs.remove(path.join(world.pool.mountPath, sub.path));
+    } catch (e) {
+      throw btrfsFailure(world, e);
+    }
+    world.log("disk,info", `btrfs subvolume ${sub.path} removed`);
+  }
+  return NIL;
+}
+
+async function setSubvolumes(world: SimWorld, inv: Invocation): Promise<RosValue> {
+  const { targets } = await targetItems(inv, subvolumeTable(world));
+  const all = await world.btrfs.list();
+  for (const target of targets) {
+    const sub = all.find((x) => x.id === target.id) as Subvolume;
+    let host = path.join(world.pool.mountPath, sub.path);
+    const ro = inv.args.get("read-only");
+    if (ro?.t === "bool")
+      await world.btrfs.setReadOnly(host, ro.v).catch((e) => Promise.reject(btrfsFailure(world, e)));
+    const name = inv.args.get("name");
+    if (name !== undefined) {
+      const relative = subvolumePath(toText(name));
+      if (relative === undefined) throw rosErrors.invalidValue("name");
+      const dest = path.join(world.pool.mountPath, relative);
+      if ((await pathKind(dest)) !== "missing")
+        throw new RosError(world.settings().error_texts.subvolume_exists);
+      await rename(host, dest);
+      world.btrfs.invalidate();
+      host = dest;
+    }
+  }
+  return NIL;
+}
+
+const numbers: ArgSpec = { name: "numbers", kind: "items" };
+
+export function subvolumeMenu(world: SimWorld): MenuSpec {
+  const table = subvolumeTable(world);
+  const commands: CommandSpec[] = [
+    ...readCommands(table),
+    {
+      name: "add",
+      mutating: true,
+      args: [
+        { name: "fs", kind: "string" },
+        { name: "name", kind: "string" },
+        { name: "parent", kind: "string" },
+        { name: "read-only", kind: "bool" },
+        { name: "copy-from", kind: "items" },
+      ],
+      run: (inv) => addSubvolume(world, inv),
+    },
+    {
+      name: "remove",
+      mutating: true,
+      args: [numbers],
+      unnamed: ["numbers"],
+      run: (i) => removeSubvolumes(world, i),
+    },
+    {
+      name: "set",
+      mutating: true,
+      args: [numbers, { name: "name", kind: "string" }, { name: "read-only", kind: "bool" }],
+      unnamed: ["numbers"],
+      run: (i) => setSubvolumes(world, i),
+    },
+  ];
+  return { name: "subvolume", path: "/disk/btrfs/subvolume", since: "7.18", menus: [], commands };
+}

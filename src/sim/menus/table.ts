@@ -1,0 +1,117 @@
+import { rosErrors } from "../errors.js";
+import type { FlagDef, PropValue, TableColumn } from "../printer.js";
+import type { ExecContext, ResolvedWhere } from "../schema.js";
+import { bool, idsOf, itemId, map, parseIdLiteral, type RosValue, str, toText } from "../values.js";
+import type { PropLookup } from "../where-eval.js";
+
+/** One item of a list menu, in the shape every generic command (print, find, get) understands. */
+export interface TableItem {
+  readonly id: number;
+  /** What an unnamed target matches: `slot` of a disk, `name` of a subvolume or file. */
+  readonly name: string;
+  /** Further exact matches for an unnamed target, preferred over `name` (a subvolume's fullname). */
+  readonly aliases?: readonly string[];
+  readonly flags: ReadonlySet<string>;
+  readonly comment?: string;
+  /** Properties in `print detail` order. */
+  readonly props: readonly PropValue[];
+  /** Properties readable by `get`, `where` and `as-value` but not shown by `print detail`. */
+  readonly hidden?: readonly PropValue[];
+}
+
+export interface Table {
+  readonly flags: readonly FlagDef[];
+  readonly columns: readonly TableColumn[];
+  /** Property names `find name=value` and `get value-name` accept. */
+  readonly properties: readonly string[];
+  list(ctx: ExecContext): Promise<TableItem[]>;
+}
+
+/** Property lookup used by `where`: `.id`, flags as booleans, comment, shown and hidden properties. */
+export function lookupFor(item: TableItem, flags: readonly FlagDef[]): PropLookup {
+  return (name) => {
+    if (name === ".id") return itemId(item.id);
+    if (name === "comment") return item.comment === undefined ? undefined : str(item.comment);
+    const prop = item.props.find((p) => p.name === name) ?? item.hidden?.find((p) => p.name === name);
+    if (prop) return prop.value;
+    if (flags.some((f) => f.name === name)) return bool(item.flags.has(name));
+    return undefined;
+  };
+}
+
+/** The `as-value` record: `.id` first, then every key in alphabetical order. */
+export function recordOf(item: TableItem, flags: readonly FlagDef[], proplist?: readonly string[]): RosValue {
+  const entries = new Map<string, RosValue>();
+  for (const f of flags) entries.set(f.name, bool(item.flags.has(f.name)));
+  if (item.comment !== undefined) entries.set("comment", str(item.comment));
+  for (const p of [...item.props, ...(item.hidden ?? [])]) entries.set(p.name, p.value);
+  const keys = [...entries.keys()].filter((k) => !proplist || proplist.includes(k)).sort();
+  const record: Array<readonly [string, RosValue]> = [];
+  if (!proplist || proplist.includes(".id")) record.push([".id", itemId(item.id)]);
+  for (const k of keys) record.push([k, entries.get(k) as RosValue]);
+  return map(record);
+}
+
+/**
+ * Resolves an unnamed target (`numbers`): a `[find]` result, `*id`, a print index, a name, or a comma
+ * list of them. Unknown ids answer `expected item id`, unknown names and indexes `no such item`.
+ */
+export function resolveTargets(items: readonly TableItem[], value: RosValue, col: number): TableItem[] {
+  const ids = idsOf(value);
+  if (ids !== undefined) return ids.map((id) => byId(items, id, col));
+  const out: TableItem[] = [];
+  for (const part of toText(value).split(",")) {
+    if (part === "") continue;
+    const id = parseIdLiteral(part);
+    if (id !== undefined) {
+      out.push(byId(items, id, col));
+      continue;
+    }
+    if (/^\d+$/.test(part)) {
+      const item = items[Number(part)];
+      if (!item) throw rosErrors.noSuchItem();
+      out.push(item);
+      continue;
+    }
+    out.push(byName(items, part));
+  }
+  return out;
+}
+
+function byId(items: readonly TableItem[], id: number, col: number): TableItem {
+  const item = items.find((i) => i.id === id);
+  if (!item) throw rosErrors.expectedItemId(col);
+  return item;
+}
+
+function byName(items: readonly TableItem[], name: string): TableItem {
+  const alias = items.filter((i) => i.aliases?.includes(name));
+  if (alias.length === 1) return alias[0] as TableItem;
+  const named = items.filter((i) => i.name === name);
+  if (named.length === 1) return named[0] as TableItem;
+  if (named.length > 1) throw rosErrors.ambiguous("numbers");
+  throw rosErrors.noSuchItem();
+}
+
+/** `where .id=*N` with a malformed or unknown id is an error, not an empty result. */
+export function checkIdLiterals(where: ResolvedWhere | null, items: readonly TableItem[]): void {
+  if (where === null) return;
+  switch (where.kind) {
+    case "and":
+    case "or":
+      checkIdLiterals(where.left, items);
+      checkIdLiterals(where.right, items);
+      return;
+    case "not":
+    case "is":
+      checkIdLiterals(where.inner, items);
+      return;
+    case "truthy":
+      return;
+    case "compare": {
+      if (where.prop !== ".id" || where.value === undefined) return;
+      const id = where.value.t === "id" ? where.value.v : parseIdLiteral(toText(where.value));
+      if (id === undefined || !items.some((i) => i.id === id)) throw rosErrors.expectedItemId(where.col);
+    }
+  }
+}
