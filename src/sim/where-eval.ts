@@ -92,5 +92,5 @@ function regexMatches(text: string, pattern: string): boolean {
     if (regexCache.size > 1000) regexCache.clear();
     regexCache.set(pattern, re);
   }
-  return re?.test(text);
+  return re?.test(text) === true;
 }
