@@ -54,12 +54,12 @@ const FAILURE_RULES: readonly Rule[] = [
   {
     kind: "transient",
     pattern:
-      /timed? ?out|timeout|busy|try again|temporar|in progress|interrupted|not ready|unavailable|locked/i,
+      /timed? ?out|timeout|busy|in use|try again|temporar|in progress|interrupted|not ready|unavailable|locked/i,
   },
   {
     kind: "invalid-input",
     pattern:
-      /invalid|not allowed|not supported|unsupported|bad |must be|out of range|too (long|short|big|small|large)/i,
+      /invalid|not allowed|not supported|unsupported|bad |must be|out of range|too (long|short|big|small|large)|can ?not shrink|not empty|read-only/i,
   },
 ];
 

@@ -28,6 +28,14 @@ describe("classifyReply", () => {
       "transient",
     ],
     ["failure: invalid file size\r\n", "invalid-input"],
+    ["failure: not enough space on disk\r\n", "no-space"],
+    ["failure: directory does not exist\r\n", "not-found"],
+    ["failure: file already exists\r\n", "already-exists"],
+    ["failure: subvolume already exists\r\n", "already-exists"],
+    ["failure: subvolume is in use by disk\r\n", "transient"],
+    ["failure: can not shrink file\r\n", "invalid-input"],
+    ["failure: directory is not empty\r\n", "invalid-input"],
+    ["failure: read-only file system\r\n", "invalid-input"],
     ["failure: the moon is in the wrong phase\r\n", "protocol"],
   ];
 
