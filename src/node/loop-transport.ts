@@ -39,6 +39,19 @@ export class LoopTransport implements Transport {
     return LOOP_DEVICE.test(devicePath);
   }
 
+  async check(target: VolumeTarget): Promise<void> {
+    const { backingFile } = loopTarget(target);
+    let real: string;
+    try {
+      real = await realpath(backingFile);
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      await this.realPathOfDeleted(backingFile);
+      return;
+    }
+    await this.refuseOutsideRoot(backingFile, real);
+  }
+
   async attach(target: VolumeTarget, call: TransportCall): Promise<string> {
     const file = await this.checkedBackingFile(loopTarget(target));
     const existing = await this.attachedDevices(file, call);
@@ -94,15 +107,22 @@ export class LoopTransport implements Transport {
       if (isMissing(err)) throw missing(`backing file ${target.backingFile} does not exist`);
       throw err;
     }
+    await this.refuseOutsideRoot(target.backingFile, real);
+    if (!(await lstat(real)).isFile()) {
+      throw badArgument(`backing file ${target.backingFile} is not a regular file`);
+    }
+    return real;
+  }
+
+  /**
+   * find and detach obey the same boundary as attach: a rolled-back stage of a refused
+   * volume_context must not detach a loop device the host made for some other file.
+   */
+  private async refuseOutsideRoot(given: string, real: string): Promise<void> {
     const root = await realpath(this.options.allowedRoot);
     if (!real.startsWith(`${root}/`)) {
-      throw badArgument(
-        `backing file ${target.backingFile} is outside the allowed directory ${this.options.allowedRoot}`,
-      );
+      throw badArgument(`backing file ${given} is outside the allowed directory ${this.options.allowedRoot}`);
     }
-    if (!(await lstat(real)).isFile())
-      throw badArgument(`backing file ${target.backingFile} is not a regular file`);
-    return real;
   }
 
   /**
@@ -115,12 +135,22 @@ export class LoopTransport implements Transport {
       real = await realpath(file);
     } catch (err) {
       if (!isMissing(err)) throw err;
-      return this.devicesOfDeletedFile(file);
+      return this.devicesOfDeletedFile(await this.realPathOfDeleted(file));
     }
+    await this.refuseOutsideRoot(file, real);
     const { stdout } = await this.options.run("losetup", ["--list", "--json", "--associated", real], {
       signal: call.signal,
     });
     return parseLosetupJson(stdout).map((d) => checkDevicePath(d.name));
+  }
+
+  /** Where a file that no longer exists was, as the kernel recorded it (root symlinks resolved). */
+  private async realPathOfDeleted(file: string): Promise<string> {
+    const root = this.options.allowedRoot.replace(/\/+$/, "");
+    if (!file.startsWith(`${root}/`)) {
+      throw badArgument(`backing file ${file} is outside the allowed directory ${this.options.allowedRoot}`);
+    }
+    return (await realpath(root)) + file.slice(root.length);
   }
 
   private async devicesOfDeletedFile(file: string): Promise<string[]> {

@@ -100,6 +100,10 @@ export class NvmeTcpTransport implements Transport {
     return NAMESPACE_DEVICE.test(devicePath);
   }
 
+  async check(target: VolumeTarget): Promise<void> {
+    nvmeTarget(target);
+  }
+
   async find(target: VolumeTarget, _call: TransportCall): Promise<string | undefined> {
     const subsystem = await findNvmeSubsystem(this.options.sysfsRoot, nvmeTarget(target).nqn);
     const ns = subsystem?.namespaces[0];

@@ -60,6 +60,7 @@ function checkCompatible(record: StagingRecord, req: StageRequest): void {
  */
 export async function stageVolume(env: NodeEnv, req: StageRequest, call: OpCall): Promise<void> {
   const transport = transportFor(env, req.target);
+  await transport.check(req.target);
   await mkdir(req.stagingPath, { recursive: true });
   const layout = stagingLayout(await canonicalPath(req.stagingPath));
   const existing = await readRecord(layout);

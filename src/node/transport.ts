@@ -32,6 +32,11 @@ export interface TransportCall {
  */
 export interface Transport {
   readonly kind: TransportKind;
+  /**
+   * Refuses a target this node must never touch, before anything is recorded or attached; a
+   * target that passes may still fail to attach (NOT_FOUND, unreachable).
+   */
+  check(target: VolumeTarget): Promise<void>;
   /** Attaches (or finds) the volume and returns its block device path, e.g. "/dev/loop3". */
   attach(target: VolumeTarget, call: TransportCall): Promise<string>;
   /** The block device of an attached volume, or undefined when it is not attached. */

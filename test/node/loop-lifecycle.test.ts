@@ -1,5 +1,5 @@
-import { copyFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -7,6 +7,7 @@ import {
   exec,
   growFile,
   loopDeviceOf,
+  loopDevicesUnder,
   MiB,
   mountCapability,
   mountsUnder,
@@ -260,6 +261,20 @@ describe("volume stats", () => {
     expect(bytesUsage(await stats(v, v.staging)).total).toBe(bytesUsage(after).total);
     await unpublish(v);
     await unstage(v);
+  });
+
+  it("reports a deleted backing file, and unstage still finds and detaches its loop device", async () => {
+    const v = await volume("deleted", 128n * MiB);
+    await stage(v);
+    await publish(v);
+    await rm(v.file);
+    const s = await stats(v);
+    expect(s.volume_condition).toMatchObject({ abnormal: true });
+    expect(s.volume_condition?.message).toMatch(/backing file .* was deleted/);
+    await unpublish(v);
+    expect(await loopDevicesUnder(dirname(v.file))).toHaveLength(1);
+    await unstage(v);
+    expect(await loopDevicesUnder(dirname(v.file))).toEqual([]);
   });
 
   it("reports an abnormal condition when the mount is gone, and NOT_FOUND for a missing path", async () => {

@@ -10,6 +10,7 @@ import { createLogger } from "../../src/log.js";
 import {
   blkidValue,
   blockCapability,
+  exec,
   loopContext,
   loopDeviceOf,
   MiB,
@@ -120,9 +121,14 @@ describe("volumes that are not where the request says", () => {
     const v = await newVolume(h, "outside", 64n * MiB);
     const elsewhere = join(h.dir, "elsewhere.img");
     await sparseFile(elsewhere, 64n * MiB);
+    // The host attached that file itself; the refused stage must leave its loop device alone.
+    const { stdout } = await exec("losetup", ["--find", "--show", "--", elsewhere]);
+    const hostDevice = stdout.trim();
     const outside = { ...stageReq(v), volume_context: loopContext(elsewhere) };
     expect(await h.codeOf("NodeStageVolume", outside)).toBe(status.INVALID_ARGUMENT);
-    expect(await loopDeviceOf(elsewhere)).toBeUndefined();
+    expect(await h.codeOf("NodeUnstageVolume", unstageReq(v))).toBe("OK");
+    expect(await loopDeviceOf(elsewhere)).toBe(hostDevice);
+    await exec("losetup", ["--detach", hostDevice]);
     const dotdot = { ...stageReq(v), volume_context: loopContext(`${h.pool}/../elsewhere.img`) };
     expect(await h.codeOf("NodeStageVolume", dotdot)).toBe(status.INVALID_ARGUMENT);
     const link = join(h.pool, "vols", "outside", "link.img");
