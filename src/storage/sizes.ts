@@ -1,3 +1,5 @@
+import { FILE_SIZE_GRANULARITY } from "../rds/index.js";
+
 /**
  * Size rules. Sizes are exact bigint bytes from the request's int64 strings to the RouterOS
  * command and back; nothing passes through a float.
@@ -12,8 +14,12 @@ export const DEFAULT_VOLUME_SIZE = GiB;
 
 /** Preferred granularity: whole MiB, which every tool prints without fractions. */
 const PREFERRED_ALIGNMENT = MiB;
-/** Fallback granularity when a whole MiB would pass the limit: the block size of the disk. */
-const MINIMUM_ALIGNMENT = 4n * KiB;
+/**
+ * Fallback granularity when a whole MiB would pass the limit: the disk's 4 KiB block size, unless
+ * the RouterOS client sizes files more coarsely (it rounds every file size up to its granularity,
+ * and a size it would round past the limit must be refused here instead).
+ */
+export const MINIMUM_ALIGNMENT = FILE_SIZE_GRANULARITY > 4n * KiB ? FILE_SIZE_GRANULARITY : 4n * KiB;
 
 const INT64_MAX = (1n << 63n) - 1n;
 
@@ -59,31 +65,31 @@ function outOfRange(message: string): SizeChoice {
  * The size of a new, empty volume: required_bytes (or the default) rounded up to a whole MiB,
  * or to 4 KiB when a whole MiB would pass limit_bytes; never above the limit.
  */
-export function newVolumeSize(range: ByteRange): SizeChoice {
+export function newVolumeSize(range: ByteRange, minimumStep = MINIMUM_ALIGNMENT): SizeChoice {
   const { required, limit } = range;
   if (limit > 0n && required > limit) {
     return outOfRange(`required_bytes ${required} is larger than limit_bytes ${limit}`);
   }
-  if (required === 0n && limit > 0n && limit < DEFAULT_VOLUME_SIZE) return largestWithin(limit);
-  return alignedWithin(required > 0n ? required : DEFAULT_VOLUME_SIZE, limit);
+  if (required === 0n && limit > 0n && limit < DEFAULT_VOLUME_SIZE) return largestWithin(limit, minimumStep);
+  return alignedWithin(required > 0n ? required : DEFAULT_VOLUME_SIZE, limit, minimumStep);
 }
 
 /** Only a limit below the default was given: the biggest aligned size under it. */
-function largestWithin(limit: bigint): SizeChoice {
-  for (const step of [PREFERRED_ALIGNMENT, MINIMUM_ALIGNMENT]) {
+function largestWithin(limit: bigint, minimumStep: bigint): SizeChoice {
+  for (const step of [PREFERRED_ALIGNMENT, minimumStep]) {
     const bytes = (limit / step) * step;
     if (bytes > 0n) return { ok: true, bytes };
   }
-  return outOfRange(`limit_bytes ${limit} is smaller than the smallest volume (${MINIMUM_ALIGNMENT} bytes)`);
+  return outOfRange(`limit_bytes ${limit} is smaller than the smallest volume (${minimumStep} bytes)`);
 }
 
-function alignedWithin(wanted: bigint, limit: bigint): SizeChoice {
+function alignedWithin(wanted: bigint, limit: bigint, minimumStep: bigint): SizeChoice {
   const preferred = roundUp(wanted, PREFERRED_ALIGNMENT);
   if (limit === 0n || preferred <= limit) return { ok: true, bytes: preferred };
-  const minimal = roundUp(wanted, MINIMUM_ALIGNMENT);
+  const minimal = roundUp(wanted, minimumStep);
   if (minimal <= limit) return { ok: true, bytes: minimal };
   return outOfRange(
-    `no size between ${wanted} and limit_bytes ${limit} is a multiple of ${MINIMUM_ALIGNMENT} bytes ` +
+    `no size between ${wanted} and limit_bytes ${limit} is a multiple of ${minimumStep} bytes ` +
       `(the smallest would be ${minimal})`,
   );
 }
@@ -92,7 +98,12 @@ function alignedWithin(wanted: bigint, limit: bigint): SizeChoice {
  * The size of a volume made from an existing image (a snapshot's or a volume's `disk.img` of
  * `sourceBytes`). It can grow but never shrink; with no request it keeps the source's size.
  */
-export function sizeFromSource(range: ByteRange, sourceBytes: bigint, what: string): SizeChoice {
+export function sizeFromSource(
+  range: ByteRange,
+  sourceBytes: bigint,
+  what: string,
+  minimumStep = MINIMUM_ALIGNMENT,
+): SizeChoice {
   const { required, limit } = range;
   if (limit > 0n && required > limit) {
     return outOfRange(`required_bytes ${required} is larger than limit_bytes ${limit}`);
@@ -104,7 +115,7 @@ export function sizeFromSource(range: ByteRange, sourceBytes: bigint, what: stri
     return outOfRange(`limit_bytes ${limit} is smaller than the ${what}'s size ${sourceBytes}`);
   }
   if (required <= sourceBytes) return { ok: true, bytes: sourceBytes };
-  return alignedWithin(required, limit);
+  return alignedWithin(required, limit, minimumStep);
 }
 
 /** Whether an existing volume of `bytes` satisfies a capacity_range (idempotent CreateVolume). */
@@ -116,7 +127,11 @@ export function fitsRange(bytes: bigint, range: ByteRange): boolean {
  * The size to grow a volume to. A volume already at or above the request stays as it is
  * (expansion never shrinks); a volume above limit_bytes cannot satisfy the request.
  */
-export function expandedSize(range: ByteRange, currentBytes: bigint): SizeChoice {
+export function expandedSize(
+  range: ByteRange,
+  currentBytes: bigint,
+  minimumStep = MINIMUM_ALIGNMENT,
+): SizeChoice {
   const { required, limit } = range;
   if (required === 0n && limit === 0n)
     return { ok: false, reason: "invalid", message: "capacity_range is required" };
@@ -129,5 +144,5 @@ export function expandedSize(range: ByteRange, currentBytes: bigint): SizeChoice
     );
   }
   if (required <= currentBytes) return { ok: true, bytes: currentBytes };
-  return alignedWithin(required, limit);
+  return alignedWithin(required, limit, minimumStep);
 }

@@ -8,6 +8,7 @@ import {
   fitsRange,
   GiB,
   KiB,
+  MINIMUM_ALIGNMENT,
   MiB,
   newVolumeSize,
   parseByteCount,
@@ -89,8 +90,12 @@ describe("sizes", () => {
   });
 
   it("falls back to 4 KiB granularity under a tight limit, never passes the limit", () => {
-    expect(newVolumeSize(range(MiB + 1n, MiB + 8n * KiB))).toEqual({ ok: true, bytes: MiB + 4n * KiB });
-    const r = newVolumeSize(range(MiB + 1n, MiB + 100n));
+    const block = 4n * KiB;
+    expect(newVolumeSize(range(MiB + 1n, MiB + 8n * KiB), block)).toEqual({
+      ok: true,
+      bytes: MiB + 4n * KiB,
+    });
+    const r = newVolumeSize(range(MiB + 1n, MiB + 100n), block);
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.reason).toBe("out-of-range");
@@ -99,6 +104,12 @@ describe("sizes", () => {
     expect(newVolumeSize(range(2n * MiB, MiB)).ok).toBe(false);
     expect(newVolumeSize(range(0n, 10n * MiB + 5n))).toEqual({ ok: true, bytes: 10n * MiB });
     expect(newVolumeSize(range(0n, 100n)).ok).toBe(false);
+  });
+
+  it("never chooses a size the RouterOS client would round past the limit", () => {
+    const r = newVolumeSize(range(MiB + 1n, MiB + 8n * KiB));
+    if (r.ok) expect(r.bytes % MINIMUM_ALIGNMENT).toBe(0n);
+    if (MINIMUM_ALIGNMENT > MiB + 8n * KiB - MiB) expect(r.ok).toBe(false);
   });
 
   it("always lands inside the requested range when it succeeds", () => {

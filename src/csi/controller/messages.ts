@@ -1,0 +1,40 @@
+import type { ContentSource, SnapshotRecord, VolumeRecord } from "../../storage/index.js";
+import type { Outgoing, Snapshot, Timestamp, Volume, VolumeContentSource } from "../types.js";
+import type { Controller } from "./context.js";
+
+/** Storage records as CSI messages: int64 as exact decimal strings, times as Timestamps. */
+
+export function contentSourceMessage(
+  source: ContentSource | undefined,
+): Outgoing<VolumeContentSource> | null {
+  if (source === undefined) return null;
+  return source.kind === "snapshot"
+    ? { snapshot: { snapshot_id: source.snapshotId } }
+    : { volume: { volume_id: source.volumeId } };
+}
+
+export function volumeMessage(c: Controller, record: VolumeRecord): Outgoing<Volume> {
+  return {
+    volume_id: record.volumeId,
+    capacity_bytes: record.sizeBytes.toString(),
+    volume_context: c.volumeContext(record.volumeId, record.nqn),
+    content_source: contentSourceMessage(record.source),
+  };
+}
+
+export function timestampOf(date: Date): Timestamp {
+  const ms = date.getTime();
+  const seconds = Math.floor(ms / 1000);
+  return { seconds: String(seconds), nanos: (ms - seconds * 1000) * 1_000_000 };
+}
+
+export function snapshotMessage(record: SnapshotRecord): Outgoing<Snapshot> {
+  return {
+    snapshot_id: record.snapshotId,
+    source_volume_id: record.sourceVolumeId,
+    // 0 means "unknown" to a CO; only reported when RouterOS gave no exact size.
+    size_bytes: (record.sizeBytes ?? 0n).toString(),
+    creation_time: record.creationTime === null ? null : timestampOf(record.creationTime),
+    ready_to_use: record.readyToUse,
+  };
+}

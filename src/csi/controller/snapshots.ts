@@ -1,0 +1,72 @@
+import { isSnapshotId, isVolumeId, snapshotIdFor } from "../../storage/index.js";
+import { alreadyExists, notFound, resourceExhausted } from "../errors.js";
+import type { RequestContext } from "../pipeline.js";
+import type {
+  CreateSnapshotRequest,
+  CreateSnapshotResponse,
+  DeleteSnapshotRequest,
+  DeleteSnapshotResponse,
+  Outgoing,
+} from "../types.js";
+import { type Controller, callOf } from "./context.js";
+import { snapshotMessage } from "./messages.js";
+import { checkParameters, requireId, requireName } from "./validate.js";
+
+/** CreateSnapshot and DeleteSnapshot. */
+
+export async function createSnapshot(
+  c: Controller,
+  req: CreateSnapshotRequest,
+  ctx: RequestContext,
+): Promise<Outgoing<CreateSnapshotResponse>> {
+  const name = requireName(req.name, "name");
+  const sourceVolumeId = requireId(req.source_volume_id, "source_volume_id");
+  checkParameters(req.parameters, "VolumeSnapshotClass");
+  const snapshotId = snapshotIdFor(name);
+  // Only the snapshot is locked: snapshots of one volume may be taken side by side.
+  return c.locks.withLock(snapshotId, async () => {
+    const call = callOf(ctx);
+    const { snapshots, volumes } = c.storage;
+    const { found, perVolume } = await snapshots.locate(snapshotId, call);
+    if (found !== undefined) {
+      if (found.sourceVolumeId !== sourceVolumeId) {
+        throw alreadyExists(
+          `snapshot ${name} exists for volume ${found.sourceVolumeId}, not ${sourceVolumeId}`,
+        );
+      }
+      return { snapshot: snapshotMessage(await snapshots.describe(found, call)) };
+    }
+    if (!isVolumeId(sourceVolumeId) || (await volumes.find(sourceVolumeId, call)) === undefined) {
+      throw notFound(`source volume ${sourceVolumeId} does not exist`);
+    }
+    const taken = perVolume.get(sourceVolumeId) ?? 0;
+    if (c.maxSnapshotsPerVolume > 0 && taken >= c.maxSnapshotsPerVolume) {
+      throw resourceExhausted(
+        `volume ${sourceVolumeId} already has ${taken} snapshots, the limit set by --max-snapshots-per-volume; ` +
+          "delete some or raise the limit",
+      );
+    }
+    return { snapshot: snapshotMessage(await snapshots.create({ snapshotId, sourceVolumeId }, call)) };
+  });
+}
+
+export async function deleteSnapshot(
+  c: Controller,
+  req: DeleteSnapshotRequest,
+  ctx: RequestContext,
+): Promise<Outgoing<DeleteSnapshotResponse>> {
+  const snapshotId = requireId(req.snapshot_id, "snapshot_id");
+  // An id this driver never hands out names nothing of ours: already deleted.
+  if (!isSnapshotId(snapshotId)) return {};
+  return c.locks.withLock(snapshotId, async () => {
+    const call = callOf(ctx);
+    const { found } = await c.storage.snapshots.locate(snapshotId, call);
+    if (found === undefined) {
+      // Gone already; a delete cut short after removing it may have left its volume's directory.
+      await c.storage.directories.sweepVolumeSnapshots(call);
+      return {};
+    }
+    await c.storage.snapshots.delete(found, call);
+    return {};
+  });
+}

@@ -1,0 +1,104 @@
+import { nameProblem } from "../../storage/ids.js";
+import { type ByteRange, parseRange } from "../../storage/sizes.js";
+import { invalidArgument } from "../errors.js";
+import type { AccessMode, CapacityRange, StringMap, VolumeCapability } from "../types.js";
+
+/**
+ * Request checks shared by the controller RPCs. They run before any lookup, so a malformed request
+ * is INVALID_ARGUMENT whether or not the objects it names exist.
+ */
+
+/** A volume is one file-backed disk attached by one node at a time. */
+const SINGLE_NODE_MODES: ReadonlySet<AccessMode> = new Set([
+  "SINGLE_NODE_WRITER",
+  "SINGLE_NODE_READER_ONLY",
+  "SINGLE_NODE_SINGLE_WRITER",
+  "SINGLE_NODE_MULTI_WRITER",
+]);
+
+const KNOWN_MODES: ReadonlySet<string> = new Set([
+  ...SINGLE_NODE_MODES,
+  "MULTI_NODE_READER_ONLY",
+  "MULTI_NODE_SINGLE_WRITER",
+  "MULTI_NODE_MULTI_WRITER",
+]);
+
+/** Keys the Kubernetes sidecars add to class parameters; this driver needs none of them. */
+const SIDECAR_PARAMETER_PREFIX = "csi.storage.k8s.io/";
+
+export function requireName(name: string, what: string): string {
+  const problem = nameProblem(name);
+  if (problem !== undefined) throw invalidArgument(`${what} ${problem}`);
+  return name;
+}
+
+export function requireId(id: string, what: string): string {
+  if (id === "") throw invalidArgument(`${what} is required`);
+  return id;
+}
+
+export function requireRange(range: CapacityRange | null): ByteRange {
+  const parsed = parseRange(range);
+  if ("error" in parsed) throw invalidArgument(parsed.error);
+  return parsed;
+}
+
+/**
+ * Class parameters: only the sidecars' own `csi.storage.k8s.io/*` keys are accepted (filesystem
+ * type comes from the volume capability). An unknown key is refused rather than ignored, so a
+ * typo in a StorageClass fails loudly instead of silently doing something else.
+ */
+export function checkParameters(parameters: StringMap, what: string): void {
+  for (const key of Object.keys(parameters)) {
+    if (!key.startsWith(SIDECAR_PARAMETER_PREFIX)) {
+      throw invalidArgument(
+        `${what} parameter ${JSON.stringify(key)} is not supported (see src/storage/README.md)`,
+      );
+    }
+  }
+}
+
+/** Why a capability is malformed (INVALID_ARGUMENT), or undefined. */
+function malformed(cap: VolumeCapability, index: number): string | undefined {
+  if (cap.access_type !== "block" && cap.access_type !== "mount") {
+    return `volume_capabilities[${index}] sets neither block nor mount`;
+  }
+  const mode = cap.access_mode?.mode;
+  if (mode === undefined || typeof mode !== "string" || !KNOWN_MODES.has(mode)) {
+    return `volume_capabilities[${index}] has no valid access_mode`;
+  }
+  return undefined;
+}
+
+/** Why a well-formed capability cannot be served, or undefined when it can. */
+function unsupported(cap: VolumeCapability, index: number): string | undefined {
+  const mode = cap.access_mode?.mode;
+  if (typeof mode === "string" && SINGLE_NODE_MODES.has(mode as AccessMode)) return undefined;
+  return `volume_capabilities[${index}] access mode ${String(mode)} is not supported: volumes attach to one node at a time`;
+}
+
+/** CreateVolume: every capability must be well-formed and supported. */
+export function requireSupportedCapabilities(caps: readonly VolumeCapability[]): void {
+  if (caps.length === 0) throw invalidArgument("volume_capabilities is required");
+  caps.forEach((cap, i) => {
+    const problem = malformed(cap, i) ?? unsupported(cap, i);
+    if (problem !== undefined) throw invalidArgument(problem);
+  });
+}
+
+/**
+ * ValidateVolumeCapabilities: malformed input is INVALID_ARGUMENT; a well-formed but unsupported
+ * capability is an answer ("not confirmed"), returned as the reason.
+ */
+export function capabilitiesVerdict(caps: readonly VolumeCapability[]): string | undefined {
+  if (caps.length === 0) throw invalidArgument("volume_capabilities is required");
+  caps.forEach((cap, i) => {
+    const problem = malformed(cap, i);
+    if (problem !== undefined) throw invalidArgument(problem);
+  });
+  for (const [i, cap] of caps.entries()) {
+    const problem = unsupported(cap, i);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}

@@ -1,0 +1,94 @@
+import { isRdsError } from "../rds/index.js";
+import { isVolumeId } from "./ids.js";
+import type { Layout } from "./layout.js";
+import type { CallOptions, StorageRds } from "./rds-port.js";
+
+/**
+ * The plain directories of the layout: `<root>`, `<root>/vols`, `<root>/snaps` and one
+ * `<root>/snaps/<volume id>` per volume. RouterOS does not create parents on its own, so they are
+ * made on demand: the first create that finds a parent missing makes it and tries once more.
+ */
+export class Directories {
+  constructor(
+    private readonly rds: StorageRds,
+    private readonly layout: Layout,
+  ) {}
+
+  /** Makes the base directories; true when any was missing. */
+  async ensureBase(call: CallOptions): Promise<boolean> {
+    const { layout } = this;
+    let made = false;
+    for (const dir of [layout.root, layout.volumesDir(), layout.snapshotsDir()]) {
+      if (await this.#make(layout.inPool(dir), call)) made = true;
+    }
+    return made;
+  }
+
+  /** Makes `<root>/snaps/<volume id>`; true when this call created it. */
+  async ensureVolumeSnapshots(volumeId: string, call: CallOptions): Promise<boolean> {
+    const dir = this.layout.inPool(this.layout.volumeSnapshotsDir(volumeId));
+    try {
+      return await this.#make(dir, call);
+    } catch (err) {
+      if (!isRdsError(err, "not-found") || !(await this.ensureBase(call))) throw err;
+      return this.#make(dir, call);
+    }
+  }
+
+  /**
+   * Removes `<root>/snaps/<volume id>` once it holds no snapshot and the volume is gone. RouterOS
+   * refuses to remove a directory that is not empty, so a snapshot taken meanwhile stays safe.
+   */
+  async pruneVolumeSnapshots(volumeId: string, call: CallOptions): Promise<void> {
+    const { layout, rds } = this;
+    const fs = layout.fsLabel;
+    const [snapshots, volume] = await Promise.all([
+      rds.listSubvolumes({ fullnamePrefix: `${layout.volumeSnapshotsDir(volumeId)}/`, fs }, call),
+      rds.getSubvolume(layout.volumeSubvolume(volumeId), { ...call, fs }),
+    ]);
+    if (snapshots.length > 0 || volume !== null) return;
+    await rds.removeFile(layout.inPool(layout.volumeSnapshotsDir(volumeId)), call);
+  }
+
+  /**
+   * Removes every per-volume snapshot directory whose volume and snapshots are all gone: what a
+   * delete leaves when it fails after removing the last snapshot, and a retry can no longer tell
+   * which directory that was — 3 round trips plus one per directory removed.
+   * Directories are listed before volumes, and a create makes the subvolume before the directory,
+   * so a volume being created is always seen and its directory kept.
+   */
+  async sweepVolumeSnapshots(call: CallOptions): Promise<void> {
+    const { layout, rds } = this;
+    const fs = layout.fsLabel;
+    const snapsDir = layout.inPool(`${layout.snapshotsDir()}/`).replace(/^\/+/, "");
+    const entries = await rds.listFiles({ namePrefix: snapsDir }, call);
+    const dirs = entries
+      .map((f) => f.name.replace(/^\/+/, "").slice(snapsDir.length))
+      .filter((rest) => isVolumeId(rest));
+    if (dirs.length === 0) return;
+    const [volumes, snapshots] = await Promise.all([
+      rds.listSubvolumes({ fullnamePrefix: `${layout.volumesDir()}/`, fs }, call),
+      rds.listSubvolumes({ fullnamePrefix: `${layout.snapshotsDir()}/`, fs }, call),
+    ]);
+    const inUse = new Set<string>();
+    for (const v of volumes) inUse.add(v.fullname.slice(layout.volumesDir().length + 1));
+    for (const s of snapshots) {
+      const location = layout.parseSnapshotSubvolume(s.fullname);
+      if (location !== undefined) inUse.add(location.sourceVolumeId);
+    }
+    for (const volumeId of dirs) {
+      if (!inUse.has(volumeId))
+        await rds.removeFile(layout.inPool(layout.volumeSnapshotsDir(volumeId)), call);
+    }
+  }
+
+  async #make(path: string, call: CallOptions): Promise<boolean> {
+    try {
+      await this.rds.addDirectory(path, call);
+      return true;
+    } catch (err) {
+      if (isRdsError(err, "already-exists")) return false;
+      throw err;
+    }
+  }
+}

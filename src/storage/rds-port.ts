@@ -1,0 +1,25 @@
+import type { RdsClient } from "../rds/index.js";
+
+/**
+ * The RouterOS operations the storage layer uses: a slice of `RdsClient`, so the layout code
+ * depends on what it calls and nothing else.
+ */
+export type StorageRds = Pick<
+  RdsClient,
+  | "addFileDisk"
+  | "setDiskFileSize"
+  | "removeDisk"
+  | "getDisk"
+  | "createSubvolume"
+  | "snapshotSubvolume"
+  | "removeSubvolume"
+  | "getSubvolume"
+  | "listSubvolumes"
+  | "getFile"
+  | "removeFile"
+  | "addDirectory"
+  | "listFiles"
+  | "poolCapacity"
+>;
+
+export type { CallOptions, DiskInfo, FileInfo, SubvolumeInfo } from "../rds/index.js";

@@ -1,0 +1,189 @@
+import type { Logger } from "pino";
+import { isRdsError } from "../rds/index.js";
+import type { Directories } from "./directories.js";
+import type { Layout } from "./layout.js";
+import { type ContentSource, decodeVolumeComment, encodeVolumeComment } from "./metadata.js";
+import type { CallOptions, DiskInfo, StorageRds } from "./rds-port.js";
+
+/**
+ * Volumes on the RDS: a subvolume `<root>/vols/<id>` holding `disk.img`, and a `/disk` item of the
+ * same name that exports the image over NVMe/TCP. The `/disk` item is made last and removed
+ * first, so its presence is what "the volume exists" means; a subvolume without it is the
+ * remains of an unfinished create or delete, which the next create or delete of that id clears.
+ */
+
+export interface VolumeRecord {
+  volumeId: string;
+  /** Exact size of the image, as RouterOS reports it. */
+  sizeBytes: bigint;
+  source: ContentSource | undefined;
+  nqn: string;
+}
+
+/** What a new volume starts from: nothing, or the image in another subvolume. */
+export type VolumeSeed =
+  | { kind: "empty" }
+  | { kind: "copy"; source: ContentSource; subvolume: string; sizeBytes: bigint };
+
+export interface VolumePlan {
+  volumeId: string;
+  sizeBytes: bigint;
+  seed: VolumeSeed;
+}
+
+export interface VolumeStoreOptions {
+  layout: Layout;
+  directories: Directories;
+  nvmePort: number;
+  nqnPrefix: string;
+  logger: Logger;
+}
+
+export class VolumeStore {
+  constructor(
+    private readonly rds: StorageRds,
+    private readonly options: VolumeStoreOptions,
+  ) {}
+
+  nqnFor(volumeId: string): string {
+    return `${this.options.nqnPrefix}:${volumeId}`;
+  }
+
+  /** The volume with this id, or undefined — 1 round trip. */
+  async find(volumeId: string, call: CallOptions): Promise<VolumeRecord | undefined> {
+    const disk = await this.rds.getDisk(volumeId, call);
+    return disk === null ? undefined : this.#record(volumeId, disk);
+  }
+
+  /**
+   * Creates the subvolume, the per-volume snapshot directory and the `/disk` item, and grows a
+   * copied image when more was asked for. On a definite failure everything this call made is
+   * removed again before the error is thrown; after an unknown outcome nothing is touched, and the
+   * caller's retry re-reads the state.
+   */
+  async create(plan: VolumePlan, call: CallOptions): Promise<VolumeRecord> {
+    const { layout, directories } = this.options;
+    const undo: Array<() => Promise<void>> = [];
+    await this.#makeSubvolume(plan, call);
+    undo.push(() =>
+      this.rds.removeSubvolume(layout.volumeSubvolume(plan.volumeId), { ...call, fs: layout.fsLabel }),
+    );
+    try {
+      if (await directories.ensureVolumeSnapshots(plan.volumeId, call)) {
+        undo.unshift(() =>
+          this.rds.removeFile(layout.inPool(layout.volumeSnapshotsDir(plan.volumeId)), call),
+        );
+      }
+      let disk = await this.#addDisk(plan, call);
+      undo.unshift(() => this.rds.removeDisk(plan.volumeId, call));
+      if (plan.seed.kind === "copy" && (disk.fileSize ?? 0n) < plan.sizeBytes) {
+        disk = await this.rds.setDiskFileSize(plan.volumeId, plan.sizeBytes, call);
+      }
+      return this.#record(plan.volumeId, disk);
+    } catch (err) {
+      await this.#rollBack(plan.volumeId, err, undo);
+      throw err;
+    }
+  }
+
+  /** Grows the image to `bytes` (never shrinks) and returns what RouterOS then reports — 2 round trips. */
+  async grow(volumeId: string, bytes: bigint, call: CallOptions): Promise<VolumeRecord> {
+    return this.#record(volumeId, await this.rds.setDiskFileSize(volumeId, bytes, call));
+  }
+
+  /**
+   * Removes the `/disk` item, then the subvolume (RouterOS keeps the file after `/disk remove`; it
+   * goes with the subvolume), then the per-volume snapshot directory if no snapshot is left in it.
+   * Snapshots are separate subvolumes and stay usable. Every step is idempotent, so a retry after
+   * any failure finishes the job.
+   */
+  async delete(volumeId: string, call: CallOptions): Promise<void> {
+    const { layout, directories } = this.options;
+    const disk = await this.rds.getDisk(volumeId, call);
+    if (disk !== null) {
+      this.#checkOwned(volumeId, disk);
+      await this.rds.removeDisk(volumeId, call);
+    }
+    await this.rds.removeSubvolume(layout.volumeSubvolume(volumeId), { ...call, fs: layout.fsLabel });
+    await directories.pruneVolumeSnapshots(volumeId, call);
+  }
+
+  async #makeSubvolume(plan: VolumePlan, call: CallOptions): Promise<void> {
+    const { layout, directories } = this.options;
+    const fs = layout.fsLabel;
+    const target = layout.volumeSubvolume(plan.volumeId);
+    const { seed } = plan;
+    const attempt = async () => {
+      if (seed.kind === "empty") await this.rds.createSubvolume({ fs, fullname: target }, call);
+      else await this.rds.snapshotSubvolume({ fs, source: seed.subvolume, target, readOnly: false }, call);
+    };
+    try {
+      await attempt();
+    } catch (err) {
+      if (isRdsError(err, "already-exists")) {
+        // No `/disk` item uses it (the caller looked): the remains of an unfinished create or delete.
+        this.options.logger.warn(
+          { volumeId: plan.volumeId },
+          "removing the subvolume of an unfinished volume",
+        );
+        await this.rds.removeSubvolume(target, { ...call, fs });
+      } else if (!isRdsError(err, "not-found") || !(await directories.ensureBase(call))) {
+        throw err;
+      }
+      await attempt();
+    }
+  }
+
+  async #addDisk(plan: VolumePlan, call: CallOptions): Promise<DiskInfo> {
+    const { layout, nvmePort } = this.options;
+    return this.rds.addFileDisk(
+      {
+        slot: plan.volumeId,
+        filePath: layout.volumeImage(plan.volumeId),
+        // A copied image is attached as it is; RouterOS then takes the file's own size.
+        fileSize: plan.seed.kind === "empty" ? plan.sizeBytes : undefined,
+        nvme: { port: nvmePort, nqn: this.nqnFor(plan.volumeId) },
+        comment: encodeVolumeComment({ source: plan.seed.kind === "copy" ? plan.seed.source : undefined }),
+      },
+      call,
+    );
+  }
+
+  async #rollBack(volumeId: string, cause: unknown, undo: Array<() => Promise<void>>): Promise<void> {
+    if (isRdsError(cause, "outcome-unknown")) return;
+    for (const step of undo) {
+      try {
+        await step();
+      } catch (err) {
+        // The next create or delete of this id clears what is left.
+        this.options.logger.warn({ volumeId, err }, "could not undo part of a failed volume create");
+        return;
+      }
+    }
+  }
+
+  /** A `/disk` item named like our volume but pointing elsewhere is not ours to change. */
+  #checkOwned(volumeId: string, disk: DiskInfo): void {
+    const expected = this.options.layout.volumeImage(volumeId);
+    // `/disk` prints file paths with a leading slash; compare regardless of it.
+    if (disk.filePath === null || disk.filePath.replace(/^\/+/, "") !== expected.replace(/^\/+/, "")) {
+      throw new Error(
+        `disk ${volumeId} uses ${disk.filePath ?? "no file"}, not ${expected}; it was not made by this driver and is left alone`,
+      );
+    }
+  }
+
+  #record(volumeId: string, disk: DiskInfo): VolumeRecord {
+    this.#checkOwned(volumeId, disk);
+    const sizeBytes = disk.fileSize ?? disk.size;
+    if (sizeBytes === null) throw new Error(`disk ${volumeId} reports no size`);
+    const meta = decodeVolumeComment(disk.comment ?? undefined);
+    if (meta === undefined) {
+      this.options.logger.warn(
+        { volumeId, comment: disk.comment },
+        "volume comment is not ours; assuming no content source",
+      );
+    }
+    return { volumeId, sizeBytes, source: meta?.source, nqn: disk.nqn ?? this.nqnFor(volumeId) };
+  }
+}
