@@ -1,0 +1,217 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  inBuildContext,
+  parseCopy,
+  parseDockerfile,
+  parseExecForm,
+  runCommands,
+  type Stage,
+} from "./dockerfile.js";
+import { REPO_ROOT } from "./tools.js";
+
+// No Docker engine runs here: these tests check by reading that the build can work: every path
+// it copies exists in the build context, every command it runs belongs to the project or to the
+// packages it installs, and the images start the driver the way the chart calls it.
+
+const read = (f: string) => readFileSync(path.join(REPO_ROOT, f), "utf8");
+const stages = parseDockerfile(read("Dockerfile"));
+const dockerignore = read(".dockerignore");
+const pkg = JSON.parse(read("package.json")) as {
+  bin: Record<string, string>;
+  scripts: Record<string, string>;
+};
+
+const stage = (name: string): Stage => {
+  const s = stages.find((x) => x.name === name);
+  if (!s) throw new Error(`no stage ${name}`);
+  return s;
+};
+const instructions = (s: Stage, keyword: string) => s.instructions.filter((i) => i.keyword === keyword);
+const last = (s: Stage, keyword: string) => instructions(s, keyword).at(-1)?.rest;
+
+/** The Debian packages a stage installs with apt-get. */
+const aptPackages = (s: Stage) =>
+  instructions(s, "RUN").flatMap((i) =>
+    runCommands(i.rest)
+      .filter((c) => c[0] === "apt-get" && c.includes("install"))
+      .flatMap((c) => c.slice(c.indexOf("install") + 1).filter((w) => !w.startsWith("-"))),
+  );
+
+/** Programs the node service runs, as named in src/node (`run("mkfs.ext4", ...)`). */
+function programsRunByNodeCode(): string[] {
+  const dir = path.join(REPO_ROOT, "src/node");
+  const found = new Set<string>();
+  for (const f of readdirSync(dir).filter((n) => n.endsWith(".ts"))) {
+    for (const m of readFileSync(path.join(dir, f), "utf8").matchAll(/\brun\(\s*"([a-z0-9_.-]+)"/g))
+      found.add(m[1]!);
+  }
+  return [...found].sort();
+}
+
+/** The Debian package that ships each program on this (Debian) machine, from one dpkg query. */
+function debianPackagesOf(programs: string[]): Map<string, string> {
+  const candidates = programs.flatMap((p) =>
+    ["/usr/sbin", "/usr/bin", "/sbin", "/bin"].map((d) => `${d}/${p}`),
+  );
+  // dpkg exits non-zero when some candidate paths are unknown; the found ones are still printed.
+  const r = spawnSync("dpkg", ["-S", ...candidates], { encoding: "utf8" });
+  const owners = new Map<string, string>();
+  for (const line of r.stdout.split("\n")) {
+    const m = /^([^:]+): (\S+)$/.exec(line);
+    if (m) owners.set(path.basename(m[2]!), m[1]!);
+  }
+  return owners;
+}
+
+describe("Dockerfile", () => {
+  it("builds in stages: compile with dev dependencies, run with production ones", () => {
+    expect(stages.map((s) => s.name)).toEqual([
+      "build",
+      "production-dependencies",
+      "app",
+      "controller",
+      "node",
+    ]);
+    expect(instructions(stage("build"), "RUN").map((i) => i.rest)).toEqual([
+      "npm ci --no-audit --no-fund",
+      "npm run build",
+    ]);
+    expect(instructions(stage("production-dependencies"), "RUN").map((i) => i.rest)).toEqual([
+      "npm ci --omit=dev --ignore-scripts --no-audit --no-fund",
+    ]);
+    for (const name of ["controller", "node"]) {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile build argument
+      expect(stage(name).base, name).toBe("${NODE_IMAGE}");
+      // The runtime images take the application only from the assembled app stage.
+      const copies = instructions(stage(name), "COPY").map((i) => parseCopy(i.rest));
+      expect(copies, name).toEqual([{ from: "app", sources: ["/app"], destination: "/app" }]);
+    }
+    expect(read("Dockerfile")).toMatch(/^ARG NODE_IMAGE=node:20-[a-z]+-slim$/m);
+  });
+
+  it("copies only paths that exist and that .dockerignore keeps in the build context", () => {
+    const copies = stages.flatMap((s) =>
+      instructions(s, "COPY").map((i) => ({ stage: s.name, ...parseCopy(i.rest) })),
+    );
+    const fromContext = copies.filter((c) => c.from === undefined).flatMap((c) => c.sources);
+    expect(fromContext.length).toBeGreaterThan(4);
+    for (const src of fromContext) {
+      expect(existsSync(path.join(REPO_ROOT, src)), `${src} exists`).toBe(true);
+      expect(inBuildContext(dockerignore, src), `${src} is in the build context`).toBe(true);
+    }
+    for (const c of copies.filter((x) => x.from !== undefined)) {
+      const source = stages.findIndex((s) => s.name === c.from);
+      const target = stages.findIndex((s) => s.name === c.stage);
+      expect(source, `${c.stage} copies from earlier stage ${c.from}`).toBeGreaterThanOrEqual(0);
+      expect(source).toBeLessThan(target);
+    }
+  });
+
+  it("keeps host build output, modules, tests and history out of the build context", () => {
+    for (const p of [
+      "node_modules/ssh2/package.json",
+      "dist/cli.js",
+      "test/deploy/tools.ts",
+      ".git/HEAD",
+      "charts/rds-csi/Chart.yaml",
+    ]) {
+      expect(inBuildContext(dockerignore, p), p).toBe(false);
+    }
+    for (const p of ["src/cli.ts", "proto/csi.proto", "package-lock.json"])
+      expect(inBuildContext(dockerignore, p), p).toBe(true);
+  });
+
+  it("runs only the project's own npm scripts and the Debian package manager", () => {
+    const allowed = new Set(["npm", "apt-get", "rm"]);
+    for (const s of stages) {
+      for (const cmd of instructions(s, "RUN").flatMap((i) => runCommands(i.rest))) {
+        expect(allowed.has(cmd[0]!), `${s.name}: ${cmd.join(" ")}`).toBe(true);
+        if (cmd[0] === "npm" && cmd[1] === "run")
+          expect(pkg.scripts[cmd[2]!], `npm script ${cmd[2]}`).toBeDefined();
+        if (cmd[0] === "npm" && cmd[1] === "ci")
+          expect(existsSync(path.join(REPO_ROOT, "package-lock.json"))).toBe(true);
+        if (cmd[0] === "rm") expect(cmd.slice(1)).toEqual(["-rf", "/var/lib/apt/lists/*"]);
+      }
+    }
+  });
+
+  it("compiles the entry point the package declares, to the path the images start", () => {
+    const tsconfig = JSON.parse(read("tsconfig.build.json")) as {
+      compilerOptions: { rootDir: string; outDir: string };
+    };
+    expect(pkg.scripts.build).toBe("tsc -p tsconfig.build.json");
+    expect(tsconfig.compilerOptions).toMatchObject({ rootDir: "src", outDir: "dist" });
+    expect(pkg.bin["rds-csi"]).toBe("dist/cli.js");
+    expect(existsSync(path.join(REPO_ROOT, "src/cli.ts"))).toBe(true);
+    for (const name of ["controller", "node"]) {
+      expect(parseExecForm(last(stage(name), "ENTRYPOINT")!), name).toEqual(["node", "/app/dist/cli.js"]);
+    }
+    expect(parseExecForm(last(stage("controller"), "CMD")!)).toEqual(["controller"]);
+    expect(parseExecForm(last(stage("node"), "CMD")!)).toEqual(["node"]);
+    // The app stage places dist/, proto/ and package.json (the version source) under /app.
+    const appCopies = instructions(stage("app"), "COPY").map((i) => parseCopy(i.rest).destination);
+    expect(appCopies).toEqual(["/app/node_modules", "/app/dist", "/app/proto/", "/app/package.json"]);
+  });
+
+  it("starts sub-commands the CLI has", () => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "--help"], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(r.stderr).toBe("");
+    const commands = r.stdout.split("\n").map((l) => /^\s{2}(\S+)/.exec(l)?.[1]);
+    expect(commands).toContain("controller");
+    expect(commands).toContain("node");
+  });
+
+  it("runs the controller as a numeric non-root user and the node service as root", () => {
+    expect(last(stage("controller"), "USER")).toMatch(/^[1-9][0-9]*:[1-9][0-9]*$/);
+    expect(instructions(stage("node"), "USER")).toEqual([]);
+    expect(aptPackages(stage("controller"))).toEqual([]);
+  });
+
+  it("installs in the node image the tools the issue names and every program the node code runs", () => {
+    const packages = aptPackages(stage("node"));
+    for (const p of ["nvme-cli", "e2fsprogs", "xfsprogs", "util-linux", "mount", "btrfs-progs"]) {
+      expect(packages, p).toContain(p);
+    }
+    const programs = programsRunByNodeCode();
+    expect(programs).toEqual(
+      expect.arrayContaining(["nvme", "blkid", "mount", "umount", "mkfs.ext4", "mkfs.xfs"]),
+    );
+    const owners = debianPackagesOf(programs);
+    for (const program of programs) {
+      const owner = owners.get(program);
+      expect(owner, `${program}: no Debian package on this machine ships it`).toBeDefined();
+      expect(packages, `${program} comes from ${owner}`).toContain(owner);
+    }
+  });
+
+  it("skips install scripts only where the dependency works without them", () => {
+    // ssh2 and cpu-features build optional native code; protobufjs only prints a version hint.
+    const skippable = new Set(["node_modules/ssh2", "node_modules/cpu-features", "node_modules/protobufjs"]);
+    const lock = JSON.parse(read("package-lock.json")) as {
+      packages: Record<string, { dev?: boolean; hasInstallScript?: boolean }>;
+    };
+    const needed = Object.entries(lock.packages)
+      .filter(([name, p]) => name !== "" && !p.dev && p.hasInstallScript)
+      .map(([name]) => name)
+      .filter((name) => !skippable.has(name));
+    expect(needed).toEqual([]);
+  });
+});
+
+describe("inBuildContext", () => {
+  it("follows .dockerignore order, parents and negation", () => {
+    const rules = "*\n!src\nsrc/**/*.test.ts\n# comment\n!keep.txt\n";
+    expect(inBuildContext(rules, "src/a/b.ts")).toBe(true);
+    expect(inBuildContext(rules, "src/a/b.test.ts")).toBe(false);
+    expect(inBuildContext(rules, "keep.txt")).toBe(true);
+    expect(inBuildContext(rules, "other/keep.txt")).toBe(false);
+    expect(inBuildContext("", "anything")).toBe(true);
+  });
+});
