@@ -10,6 +10,8 @@ export interface ControlDeps extends ExecDeps {
   readonly pool: Pool;
   readonly world: SimWorld;
   readonly hostKeyFingerprint: string;
+  /** `ssh-rsa AAAA…`: the host key as an OpenSSH known_hosts entry needs it. */
+  readonly hostPublicKey: string;
   applySettings(patch: unknown): Promise<Settings>;
 }
 
@@ -33,6 +35,7 @@ export function controlHandler(deps: ControlDeps): ControlHandler {
           loopDevice: deps.pool.loopDevice,
           imagePath: deps.pool.imagePath,
           hostKeyFingerprint: deps.hostKeyFingerprint,
+          hostPublicKey: deps.hostPublicKey,
           routerosVersion: deps.settings().routeros_version,
         };
       case "addFault":

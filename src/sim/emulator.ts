@@ -109,6 +109,7 @@ export class Emulator {
           pool,
           world,
           hostKeyFingerprint: identity.fingerprint,
+          hostPublicKey: `${identity.type} ${identity.publicBlob.toString("base64")}`,
           applySettings: async (patch) => {
             settings = mergeSettings(settings, patch);
             const persisted: Record<string, unknown> = {

@@ -1,0 +1,69 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SimFixture, sshExec, startSim } from "../helpers/sim.js";
+
+describe("sim volume lifecycle over SSH", () => {
+  let sim: SimFixture;
+  beforeAll(async () => {
+    sim = await startSim();
+  });
+  afterAll(async () => {
+    await sim?.stop();
+  });
+
+  it("answers with CRLF and exit status 0, even for errors", async () => {
+    const ok = await sshExec(sim, "/system identity print");
+    expect(ok).toEqual({ stdout: "  name: RDS\r\n", stderr: "", code: 0 });
+    const bad = await sshExec(sim, "/disk remove nosuch");
+    expect(bad).toEqual({ stdout: "no such item\r\n", stderr: "", code: 0 });
+  });
+
+  it("creates a volume subvolume, a sparse disk, a read-only snapshot, and removes the disk item only", async () => {
+    const mk = await sshExec(
+      sim,
+      "/file add name=raid1/rds-csi type=directory; /file add name=raid1/rds-csi/vols type=directory; " +
+        "/file add name=raid1/rds-csi/snaps type=directory; " +
+        "/disk/btrfs/subvolume/add fs=raid1 name=rds-csi/vols/pvc-a",
+    );
+    expect(mk.stdout).toBe("");
+    const add = await sshExec(
+      sim,
+      ":put [/disk add type=file file-path=raid1/rds-csi/vols/pvc-a/disk.img file-size=1G slot=pvc-a " +
+        "mount-filesystem=no nvme-tcp-export=yes nvme-tcp-server-port=4420 nvme-tcp-server-nqn=nqn.x:pvc-a]",
+    );
+    expect(add.stdout).toBe("*2\r\n");
+    const img = path.join(sim.poolMountPath, "rds-csi/vols/pvc-a/disk.img");
+    const blocks = Number(execFileSync("stat", ["-c", "%b", img], { encoding: "utf8" }).trim());
+    expect(blocks).toBe(0);
+    expect(Number(execFileSync("stat", ["-c", "%s", img], { encoding: "utf8" }).trim())).toBe(1024 ** 3);
+
+    const snap = await sshExec(
+      sim,
+      "/disk/btrfs/subvolume/add fs=raid1 parent=rds-csi/vols/pvc-a name=rds-csi/snaps/snap-1 read-only=yes",
+    );
+    expect(snap.stdout).toBe("");
+    const ro = execFileSync(
+      "btrfs",
+      ["property", "get", "-ts", path.join(sim.poolMountPath, "rds-csi/snaps/snap-1"), "ro"],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(ro.trim()).toBe("ro=true");
+
+    expect((await sshExec(sim, "/disk remove [find slot=pvc-a]")).stdout).toBe("");
+    expect((await sshExec(sim, "/disk print count-only where slot=pvc-a")).stdout).toBe("0\r\n");
+    expect(existsSync(img)).toBe(true);
+  });
+
+  it("keeps the disk table across a restart", async () => {
+    await sshExec(sim, "/disk add type=file file-path=raid1/keep.img file-size=64M slot=keep");
+    const before = (await sshExec(sim, "/disk print detail")).stdout;
+    await sim.restart();
+    const after = (await sshExec(sim, "/disk print detail")).stdout;
+    expect(after.replace(/free=[\d ]+ use=\d+%/, "")).toBe(before.replace(/free=[\d ]+ use=\d+%/, ""));
+    expect(readFileSync(path.join(sim.dataDir, "state.json"), "utf8")).toContain('"slot": "keep"');
+  });
+});
