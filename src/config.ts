@@ -42,7 +42,9 @@ export const commonSchema = z.object({
 });
 
 export const controllerSchema = z.object({
-  rdsAddress: z.string().min(1, "--rds-address (RDS_ADDRESS) is required"),
+  rdsAddress: z
+    .string({ error: "is required (or env RDS_ADDRESS)" })
+    .min(1, "is required (or env RDS_ADDRESS)"),
   rdsPort: intIn(1, 65535),
   rdsUser: safeName,
   rdsKeyFile: z.string().min(1),
@@ -71,7 +73,7 @@ export const controllerSchema = z.object({
 });
 
 export const nodeSchema = z.object({
-  nodeId: z.string().min(1, "--node-id (NODE_ID) is required").max(128),
+  nodeId: z.string({ error: "is required (or env NODE_ID)" }).min(1, "is required (or env NODE_ID)").max(128),
   maxVolumesPerNode: intIn(0, 10_000),
 });
 
@@ -80,7 +82,7 @@ export type ControllerConfig = z.infer<typeof controllerSchema>;
 export type NodeConfig = z.infer<typeof nodeSchema>;
 
 const opt = (flags: string, description: string, env: string, def?: string | boolean) => {
-  const o = new Option(flags, `${description} (env ${env})`).env(env);
+  const o = new Option(flags, description).env(env);
   return def === undefined ? o : o.default(def);
 };
 

@@ -1,11 +1,64 @@
 import type { Command } from "commander";
-import { notYetAvailable } from "./not-yet.js";
+import {
+  checkControllerConfig,
+  commonOptions,
+  commonSchema,
+  controllerOptions,
+  controllerSchema,
+  nodeOptions,
+  nodeSchema,
+  validateConfig,
+} from "../config.js";
+import { type DriverConfig, type Role, startDriver } from "../driver.js";
+
+const descriptions: Record<Role, string> = {
+  controller: "serve the CSI Identity and Controller services (talks to the RDS over SSH)",
+  node: "serve the CSI Identity and Node services (attaches, formats and mounts volumes on this node)",
+  all: "serve Identity, Controller and Node in one process (local use, csi-sanity)",
+};
+
+export function configFor(role: Role, raw: Record<string, unknown>): DriverConfig {
+  const common = validateConfig(commonSchema, raw);
+  const config: DriverConfig = { role, common };
+  if (role !== "node") {
+    config.controller = validateConfig(controllerSchema, raw);
+    checkControllerConfig(config.controller);
+  }
+  if (role !== "controller") {
+    const loopPoolPath = typeof raw.loopPoolPath === "string" ? raw.loopPoolPath : undefined;
+    config.node = { ...validateConfig(nodeSchema, raw), ...(loopPoolPath ? { loopPoolPath } : {}) };
+  }
+  return config;
+}
 
 export function registerDriverCommands(program: Command): void {
   for (const role of ["controller", "node", "all"] as const) {
-    program
-      .command(role)
-      .description(`serve the CSI ${role === "all" ? "controller and node" : role} services`)
-      .action(() => notYetAvailable(role));
+    const cmd = program.command(role).description(descriptions[role]);
+    const options = [
+      ...commonOptions(),
+      ...(role !== "node" ? controllerOptions() : []),
+      ...(role !== "controller" ? nodeOptions() : []),
+    ];
+    // The node needs the emulator's pool path too (to allow loop attachments inside it only).
+    if (role === "node") options.push(...controllerOptions().filter((o) => o.long === "--loop-pool-path"));
+    for (const o of options) cmd.addOption(o);
+    cmd.action(async (raw: Record<string, unknown>) => {
+      const driver = await startDriver(configFor(role, raw));
+      let stopping = false;
+      const shutdown = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        driver.logger.info({ signal }, "shutting down");
+        driver.stop().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            driver.logger.error({ err: String(err) }, "shutdown failed");
+            process.exit(1);
+          },
+        );
+      };
+      process.on("SIGTERM", () => shutdown("SIGTERM"));
+      process.on("SIGINT", () => shutdown("SIGINT"));
+    });
   }
 }
