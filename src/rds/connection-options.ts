@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { utils } from "ssh2";
+import ssh2 from "ssh2";
 import { z } from "zod";
 import type { BackoffOptions } from "./backoff.js";
 import { type HostKeyPolicy, normalizeFingerprint } from "./host-key.js";
@@ -103,7 +103,7 @@ const ACCEPTED_KEY_TYPES = new Set(["ssh-ed25519", "ssh-rsa"]);
 
 /** Parses a private key, refusing types RouterOS does not accept. Messages never quote the key. */
 export function checkPrivateKey(key: Buffer, passphrase: string | undefined, source: string): void {
-  const parsed = utils.parseKey(key, passphrase);
+  const parsed = ssh2.utils.parseKey(key, passphrase);
   if (parsed instanceof Error) {
     throw new Error(`cannot use the private key from ${source}: ${parsed.message.replace(/\n.*/s, "")}`);
   }

@@ -1,4 +1,4 @@
-import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
+import ssh2, { type Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import { RdsError } from "./errors.js";
 import { type HostKeyCheck, type HostKeyPolicy, verifyHostKey } from "./host-key.js";
 
@@ -85,7 +85,7 @@ export class SshSession {
   static open(id: number, options: SessionConnectOptions): Promise<SshSession> {
     const target = `${options.host}:${options.port}`;
     return new Promise((resolve, reject) => {
-      const client = new Client();
+      const client = new ssh2.Client();
       let check: HostKeyCheck | null = null;
       let settled = false;
       const timeoutMs = Math.max(1, options.deadline - Date.now());

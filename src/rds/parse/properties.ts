@@ -26,8 +26,10 @@ const KEY_CHAR = /[a-z0-9.-]/;
 
 /**
  * If a property key followed by `=` starts at `pos`, returns the index of that `=`; otherwise -1.
- * Returns the index where scanning stopped through `stop` so callers can skip the scanned chars
- * (each character is looked at a bounded number of times: the parsers stay linear).
+ * Returns the index where scanning stopped (the first character that is not part of a key) through
+ * `stop`, so callers can skip the scanned characters: each character is looked at a bounded number
+ * of times and the parsers stay linear. Callers pass a `pos` beyond their own position, so they
+ * always progress.
  */
 export function keyAt(text: string, pos: number, stop?: { at: number }): number {
   let i = pos;
@@ -36,7 +38,7 @@ export function keyAt(text: string, pos: number, stop?: { at: number }): number 
     while (i < text.length && KEY_CHAR.test(text[i]!)) i++;
     if (i < text.length && text[i] === "=") return i;
   }
-  if (stop) stop.at = Math.max(i, pos + 1);
+  if (stop) stop.at = i;
   return -1;
 }
 

@@ -58,6 +58,12 @@ describe("parseAsValue", () => {
     expect(item!.properties.get("slot")).toBe("pvc-1");
   });
 
+  it("ends a value that itself ends in ';' at the next key", () => {
+    const [item] = parseAsValue('.id=*4;comment=hi "there" $x ;;compress=false;slot=pvc-1\r\n');
+    expect(item!.properties.get("comment")).toBe('hi "there" $x ;');
+    expect(item!.properties.get("compress")).toBe("false");
+  });
+
   it("returns no records for empty output and refuses what is not as-value", () => {
     expect(parseAsValue("\r\n")).toEqual([]);
     expect(() => parseAsValue("not as-value")).toThrowError(expect.objectContaining({ kind: "protocol" }));
