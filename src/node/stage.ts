@@ -98,10 +98,13 @@ async function rollBack(
   target: VolumeTarget,
   call: OpCall,
 ): Promise<void> {
+  // Not bound to the request's signal: a stage that failed because its deadline passed must
+  // still be undone.
+  const undo = { log: call.log };
   try {
-    await env.mounter.unmountAll(layout.fsDir, call);
-    await env.mounter.unmountAll(layout.blockFile, call);
-    await transport.detach(target, { signal: call.signal, log: call.log });
+    await env.mounter.unmountAll(layout.fsDir);
+    await env.mounter.unmountAll(layout.blockFile);
+    await transport.detach(target, undo);
     await removeStagingFiles(layout);
   } catch (err) {
     call.log.warn(

@@ -7,6 +7,7 @@ import { createNodeService } from "../../src/csi/node-service.js";
 import type { RequestContext } from "../../src/csi/pipeline.js";
 import type { NodeStageVolumeRequest } from "../../src/csi/types.js";
 import { createLogger } from "../../src/log.js";
+import { CommandError, type CommandRunner, execFileRunner } from "../../src/node/exec.js";
 import {
   blkidValue,
   blockCapability,
@@ -223,6 +224,23 @@ describe("per-volume locks", () => {
     await first;
     await node.NodeUnstageVolume(unstageReq(v), ctx("NodeUnstageVolume"));
     expect(await loopDeviceOf(v.file)).toBeUndefined();
+  });
+
+  it("a stage that fails after attaching detaches again and leaves the staging directory empty", async () => {
+    const v = await newVolume(h, "mkfs-fails", 64n * MiB);
+    const failingMkfs: CommandRunner = (file, args, options) =>
+      file.startsWith("mkfs.")
+        ? Promise.reject(new CommandError(file, args, 1, "", "injected: no space left on device", "exit 1"))
+        : execFileRunner(file, args, options);
+    const node = createNodeService({ nodeId: "n", loopAllowedRoot: h.pool, run: failingMkfs });
+    const req = { ...stageReq(v), publish_context: {}, secrets: {} } as unknown as NodeStageVolumeRequest;
+    await expect(node.NodeStageVolume(req, ctx("NodeStageVolume"))).rejects.toMatchObject({
+      code: status.INTERNAL,
+      message: expect.stringMatching(/injected/),
+    });
+    expect(await loopDeviceOf(v.file)).toBeUndefined();
+    expect(await mountsUnder(v.staging)).toEqual([]);
+    expect(await readdir(v.staging)).toEqual([]);
   });
 
   it("the loop transport is off unless a pool directory is configured", async () => {
