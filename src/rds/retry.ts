@@ -41,10 +41,13 @@ export function shouldRetry(err: unknown, mutating: boolean): boolean {
 
 export async function withRetries<T>(attempt: (n: number) => Promise<T>, options: RetryOptions): Promise<T> {
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  let previous: unknown;
   for (let n = 1; ; n++) {
     try {
       return await attempt(n);
     } catch (err) {
+      // A retry that found no time left to even send says less than the failure that caused it.
+      if (previous !== undefined && isUnsentTimeout(err)) throw previous;
       if (n >= maxAttempts || !shouldRetry(err, options.mutating)) throw err;
       const delay = backoffDelay(n, options.backoff ?? DEFAULT_BACKOFF);
       if (Date.now() + delay >= options.deadline || options.signal?.aborted) throw err;
@@ -52,8 +55,13 @@ export async function withRetries<T>(attempt: (n: number) => Promise<T>, options
         { attempt: n, delayMs: delay, kind: (err as RdsError).kind, command: options.description },
         "retrying RouterOS command",
       );
+      previous = err;
       await sleep(delay, options.signal);
       if (options.signal?.aborted) throw err;
     }
   }
+}
+
+function isUnsentTimeout(err: unknown): boolean {
+  return err instanceof RdsError && err.timedOut && (err.kind === "transient" || err.kind === "connection");
 }

@@ -76,6 +76,20 @@ describe("retry policy", () => {
     expect(calls).toBe(1);
   });
 
+  it("reports the original failure when a retry finds no time left to send", async () => {
+    let calls = 0;
+    const run = withRetries(
+      async () => {
+        calls++;
+        if (calls === 1) throw new RdsError("outcome-unknown", "no reply in time", { timedOut: true });
+        throw new RdsError("transient", "deadline passed before the command was sent", { timedOut: true });
+      },
+      { mutating: false, deadline: Date.now() + 10_000, backoff: fast },
+    );
+    await expect(run).rejects.toMatchObject({ kind: "outcome-unknown", message: "no reply in time" });
+    expect(calls).toBe(2);
+  });
+
   it("backs off exponentially with jitter between half and all of the step, capped", () => {
     const at = (attempt: number, r: number) =>
       backoffDelay(attempt, { initialMs: 100, maxMs: 1000, random: () => r });
