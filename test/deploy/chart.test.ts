@@ -113,6 +113,18 @@ describe.each([
     expect(new Set(keys).size).toBe(keys.length);
   });
 
+  it("give classes only parameters the driver accepts (it refuses all but csi.storage.k8s.io/*)", () => {
+    const classes = objects().filter((o) => o.kind === "StorageClass" || o.kind === "VolumeSnapshotClass");
+    expect(classes).toHaveLength(2);
+    for (const c of classes) {
+      const keys = Object.keys((c.parameters as Record<string, string> | undefined) ?? {});
+      expect(
+        keys.filter((k) => !k.startsWith("csi.storage.k8s.io/")),
+        c.kind,
+      ).toEqual([]);
+    }
+  });
+
   it("set only environment variables the driver reads (besides extraEnv)", () => {
     const names = (opts: { envVar?: string }[]) => new Set(opts.map((o) => o.envVar).filter(Boolean));
     const controllerVars = names([...commonOptions(), ...controllerOptions()]);

@@ -162,7 +162,7 @@ describe("Dockerfile", () => {
       encoding: "utf8",
       timeout: 60_000,
     });
-    expect(r.stderr).toBe("");
+    expect(r.status, r.stderr).toBe(0);
     const commands = r.stdout.split("\n").map((l) => /^\s{2}(\S+)/.exec(l)?.[1]);
     expect(commands).toContain("controller");
     expect(commands).toContain("node");
