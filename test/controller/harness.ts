@@ -1,0 +1,234 @@
+/**
+ * Drives the Controller service the way the gRPC pipeline does: handlers called with full requests
+ * (every field present, as the proto loader delivers them) and a RequestContext, over a real
+ * RdsClient and SSH connection to a real emulator. `restart()` throws the service, client and
+ * connection away and builds new ones, as a controller restart would.
+ */
+import { readdir, stat } from "node:fs/promises";
+import path from "node:path";
+import type { status } from "@grpc/grpc-js";
+import { pino } from "pino";
+import { expect } from "vitest";
+import { createControllerService } from "../../src/csi/controller-service.js";
+import { toStatusError } from "../../src/csi/errors.js";
+import type { KeyedLocks } from "../../src/csi/locks.js";
+import type { RequestContext, ServiceHandlers } from "../../src/csi/pipeline.js";
+import type {
+  AccessMode,
+  ControllerMethods,
+  CreateSnapshotRequest,
+  CreateVolumeRequest,
+  VolumeCapability,
+  VolumeContentSource,
+} from "../../src/csi/types.js";
+import { RdsClient, RdsConnection } from "../../src/rds/index.js";
+import type { StorageRds } from "../../src/storage/index.js";
+import type { SimFixture } from "../helpers/sim.js";
+
+export const ROOT = "rds-csi";
+export const NQN_PREFIX = "nqn.2000-02.com.mikrotik:rds-csi";
+
+export interface HarnessOptions {
+  maxSnapshotsPerVolume?: number;
+  transport?: "nvme-tcp" | "loop";
+  /** Shared with the test, to see which ids are busy. */
+  locks?: KeyedLocks;
+  /** Wraps the real client, e.g. to hold one call while the test acts. */
+  wrapClient?: (client: RdsClient) => StorageRds;
+}
+
+type Method = keyof ControllerMethods;
+type Request<M extends Method> = ControllerMethods[M]["request"];
+
+export class Harness {
+  connection!: RdsConnection;
+  client!: RdsClient;
+  service!: ServiceHandlers;
+
+  constructor(
+    readonly sim: SimFixture,
+    private readonly options: HarnessOptions = {},
+  ) {
+    this.restart();
+  }
+
+  /** A new connection, client and service; the old ones are closed. Nothing carries over. */
+  restart(): void {
+    this.connection?.close();
+    this.connection = new RdsConnection({
+      host: this.sim.host,
+      port: this.sim.port,
+      username: this.sim.user,
+      privateKey: { path: this.sim.privateKeyPath },
+      hostKey: { fingerprint: this.sim.hostKeyFingerprint },
+      reconnectBackoff: { initialMs: 20, maxMs: 200 },
+      keepaliveIntervalMs: 0,
+    });
+    this.client = new RdsClient(this.connection, { retryBackoff: { initialMs: 20, maxMs: 200 } });
+    this.service = createControllerService({
+      rds: this.options.wrapClient ? this.options.wrapClient(this.client) : this.client,
+      logger: pino({ level: "silent" }),
+      ...(this.options.locks ? { locks: this.options.locks } : {}),
+      config: {
+        rdsAddress: "192.0.2.10",
+        rdsPool: this.sim.pool,
+        rdsFsLabel: this.sim.fsLabel,
+        rdsRoot: ROOT,
+        nvmeAddress: undefined,
+        nvmePort: 4420,
+        nqnPrefix: NQN_PREFIX,
+        maxSnapshotsPerVolume: this.options.maxSnapshotsPerVolume ?? 0,
+        nodeTransport: this.options.transport ?? "nvme-tcp",
+        loopPoolPath: this.sim.poolMountPath,
+      },
+    });
+  }
+
+  close(): void {
+    this.connection?.close();
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: tests read responses field by field and compare them whole.
+  async call<M extends Method>(method: M, request: Request<M>): Promise<Record<string, any>> {
+    const handler = this.service[method];
+    if (!handler) throw new Error(`no handler ${method}`);
+    return handler(request, context(method));
+  }
+
+  /** The gRPC status a call ends with (0 = OK), and its message. */
+  async outcome<M extends Method>(
+    method: M,
+    request: Request<M>,
+  ): Promise<{ code: status; message: string }> {
+    try {
+      await this.call(method, request);
+      return { code: 0, message: "" };
+    } catch (err) {
+      return toStatusError(err);
+    }
+  }
+
+  async expectCode<M extends Method>(method: M, request: Request<M>, code: status): Promise<string> {
+    const result = await this.outcome(method, request);
+    expect(result.code, `${method}: ${result.message}`).toBe(code);
+    return result.message;
+  }
+}
+
+function context(method: string): RequestContext {
+  return {
+    requestId: "test",
+    method,
+    log: pino({ level: "silent" }),
+    deadline: Date.now() + 60_000,
+    signal: new AbortController().signal,
+  };
+}
+
+// ---- request builders: every field present, as the proto loader delivers them ----
+
+export function mountCapability(mode: AccessMode = "SINGLE_NODE_WRITER"): VolumeCapability {
+  return {
+    access_mode: { mode },
+    access_type: "mount",
+    mount: { fs_type: "ext4", mount_flags: [], volume_mount_group: "" },
+  };
+}
+
+export function blockCapability(mode: AccessMode = "SINGLE_NODE_WRITER"): VolumeCapability {
+  return {
+    access_mode: { mode },
+    access_type: "block",
+    block: {},
+  };
+}
+
+export function snapshotSource(snapshotId: string): VolumeContentSource {
+  return { type: "snapshot", snapshot: { snapshot_id: snapshotId } };
+}
+
+export function volumeSource(volumeId: string): VolumeContentSource {
+  return { type: "volume", volume: { volume_id: volumeId } };
+}
+
+export function createVolumeRequest(
+  name: string,
+  options: {
+    required?: bigint;
+    limit?: bigint;
+    noRange?: boolean;
+    source?: VolumeContentSource;
+    capabilities?: VolumeCapability[];
+    parameters?: Record<string, string>;
+  } = {},
+): CreateVolumeRequest {
+  return {
+    name,
+    capacity_range: options.noRange
+      ? null
+      : { required_bytes: String(options.required ?? 0n), limit_bytes: String(options.limit ?? 0n) },
+    volume_capabilities: options.capabilities ?? [mountCapability()],
+    parameters: options.parameters ?? {},
+    secrets: {},
+    volume_content_source: options.source ?? null,
+    accessibility_requirements: null,
+    mutable_parameters: {},
+  };
+}
+
+export function createSnapshotRequest(name: string, sourceVolumeId: string): CreateSnapshotRequest {
+  return { name, source_volume_id: sourceVolumeId, secrets: {}, parameters: {} };
+}
+
+export function listSnapshotsRequest(
+  options: { maxEntries?: number; token?: string; sourceVolumeId?: string; snapshotId?: string } = {},
+): Request<"ListSnapshots"> {
+  return {
+    max_entries: options.maxEntries ?? 0,
+    starting_token: options.token ?? "",
+    source_volume_id: options.sourceVolumeId ?? "",
+    snapshot_id: options.snapshotId ?? "",
+    secrets: {},
+  };
+}
+
+// ---- what the emulator holds ----
+
+export interface RdsState {
+  /** `/disk` items of this driver: slot, file path, size, export, comment. */
+  disks: string[];
+  /** Subvolumes under the root: fullname and read-only flag. */
+  subvolumes: string[];
+  /** Every file and directory under the root on the pool's filesystem, with sizes of files. */
+  files: string[];
+}
+
+/** Everything under the driver's root, read from RouterOS and from the pool filesystem itself. */
+export async function rdsState(h: Harness): Promise<RdsState> {
+  const disks = (await h.client.listDisks({ slotPrefix: "pvc-" })).map(
+    (d) => `${d.slot} ${d.filePath} ${d.fileSize} export=${d.nvmeExport} ${d.nqn} ${d.comment ?? ""}`,
+  );
+  const subvolumes = (await h.client.listSubvolumes({ fullnamePrefix: `${ROOT}/`, fs: h.sim.fsLabel })).map(
+    (s) => `${s.fullname}${s.readOnly ? " ro" : ""}`,
+  );
+  const files = await walk(path.join(h.sim.poolMountPath, ROOT), ROOT);
+  return { disks: disks.sort(), subvolumes: subvolumes.sort(), files: files.sort() };
+}
+
+async function walk(dir: string, relative: string): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const name of entries) {
+    const full = path.join(dir, name);
+    const rel = `${relative}/${name}`;
+    const info = await stat(full);
+    if (info.isDirectory()) out.push(`${rel}/`, ...(await walk(full, rel)));
+    else out.push(`${rel} ${info.size}`);
+  }
+  return out;
+}
