@@ -180,6 +180,10 @@ export class Parser {
       this.s.skipSpace();
       const c = this.s.peek();
       if (c === undefined || c === ";" || c === closer) return { args, where: null };
+      if (c === "#" && closer === null) {
+        this.s.pos = this.s.src.length;
+        return { args, where: null };
+      }
       const start = this.s.pos;
       const col = this.s.col();
       const word = this.s.take(NAME);

@@ -8,8 +8,8 @@ const SUFFIX_SHIFT: Record<string, bigint> = { k: 10n, K: 10n, M: 20n, G: 30n, T
  * Returns undefined for anything else.
  */
 export function parseSize(text: string): bigint | undefined {
-  const m = /^(\d+)([kKMGTPE]?)(i?B)?$/.exec(text);
-  if (!m || (m[3] !== undefined && m[2] === "")) return undefined;
+  const m = /^(\d+)([kKMGTPE]?)$/.exec(text);
+  if (!m) return undefined;
   const base = BigInt(m[1] as string);
   const shift = m[2] ? (SUFFIX_SHIFT[m[2]] as bigint) : 0n;
   return base << shift;
