@@ -56,14 +56,12 @@ export function fakeWorld(
   const pool = opts.pool ?? "raid1";
   let settings: Settings = defaultSettings();
   const disks = opts.disks ?? [];
+  let nextId = Math.max(0, ...disks.map((d) => d.id)) + 1;
   const state = {
-    nextId: Math.max(0, ...disks.map((d) => d.id)) + 1,
     disks,
     settings: {},
-    allocateId() {
-      return this.nextId++;
-    },
-    async save() {},
+    allocateId: () => nextId++,
+    save: async () => undefined,
   } as unknown as StateStore;
   const btrfs = {
     list: async () => opts.subvolumes ?? [],
