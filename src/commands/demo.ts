@@ -1,9 +1,19 @@
-import type { Command } from "commander";
-import { notYetAvailable } from "./not-yet.js";
+import { type Command, Option } from "commander";
+import { runDemo } from "../demo/run-demo.js";
 
 export function registerDemoCommand(program: Command): void {
   program
     .command("demo")
-    .description("start an emulator and the driver, and run a snapshot/restore lifecycle end to end")
-    .action(() => notYetAvailable("demo"));
+    .description(
+      "start an RDS emulator and the driver, then run volume → write → snapshot → overwrite → restore → verify (needs root)",
+    )
+    .addOption(
+      new Option("--fs-type <type>", "filesystem of the demo volumes")
+        .choices(["ext4", "xfs"])
+        .default("ext4"),
+    )
+    .option("--keep", "keep the working directory (emulator image, logs) after the run")
+    .action(async (opts: { fsType: "ext4" | "xfs"; keep?: boolean }) => {
+      process.exitCode = await runDemo({ fsType: opts.fsType, keep: opts.keep ?? false });
+    });
 }

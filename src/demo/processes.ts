@@ -52,6 +52,19 @@ export class Child {
     });
   }
 
+  /** Resolves like `work`, but rejects at once if this process exits before `work` settles. */
+  whileRunning<T>(work: Promise<T>): Promise<T> {
+    if (!this.running) return Promise.reject(new Error(`${this.name} is not running:\n${this.tail()}`));
+    let onExit: (() => void) | undefined;
+    const exited = new Promise<never>((_, reject) => {
+      onExit = () => reject(new Error(`${this.name} exited early:\n${this.tail()}`));
+      this.proc.once("exit", onExit);
+    });
+    return Promise.race([work, exited]).finally(() => {
+      if (onExit) this.proc.off("exit", onExit);
+    });
+  }
+
   tail(lines = 20): string {
     return this.output.slice(-lines).join("\n");
   }

@@ -1,0 +1,132 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import ssh2 from "ssh2";
+import { CsiClient } from "./csi-client.js";
+import { type Child, startChild } from "./processes.js";
+
+export interface LocalStackOptions {
+  /** Scratch directory; the emulator's data, keys and the CSI socket go below it. */
+  workDir: string;
+  /** Emulator pool size, e.g. "4G" (a sparse file). */
+  poolSize?: string;
+  logLevel?: string;
+  /** Extra flags for `rds-csi all`. */
+  driverArgs?: string[];
+  /** Emulator settings file contents. */
+  simSettings?: Record<string, unknown>;
+}
+
+export interface LocalStack {
+  sim: Child;
+  driver: Child;
+  simPort: number;
+  hostKeyFingerprint: string;
+  poolMountPath: string;
+  endpoint: string;
+  privateKeyPath: string;
+  csi: CsiClient;
+  stop(): Promise<string[]>;
+}
+
+/** `node <this package's cli.js>`: the same build that runs the demo starts its parts. */
+function cliCommand(): { command: string; args: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith(".ts")) {
+    return {
+      command: process.execPath,
+      args: ["--import", "tsx", fileURLToPath(new URL("../cli.ts", import.meta.url))],
+    };
+  }
+  return { command: process.execPath, args: [fileURLToPath(new URL("../cli.js", import.meta.url))] };
+}
+
+const LISTENING = /listening on [^:\s]+:(\d+) \(pool \S+ mounted at (\S+) on \S+, host key (SHA256:\S+),/;
+
+/**
+ * Starts an RDS emulator and `rds-csi all` (loop transport) talking to it over SSH with a pinned
+ * host key — the whole driver on one machine. Used by the demo, csi-sanity and the e2e tests.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const { workDir } = options;
+  mkdirSync(workDir, { recursive: true });
+  const keys = ssh2.utils.generateKeyPairSync("ed25519");
+  const privateKeyPath = join(workDir, "id_ed25519");
+  const authorizedKeys = join(workDir, "authorized_keys");
+  writeFileSync(privateKeyPath, keys.private, { mode: 0o600 });
+  writeFileSync(authorizedKeys, `${keys.public}\n`);
+  const simArgs = [
+    "--listen",
+    "127.0.0.1:0",
+    "--data-dir",
+    join(workDir, "rds"),
+    "--authorized-keys",
+    authorizedKeys,
+  ];
+  simArgs.push("--size", options.poolSize ?? "4G");
+  if (options.simSettings) {
+    const settings = join(workDir, "sim-settings.json");
+    writeFileSync(settings, JSON.stringify(options.simSettings));
+    simArgs.push("--settings", settings);
+  }
+  const cli = cliCommand();
+  const sim = startChild("rds-csi sim", cli.command, [...cli.args, "sim", ...simArgs]);
+  let driver: Child | undefined;
+  let csi: CsiClient | undefined;
+  const stop = async (): Promise<string[]> => {
+    const problems: string[] = [];
+    csi?.close();
+    if (driver && (await driver.stop()) !== 0) problems.push(`driver exit: ${driver.tail(5)}`);
+    if ((await sim.stop()) !== 0) problems.push(`emulator exit: ${sim.tail(5)}`);
+    return problems;
+  };
+  try {
+    const line = await sim.waitForLine(LISTENING, 120_000);
+    const [, port, poolMountPath, fingerprint] = LISTENING.exec(line) as RegExpExecArray;
+    const endpoint = `unix://${join(workDir, "csi", "csi.sock")}`;
+    const driverArgs = [
+      "all",
+      "--endpoint",
+      endpoint,
+      "--log-level",
+      options.logLevel ?? "info",
+      "--rds-address",
+      "127.0.0.1",
+      "--rds-port",
+      port!,
+      "--rds-key-file",
+      privateKeyPath,
+      "--rds-host-key-fingerprint",
+      fingerprint!,
+      "--rds-pool",
+      "raid1",
+      "--node-transport",
+      "loop",
+      "--loop-pool-path",
+      poolMountPath!,
+      "--node-id",
+      "local-node",
+      ...(options.driverArgs ?? []),
+    ];
+    driver = startChild("rds-csi all", cli.command, [...cli.args, ...driverArgs]);
+    csi = new CsiClient(endpoint);
+    await driver.whileRunning(csi.waitReady(60_000));
+    return {
+      sim,
+      driver,
+      simPort: Number(port),
+      hostKeyFingerprint: fingerprint!,
+      poolMountPath: poolMountPath!,
+      endpoint,
+      privateKeyPath,
+      csi,
+      stop,
+    };
+  } catch (err) {
+    const problems = await stop();
+    const logs = [`emulator:\n${sim.tail()}`, driver ? `driver:\n${driver.tail()}` : ""].join("\n");
+    throw new Error(
+      `${err instanceof Error ? err.message : String(err)}\n${logs}${problems.length ? `\n${problems.join("\n")}` : ""}`,
+    );
+  }
+}
