@@ -1,0 +1,258 @@
+import { status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { snapshotIdFor, volumeIdFor } from "../../src/storage/ids.js";
+import { type SimFixture, startSim } from "../helpers/sim.js";
+import {
+  createSnapshotRequest,
+  createVolumeRequest,
+  Harness,
+  listSnapshotsRequest,
+  ROOT,
+  snapshotSource,
+} from "./harness.js";
+
+const MiB = 1024n * 1024n;
+
+let sim: SimFixture;
+let h: Harness;
+
+beforeAll(async () => {
+  sim = await startSim();
+  h = new Harness(sim);
+});
+
+afterAll(async () => {
+  h?.close();
+  await sim?.stop();
+});
+
+async function volume(name: string, size = 4n * MiB): Promise<string> {
+  return (await h.call("CreateVolume", createVolumeRequest(name, { required: size }))).volume.volume_id;
+}
+
+async function snapshot(name: string, volumeId: string) {
+  return (await h.call("CreateSnapshot", createSnapshotRequest(name, volumeId))).snapshot;
+}
+
+/** Test setup straight on the emulator (no SSH, no faults); it must work. */
+async function setup(line: string): Promise<void> {
+  expect((await sim.control.exec(line)).error, line).toBeNull();
+}
+
+const deleteSnapshotRequest = (id: string) => ({ snapshot_id: id, secrets: {} });
+
+async function listAll(request = listSnapshotsRequest()) {
+  const res = await h.call("ListSnapshots", request);
+  return res.entries.map((e: { snapshot: { snapshot_id: string } }) => e.snapshot);
+}
+
+describe("CreateSnapshot", () => {
+  it("takes a read-only snapshot whose details survive a controller restart", async () => {
+    const vol = await volume("snap-src", 6n * MiB);
+    const snap = await snapshot("snap-1", vol);
+    expect(snap).toMatchObject({
+      snapshot_id: snapshotIdFor("snap-1"),
+      source_volume_id: vol,
+      size_bytes: String(6n * MiB),
+      ready_to_use: true,
+    });
+    expect(Number(snap.creation_time.seconds)).toBeGreaterThan(0);
+    const sub = await h.client.getSubvolume(`${ROOT}/snaps/${vol}/${snap.snapshot_id}`, { fs: sim.fsLabel });
+    expect(sub?.readOnly).toBe(true);
+    h.restart();
+    expect(await snapshot("snap-1", vol)).toEqual(snap);
+    expect(await listAll(listSnapshotsRequest({ snapshotId: snap.snapshot_id }))).toEqual([snap]);
+  });
+
+  it("same name and other source is ALREADY_EXISTS; missing source is NOT_FOUND; bad input is INVALID_ARGUMENT", async () => {
+    const a = await volume("snap-conflict-a");
+    const b = await volume("snap-conflict-b");
+    await snapshot("snap-conflict", a);
+    await h.expectCode("CreateSnapshot", createSnapshotRequest("snap-conflict", b), status.ALREADY_EXISTS);
+    await h.expectCode(
+      "CreateSnapshot",
+      createSnapshotRequest("snap-orphan", volumeIdFor("nothing")),
+      status.NOT_FOUND,
+    );
+    await h.expectCode("CreateSnapshot", createSnapshotRequest("snap-orphan", "testId"), status.NOT_FOUND);
+    await h.expectCode("CreateSnapshot", createSnapshotRequest("", "testId"), status.INVALID_ARGUMENT);
+    await h.expectCode("CreateSnapshot", createSnapshotRequest("name", ""), status.INVALID_ARGUMENT);
+    const bad = { ...createSnapshotRequest("snap-param", a), parameters: { tier: "gold" } };
+    expect(await h.expectCode("CreateSnapshot", bad, status.INVALID_ARGUMENT)).toContain("tier");
+    const long = `Snap-${"x".repeat(123)}`;
+    const first = await snapshot(long, a);
+    expect(await snapshot(long, a)).toEqual(first);
+  });
+
+  it("answers RESOURCE_EXHAUSTED when the pool is full, and at the per-volume limit", async () => {
+    const vol = await volume("snap-limited");
+    await sim.control.poolFull(true);
+    try {
+      await h.expectCode(
+        "CreateSnapshot",
+        createSnapshotRequest("snap-nospace", vol),
+        status.RESOURCE_EXHAUSTED,
+      );
+    } finally {
+      await sim.control.poolFull(false);
+    }
+    const limited = new Harness(sim, { maxSnapshotsPerVolume: 2 });
+    try {
+      await limited.call("CreateSnapshot", createSnapshotRequest("snap-limit-1", vol));
+      await limited.call("CreateSnapshot", createSnapshotRequest("snap-limit-2", vol));
+      const message = await limited.expectCode(
+        "CreateSnapshot",
+        createSnapshotRequest("snap-limit-3", vol),
+        status.RESOURCE_EXHAUSTED,
+      );
+      expect(message).toMatch(/already has 2 snapshots.*max-snapshots-per-volume/);
+      // Repeating an existing snapshot is not a new one.
+      await limited.call("CreateSnapshot", createSnapshotRequest("snap-limit-2", vol));
+    } finally {
+      limited.close();
+    }
+  });
+
+  it("runs concurrently: different snapshots of one volume all succeed, the same snapshot twice is ABORTED", async () => {
+    const [a, b] = await Promise.all([volume("conc-a"), volume("conc-b")]);
+    const names = ["conc-1", "conc-2", "conc-3", "conc-4"];
+    const results = await Promise.allSettled([
+      ...names.map((n) => h.call("CreateSnapshot", createSnapshotRequest(n, a))),
+      h.call("CreateSnapshot", createSnapshotRequest("conc-other", b)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(Array(5).fill("fulfilled"));
+    const ofA = await listAll(listSnapshotsRequest({ sourceVolumeId: a }));
+    expect(ofA.map((s: { snapshot_id: string }) => s.snapshot_id).sort()).toEqual(
+      names.map(snapshotIdFor).sort(),
+    );
+
+    const [one, two] = await Promise.all([
+      h.outcome("CreateSnapshot", createSnapshotRequest("conc-same", a)),
+      h.outcome("CreateSnapshot", createSnapshotRequest("conc-same", a)),
+    ]);
+    expect([one.code, two.code].sort()).toEqual([status.OK, status.ABORTED]);
+    await snapshot("conc-same", a);
+  });
+});
+
+describe("DeleteSnapshot", () => {
+  it("is idempotent, ignores ids that are not ours and never touches the source volume", async () => {
+    const vol = await volume("del-src");
+    const snap = await snapshot("del-snap", vol);
+    await h.call("DeleteSnapshot", deleteSnapshotRequest(snap.snapshot_id));
+    await h.call("DeleteSnapshot", deleteSnapshotRequest(snap.snapshot_id));
+    await h.call("DeleteSnapshot", deleteSnapshotRequest("reallyfakesnapshotid"));
+    await h.expectCode("DeleteSnapshot", deleteSnapshotRequest(""), status.INVALID_ARGUMENT);
+    expect(
+      await h.client.getSubvolume(`${ROOT}/snaps/${vol}/${snap.snapshot_id}`, { fs: sim.fsLabel }),
+    ).toBeNull();
+    expect((await h.client.getDisk(vol))?.fileSize).toBe(4n * MiB);
+    expect(await h.client.getFile(`/${sim.pool}/${ROOT}/snaps/${vol}`)).toMatchObject({ type: "directory" });
+  });
+
+  it("snapshots outlive their volume; the last one takes the volume's snapshot directory with it", async () => {
+    const vol = await volume("outlived");
+    const s1 = await snapshot("outlived-1", vol);
+    const s2 = await snapshot("outlived-2", vol);
+    await h.call("DeleteVolume", { volume_id: vol, secrets: {} });
+    h.restart();
+    const listed = await listAll(listSnapshotsRequest({ sourceVolumeId: vol }));
+    expect(listed).toEqual([s1, s2].sort((x, y) => (x.snapshot_id < y.snapshot_id ? -1 : 1)));
+    const restored = await h.call(
+      "CreateVolume",
+      createVolumeRequest("from-outlived", { source: snapshotSource(s1.snapshot_id) }),
+    );
+    expect(restored.volume.capacity_bytes).toBe(String(4n * MiB));
+    await h.call("DeleteSnapshot", deleteSnapshotRequest(s1.snapshot_id));
+    expect(await h.client.getFile(`/${sim.pool}/${ROOT}/snaps/${vol}`)).not.toBeNull();
+    await h.call("DeleteSnapshot", deleteSnapshotRequest(s2.snapshot_id));
+    expect(await h.client.getFile(`/${sim.pool}/${ROOT}/snaps/${vol}`)).toBeNull();
+    expect((await h.client.getDisk(restored.volume.volume_id))?.fileSize).toBe(4n * MiB);
+  });
+});
+
+describe("ListSnapshots", () => {
+  it("pages with stateless tokens that survive a restart and deletions between pages", async () => {
+    const vol = await volume("page-src");
+    for (const n of ["page-1", "page-2", "page-3", "page-4", "page-5"]) await snapshot(n, vol);
+    const all = await listAll();
+    const ids = all.map((s: { snapshot_id: string }) => s.snapshot_id);
+    expect(ids).toEqual([...ids].sort());
+    expect(ids.length).toBeGreaterThanOrEqual(5);
+
+    const first = await h.call("ListSnapshots", listSnapshotsRequest({ maxEntries: 2 }));
+    expect(first.entries).toHaveLength(2);
+    expect(first.next_token).not.toBe("");
+    h.restart();
+    // The last entry of the page disappears before the next page is asked for.
+    await h.call("DeleteSnapshot", deleteSnapshotRequest(first.entries[1].snapshot.snapshot_id));
+    const rest = await h.call("ListSnapshots", listSnapshotsRequest({ token: first.next_token }));
+    expect(rest.next_token).toBe("");
+    expect(rest.entries.map((e: { snapshot: { snapshot_id: string } }) => e.snapshot.snapshot_id)).toEqual(
+      ids.slice(2),
+    );
+
+    const seen: string[] = [];
+    let token = "";
+    do {
+      const page = await h.call("ListSnapshots", listSnapshotsRequest({ maxEntries: 2, token }));
+      seen.push(...page.entries.map((e: { snapshot: { snapshot_id: string } }) => e.snapshot.snapshot_id));
+      token = page.next_token;
+    } while (token !== "");
+    expect(seen).toEqual(ids.filter((id: string) => id !== first.entries[1].snapshot.snapshot_id));
+  });
+
+  it("filters by id and by source, lists only this driver's snapshots, and refuses foreign tokens", async () => {
+    const vol = await volume("filter-src");
+    const other = await volume("filter-other");
+    const mine = await snapshot("filter-1", vol);
+    await snapshot("filter-2", other);
+    // Snapshots that are not the driver's, in and out of its directories.
+    await setup(`/file add name="${sim.pool}/foreign" type=directory`);
+    await sim.control.exec(
+      `/disk/btrfs/subvolume add fs=${sim.fsLabel} parent="${ROOT}/vols/${vol}" name="foreign/copy" read-only=yes`,
+    );
+    await sim.control.exec(
+      `/disk/btrfs/subvolume add fs=${sim.fsLabel} parent="${ROOT}/vols/${vol}" name="${ROOT}/snaps/${vol}/backup" read-only=yes`,
+    );
+
+    expect(await listAll(listSnapshotsRequest({ snapshotId: mine.snapshot_id }))).toEqual([mine]);
+    expect(await listAll(listSnapshotsRequest({ sourceVolumeId: vol }))).toEqual([mine]);
+    expect(
+      await listAll(listSnapshotsRequest({ sourceVolumeId: vol, snapshotId: mine.snapshot_id })),
+    ).toEqual([mine]);
+    expect(
+      await listAll(listSnapshotsRequest({ sourceVolumeId: other, snapshotId: mine.snapshot_id })),
+    ).toEqual([]);
+    expect(await listAll(listSnapshotsRequest({ snapshotId: "none-exist-id" }))).toEqual([]);
+    expect(await listAll(listSnapshotsRequest({ snapshotId: snapshotIdFor("never-made") }))).toEqual([]);
+    expect(await listAll(listSnapshotsRequest({ sourceVolumeId: volumeIdFor("never-made") }))).toEqual([]);
+    expect(await listAll(listSnapshotsRequest({ sourceVolumeId: "fake-vol-id" }))).toEqual([]);
+    for (const entry of await listAll()) {
+      expect(entry.snapshot_id).toMatch(/^snap-/);
+      expect(entry.source_volume_id).toMatch(/^pvc-/);
+    }
+    await h.expectCode("ListSnapshots", listSnapshotsRequest({ token: "invalid-token" }), status.ABORTED);
+    await h.expectCode("ListSnapshots", listSnapshotsRequest({ maxEntries: -1 }), status.INVALID_ARGUMENT);
+    await setup(`/disk/btrfs/subvolume remove [find where fullname="foreign/copy"]`);
+    await sim.control.exec(
+      `/disk/btrfs/subvolume remove [find where fullname="${ROOT}/snaps/${vol}/backup"]`,
+    );
+  });
+
+  it("lists everything in a constant number of round trips", async () => {
+    const count = async () => {
+      const before = h.connection.roundTrips;
+      const entries = await listAll();
+      return { entries: entries.length, trips: h.connection.roundTrips - before };
+    };
+    const vol = await volume("trips-src");
+    const small = await count();
+    for (const n of ["trips-1", "trips-2", "trips-3", "trips-4", "trips-5", "trips-6"])
+      await snapshot(n, vol);
+    const large = await count();
+    expect(large.entries).toBe(small.entries + 6);
+    expect(large.trips).toBe(small.trips);
+    expect(large.trips).toBe(2);
+  });
+});
