@@ -84,6 +84,12 @@ function requirePath(value: string, field: string): string {
   return checkAbsolutePath(value, field);
 }
 
+/**
+ * Node operations on a volume exclude each other, but not the controller's: with `rds-csi all`
+ * the lock table is shared, and a snapshot being cut must not abort a publish.
+ */
+const lockKey = (volumeId: string) => `node/${volumeId}`;
+
 function callOf(ctx: RequestContext): OpCall {
   return { log: ctx.log, signal: ctx.signal };
 }
@@ -118,7 +124,7 @@ export function createNodeService(options: NodeServiceOptions): NodeHandlers {
         const stagingPath = requirePath(req.staging_target_path, "staging_target_path");
         const mode: VolumeMode = parseCapability(req.volume_capability);
         const target = parseVolumeContext(req.volume_context);
-        await locks.withLock(volumeId, () =>
+        await locks.withLock(lockKey(volumeId), () =>
           stageVolume(env, { volumeId, stagingPath, target, mode }, callOf(ctx)),
         );
         return {};
@@ -128,7 +134,7 @@ export function createNodeService(options: NodeServiceOptions): NodeHandlers {
       mapped(async () => {
         const volumeId = requireVolumeId(req.volume_id);
         const stagingPath = requirePath(req.staging_target_path, "staging_target_path");
-        await locks.withLock(volumeId, () => unstageVolume(env, volumeId, stagingPath, callOf(ctx)));
+        await locks.withLock(lockKey(volumeId), () => unstageVolume(env, volumeId, stagingPath, callOf(ctx)));
         return {};
       }),
 
@@ -140,7 +146,7 @@ export function createNodeService(options: NodeServiceOptions): NodeHandlers {
         // This plugin stages every volume, so publishing always binds from a staging path.
         const stagingPath = requirePath(req.staging_target_path, "staging_target_path");
         const publish = { volumeId, stagingPath, targetPath, mode, readOnly: req.readonly };
-        await locks.withLock(volumeId, () => publishVolume(env, publish, callOf(ctx)));
+        await locks.withLock(lockKey(volumeId), () => publishVolume(env, publish, callOf(ctx)));
         return {};
       }),
 
@@ -148,7 +154,7 @@ export function createNodeService(options: NodeServiceOptions): NodeHandlers {
       mapped(async () => {
         const volumeId = requireVolumeId(req.volume_id);
         const targetPath = requirePath(req.target_path, "target_path");
-        await locks.withLock(volumeId, () => unpublishVolume(env, targetPath, callOf(ctx)));
+        await locks.withLock(lockKey(volumeId), () => unpublishVolume(env, targetPath, callOf(ctx)));
         return {};
       }),
 
@@ -179,7 +185,7 @@ export function createNodeService(options: NodeServiceOptions): NodeHandlers {
           volumePath: req.volume_path,
           requiredBytes: requiredBytes(req.capacity_range?.required_bytes),
         };
-        const bytes = await locks.withLock(volumeId, () => expandVolume(env, expand, callOf(ctx)));
+        const bytes = await locks.withLock(lockKey(volumeId), () => expandVolume(env, expand, callOf(ctx)));
         return { capacity_bytes: String(bytes) };
       }),
 
