@@ -2,7 +2,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { Btrfs } from "./backend/btrfs.js";
 import { PathMapper } from "./backend/paths.js";
-import { Pool } from "./backend/pool.js";
+import { assertCanMount, Pool } from "./backend/pool.js";
 import { ControlServer } from "./control.js";
 import { controlHandler } from "./control-ops.js";
 import { EventLog } from "./events.js";
@@ -46,6 +46,7 @@ export class Emulator {
   ) {}
 
   static async start(options: EmulatorOptions): Promise<Emulator> {
+    assertCanMount();
     await mkdir(options.dataDir, { recursive: true });
     const state = await StateStore.load(options.dataDir);
     let settings = await initialSettings(options, state);

@@ -119,6 +119,10 @@ export class SshServer {
   private onClient(client: ssh2.Connection, info: ssh2.ClientInfo): void {
     let login: LoginName = { user: "" };
     let channels = 0;
+    const releases = new Set<() => void>();
+    client.on("close", () => {
+      for (const release of releases) release();
+    });
     const socket = [...this.sockets].find((s) => s.remotePort === info.port && s.remoteAddress === info.ip);
     client.on("error", () => undefined);
     client.on("authentication", (ctx) => {
@@ -154,9 +158,11 @@ export class SshServer {
         const release = () => {
           if (released) return;
           released = true;
+          releases.delete(release);
           this.activeSessions -= 1;
           channels -= 1;
         };
+        releases.add(release);
         session.on("close", release);
         session.on("pty", (ok) => ok?.());
         session.on("env", (ok) => ok?.());

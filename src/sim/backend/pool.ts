@@ -31,14 +31,7 @@ export class Pool {
   ) {}
 
   static async open(options: PoolOptions): Promise<Pool> {
-    if (typeof process.getuid === "function" && process.getuid() !== 0) {
-      throw new PoolSetupError(
-        `must run as root to attach a loop device and mount Btrfs (running as uid ${process.getuid()})`,
-      );
-    }
-    if (!existsSync("/dev/loop-control")) {
-      throw new PoolSetupError("no loop device support: /dev/loop-control is missing (modprobe loop?)");
-    }
+    assertCanMount();
     const imagePath = path.join(options.dataDir, "pool.img");
     const mountPath = path.join(options.dataDir, "mnt");
     await mkdir(mountPath, { recursive: true });
@@ -65,6 +58,18 @@ export class Pool {
   async capacity(): Promise<{ size: bigint; free: bigint }> {
     const s = await statfs(this.mountPath, { bigint: true });
     return { size: s.blocks * s.bsize, free: s.bavail * s.bsize };
+  }
+}
+
+/** Fails early, before anything is created, when loop devices cannot be attached here. */
+export function assertCanMount(): void {
+  if (typeof process.getuid === "function" && process.getuid() !== 0) {
+    throw new PoolSetupError(
+      `must run as root to attach a loop device and mount Btrfs (running as uid ${process.getuid()})`,
+    );
+  }
+  if (!existsSync("/dev/loop-control")) {
+    throw new PoolSetupError("no loop device support: /dev/loop-control is missing (modprobe loop?)");
   }
 }
 
