@@ -209,10 +209,10 @@ describe("ListSnapshots", () => {
     await snapshot("filter-2", other);
     // Snapshots that are not the driver's, in and out of its directories.
     await setup(`/file add name="${sim.pool}/foreign" type=directory`);
-    await sim.control.exec(
+    await setup(
       `/disk/btrfs/subvolume add fs=${sim.fsLabel} parent="${ROOT}/vols/${vol}" name="foreign/copy" read-only=yes`,
     );
-    await sim.control.exec(
+    await setup(
       `/disk/btrfs/subvolume add fs=${sim.fsLabel} parent="${ROOT}/vols/${vol}" name="${ROOT}/snaps/${vol}/backup" read-only=yes`,
     );
 
@@ -235,9 +235,7 @@ describe("ListSnapshots", () => {
     await h.expectCode("ListSnapshots", listSnapshotsRequest({ token: "invalid-token" }), status.ABORTED);
     await h.expectCode("ListSnapshots", listSnapshotsRequest({ maxEntries: -1 }), status.INVALID_ARGUMENT);
     await setup(`/disk/btrfs/subvolume remove [find where fullname="foreign/copy"]`);
-    await sim.control.exec(
-      `/disk/btrfs/subvolume remove [find where fullname="${ROOT}/snaps/${vol}/backup"]`,
-    );
+    await setup(`/disk/btrfs/subvolume remove [find where fullname="${ROOT}/snaps/${vol}/backup"]`);
   });
 
   it("lists everything in a constant number of round trips", async () => {
