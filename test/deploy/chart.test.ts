@@ -391,7 +391,7 @@ describe("credentials", () => {
   });
 
   it("keep inline secret values in the chart's Secret and mount them as files", () => {
-    const secret = find(full, "Secret", "rds-csi-full-credentials");
+    const secret = find(full, "Secret", "rds-csi-full-ssh");
     const data = secret.data as Record<string, string>;
     const decoded = Object.fromEntries(
       Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),

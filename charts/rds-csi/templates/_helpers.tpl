@@ -76,7 +76,7 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* Name of the Secret the chart creates for inline credential values. */}}
 {{- define "rds-csi.createdSecretName" -}}
-{{- printf "%s-credentials" (include "rds-csi.fullname" .) }}
+{{- printf "%s-ssh" (include "rds-csi.fullname" .) }}
 {{- end }}
 
 {{/* Whether any inline secret value is set, so the chart creates its Secret. */}}
