@@ -1,5 +1,6 @@
-import ssh2, { type Client, type ClientChannel, type ConnectConfig } from "ssh2";
+import ssh2, { type Client, type ConnectConfig } from "ssh2";
 import { RdsError } from "./errors.js";
+import { ExecCall, type ExecCallOptions, type ExecResult } from "./exec-call.js";
 import { type HostKeyCheck, type HostKeyPolicy, verifyHostKey } from "./host-key.js";
 
 /**
@@ -23,19 +24,8 @@ export interface SessionConnectOptions {
   signal?: AbortSignal;
 }
 
-export interface SessionExecOptions {
-  deadline: number;
-  signal?: AbortSignal;
-  mutating: boolean;
-  maxOutputBytes: number;
-}
-
-export interface ExecResult {
-  stdout: string;
-  stderr: string;
-  /** Exit status sent by the server; RouterOS sends 0 even when the command failed. */
-  exitCode: number | null;
-}
+export type SessionExecOptions = ExecCallOptions;
+export type { ExecResult } from "./exec-call.js";
 
 function connectError(err: Error & { level?: string }, target: string, check: HostKeyCheck | null): RdsError {
   if (check !== null && !check.ok) {
@@ -136,106 +126,39 @@ export class SshSession {
   }
 
   exec(line: string, options: SessionExecOptions): Promise<ExecResult> {
-    return new Promise((resolve, reject) => {
-      const remaining = options.deadline - Date.now();
-      if (this.closed) {
-        reject(new RdsError("connection", "the SSH connection is closed", { command: line }));
-        return;
-      }
-      if (remaining <= 0) {
-        reject(
-          new RdsError("transient", "deadline passed before the command was sent", {
-            timedOut: true,
-            command: line,
-          }),
-        );
-        return;
-      }
-      let channel: ClientChannel | null = null;
-      let settled = false;
-      let exitCode: number | null = null;
-      let sawExit = false;
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      let bytes = 0;
-      const unknown = (why: string, timedOut = false) =>
-        new RdsError("outcome-unknown", `${why}; the command may or may not have run`, {
-          command: line,
-          timedOut,
-        });
-      const finish = (err: RdsError | null) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        options.signal?.removeEventListener("abort", onAbort);
-        this.lastActivity = Date.now();
-        if (err) {
-          channel?.close();
-          reject(err);
+    if (this.closed) {
+      return Promise.reject(new RdsError("connection", "the SSH connection is closed", { command: line }));
+    }
+    if (options.deadline <= Date.now()) {
+      const err = new RdsError("transient", "deadline passed before the command was sent", {
+        timedOut: true,
+        command: line,
+      });
+      return Promise.reject(err);
+    }
+    const call = new ExecCall(line, options);
+    try {
+      this.client.exec(line, (err, channel) => {
+        if (!err) {
+          call.attach(channel, () => this.closed);
           return;
         }
-        resolve({
-          stdout: Buffer.concat(stdout).toString("utf8"),
-          stderr: Buffer.concat(stderr).toString("utf8"),
-          exitCode,
-        });
-      };
-      const timer = setTimeout(
-        () => finish(unknown(`no complete reply within ${remaining} ms`, true)),
-        remaining,
-      );
-      const onAbort = () => finish(unknown("cancelled after the command was sent"));
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-      const collect = (into: Buffer[]) => (chunk: Buffer) => {
-        bytes += chunk.length;
-        if (bytes <= options.maxOutputBytes) {
-          into.push(chunk);
-          return;
-        }
-        const why = `reply exceeded ${options.maxOutputBytes} bytes`;
-        finish(options.mutating ? unknown(why) : new RdsError("protocol", why, { command: line }));
-      };
-      try {
-        this.client.exec(line, (err, ch) => {
-          if (err) {
-            // A refused channel never carried the command; anything else may have.
-            const refused = /channel open failure/i.test(err.message);
-            finish(
-              refused
-                ? new RdsError("connection", `RouterOS refused an exec channel: ${err.message}`, {
-                    command: line,
-                  })
-                : unknown(`exec failed: ${err.message}`),
-            );
-            return;
-          }
-          channel = ch;
-          if (settled) {
-            ch.close();
-            return;
-          }
-          ch.on("data", collect(stdout));
-          ch.stderr.on("data", collect(stderr));
-          ch.on("exit", (code: unknown) => {
-            sawExit = true;
-            exitCode = typeof code === "number" ? code : null;
-          });
-          // ssh2 reports a dropped connection before it closes the channels; decide after it has.
-          ch.on("close", () =>
-            setImmediate(() =>
-              finish(
-                sawExit || !this.closed ? null : unknown("the connection dropped before the reply completed"),
-              ),
-            ),
-          );
-        });
-      } catch (err) {
-        finish(
-          new RdsError("connection", `cannot open an exec channel: ${(err as Error).message}`, {
-            command: line,
-          }),
+        // A refused channel never carried the command; anything else may have.
+        const refused = /channel open failure/i.test(err.message);
+        call.fail(
+          refused
+            ? new RdsError("connection", `RouterOS refused an exec channel: ${err.message}`, {
+                command: line,
+              })
+            : call.unknown(`exec failed: ${err.message}`),
         );
-      }
+      });
+    } catch (err) {
+      const message = `cannot open an exec channel: ${(err as Error).message}`;
+      call.fail(new RdsError("connection", message, { command: line }));
+    }
+    return call.result.finally(() => {
+      this.lastActivity = Date.now();
     });
   }
 
