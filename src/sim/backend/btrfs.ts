@@ -22,12 +22,17 @@ const LIST_LINE =
 const SNAPSHOT_LINE = /^ID (\d+) gen \d+ (?:cgen \d+ )?top level \d+ otime (\S+ \S+) path /;
 const READONLY_LINE = /^ID (\d+) /;
 
+/** A full re-read after this long picks up generations that moved on since the last one. */
+const CACHE_MAX_AGE_MS = 30_000;
+
 /**
  * Btrfs subvolume operations on the mounted pool. Listing reads the whole table with three `btrfs`
- * invocations (never one per subvolume) and is cached until the next change made through here.
+ * invocations (never one per subvolume) and caches it; changes made through here patch the cache with
+ * one `btrfs subvolume show`, so creating a snapshot next to 10 000 others stays cheap.
  */
 export class Btrfs {
   private cache: Promise<Subvolume[]> | undefined;
+  private cachedAt = 0;
   /** Creation times of plain subvolumes, from the birth time of their root directory; immutable. */
   private readonly birthTimes = new Map<string, string>();
 
@@ -38,9 +43,10 @@ export class Btrfs {
   }
 
   list(): Promise<Subvolume[]> {
-    if (!this.cache) {
+    if (!this.cache || Date.now() - this.cachedAt > CACHE_MAX_AGE_MS) {
       const pending = this.readAll();
       this.cache = pending;
+      this.cachedAt = Date.now();
       pending.catch(() => {
         if (this.cache === pending) this.cache = undefined;
       });
@@ -97,27 +103,72 @@ export class Btrfs {
   }
 
   async create(hostPath: string): Promise<void> {
-    this.invalidate();
-    await run("btrfs", ["subvolume", "create", hostPath]);
-    this.invalidate();
+    await this.changing(hostPath, () => run("btrfs", ["subvolume", "create", hostPath]));
   }
 
   async snapshot(sourceHostPath: string, hostPath: string, readOnly: boolean): Promise<void> {
-    this.invalidate();
-    await run("btrfs", ["subvolume", "snapshot", ...(readOnly ? ["-r"] : []), sourceHostPath, hostPath]);
-    this.invalidate();
+    const args = ["subvolume", "snapshot", ...(readOnly ? ["-r"] : []), sourceHostPath, hostPath];
+    await this.changing(hostPath, () => run("btrfs", args));
   }
 
   async remove(hostPath: string): Promise<void> {
-    this.invalidate();
-    await run("btrfs", ["subvolume", "delete", hostPath]);
-    this.invalidate();
+    await this.changing(hostPath, () => run("btrfs", ["subvolume", "delete", hostPath]));
   }
 
   async setReadOnly(hostPath: string, readOnly: boolean): Promise<void> {
-    this.invalidate();
-    await run("btrfs", ["property", "set", "-ts", hostPath, "ro", readOnly ? "true" : "false"]);
-    this.invalidate();
+    await this.changing(hostPath, () =>
+      run("btrfs", ["property", "set", "-ts", hostPath, "ro", readOnly ? "true" : "false"]),
+    );
+  }
+
+  /** Runs a change, then replaces the cached entry for that path with a fresh `show` (or drops it). */
+  private async changing(hostPath: string, change: () => Promise<unknown>): Promise<void> {
+    const cached = this.cache;
+    this.cache = undefined;
+    try {
+      await change();
+    } finally {
+      if (cached) this.cache = this.patched(cached, hostPath);
+    }
+  }
+
+  private async patched(cached: Promise<Subvolume[]>, hostPath: string): Promise<Subvolume[]> {
+    const relative = path.relative(this.mountPath, hostPath);
+    const current = await this.show(hostPath);
+    const others = (await cached).filter((s) => s.path !== relative);
+    return current ? [...others, current].sort((a, b) => a.id - b.id) : others;
+  }
+
+  /** One subvolume by path, or undefined when there is none there. */
+  private async show(hostPath: string): Promise<Subvolume | undefined> {
+    const text = await run("btrfs", ["subvolume", "show", hostPath]).catch(() => undefined);
+    if (text === undefined) return undefined;
+    const field = (name: string) => new RegExp(`^\\s*${name}:\\s*(.*)$`, "m").exec(text)?.[1]?.trim();
+    const uuid = (name: string) => {
+      const v = field(name);
+      return v === undefined || v === "-" ? undefined : v;
+    };
+    const id = Number(field("Subvolume ID"));
+    if (!Number.isInteger(id)) return undefined;
+    const relative = path.relative(this.mountPath, hostPath);
+    const parentUuid = uuid("Parent UUID");
+    const subUuid = field("UUID") ?? "";
+    // Same sources as a full listing, so a patched cache and a fresh read always agree.
+    const creationTime =
+      parentUuid === undefined
+        ? await this.birthTime(subUuid, relative)
+        : (field("Creation time") ?? "").replace(/ [+-]\d{4}$/, "");
+    return {
+      id,
+      generation: BigInt(field("Generation") ?? "0"),
+      topLevel: Number(field("Top level ID")),
+      path: relative,
+      uuid: subUuid,
+      parentUuid,
+      receivedUuid: uuid("Received UUID"),
+      readOnly: /readonly/.test(field("Flags") ?? ""),
+      creationTime,
+    };
   }
 
   /** Data and metadata usage for `/disk/btrfs/filesystem print`. */
