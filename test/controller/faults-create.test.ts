@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { snapshotIdFor, volumeIdFor } from "../../src/storage/ids.js";
+import { type SimFixture, startSim } from "../helpers/sim.js";
+import { injectEveryStep } from "./faults.js";
+import {
+  createSnapshotRequest,
+  createVolumeRequest,
+  Harness,
+  snapshotSource,
+  volumeSource,
+} from "./harness.js";
+
+const MiB = 1024n * 1024n;
+
+let sim: SimFixture;
+let h: Harness;
+
+beforeAll(async () => {
+  sim = await startSim();
+  h = new Harness(sim);
+  // The first create makes the base directories; later runs start from a settled layout.
+  const { volume } = await h.call("CreateVolume", createVolumeRequest("warm-up", { required: MiB }));
+  await h.call("DeleteVolume", { volume_id: volume.volume_id, secrets: {} });
+});
+
+afterAll(async () => {
+  h?.close();
+  await sim?.stop();
+});
+
+const source = createVolumeRequest("fault-source", { required: 4n * MiB });
+const setupSource = async () => (await h.call("CreateVolume", source)).volume.volume_id as string;
+
+async function deleteVolumeNamed(name: string): Promise<void> {
+  await h.call("DeleteVolume", { volume_id: volumeIdFor(name), secrets: {} });
+}
+
+it("CreateVolume recovers from a fault at any step", async () => {
+  const req = createVolumeRequest("fault-new", { required: 6n * MiB });
+  const report = await injectEveryStep(h, {
+    setup: async () => {},
+    run: () => h.call("CreateVolume", req),
+    undo: async () => {
+      await h.call("DeleteVolume", {
+        volume_id: (await h.call("CreateVolume", req)).volume.volume_id,
+        secrets: {},
+      });
+    },
+  });
+  expect(report.lines.some((l) => l.startsWith("/disk add "))).toBe(true);
+});
+
+it("CreateSnapshot recovers from a fault at any step", async () => {
+  const volumeId = await setupSource();
+  const req = createSnapshotRequest("fault-snap", volumeId);
+  const report = await injectEveryStep(h, {
+    setup: async () => void (await setupSource()),
+    run: () => h.call("CreateSnapshot", req),
+    undo: async () => {
+      await h.call("DeleteSnapshot", {
+        snapshot_id: (await h.call("CreateSnapshot", req)).snapshot.snapshot_id,
+        secrets: {},
+      });
+    },
+    unstable: ({ snapshot }) => ({ snapshot: { ...(snapshot as object), creation_time: "varies" } }),
+  });
+  expect(report.lines.some((l) => l.includes("read-only=yes"))).toBe(true);
+});
+
+it("restore from a snapshot, grown, recovers from a fault at any step", async () => {
+  const volumeId = await setupSource();
+  const snap = createSnapshotRequest("fault-restore-snap", volumeId);
+  const snapshotId = (await h.call("CreateSnapshot", snap)).snapshot.snapshot_id as string;
+  const req = createVolumeRequest("fault-restored", {
+    required: 10n * MiB,
+    source: snapshotSource(snapshotId),
+  });
+  const report = await injectEveryStep(h, {
+    setup: async () => {
+      await setupSource();
+      await h.call("CreateSnapshot", snap);
+    },
+    run: () => h.call("CreateVolume", req),
+    undo: () => deleteVolumeNamed("fault-restored"),
+  });
+  expect(report.lines.some((l) => l.includes("read-only=no"))).toBe(true);
+  expect(report.lines.some((l) => l.startsWith("/disk set "))).toBe(true);
+});
+
+it("clone, grown, recovers from a fault at any step", async () => {
+  const volumeId = await setupSource();
+  const req = createVolumeRequest("fault-clone", { required: 8n * MiB, source: volumeSource(volumeId) });
+  const report = await injectEveryStep(h, {
+    setup: async () => void (await setupSource()),
+    run: () => h.call("CreateVolume", req),
+    undo: () => deleteVolumeNamed("fault-clone"),
+  });
+  expect(report.lines.some((l) => l.startsWith("/disk set "))).toBe(true);
+});
