@@ -15,7 +15,7 @@ export class Child {
       if (!stream) continue;
       createInterface({ input: stream }).on("line", (line) => {
         this.output.push(line);
-        if (this.output.length > 400) this.output.shift();
+        if (this.output.length > 20_000) this.output.shift();
       });
     }
     this.exited = new Promise((resolve) => proc.once("exit", (code) => resolve(code)));
