@@ -190,6 +190,7 @@ export class RdsClient {
     request: { fs: string; fullname: string },
     call: CallOptions = {},
   ): Promise<SubvolumeInfo> {
+    this.#requireSubvolumes();
     const fs = validateLabel(request.fs, "filesystem label");
     const fullname = validatePath(request.fullname, "subvolume").join("/");
     await this.#runner.run(
@@ -207,6 +208,7 @@ export class RdsClient {
     request: { fs: string; source: string; target: string; readOnly: boolean },
     call: CallOptions = {},
   ): Promise<SubvolumeInfo> {
+    this.#requireSubvolumes();
     const fs = validateLabel(request.fs, "filesystem label");
     const source = validatePath(request.source, "source subvolume").join("/");
     const target = validatePath(request.target, "target subvolume").join("/");
@@ -302,6 +304,15 @@ export class RdsClient {
   }
 
   // ---- helpers ----
+
+  /** Refuses early, once the version is known, instead of sending a command RouterOS cannot parse. */
+  #requireSubvolumes(): void {
+    if (this.#version && !supports(this.#version, "btrfsSubvolumes")) {
+      throw invalidInput(
+        `RouterOS ${this.#version.text} has no /disk/btrfs/subvolume (7.18 or later needed)`,
+      );
+    }
+  }
 
   #subvolumeCondition(condition: Condition, fs: string | undefined): Condition {
     return fs === undefined

@@ -140,6 +140,16 @@ export class RdsConnection {
     }
   }
 
+  /**
+   * Runs the keepalive command now and returns its latency in ms: a readiness check that connects
+   * when needed. Throws like `exec`.
+   */
+  async ping(options: { deadline?: number; signal?: AbortSignal } = {}): Promise<number> {
+    const started = Date.now();
+    await this.exec(this.#options.keepaliveCommand, { ...options, mutating: false });
+    return Date.now() - started;
+  }
+
   /** Closes every connection; commands still running end as outcome-unknown. Final. */
   close(): void {
     this.#closed = true;

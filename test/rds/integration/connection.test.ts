@@ -65,6 +65,8 @@ describe("connecting", () => {
       hostKeyFingerprint: sim.hostKeyFingerprint,
     });
     expect(connection.health().lastLatencyMs).not.toBeNull();
+    expect(await connection.ping()).toBeGreaterThanOrEqual(0);
+    expect(connection.roundTrips).toBe(2);
   });
 
   it("refuses a host key that does not match the pinned fingerprint, and does not retry", async () => {

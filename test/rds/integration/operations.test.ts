@@ -179,3 +179,44 @@ describe.each(["json", "detail", "as-value"] as const)("typed operations with %s
     expect(await roundTrips(connection, () => client.removeDisk(`${prefix}0`))).toBe(1);
   });
 });
+
+describe("RouterOS versions", () => {
+  afterAll(async () => {
+    await sim.control.setSettings({ routeros_version: "7.22" });
+  });
+
+  it("lists with print detail on a RouterOS without :serialize", async () => {
+    await sim.control.setSettings({ routeros_version: "7.12" });
+    const since = (await sim.control.commands()).at(-1)?.seq ?? 0;
+    const { client } = connections.client();
+    expect((await client.routerOsVersion()).minor).toBe(12);
+    const capacity = await client.poolCapacity(sim.pool);
+    expect(capacity.size).toBeGreaterThan(0n);
+    const lines = (await sim.control.commands(since)).map((c) => c.line);
+    expect(lines).toEqual([
+      ":put [/system/resource get version]",
+      `/disk print detail where mount-point="${sim.pool}"`,
+    ]);
+  });
+
+  it("refuses what the version cannot do before sending it", async () => {
+    await sim.control.setSettings({ routeros_version: "7.20" });
+    const { client, connection } = connections.client();
+    await client.routerOsVersion();
+    const trips = connection.roundTrips;
+    await expect(
+      client.addFileDisk({
+        slot: "pvc-old",
+        filePath: `/${sim.pool}/x.img`,
+        nvme: { port: 4420, nqn: "nqn.2000-02.com.x:y" },
+      }),
+    ).rejects.toMatchObject({ kind: "invalid-input" });
+    await sim.control.setSettings({ routeros_version: "7.17" });
+    const old = connections.client().client;
+    await old.routerOsVersion();
+    await expect(old.createSubvolume({ fs: sim.fsLabel, fullname: "x" })).rejects.toMatchObject({
+      kind: "invalid-input",
+    });
+    expect(connection.roundTrips).toBe(trips);
+  });
+});

@@ -93,6 +93,19 @@ describe("RdsClient commands", () => {
     expect(t.sent).toHaveLength(1);
   });
 
+  it("refuses subvolume commands on a RouterOS without /disk/btrfs/subvolume", async () => {
+    const t = new ScriptedTransport(["7.17 (stable)\r\n"]);
+    const client = new RdsClient(t);
+    await client.routerOsVersion();
+    await expect(client.createSubvolume({ fs: "pool", fullname: "v/x" })).rejects.toMatchObject({
+      kind: "invalid-input",
+    });
+    await expect(
+      client.snapshotSubvolume({ fs: "pool", source: "v/x", target: "s/x", readOnly: true }),
+    ).rejects.toMatchObject({ kind: "invalid-input" });
+    expect(t.sent).toHaveLength(1);
+  });
+
   it("grows a disk and reports a vanished one as not found", async () => {
     const grown = diskJson().replaceAll("1073741824", String(2n * GiB));
     const t = new ScriptedTransport(["", grown, "", "[]\r\n"]);
