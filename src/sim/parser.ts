@@ -422,8 +422,9 @@ export class Parser {
     if (c === "[") return { kind: "value", value: this.parseSubst(menu) };
     if (c === "$") return { kind: "value", value: this.parseVariable() };
     const col = this.s.col();
-    const word = this.s.take(/[A-Za-z0-9_*-]/);
-    if (word === "") throw rosErrors.syntax(col);
+    const id = c === "*" ? `*${(this.s.pos++, this.s.take(/[0-9A-Fa-f]/))}` : "";
+    const word = id || this.s.take(/[A-Za-z0-9_]/);
+    if (word === "" || word === "*") throw rosErrors.syntax(col);
     return { kind: "value", value: { kind: "word", text: word, col } };
   }
 }

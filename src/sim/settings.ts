@@ -58,6 +58,8 @@ export const settingsSchema = z
     existing_file_with_size: z.enum(["truncate", "fail"]).default("truncate"),
     /** What `/disk add copy-from=` does with the data: nothing, a reflink copy, or a full copy. */
     copy_from_mode: z.enum(["metadata", "reflink", "copy"]).default("metadata"),
+    /** `/file copy` (7.23+): share extents when the filesystem can (`cp --reflink=auto`), or copy bytes. */
+    file_copy_mode: z.enum(["reflink-auto", "copy"]).default("reflink-auto"),
     /** `/disk/btrfs/subvolume remove` of a subvolume holding a file used by a `/disk` item. */
     subvolume_remove_in_use: z.enum(["fail", "allow"]).default("fail"),
     /** `/file remove` of a directory: only when empty, recursively, or never. */

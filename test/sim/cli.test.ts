@@ -289,3 +289,16 @@ describe("quoting and injection", () => {
     expect(await world().run("/disk print count-only # a comment")).toBe("3\n");
   });
 });
+
+describe("version-gated commands", () => {
+  it("renames format-drive to format in 7.19 and adds /file copy in 7.23", async () => {
+    // Before 7.19 `format` is an unambiguous abbreviation of `format-drive`.
+    expect(await world("7.18").run("/disk format pvc-1")).toContain("failure: ");
+    expect(await world("7.18").run("/disk format-drive pvc-1")).toContain("failure: ");
+    expect(await world("7.19").run("/disk format pvc-1")).toContain("failure: ");
+    expect(await world("7.19").run("/disk format-drive pvc-1")).toBe(
+      "bad command name format-drive (line 1 column 7)\n",
+    );
+    expect(await world("7.22").run("/file copy x name=y")).toBe("bad command name copy (line 1 column 7)\n");
+  });
+});

@@ -66,4 +66,32 @@ describe("sim volume lifecycle over SSH", () => {
     expect(after.replace(/free=[\d ]+ use=\d+%/, "")).toBe(before.replace(/free=[\d ]+ use=\d+%/, ""));
     expect(readFileSync(path.join(sim.dataDir, "state.json"), "utf8")).toContain('"slot": "keep"');
   });
+
+  it("evaluates $[…], $(…) and $var inside double quotes and logs each evaluation", async () => {
+    await sim.control.clearLogs();
+    await sshExec(sim, "/disk add type=file file-path=raid1/victim.img file-size=1M slot=victim");
+    const line =
+      '/disk set keep comment="id=$[/system identity get name] n=$(2*3) v=$undefined! $[/disk remove victim]"';
+    expect((await sshExec(sim, line)).stdout).toBe("");
+    expect((await sshExec(sim, ":put [/disk get keep comment]")).stdout).toBe("id=RDS n=6 v=! \r\n");
+    expect((await sshExec(sim, "/disk print count-only where slot=victim")).stdout).toBe("0\r\n");
+    const events = await sim.control.injections();
+    expect(events.map((e) => [e.kind, e.source, e.result, e.line])).toEqual([
+      ["command", "$[/system identity get name]", "RDS", line],
+      ["expression", "$(2*3)", "6", line],
+      ["variable", "$undefined", "", line],
+      ["command", "$[/disk remove victim]", "", line],
+    ]);
+    expect(events.map((e) => e.col)).toEqual([28, 59, 68, 80]);
+  });
+
+  it("stores escaped dollars, semicolons and quotes literally without any evaluation", async () => {
+    await sim.control.clearLogs();
+    const value = 'a\\$[/system reboot]; b\\"c\\\\d\\?';
+    expect((await sshExec(sim, `/disk set keep comment="${value}"`)).stdout).toBe("");
+    expect((await sshExec(sim, ":put [/disk get keep comment]")).stdout).toBe(
+      'a$[/system reboot]; b"c\\d?\r\n',
+    );
+    expect(await sim.control.injections()).toEqual([]);
+  });
 });

@@ -284,6 +284,17 @@ export function diskMenu(world: SimWorld, submenus: readonly MenuSpec[]): MenuSp
       unnamed: ["numbers"],
       run: (inv) => removeDisks(world, inv),
     },
+    ...["format-drive", "format"].map(
+      (name): CommandSpec => ({
+        name,
+        ...(name === "format" ? { since: "7.19" } : { until: "7.19" }),
+        args: [numbers, { name: "file-system", kind: "string" }, { name: "label", kind: "string" }],
+        unnamed: ["numbers"],
+        run: async () => {
+          throw rosErrors.failure("formatting is not supported by this emulator");
+        },
+      }),
+    ),
     {
       name: "enable",
       mutating: true,

@@ -2,6 +2,7 @@ import type { Dirent, Stats } from "node:fs";
 import { lstat, readdir, rm, rmdir, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { makeDirectories, pathKind } from "../backend/files.js";
+import { run } from "../backend/run.js";
 import { RosError, rosErrors } from "../errors.js";
 import type { ArgSpec, CommandSpec, Invocation, MenuSpec } from "../schema.js";
 import { formatDateTime } from "../sizes.js";
@@ -104,6 +105,7 @@ async function addFile(world: SimWorld, inv: Invocation): Promise<RosValue> {
   if (!host || host === world.pool.mountPath)
     throw rosErrors.failure("can not create file outside of a disk");
   if ((await pathKind(host)) !== "missing") throw new RosError(s.error_texts.file_exists);
+  if (s.pool_full) throw new RosError(s.error_texts.no_space);
   const parent = await pathKind(path.dirname(host));
   if (parent !== "directory") {
     if (!s.auto_create_parent_dirs || parent !== "missing")
@@ -113,6 +115,25 @@ async function addFile(world: SimWorld, inv: Invocation): Promise<RosValue> {
   const type = inv.args.has("type") ? toText(inv.args.get("type") as RosValue) : "file";
   if (type === "directory") await makeDirectories(host);
   else await writeFile(host, toText(inv.args.get("contents") ?? str("")), { flag: "wx" });
+  return NIL;
+}
+
+async function copyFiles(world: SimWorld, ids: FileIds, inv: Invocation): Promise<RosValue> {
+  const s = world.settings();
+  const { targets } = await targetItems(inv, fileTable(world, ids));
+  const dest = inv.args.get("name");
+  if (dest === undefined) throw rosErrors.missingArgs(["name"]);
+  const destHost = world.paths.toHost(toText(dest));
+  if (!destHost || destHost === world.pool.mountPath)
+    throw rosErrors.failure("can not create file outside of a disk");
+  if ((await pathKind(destHost)) !== "missing") throw new RosError(s.error_texts.file_exists);
+  if ((await pathKind(path.dirname(destHost))) !== "directory")
+    throw new RosError(s.error_texts.missing_parent_dir);
+  if (s.pool_full) throw new RosError(s.error_texts.no_space);
+  const [source] = targets;
+  if (!source) throw rosErrors.noSuchItem();
+  const reflink = s.file_copy_mode === "reflink-auto" ? "--reflink=auto" : "--reflink=never";
+  await run("cp", ["-a", reflink, "--", world.paths.toHost(source.name) as string, destHost]);
   return NIL;
 }
 
@@ -190,6 +211,14 @@ export function fileMenu(world: SimWorld): MenuSpec {
       args: [numbers, { name: "contents", kind: "string" }],
       unnamed: ["numbers"],
       run: (i) => setFiles(world, ids, i),
+    },
+    {
+      name: "copy",
+      since: "7.23",
+      mutating: true,
+      args: [numbers, { name: "name", kind: "string" }],
+      unnamed: ["numbers"],
+      run: (i) => copyFiles(world, ids, i),
     },
   ];
   return { name: "file", path: "/file", menus: [], commands };
