@@ -80,8 +80,16 @@ export class Child {
   }
 }
 
+/**
+ * Starts a child in its own process group, so a Ctrl-C in the terminal reaches only us and we
+ * stop the children in the right order (driver first: it must unmount before the pool goes).
+ */
 export function startChild(name: string, command: string, args: string[], env?: NodeJS.ProcessEnv): Child {
-  const proc = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: env ?? process.env });
+  const proc = spawn(command, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: env ?? process.env,
+    detached: true,
+  });
   return new Child(name, proc);
 }
 
