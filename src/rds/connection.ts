@@ -63,6 +63,8 @@ export class RdsConnection {
   #lostSinceConnect = false;
   #keepaliveTimer: NodeJS.Timeout | null = null;
   #closed = false;
+  /** Aborts handshakes still running when close() is called. */
+  readonly #closing = new AbortController();
   #inFlight = 0;
   #roundTrips = 0;
   #keepalives = 0;
@@ -153,6 +155,7 @@ export class RdsConnection {
   /** Closes every connection; commands still running end as outcome-unknown. Final. */
   close(): void {
     this.#closed = true;
+    this.#closing.abort();
     if (this.#keepaliveTimer) clearInterval(this.#keepaliveTimer);
     this.#permits.failAll(
       new RdsError("connection", "the RouterOS connection was closed", { retryable: false }),
@@ -185,7 +188,7 @@ export class RdsConnection {
       if (this.#connecting) {
         // Someone else is connecting; their result may have room for us too. Their failure is
         // not ours: we try ourselves next round, subject to the shared backoff.
-        await this.#connecting.catch(() => undefined);
+        await settledWithin(this.#connecting, deadline, signal);
         continue;
       }
       this.#connecting = this.#connect(deadline, signal).finally(() => {
@@ -220,11 +223,13 @@ export class RdsConnection {
         passphrase,
         hostKeyPolicy: this.#options.hostKey,
         deadline: Math.min(deadline, Date.now() + this.#options.connectTimeoutMs),
-        signal,
+        signal: signal ? AbortSignal.any([signal, this.#closing.signal]) : this.#closing.signal,
       });
       this.#adopt(session);
       return session;
     } catch (err) {
+      if (this.#closed)
+        throw new RdsError("connection", "the RouterOS connection was closed", { retryable: false });
       this.#failures++;
       this.#lostSinceConnect = true;
       this.#nextAttemptAt = Date.now() + backoffDelay(this.#failures, this.#options.reconnectBackoff);
@@ -314,4 +319,37 @@ export class RdsConnection {
       this.#permits.release();
     }
   }
+}
+
+/** Waits for `promise` to settle, but no longer than the caller's own deadline or cancellation. */
+function settledWithin(
+  promise: Promise<unknown>,
+  deadline: number,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: RdsError) => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      if (err) reject(err);
+      else resolve();
+    };
+    const timer = setTimeout(
+      () =>
+        done(
+          new RdsError("transient", "deadline passed while waiting for a connection to RouterOS", {
+            timedOut: true,
+          }),
+        ),
+      Math.max(0, deadline - Date.now()),
+    );
+    const onAbort = () =>
+      done(new RdsError("transient", "cancelled while waiting for a connection", { retryable: false }));
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      () => done(),
+      () => done(),
+    );
+  });
 }
