@@ -6,7 +6,7 @@ import { assertCanMount, Pool } from "./backend/pool.js";
 import { ControlServer } from "./control.js";
 import { controlHandler } from "./control-ops.js";
 import { EventLog } from "./events.js";
-import { runExec } from "./exec.js";
+import { type ExecDeps, runExec } from "./exec.js";
 import { FaultInjector } from "./faults.js";
 import { hostKeyIdentity, loadOrCreateHostKey } from "./host-key.js";
 import { Interpreter } from "./interpreter.js";
@@ -34,6 +34,66 @@ export interface EmulatorOptions {
 /** Settings kept only while running: a restart never starts with a full pool or refused logins. */
 const TRANSIENT_SETTINGS = ["pool_full", "reject_sessions"] as const;
 
+/** The live settings; runtime changes are saved in the state file (except transient ones). */
+class LiveSettings {
+  constructor(
+    public current: Settings,
+    private readonly state: StateStore,
+  ) {}
+
+  async apply(patch: unknown): Promise<Settings> {
+    this.current = mergeSettings(this.current, patch);
+    const persisted: Record<string, unknown> = {
+      ...this.state.settings,
+      ...(patch as Record<string, unknown>),
+    };
+    for (const key of TRANSIENT_SETTINGS) delete persisted[key];
+    this.state.settings = persisted;
+    await this.state.save();
+    return this.current;
+  }
+}
+
+function createWorld(
+  options: EmulatorOptions,
+  pool: Pool,
+  state: StateStore,
+  settings: LiveSettings,
+): SimWorld {
+  const logEntries: LogEntry[] = [];
+  return {
+    pool: {
+      name: options.pool,
+      label: options.pool,
+      uuid: pool.uuid,
+      mountPath: pool.mountPath,
+      capacity: () => pool.capacity(),
+    },
+    btrfs: new Btrfs(pool.mountPath),
+    state,
+    paths: new PathMapper(options.pool, pool.mountPath),
+    startedAt: new Date(),
+    settings: () => settings.current,
+    log: (topics, message) => {
+      logEntries.push({ time: new Date(), topics, message });
+      if (logEntries.length > 1000) logEntries.shift();
+    },
+    logEntries: () => logEntries,
+  };
+}
+
+function createExecDeps(world: SimWorld, settings: LiveSettings): ExecDeps {
+  const events = new EventLog();
+  const lock = new Mutex();
+  const interpreter = new Interpreter({
+    ...buildMenus(world),
+    settings: () => settings.current,
+    onInjection: (event, line) => events.injection(line, event),
+    withWriteLock: (fn) => lock.run(fn),
+  });
+  return { interpreter, faults: new FaultInjector(), events, settings: () => settings.current };
+}
+
 /** A running RDS emulator: Btrfs pool, RouterOS CLI interpreter, SSH front and control channel. */
 export class Emulator {
   private constructor(
@@ -49,59 +109,27 @@ export class Emulator {
     assertCanMount();
     await mkdir(options.dataDir, { recursive: true });
     const state = await StateStore.load(options.dataDir);
-    let settings = await initialSettings(options, state);
+    const settings = new LiveSettings(await initialSettings(options, state), state);
     const pool = await Pool.open({ dataDir: options.dataDir, size: options.size, label: options.pool });
+    const undo: Array<() => Promise<void>> = [() => pool.close()];
     try {
       const hostKey = loadOrCreateHostKey(
         options.hostKeyFile ?? path.join(options.dataDir, "ssh_host_rsa_key"),
         options.hostKeyFile === undefined,
       );
-      const logEntries: LogEntry[] = [];
-      const world: SimWorld = {
-        pool: {
-          name: options.pool,
-          label: options.pool,
-          uuid: pool.uuid,
-          mountPath: pool.mountPath,
-          capacity: () => pool.capacity(),
-        },
-        btrfs: new Btrfs(pool.mountPath),
-        state,
-        paths: new PathMapper(options.pool, pool.mountPath),
-        startedAt: new Date(),
-        settings: () => settings,
-        log: (topics, message) => {
-          logEntries.push({ time: new Date(), topics, message });
-          if (logEntries.length > 1000) logEntries.shift();
-        },
-        logEntries: () => logEntries,
-      };
+      const identity = hostKeyIdentity(hostKey);
+      const world = createWorld(options, pool, state, settings);
       await seedPoolDisk(world);
-      const events = new EventLog();
-      const faults = new FaultInjector();
-      const lock = new Mutex();
-      const menus = buildMenus(world);
-      const interpreter = new Interpreter({
-        ...menus,
-        settings: () => settings,
-        onInjection: (event, line) => events.injection(line, event),
-        withWriteLock: (fn) => lock.run(fn),
-      });
-      const execDeps = {
-        interpreter,
-        faults,
-        events,
-        settings: () => settings,
-      };
+      const execDeps = createExecDeps(world, settings);
       const ssh = new SshServer({
         hostKey,
         authorizedKeysFile: options.authorizedKeysFile,
-        settings: () => settings,
+        settings: () => settings.current,
         exec: (request, io) => runExec(execDeps, request, io),
         onError: options.log,
       });
       const address = await ssh.listen(options.host, options.port);
-      const identity = hostKeyIdentity(hostKey);
+      undo.unshift(() => ssh.close());
       const control = new ControlServer(
         path.join(options.dataDir, "control.sock"),
         controlHandler({
@@ -111,30 +139,14 @@ export class Emulator {
           world,
           hostKeyFingerprint: identity.fingerprint,
           hostPublicKey: `${identity.type} ${identity.publicBlob.toString("base64")}`,
-          applySettings: async (patch) => {
-            settings = mergeSettings(settings, patch);
-            const persisted: Record<string, unknown> = {
-              ...state.settings,
-              ...(patch as Record<string, unknown>),
-            };
-            for (const key of TRANSIENT_SETTINGS) delete persisted[key];
-            state.settings = persisted;
-            await state.save();
-            return settings;
-          },
+          applySettings: (patch) => settings.apply(patch),
         }),
       );
       await control.listen();
-      return new Emulator(
-        world,
-        pool,
-        ssh,
-        control,
-        { host: address.address, port: address.port },
-        identity.fingerprint,
-      );
+      const listening = { host: address.address, port: address.port };
+      return new Emulator(world, pool, ssh, control, listening, identity.fingerprint);
     } catch (e) {
-      await pool.close().catch(() => undefined);
+      for (const step of undo) await step().catch(() => undefined);
       throw e;
     }
   }

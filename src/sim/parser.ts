@@ -422,8 +422,8 @@ export class Parser {
     if (c === "[") return { kind: "value", value: this.parseSubst(menu) };
     if (c === "$") return { kind: "value", value: this.parseVariable() };
     const col = this.s.col();
-    const id = c === "*" ? `*${(this.s.pos++, this.s.take(/[0-9A-Fa-f]/))}` : "";
-    const word = id || this.s.take(/[A-Za-z0-9_]/);
+    if (c === "*") this.s.pos++;
+    const word = c === "*" ? `*${this.s.take(/[0-9A-Fa-f]/)}` : this.s.take(/[A-Za-z0-9_]/);
     if (word === "" || word === "*") throw rosErrors.syntax(col);
     return { kind: "value", value: { kind: "word", text: word, col } };
   }

@@ -117,82 +117,118 @@ export class SshServer {
   }
 
   private onClient(client: ssh2.Connection, info: ssh2.ClientInfo): void {
-    let login: LoginName = { user: "" };
-    let channels = 0;
-    const releases = new Set<() => void>();
-    client.on("close", () => {
-      for (const release of releases) release();
-    });
     const socket = [...this.sockets].find((s) => s.remotePort === info.port && s.remoteAddress === info.ip);
+    new ClientConnection(client, socket, this.options, this.counter);
+  }
+
+  private readonly counter: SessionCounter = {
+    active: () => this.activeSessions,
+    add: (n) => {
+      this.activeSessions += n;
+    },
+  };
+}
+
+interface SessionCounter {
+  active(): number;
+  add(n: number): void;
+}
+
+/** One SSH connection: its login, its open sessions, and the exec requests on them. */
+class ClientConnection {
+  private login: LoginName = { user: "" };
+  private readonly releases = new Set<() => void>();
+
+  constructor(
+    private readonly client: ssh2.Connection,
+    private readonly socket: net.Socket | undefined,
+    private readonly options: SshServerOptions,
+    private readonly counter: SessionCounter,
+  ) {
     client.on("error", () => undefined);
-    client.on("authentication", (ctx) => {
-      login = parseLoginName(ctx.username);
-      if (login.user !== "admin") return ctx.reject(["publickey"]);
-      if (ctx.method === "publickey") {
-        const key = loadAuthorizedKeys(this.options.authorizedKeysFile).find((k) =>
-          sameBytes(k.getPublicSSH(), ctx.key.data),
-        );
-        if (!key) return ctx.reject(["publickey"]);
-        if (ctx.signature && ctx.blob && key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
-          return ctx.reject(["publickey"]);
-        }
-        return ctx.accept();
-      }
-      const password = this.options.settings().admin_password;
-      if (ctx.method === "password" && password !== undefined) {
-        const ok = sameBytes(Buffer.from(ctx.password), Buffer.from(password));
-        return ok ? ctx.accept() : ctx.reject(["publickey", "password"]);
-      }
-      return ctx.reject(password === undefined ? ["publickey"] : ["publickey", "password"]);
+    client.on("close", () => {
+      for (const release of this.releases) release();
     });
-    client.on("ready", () => {
-      client.on("session", (accept, reject) => {
-        const s = this.options.settings();
-        const tooMany = this.activeSessions >= s.max_sessions;
-        const perConnection = s.max_channels_per_connection > 0 && channels >= s.max_channels_per_connection;
-        if (s.reject_sessions || tooMany || perConnection) return reject();
-        const session = accept();
-        this.activeSessions += 1;
-        channels += 1;
-        let released = false;
-        const release = () => {
-          if (released) return;
-          released = true;
-          releases.delete(release);
-          this.activeSessions -= 1;
-          channels -= 1;
-        };
-        releases.add(release);
-        session.on("close", release);
-        session.on("pty", (ok) => ok?.());
-        session.on("env", (ok) => ok?.());
-        session.on("shell", (_ok, no) => no?.());
-        session.on("subsystem", (_ok, no) => no?.());
-        session.on("exec", (ok, _no, request) => {
-          const channel = ok();
-          const width = login.width ?? this.options.settings().wrap_width;
-          const io: ExecIO = {
-            write: (data) => {
-              if (data.length > 0) channel.write(data);
-            },
-            finish: (code) => {
-              channel.exit(code);
-              channel.end();
-            },
-            drop: () => {
-              release();
-              if (socket) {
-                socket.end();
-                setTimeout(() => socket.destroy(), 50).unref();
-              } else client.end();
-            },
-          };
-          this.options.exec({ line: request.command, user: login.user, width }, io).catch((e: Error) => {
-            this.options.onError?.(`exec failed: ${e.stack ?? e.message}`);
-            io.finish(1);
-          });
-        });
-      });
+    client.on("authentication", (ctx) => this.authenticate(ctx));
+    client.on("ready", () => client.on("session", (accept, reject) => this.openSession(accept, reject)));
+  }
+
+  private authenticate(ctx: ssh2.AuthContext): void {
+    this.login = parseLoginName(ctx.username);
+    const password = this.options.settings().admin_password;
+    const methods: ssh2.AuthenticationType[] =
+      password === undefined ? ["publickey"] : ["publickey", "password"];
+    if (this.allowed(ctx, password)) ctx.accept();
+    else ctx.reject(methods);
+  }
+
+  /** Public keys from the authorized_keys file (signature verified), or the optional password. */
+  private allowed(ctx: ssh2.AuthContext, password: string | undefined): boolean {
+    if (this.login.user !== "admin") return false;
+    if (ctx.method === "publickey") {
+      const offered = ctx.key.data;
+      const key = loadAuthorizedKeys(this.options.authorizedKeysFile).find((k) =>
+        sameBytes(k.getPublicSSH(), offered),
+      );
+      if (!key) return false;
+      return (
+        !ctx.signature ||
+        (ctx.blob !== undefined && key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true)
+      );
+    }
+    if (ctx.method === "password" && password !== undefined) {
+      return sameBytes(Buffer.from(ctx.password), Buffer.from(password));
+    }
+    return false;
+  }
+
+  private openSession(accept: ssh2.AcceptConnection<ssh2.Session>, reject: ssh2.RejectConnection): void {
+    const s = this.options.settings();
+    const tooMany = this.counter.active() >= s.max_sessions;
+    const perConnection =
+      s.max_channels_per_connection > 0 && this.releases.size >= s.max_channels_per_connection;
+    if (s.reject_sessions || tooMany || perConnection) {
+      reject();
+      return;
+    }
+    const session = accept();
+    this.counter.add(1);
+    const release = () => {
+      if (!this.releases.delete(release)) return;
+      this.counter.add(-1);
+    };
+    this.releases.add(release);
+    session.on("close", release);
+    session.on("pty", (ok) => ok?.());
+    session.on("env", (ok) => ok?.());
+    session.on("shell", (_ok, no) => no?.());
+    session.on("subsystem", (_ok, no) => no?.());
+    session.on("exec", (ok, _no, request) => this.exec(ok(), request.command, release));
+  }
+
+  private exec(channel: ssh2.ServerChannel, line: string, release: () => void): void {
+    const width = this.login.width ?? this.options.settings().wrap_width;
+    const io: ExecIO = {
+      write: (data) => {
+        if (data.length > 0) channel.write(data);
+      },
+      finish: (code) => {
+        channel.exit(code);
+        channel.end();
+      },
+      drop: () => {
+        release();
+        if (!this.socket) {
+          this.client.end();
+          return;
+        }
+        this.socket.end();
+        setTimeout(() => this.socket?.destroy(), 50).unref();
+      },
+    };
+    this.options.exec({ line, user: this.login.user, width }, io).catch((e: Error) => {
+      this.options.onError?.(`exec failed: ${e.stack ?? e.message}`);
+      io.finish(1);
     });
   }
 }

@@ -59,16 +59,24 @@ function printOptions(ctx: ExecContext) {
   };
 }
 
+/** The items a print shows: the whole table, narrowed by `from=` and `where`. */
+export async function selectItems(
+  table: Table,
+  inv: Invocation,
+): Promise<{ all: TableItem[]; selected: TableItem[] }> {
+  const all = await table.list(inv.ctx);
+  const from = inv.args.get("from");
+  const scope = from === undefined ? all : resolveTargets(all, from, inv.cols.get("from") ?? 1);
+  return { all, selected: filterItems(table, scope, inv.where) };
+}
+
 export function printCommand(table: Table): CommandSpec {
   return {
     name: "print",
     args: PRINT_ARGS,
     where: true,
     async run(inv) {
-      const all = await table.list(inv.ctx);
-      const from = inv.args.get("from");
-      const scope = from === undefined ? all : resolveTargets(all, from, inv.cols.get("from") ?? 1);
-      const selected = filterItems(table, scope, inv.where);
+      const { all, selected } = await selectItems(table, inv);
       const proplistText = inv.args.get("proplist");
       const proplist = proplistText ? toText(proplistText).split(",") : undefined;
       if (inv.args.has("count-only")) {

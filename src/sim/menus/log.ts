@@ -1,62 +1,43 @@
+import type { PropValue } from "../printer.js";
 import type { MenuSpec } from "../schema.js";
-import { NIL, str } from "../values.js";
-import type { SimWorld } from "../world.js";
-import { findCommand, printCommand } from "./list-commands.js";
-import type { Table } from "./table.js";
+import { NIL, str, toText } from "../values.js";
+import type { LogEntry, SimWorld } from "../world.js";
+import { findCommand, printCommand, selectItems } from "./list-commands.js";
+import type { Table, TableItem } from "./table.js";
 
 const two = (n: number) => n.toString().padStart(2, "0");
 
-/** `/log print`: emulator events as `HH:MM:SS topics message`. */
+function logItem(entry: LogEntry, index: number): TableItem {
+  const t = entry.time;
+  const props: PropValue[] = [
+    {
+      name: "time",
+      value: str(`${two(t.getHours())}:${two(t.getMinutes())}:${two(t.getSeconds())}`),
+      style: "bare",
+    },
+    { name: "topics", value: str(entry.topics), style: "bare" },
+    { name: "message", value: str(entry.message), style: "quoted" },
+  ];
+  return { id: index + 1, name: String(index), flags: new Set<string>(), props };
+}
+
+/** `/log print`: emulator events (disk and subvolume changes) as `HH:MM:SS topics message`. */
 export function logMenu(world: SimWorld): MenuSpec {
   const table: Table = {
     flags: [],
     columns: [],
     properties: ["time", "topics", "message"],
-    list: async () =>
-      world.logEntries().map((e, i) => ({
-        id: i + 1,
-        name: String(i),
-        flags: new Set<string>(),
-        props: [
-          {
-            name: "time",
-            value: str(`${two(e.time.getHours())}:${two(e.time.getMinutes())}:${two(e.time.getSeconds())}`),
-            style: "bare" as const,
-          },
-          { name: "topics", value: str(e.topics), style: "bare" as const },
-          { name: "message", value: str(e.message), style: "quoted" as const },
-        ],
-      })),
+    list: async () => world.logEntries().map(logItem),
   };
-  const detailPrint = printCommand(table);
-  return {
-    name: "log",
-    path: "/log",
-    menus: [],
-    commands: [
-      {
-        ...detailPrint,
-        async run(inv) {
-          if (inv.args.has("detail") || inv.args.has("as-value") || inv.args.has("count-only")) {
-            return detailPrint.run(inv);
-          }
-          const lines: string[] = [];
-          const capture = { ...inv, args: new Map([...inv.args, ["as-value", str("")]]) };
-          const records = await detailPrint.run(capture);
-          if (records.t === "array") {
-            for (const r of records.v) {
-              if (r.t !== "map") continue;
-              const get = (k: string) => r.v.find(([key]) => key === k)?.[1];
-              lines.push(
-                `${get("time")?.t === "str" ? (get("time") as { v: string }).v : ""} ${(get("topics") as { v: string }).v} ${(get("message") as { v: string }).v}`,
-              );
-            }
-          }
-          for (const line of lines) inv.ctx.write(line);
-          return NIL;
-        },
-      },
-      findCommand(table),
-    ],
+  const generic = printCommand(table);
+  const print = {
+    ...generic,
+    async run(inv: Parameters<typeof generic.run>[0]) {
+      if (["detail", "terse", "as-value", "count-only"].some((a) => inv.args.has(a))) return generic.run(inv);
+      const { selected } = await selectItems(table, inv);
+      for (const item of selected) inv.ctx.write(item.props.map((p) => toText(p.value)).join(" "));
+      return NIL;
+    },
   };
+  return { name: "log", path: "/log", menus: [], commands: [print, findCommand(table)] };
 }
