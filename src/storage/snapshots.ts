@@ -93,16 +93,29 @@ export class SnapshotStore {
    * directory had to be made first.
    */
   async create(location: SnapshotLocation, call: CallOptions): Promise<SnapshotRecord> {
+    const { layout } = this.options;
+    const target = layout.snapshotSubvolume(location.sourceVolumeId, location.snapshotId);
+    try {
+      const subvolume = await this.#snapshot(location, target, call);
+      return await this.describe({ ...location, subvolume }, call);
+    } catch (err) {
+      // A snapshot this call cannot report is removed again: a CO that got an error may never ask
+      // for it, and it would hold space unseen. After an unknown outcome the retry finds it instead.
+      if (!isRdsError(err, "outcome-unknown")) await this.#remove(target);
+      throw err;
+    }
+  }
+
+  async #snapshot(location: SnapshotLocation, target: string, call: CallOptions): Promise<SubvolumeInfo> {
     const { layout, directories } = this.options;
     const request = {
       fs: layout.fsLabel,
       source: layout.volumeSubvolume(location.sourceVolumeId),
-      target: layout.snapshotSubvolume(location.sourceVolumeId, location.snapshotId),
+      target,
       readOnly: true,
     };
-    let subvolume: SubvolumeInfo;
     try {
-      subvolume = await this.rds.snapshotSubvolume(request, call);
+      return await this.rds.snapshotSubvolume(request, call);
     } catch (err) {
       // A volume made before its snapshot directory existed, or whose directory was removed.
       if (
@@ -111,9 +124,18 @@ export class SnapshotStore {
       ) {
         throw err;
       }
-      subvolume = await this.rds.snapshotSubvolume(request, call);
+      return this.rds.snapshotSubvolume(request, call);
     }
-    return this.describe({ ...location, subvolume }, call);
+  }
+
+  async #remove(target: string): Promise<void> {
+    const { layout, logger } = this.options;
+    try {
+      // Its own budget and no cancellation: the cleanup should finish even when the caller gave up.
+      await this.rds.removeSubvolume(target, { fs: layout.fsLabel, deadline: Date.now() + 30_000 });
+    } catch (err) {
+      logger.warn({ target, err }, "could not remove a snapshot that failed half-way; a retry will find it");
+    }
   }
 
   /**

@@ -31,6 +31,11 @@ export interface VolumePlan {
   seed: VolumeSeed;
 }
 
+/** One step of undoing a failed create. */
+type Undo = (call: CallOptions) => Promise<void>;
+
+const ROLLBACK_BUDGET_MS = 30_000;
+
 export interface VolumeStoreOptions {
   layout: Layout;
   directories: Directories;
@@ -63,25 +68,24 @@ export class VolumeStore {
    */
   async create(plan: VolumePlan, call: CallOptions): Promise<VolumeRecord> {
     const { layout, directories } = this.options;
-    const undo: Array<() => Promise<void>> = [];
-    await this.#makeSubvolume(plan, call);
-    undo.push(() =>
-      this.rds.removeSubvolume(layout.volumeSubvolume(plan.volumeId), { ...call, fs: layout.fsLabel }),
-    );
+    const id = plan.volumeId;
+    // Removing a subvolume that is not there is a no-op, so this undo is safe from the start.
+    const undo: Undo[] = [
+      (c) => this.rds.removeSubvolume(layout.volumeSubvolume(id), { ...c, fs: layout.fsLabel }),
+    ];
     try {
-      if (await directories.ensureVolumeSnapshots(plan.volumeId, call)) {
-        undo.unshift(() =>
-          this.rds.removeFile(layout.inPool(layout.volumeSnapshotsDir(plan.volumeId)), call),
-        );
+      await this.#makeSubvolume(plan, call);
+      if (await directories.ensureVolumeSnapshots(id, call)) {
+        undo.unshift((c) => this.rds.removeFile(layout.inPool(layout.volumeSnapshotsDir(id)), c));
       }
       let disk = await this.#addDisk(plan, call);
-      undo.unshift(() => this.rds.removeDisk(plan.volumeId, call));
+      undo.unshift((c) => this.rds.removeDisk(id, c));
       if (plan.seed.kind === "copy" && (disk.fileSize ?? 0n) < plan.sizeBytes) {
-        disk = await this.rds.setDiskFileSize(plan.volumeId, plan.sizeBytes, call);
+        disk = await this.rds.setDiskFileSize(id, plan.sizeBytes, call);
       }
-      return this.#record(plan.volumeId, disk);
+      return this.#record(id, disk);
     } catch (err) {
-      await this.#rollBack(plan.volumeId, err, undo);
+      await this.#rollBack(id, err, undo);
       throw err;
     }
   }
@@ -149,11 +153,13 @@ export class VolumeStore {
     );
   }
 
-  async #rollBack(volumeId: string, cause: unknown, undo: Array<() => Promise<void>>): Promise<void> {
+  async #rollBack(volumeId: string, cause: unknown, undo: readonly Undo[]): Promise<void> {
     if (isRdsError(cause, "outcome-unknown")) return;
+    // Its own budget and no cancellation: the cleanup should finish even when the caller gave up.
+    const call: CallOptions = { deadline: Date.now() + ROLLBACK_BUDGET_MS };
     for (const step of undo) {
       try {
-        await step();
+        await step(call);
       } catch (err) {
         // The next create or delete of this id clears what is left.
         this.options.logger.warn({ volumeId, err }, "could not undo part of a failed volume create");

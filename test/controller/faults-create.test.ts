@@ -38,6 +38,7 @@ async function deleteVolumeNamed(name: string): Promise<void> {
 it("CreateVolume recovers from a fault at any step", async () => {
   const req = createVolumeRequest("fault-new", { required: 6n * MiB });
   const report = await injectEveryStep(h, {
+    rollsBack: true,
     setup: async () => {},
     run: () => h.call("CreateVolume", req),
     undo: async () => {
@@ -54,6 +55,7 @@ it("CreateSnapshot recovers from a fault at any step", async () => {
   const volumeId = await setupSource();
   const req = createSnapshotRequest("fault-snap", volumeId);
   const report = await injectEveryStep(h, {
+    rollsBack: true,
     setup: async () => void (await setupSource()),
     run: () => h.call("CreateSnapshot", req),
     undo: async () => {
@@ -76,6 +78,7 @@ it("restore from a snapshot, grown, recovers from a fault at any step", async ()
     source: snapshotSource(snapshotId),
   });
   const report = await injectEveryStep(h, {
+    rollsBack: true,
     setup: async () => {
       await setupSource();
       await h.call("CreateSnapshot", snap);
@@ -91,6 +94,7 @@ it("clone, grown, recovers from a fault at any step", async () => {
   const volumeId = await setupSource();
   const req = createVolumeRequest("fault-clone", { required: 8n * MiB, source: volumeSource(volumeId) });
   const report = await injectEveryStep(h, {
+    rollsBack: true,
     setup: async () => void (await setupSource()),
     run: () => h.call("CreateVolume", req),
     undo: () => deleteVolumeNamed("fault-clone"),

@@ -19,6 +19,11 @@ export interface Scenario {
   run(): Promise<Record<string, unknown>>;
   /** Undoes the operation's effect, back to the starting state. */
   undo(): Promise<void>;
+  /**
+   * A create: after a definite failure (RouterOS answered with an error) nothing it made may be left
+   * when the error returns. Deletes cannot be undone and only promise that the retry finishes.
+   */
+  rollsBack?: boolean;
   /** Response fields that legitimately differ between runs (e.g. a new snapshot's creation time). */
   unstable?: (response: Record<string, unknown>) => Record<string, unknown>;
 }
@@ -64,7 +69,7 @@ export async function injectEveryStep(h: Harness, scenario: Scenario): Promise<F
       ? ["fail", "drop-before", "drop-after"]
       : ["fail"];
     for (const action of actions) {
-      const failures = await runWithFault(h, scenario, line, action, clean, stable);
+      const failures = await runWithFault(h, scenario, { line, action, clean, start });
       const where = `${action} at ${line}`;
       expect(await rdsState(h), where).toEqual(done);
       report.runs.push({ line, action, failures });
@@ -76,14 +81,18 @@ export async function injectEveryStep(h: Harness, scenario: Scenario): Promise<F
   return report;
 }
 
-async function runWithFault(
-  h: Harness,
-  scenario: Scenario,
-  line: string,
-  action: SimFaultRule["action"],
-  clean: Record<string, unknown>,
-  stable: (r: Record<string, unknown>) => Record<string, unknown>,
-): Promise<number[]> {
+interface FaultRun {
+  line: string;
+  action: SimFaultRule["action"];
+  /** The clean run's response, with unstable fields masked. */
+  clean: Record<string, unknown>;
+  /** The state before the operation. */
+  start: RdsState;
+}
+
+async function runWithFault(h: Harness, scenario: Scenario, run: FaultRun): Promise<number[]> {
+  const { line, action, clean, start } = run;
+  const stable = scenario.unstable ?? ((r) => r);
   const where = `${action} at ${line}`;
   await h.sim.control.addFault({
     match: exactly(line),
@@ -100,6 +109,9 @@ async function runWithFault(
       } catch (err) {
         const { code, message } = toStatusError(err);
         failures.push(code);
+        if (attempt === 1 && action === "fail" && scenario.rollsBack) {
+          expect(await rdsState(h), `${where}: left something behind`).toEqual(start);
+        }
         if (attempt === MAX_ATTEMPTS)
           throw new Error(`${where}: still failing after ${MAX_ATTEMPTS} attempts: ${message}`);
       }
