@@ -1,0 +1,217 @@
+import type { RdsClient } from "../rds/index.js";
+import { VOLUME_ID_PREFIX } from "../storage/ids.js";
+import { isVolumeId, type Layout, type StorageRds } from "../storage/index.js";
+import { DISK_IMAGE, type SnapshotLocation } from "../storage/layout.js";
+import type { CallOptions, DiskInfo, FileInfo, SubvolumeInfo } from "../storage/rds-port.js";
+
+/**
+ * What the RDS holds under the driver's root, grouped by volume id. Read with listings only; the
+ * same grouping is used for a full pass and for the narrow re-read of one object before it is
+ * removed, so both judge by exactly the same rules.
+ */
+
+/** The RouterOS operations the reconciler uses: the storage layer's, plus listing `/disk`. */
+export type ReconcileRds = StorageRds & Pick<RdsClient, "listDisks">;
+
+/** Everything that may belong to one volume id. */
+export interface VolumeObjects {
+  volumeId: string;
+  /** The `/disk` item with this slot, whatever file it uses. */
+  disk: DiskInfo | null;
+  /** `<root>/vols/<id>`. */
+  subvolume: SubvolumeInfo | null;
+  /** `/file` entry `<pool>/<root>/vols/<id>` (a subvolume shows as a directory too). */
+  directory: FileInfo | null;
+  /** `<pool>/<root>/vols/<id>/disk.img`. */
+  image: FileInfo | null;
+  /** Anything else under the directory, by name: never made by this driver. */
+  strangers: string[];
+}
+
+export interface SnapshotObjects extends SnapshotLocation {
+  subvolume: SubvolumeInfo;
+}
+
+/** `<root>/snaps/<volume id>` and what is in it. */
+export interface SnapshotDirectoryObjects {
+  volumeId: string;
+  directory: FileInfo;
+  /** `/file` entries under it (snapshot directories, their images, anything else). */
+  entries: number;
+  /** Snapshot subvolumes under it. */
+  snapshots: number;
+  /** The directory itself is a subvolume: not something this driver makes. */
+  isSubvolume: boolean;
+}
+
+export interface RdsInventory {
+  volumes: Map<string, VolumeObjects>;
+  snapshots: SnapshotObjects[];
+  snapshotDirectories: Map<string, SnapshotDirectoryObjects>;
+  /** Subvolumes under the snapshot tree that are not `<volume id>/<snapshot id>`. */
+  strangeSnapshotSubvolumes: string[];
+}
+
+/** Raw listings, as RouterOS printed them. */
+export interface Listings {
+  disks: readonly DiskInfo[];
+  volumeSubvolumes: readonly SubvolumeInfo[];
+  snapshotSubvolumes: readonly SubvolumeInfo[];
+  volumeFiles: readonly FileInfo[];
+  snapshotFiles: readonly FileInfo[];
+}
+
+/** Which part of the root to read: all of it, or what one removal depends on. */
+export type Scope =
+  | { kind: "all" }
+  | { kind: "volume"; volumeId: string }
+  | { kind: "snapshot"; location: SnapshotLocation }
+  | { kind: "snapshot-directory"; volumeId: string };
+
+/** Reads the listings of a scope, one after the other so CSI calls keep their SSH channels. */
+export async function readListings(
+  rds: ReconcileRds,
+  layout: Layout,
+  scope: Scope,
+  call: CallOptions,
+): Promise<Listings> {
+  const fs = layout.fsLabel;
+  const subvolumes = async (prefix: string) => rds.listSubvolumes({ fullnamePrefix: prefix, fs }, call);
+  const files = async (prefix: string) => rds.listFiles({ namePrefix: layout.inPool(prefix) }, call);
+  const subvolume = async (fullname: string) => present(await rds.getSubvolume(fullname, { ...call, fs }));
+  const disk = async (volumeId: string) => present(await rds.getDisk(volumeId, call));
+  const none: Listings = {
+    disks: [],
+    volumeSubvolumes: [],
+    snapshotSubvolumes: [],
+    volumeFiles: [],
+    snapshotFiles: [],
+  };
+  switch (scope.kind) {
+    case "all":
+      return {
+        disks: await rds.listDisks({ slotPrefix: VOLUME_ID_PREFIX }, call),
+        volumeSubvolumes: await subvolumes(`${layout.volumesDir()}/`),
+        snapshotSubvolumes: await subvolumes(`${layout.snapshotsDir()}/`),
+        volumeFiles: await files(`${layout.volumesDir()}/`),
+        snapshotFiles: await files(`${layout.snapshotsDir()}/`),
+      };
+    case "volume":
+      return {
+        ...none,
+        disks: await disk(scope.volumeId),
+        volumeSubvolumes: await subvolume(layout.volumeSubvolume(scope.volumeId)),
+        volumeFiles: await files(layout.volumeSubvolume(scope.volumeId)),
+      };
+    case "snapshot": {
+      const { sourceVolumeId, snapshotId } = scope.location;
+      return {
+        ...none,
+        snapshotSubvolumes: await subvolume(layout.snapshotSubvolume(sourceVolumeId, snapshotId)),
+      };
+    }
+    case "snapshot-directory":
+      return {
+        ...none,
+        disks: await disk(scope.volumeId),
+        volumeSubvolumes: await subvolume(layout.volumeSubvolume(scope.volumeId)),
+        snapshotSubvolumes: await subvolumes(layout.volumeSnapshotsDir(scope.volumeId)),
+        snapshotFiles: await files(layout.volumeSnapshotsDir(scope.volumeId)),
+      };
+  }
+}
+
+function present<T>(item: T | null): T[] {
+  return item === null ? [] : [item];
+}
+
+/** Groups listings by volume id; anything whose name is not one of ours is dropped here. */
+export function buildInventory(layout: Layout, listings: Listings): RdsInventory {
+  const volumes = new Map<string, VolumeObjects>();
+  const volume = (volumeId: string): VolumeObjects => {
+    let entry = volumes.get(volumeId);
+    if (entry === undefined) {
+      entry = { volumeId, disk: null, subvolume: null, directory: null, image: null, strangers: [] };
+      volumes.set(volumeId, entry);
+    }
+    return entry;
+  };
+
+  for (const disk of listings.disks) {
+    if (isVolumeId(disk.slot)) volume(disk.slot).disk = disk;
+  }
+  const volumesDir = `${layout.volumesDir()}/`;
+  for (const subvolume of listings.volumeSubvolumes) {
+    const [volumeId, ...rest] = relativeParts(subvolume.fullname, volumesDir);
+    if (volumeId === undefined || !isVolumeId(volumeId)) continue;
+    // A subvolume nested inside a volume's is nothing this driver makes.
+    if (rest.length === 0) volume(volumeId).subvolume = subvolume;
+    else volume(volumeId).strangers.push(subvolume.fullname);
+  }
+  const volumeFilesDir = layout.inPool(volumesDir);
+  for (const file of listings.volumeFiles) {
+    const [volumeId, ...rest] = relativeParts(file.name, volumeFilesDir);
+    if (volumeId === undefined || !isVolumeId(volumeId)) continue;
+    const entry = volume(volumeId);
+    if (rest.length === 0) entry.directory = file;
+    else if (rest.length === 1 && rest[0] === DISK_IMAGE) entry.image = file;
+    else if (!entry.strangers.includes(file.name)) entry.strangers.push(file.name);
+  }
+
+  const snapshots: SnapshotObjects[] = [];
+  const strangeSnapshotSubvolumes: string[] = [];
+  const snapshotsInDirectory = new Map<string, number>();
+  const directoryIsSubvolume = new Set<string>();
+  const snapshotsDir = `${layout.snapshotsDir()}/`;
+  for (const subvolume of listings.snapshotSubvolumes) {
+    const location = layout.parseSnapshotSubvolume(subvolume.fullname);
+    if (location !== undefined) {
+      snapshots.push({ ...location, subvolume });
+      const { sourceVolumeId } = location;
+      snapshotsInDirectory.set(sourceVolumeId, (snapshotsInDirectory.get(sourceVolumeId) ?? 0) + 1);
+      continue;
+    }
+    strangeSnapshotSubvolumes.push(subvolume.fullname);
+    const parts = relativeParts(subvolume.fullname, snapshotsDir);
+    const [volumeId] = parts;
+    if (volumeId === undefined || !isVolumeId(volumeId)) continue;
+    if (parts.length === 1) directoryIsSubvolume.add(volumeId);
+    else snapshotsInDirectory.set(volumeId, (snapshotsInDirectory.get(volumeId) ?? 0) + 1);
+  }
+
+  const snapshotDirectories = new Map<string, SnapshotDirectoryObjects>();
+  const entriesInDirectory = new Map<string, number>();
+  const snapshotFilesDir = layout.inPool(snapshotsDir);
+  for (const file of listings.snapshotFiles) {
+    const [volumeId, ...rest] = relativeParts(file.name, snapshotFilesDir);
+    if (volumeId === undefined || !isVolumeId(volumeId)) continue;
+    if (rest.length > 0) {
+      entriesInDirectory.set(volumeId, (entriesInDirectory.get(volumeId) ?? 0) + 1);
+      continue;
+    }
+    snapshotDirectories.set(volumeId, {
+      volumeId,
+      directory: file,
+      entries: 0,
+      snapshots: 0,
+      isSubvolume: false,
+    });
+  }
+  for (const [volumeId, entry] of snapshotDirectories) {
+    entry.entries = entriesInDirectory.get(volumeId) ?? 0;
+    entry.snapshots = snapshotsInDirectory.get(volumeId) ?? 0;
+    entry.isSubvolume = directoryIsSubvolume.has(volumeId);
+  }
+  return { volumes, snapshots, snapshotDirectories, strangeSnapshotSubvolumes };
+}
+
+/** The path components of `name` below `prefix` (both compared without a leading slash). */
+function relativeParts(name: string, prefix: string): string[] {
+  const path = name.replace(/^\/+/, "");
+  const base = prefix.replace(/^\/+/, "");
+  if (!path.startsWith(base)) return [];
+  return path
+    .slice(base.length)
+    .split("/")
+    .filter((part) => part !== "");
+}

@@ -1,0 +1,303 @@
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { createStorage, type Storage, type StorageOptions } from "../storage/index.js";
+import type { CallOptions } from "../storage/rds-port.js";
+import { type Candidate, candidateKey, classify } from "./classify.js";
+import type { Finding, FindingAction, PassReport, ReconcilerMetrics } from "./findings.js";
+import { buildInventory, type ReconcileRds, readListings } from "./inventory.js";
+import {
+  createKubernetesReader,
+  defaultKubeConfig,
+  type KubernetesReader,
+  type LiveObjects,
+} from "./kubernetes.js";
+import { type OperationLocks, removeCandidate } from "./removal.js";
+import { type Sighting, SightingTracker } from "./tracker.js";
+
+/**
+ * The orphan reconciler: every interval, list what the driver owns on the RDS, list what the
+ * cluster still refers to, and report (dry-run) or remove what nothing refers to any more. Passes
+ * never overlap; one that cannot list everything does nothing and breaks every count.
+ */
+
+export interface ReconcilerOptions {
+  /** The controller's RouterOS client. */
+  rds: ReconcileRds;
+  /** Where the driver's objects live: the controller's pool, filesystem label, root, NVMe port, NQN prefix. */
+  storage: Omit<StorageOptions, "logger">;
+  /** The cluster's API: a KubeConfig, or a function making one at the first pass. Default: in-cluster / $KUBECONFIG. */
+  kube?: KubeConfig | (() => KubeConfig);
+  /** The CSI driver name PersistentVolumes and VolumeSnapshotContents carry. */
+  driverName: string;
+  /** Time between passes; 0 turns the reconciler off. */
+  intervalMs: number;
+  /** Report only (the default). */
+  dryRun?: boolean;
+  /** Minimum age before anything is removed. */
+  gracePeriodMs: number;
+  /** Consecutive passes an object must be seen orphaned before it is removed. */
+  passes: number;
+  /** The controller's per-object locks, so nothing is removed while a CSI call works on it. */
+  locks: OperationLocks;
+  logger: Logger;
+  metrics?: ReconcilerMetrics;
+  /** Bound for one Kubernetes list request (RouterOS commands have the connection's own). Default 30 s. */
+  kubernetesTimeoutMs?: number;
+  /** Now, in epoch ms, for ages (tests move it forward). */
+  clock?: () => number;
+}
+
+export interface Reconciler {
+  /** Ends the timer, cancels a running pass and waits for it. */
+  stop(): Promise<void>;
+  /** Runs one pass now (or joins the one running) and reports it. */
+  runPass(): Promise<PassReport>;
+}
+
+/** Removing things needs more care than reporting them: below these, a slow provisioner could lose a new volume. */
+export const MIN_ACTING_GRACE_PERIOD_MS = 60_000;
+export const MIN_ACTING_PASSES = 2;
+const DEFAULT_KUBERNETES_TIMEOUT_MS = 30_000;
+
+export function startReconciler(options: ReconcilerOptions): Reconciler {
+  const logger = options.logger.child({ component: "reconciler" });
+  const dryRun = options.dryRun ?? true;
+  if (!(options.intervalMs > 0)) {
+    logger.info("orphan reconciler is off (interval 0)");
+    return { stop: async () => {}, runPass: async () => emptyReport("disabled", dryRun) };
+  }
+  checkOptions(options, dryRun);
+  const pass = new ReconcilePass(options, logger, dryRun);
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<PassReport> | undefined;
+  let stopped = false;
+
+  const runPass = (): Promise<PassReport> => {
+    if (stopped) return Promise.resolve(emptyReport("stopped", dryRun));
+    running ??= pass.run().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => void runPass().finally(schedule), options.intervalMs);
+    timer.unref();
+  };
+  schedule();
+  logger.info(
+    {
+      dryRun,
+      intervalMs: options.intervalMs,
+      gracePeriodMs: options.gracePeriodMs,
+      passes: options.passes,
+    },
+    dryRun
+      ? "orphan reconciler started (dry-run: reports only)"
+      : "orphan reconciler started (removes orphans)",
+  );
+  return {
+    runPass,
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      pass.cancel();
+      await running;
+    },
+  };
+}
+
+function checkOptions(options: ReconcilerOptions, dryRun: boolean): void {
+  const problems: string[] = [];
+  if (!Number.isInteger(options.passes) || options.passes < 1)
+    problems.push("passes must be a whole number ≥ 1");
+  if (!(options.gracePeriodMs >= 0)) problems.push("the grace period must be ≥ 0");
+  if (!dryRun && options.gracePeriodMs < MIN_ACTING_GRACE_PERIOD_MS) {
+    problems.push(`removing orphans needs a grace period of at least ${MIN_ACTING_GRACE_PERIOD_MS / 1000}s`);
+  }
+  if (!dryRun && options.passes < MIN_ACTING_PASSES) {
+    problems.push(`removing orphans needs at least ${MIN_ACTING_PASSES} passes`);
+  }
+  if (problems.length > 0) throw new Error(`orphan reconciler: ${problems.join("; ")}`);
+}
+
+function emptyReport(outcome: PassReport["outcome"], dryRun: boolean, error?: string): PassReport {
+  const now = new Date();
+  return {
+    outcome,
+    dryRun,
+    startedAt: now,
+    finishedAt: now,
+    findings: [],
+    unexplained: [],
+    ...(error ? { error } : {}),
+  };
+}
+
+class ReconcilePass {
+  readonly #storage: Storage;
+  readonly #tracker = new SightingTracker();
+  readonly #cancel = new AbortController();
+  readonly #clock: () => number;
+  readonly #kubernetesTimeoutMs: number;
+  #kubernetes: KubernetesReader | undefined;
+
+  constructor(
+    private readonly options: ReconcilerOptions,
+    private readonly logger: Logger,
+    private readonly dryRun: boolean,
+  ) {
+    this.#storage = createStorage(options.rds, { ...options.storage, logger });
+    this.#clock = options.clock ?? Date.now;
+    this.#kubernetesTimeoutMs = options.kubernetesTimeoutMs ?? DEFAULT_KUBERNETES_TIMEOUT_MS;
+  }
+
+  cancel(): void {
+    this.#cancel.abort();
+  }
+
+  /** One pass; never throws — a failure is a report that says so. */
+  async run(): Promise<PassReport> {
+    const startedAt = new Date();
+    try {
+      return await this.#run(startedAt);
+    } catch (err) {
+      return this.#failed(startedAt, err);
+    }
+  }
+
+  async #run(startedAt: Date): Promise<PassReport> {
+    const { layout } = this.#storage;
+    let live: LiveObjects;
+    let inventory: ReturnType<typeof buildInventory>;
+    try {
+      // The RDS first: whatever it shows then has had the longest time to appear in the cluster.
+      inventory = buildInventory(
+        layout,
+        await readListings(this.options.rds, layout, { kind: "all" }, this.#call()),
+      );
+      live = await this.#reader().listLive(this.#cancel.signal);
+    } catch (err) {
+      return this.#failed(startedAt, err);
+    }
+    const { candidates, unexplained } = classify(layout, inventory, live);
+    const sightings = this.#tracker.observe(candidates, this.#clock());
+    const findings: Finding[] = [];
+    for (const candidate of candidates) {
+      const sighting = sightings.get(candidateKey(candidate))!;
+      findings.push(await this.#decide(candidate, sighting, live));
+    }
+    for (const finding of findings) this.options.metrics?.findings(finding.type, finding.action);
+    for (const note of unexplained) this.logger.debug({ note }, "left alone: not recognised as the driver's");
+    this.#summarise(findings, unexplained);
+    return {
+      outcome: "completed",
+      dryRun: this.dryRun,
+      startedAt,
+      finishedAt: new Date(),
+      findings,
+      unexplained,
+    };
+  }
+
+  async #decide(candidate: Candidate, sighting: Sighting, live: LiveObjects): Promise<Finding> {
+    const ageMs = this.#clock() - (candidate.createdAt?.getTime() ?? sighting.firstSeen);
+    const finding = (action: FindingAction, reason?: string): Finding => ({
+      type: candidate.type,
+      id: candidate.id,
+      ...(candidate.sourceVolumeId ? { sourceVolumeId: candidate.sourceVolumeId } : {}),
+      action,
+      ageMs,
+      passes: sighting.passes,
+      detail: candidate.detail,
+      ...(reason ? { reason } : {}),
+    });
+    const log = { type: candidate.type, id: candidate.id, ageMs, passes: sighting.passes };
+    if (sighting.passes < this.options.passes || ageMs < this.options.gracePeriodMs) {
+      this.logger.debug(log, `seen: ${candidate.detail}`);
+      return finding("pending");
+    }
+    const refusal = refusalFor(candidate, live, this.options.driverName);
+    if (refusal !== undefined) {
+      this.logger.warn({ ...log, reason: refusal }, `not removing: ${candidate.detail}`);
+      return finding("refused", refusal);
+    }
+    if (this.dryRun) {
+      this.logger.info(log, `dry-run, would remove: ${candidate.detail}`);
+      return finding("would-remove");
+    }
+    const outcome = await removeCandidate(
+      {
+        rds: this.options.rds,
+        storage: this.#storage,
+        locks: this.options.locks,
+        live,
+        call: () => this.#call(),
+      },
+      candidate,
+    );
+    if (outcome.action === "removed") {
+      this.#tracker.forget(candidate);
+      this.logger.info(log, `removed: ${candidate.detail}`);
+      return finding("removed");
+    }
+    if (outcome.action === "changed") this.#tracker.forget(candidate);
+    const level = outcome.action === "failed" ? "warn" : "info";
+    this.logger[level](
+      { ...log, reason: outcome.reason },
+      `${outcome.action}, not removed: ${candidate.detail}`,
+    );
+    return finding(outcome.action, outcome.reason);
+  }
+
+  #failed(startedAt: Date, err: unknown): PassReport {
+    this.#tracker.clear();
+    const error = err instanceof Error ? err.message : String(err);
+    const outcome = this.#cancel.signal.aborted ? "stopped" : "failed";
+    this.logger.warn({ err: error }, "reconcile pass could not list everything; nothing was changed");
+    return { ...emptyReport(outcome, this.dryRun, error), startedAt };
+  }
+
+  #summarise(findings: readonly Finding[], unexplained: readonly string[]): void {
+    const counts: Record<string, number> = {};
+    for (const f of findings) counts[`${f.type}:${f.action}`] = (counts[`${f.type}:${f.action}`] ?? 0) + 1;
+    this.logger.info(
+      { dryRun: this.dryRun, findings: counts, unexplained: unexplained.length },
+      "reconcile pass done",
+    );
+  }
+
+  #reader(): KubernetesReader {
+    if (this.#kubernetes === undefined) {
+      const { kube } = this.options;
+      const config = kube === undefined ? defaultKubeConfig() : typeof kube === "function" ? kube() : kube;
+      this.#kubernetes = createKubernetesReader(config, {
+        driverName: this.options.driverName,
+        requestTimeoutMs: this.#kubernetesTimeoutMs,
+      });
+    }
+    return this.#kubernetes;
+  }
+
+  /** RouterOS calls: each command is bounded by the connection's command timeout; stop() cancels. */
+  #call(): CallOptions {
+    return { signal: this.#cancel.signal };
+  }
+}
+
+/**
+ * A cluster that lists none of this driver's PersistentVolumes (or VolumeSnapshotContents) makes
+ * every object look orphaned — far more often a wrong --driver-name or a wrong cluster than a real
+ * state. Nothing is removed then; a person cleans up after checking.
+ */
+function refusalFor(candidate: Candidate, live: LiveObjects, driverName: string): string | undefined {
+  if (candidate.type === "empty-snapshot-directory") return undefined;
+  if (candidate.type === "orphaned-snapshot") {
+    return live.driverSnapshots === 0
+      ? `no VolumeSnapshotContent in the cluster names driver ${driverName}`
+      : undefined;
+  }
+  return live.driverVolumes === 0
+    ? `no PersistentVolume in the cluster names driver ${driverName}`
+    : undefined;
+}
