@@ -41,12 +41,7 @@ it("CreateVolume recovers from a fault at any step", async () => {
     rollsBack: true,
     setup: async () => {},
     run: () => h.call("CreateVolume", req),
-    undo: async () => {
-      await h.call("DeleteVolume", {
-        volume_id: (await h.call("CreateVolume", req)).volume.volume_id,
-        secrets: {},
-      });
-    },
+    undo: () => deleteVolumeNamed("fault-new"),
   });
   expect(report.lines.some((l) => l.startsWith("/disk add "))).toBe(true);
 });
@@ -58,12 +53,8 @@ it("CreateSnapshot recovers from a fault at any step", async () => {
     rollsBack: true,
     setup: async () => void (await setupSource()),
     run: () => h.call("CreateSnapshot", req),
-    undo: async () => {
-      await h.call("DeleteSnapshot", {
-        snapshot_id: (await h.call("CreateSnapshot", req)).snapshot.snapshot_id,
-        secrets: {},
-      });
-    },
+    undo: async () =>
+      void (await h.call("DeleteSnapshot", { snapshot_id: snapshotIdFor("fault-snap"), secrets: {} })),
     unstable: ({ snapshot }) => ({ snapshot: { ...(snapshot as object), creation_time: "varies" } }),
   });
   expect(report.lines.some((l) => l.includes("read-only=yes"))).toBe(true);
