@@ -94,4 +94,28 @@ describe("sim volume lifecycle over SSH", () => {
     );
     expect(await sim.control.injections()).toEqual([]);
   });
+
+  it("serialises concurrent changes from many sessions: unique ids, nothing lost", async () => {
+    await sshExec(sim, "/file add type=directory name=raid1/many");
+    const adds = Array.from({ length: 12 }, (_, i) =>
+      sshExec(sim, `:put [/disk add type=file file-path=raid1/many/d${i}.img file-size=1M slot=many-${i}]`),
+    );
+    const subvolumes = Array.from({ length: 6 }, (_, i) =>
+      sshExec(sim, `/disk/btrfs/subvolume/add fs=raid1 name=many/sv-${i}`),
+    );
+    const ids = (await Promise.all(adds)).map((r) => r.stdout.trim());
+    expect((await Promise.all(subvolumes)).map((r) => r.stdout)).toEqual(Array(6).fill(""));
+    expect(ids.every((id) => /^\*[0-9A-F]+$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(12);
+    expect((await sshExec(sim, '/disk print count-only where slot~"^many-"')).stdout).toBe("12\r\n");
+    expect(
+      (await sshExec(sim, '/disk/btrfs/subvolume/print count-only where fullname~"^many/"')).stdout,
+    ).toBe("6\r\n");
+    const state = JSON.parse(readFileSync(path.join(sim.dataDir, "state.json"), "utf8")) as {
+      disks: unknown[];
+    };
+    expect(state.disks.filter((d) => String((d as { slot: string }).slot).startsWith("many-"))).toHaveLength(
+      12,
+    );
+  });
 });
