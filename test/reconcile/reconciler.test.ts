@@ -318,30 +318,46 @@ describe("safety", () => {
     expect(summary(await reconciler.runPass())).toEqual([`orphaned-volume removed ${orphan}`]);
   });
 
-  it("keeps an object that changes between the listing and the removal", async () => {
-    scene.pv(await scene.volume("live"));
-    const unfinished = await scene.volume("unfinished");
-    await scene.exec(`/disk remove [find where slot="${unfinished}"]`);
-    let armed = false;
+  const changes: Array<[string, (s: Scene, volumeId: string) => string[]]> = [
     // A CreateVolume finishing right after the listing: its /disk item appears.
-    const rds = withHook(env.client, async (method, args) => {
-      const prefix = (args[0] as { namePrefix?: string } | undefined)?.namePrefix ?? "";
-      if (!armed || method !== "listFiles" || !prefix.endsWith("/snaps/")) return;
-      armed = false;
+    [
+      "a /disk item appears",
+      (s, id) => [`/disk add type=file slot=${id} file-path="/${s.volumeDir(id)}/disk.img" file-size=8M`],
+    ],
+    // A CreateVolume retry clearing the remains and starting over: another subvolume, same name.
+    [
+      "the subvolume is replaced",
+      (s, id) => [
+        `/disk/btrfs/subvolume remove [find where fullname="${s.root}/vols/${id}"]`,
+        `/disk/btrfs/subvolume add fs=${env.sim.pool} name="${s.root}/vols/${id}"`,
+      ],
+    ],
+  ];
+
+  it.each(changes)(
+    "keeps an object that changes between the listing and the removal: %s",
+    async (_, change) => {
+      scene.pv(await scene.volume("live"));
+      const unfinished = scene.volumeId("unfinished");
       await scene.exec(
-        `/disk add type=file slot=${unfinished} file-path="/${scene.volumeDir(unfinished)}/disk.img"`,
+        `/disk/btrfs/subvolume add fs=${env.sim.pool} name="${scene.root}/vols/${unfinished}"`,
       );
-    });
-    const reconciler = scene.reconciler({ rds, dryRun: false, passes: 2 });
-    scene.clock.advance(2 * HOUR);
-    expect(summary(await reconciler.runPass())).toEqual([`subvolume-without-disk pending ${unfinished}`]);
-    armed = true;
-    const report = await reconciler.runPass();
-    expect(summary(report)).toEqual([`subvolume-without-disk changed ${unfinished}`]);
-    const state = await scene.state();
-    expect(state.disks.map((d) => d.split(" ")[0])).toContain(unfinished);
-    expect(state.subvolumes).toContain(`${scene.root}/vols/${unfinished}`);
-  });
+      let armed = false;
+      const rds = withHook(env.client, async (method, args) => {
+        const prefix = (args[0] as { namePrefix?: string } | undefined)?.namePrefix ?? "";
+        if (!armed || method !== "listFiles" || !prefix.endsWith("/snaps/")) return;
+        armed = false;
+        for (const line of change(scene, unfinished)) await scene.exec(line);
+      });
+      const reconciler = scene.reconciler({ rds, dryRun: false, passes: 2 });
+      scene.clock.advance(2 * HOUR);
+      expect(summary(await reconciler.runPass())).toEqual([`subvolume-without-disk pending ${unfinished}`]);
+      armed = true;
+      const report = await reconciler.runPass();
+      expect(summary(report)).toEqual([`subvolume-without-disk changed ${unfinished}`]);
+      expect((await scene.state()).subvolumes).toContain(`${scene.root}/vols/${unfinished}`);
+    },
+  );
 
   it("refuses settings that would remove things too eagerly", () => {
     const base = { ...baseOptions(), dryRun: false };
