@@ -29,6 +29,8 @@ export interface RunningDriver {
 
 /** How often a disconnected controller tries to reach the RDS again, so readiness recovers on its own. */
 const RECONNECT_PROBE_MS = 5_000;
+/** How often the volume/snapshot counts and pool free space are refreshed for metrics. */
+const INVENTORY_MS = 60_000;
 
 function connectionFor(c: ControllerConfig, logger: Logger): RdsConnection {
   const hostKey = c.rdsHostKeyFingerprint
@@ -66,7 +68,13 @@ export async function startDriver(config: DriverConfig): Promise<RunningDriver> 
     const c = config.controller;
     if (!c) throw new Error("controller configuration missing");
     connection = connectionFor(c, logger);
-    const rds = new RdsClient(connection, { logger: logger.child({ component: "rds-client" }) });
+    const rds = new RdsClient(connection, {
+      logger: logger.child({ component: "rds-client" }),
+      onCommand: ({ seconds, outcome }) => {
+        metrics.sshCommandSeconds.observe({ outcome }, seconds);
+        if (outcome !== "ok") metrics.sshErrors.inc({ kind: outcome });
+      },
+    });
     handlers.Controller = createControllerService({ rds, config: c, logger, locks });
     const conn = connection;
     readiness = () => {
@@ -85,10 +93,34 @@ export async function startDriver(config: DriverConfig): Promise<RunningDriver> 
     };
     warm();
     timers.push(setInterval(warm, RECONNECT_PROBE_MS).unref());
+    // Inventory gauges: two listings a minute, whatever the number of objects.
+    const inventory = async () => {
+      if (!conn.health().connected) return;
+      const deadline = Date.now() + 20_000;
+      const subvolumes = await rds.listSubvolumes({ fullnamePrefix: `${c.rdsRoot}/` }, { deadline });
+      const volumes = subvolumes.filter((s) => /\/vols\/pvc-[0-9a-f-]{36}$/.test(s.fullname)).length;
+      const snapshots = subvolumes.filter((s) => /\/snaps\/pvc-[0-9a-f-]{36}\/snap-[0-9a-f-]{36}$/.test(s.fullname)).length;
+      metrics.managedObjects.set({ type: "volume" }, volumes);
+      metrics.managedObjects.set({ type: "snapshot" }, snapshots);
+      metrics.poolFreeBytes.set(Number((await rds.poolCapacity(c.rdsPool, { deadline })).free));
+    };
+    if (config.common.metricsAddress) {
+      const first = setTimeout(() => inventory().catch(() => {}), RECONNECT_PROBE_MS);
+      first.unref();
+      timers.push(first);
+      timers.push(
+        setInterval(() => {
+          inventory().catch((err: unknown) => logger.debug({ err: String(err) }, "inventory for metrics failed"));
+        }, INVENTORY_MS).unref(),
+      );
+    }
+    let reconnectsSeen = 0;
     timers.push(
       setInterval(() => {
         const h = conn.health();
         metrics.sshConnected.set(h.connected ? 1 : 0);
+        if (h.reconnects > reconnectsSeen) metrics.sshReconnects.inc(h.reconnects - reconnectsSeen);
+        reconnectsSeen = h.reconnects;
       }, 1000).unref(),
     );
   }

@@ -1,7 +1,7 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import ssh2 from "ssh2";
 import { CsiClient } from "./csi-client.js";
 import { type Child, startChild } from "./processes.js";
 
@@ -50,11 +50,11 @@ const LISTENING = /listening on [^:\s]+:(\d+) \(pool \S+ mounted at (\S+) on \S+
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const { workDir } = options;
   mkdirSync(workDir, { recursive: true });
-  const keys = ssh2.utils.generateKeyPairSync("ed25519");
+  // OpenSSH's own key generator: its keys are what real deployments use, and every one parses.
   const privateKeyPath = join(workDir, "id_ed25519");
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "rds-csi-local", "-f", privateKeyPath]);
   const authorizedKeys = join(workDir, "authorized_keys");
-  writeFileSync(privateKeyPath, keys.private, { mode: 0o600 });
-  writeFileSync(authorizedKeys, `${keys.public}\n`);
+  writeFileSync(authorizedKeys, readFileSync(`${privateKeyPath}.pub`));
   const simArgs = [
     "--listen",
     "127.0.0.1:0",

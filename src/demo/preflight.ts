@@ -25,11 +25,11 @@ export function emulatorBlocker(): string | undefined {
       return "the kernel has no Btrfs support (btrfs is not in /proc/filesystems and modprobe btrfs failed)";
     }
   }
-  for (const tool of ["mkfs.btrfs", "btrfs", "losetup", "mkfs.ext4", "blkid"]) {
+  for (const tool of ["mkfs.btrfs", "btrfs", "losetup", "mkfs.ext4", "blkid", "ssh-keygen"]) {
     try {
       execFileSync("sh", ["-c", 'command -v "$1"', "sh", tool], { stdio: "ignore" });
     } catch {
-      return `${tool} is not installed (run ./setup.sh, or apt-get install btrfs-progs e2fsprogs util-linux)`;
+      return `${tool} is not installed (run ./setup.sh, or apt-get install btrfs-progs e2fsprogs util-linux openssh-client)`;
     }
   }
   return undefined;

@@ -3,7 +3,7 @@ import type { BackoffOptions } from "./backoff.js";
 import { classifyReply } from "./classify.js";
 import type { Condition, Menu, RouterOsCommand } from "./command.js";
 import { printAsValueCommand, printDetailCommand, printJsonCommand } from "./command.js";
-import { protocolError, RdsError } from "./errors.js";
+import { protocolError, RdsError, type RdsErrorKind } from "./errors.js";
 import { parseAsValue } from "./parse/as-value.js";
 import { parseDetail } from "./parse/detail.js";
 import { parseJsonRecords } from "./parse/json.js";
@@ -35,6 +35,14 @@ export interface RunnerOptions {
   maxAttempts?: number;
   /** Retry budget when the caller gives no deadline (ms). Default 60 000. */
   defaultDeadlineMs?: number;
+  /** Told about every round trip (each attempt): its duration and outcome. For metrics; must not throw. */
+  onCommand?: (event: CommandEvent) => void;
+}
+
+export interface CommandEvent {
+  seconds: number;
+  /** "ok", or the kind of the typed error the attempt ended with. */
+  outcome: "ok" | RdsErrorKind;
 }
 
 /**
@@ -65,6 +73,21 @@ export class CommandRunner {
   }
 
   async #once(command: RouterOsCommand, call: CallOptions): Promise<string> {
+    const observe = this.options.onCommand;
+    if (!observe) return this.#attempt(command, call);
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      const out = await this.#attempt(command, call);
+      observe({ seconds: seconds(), outcome: "ok" });
+      return out;
+    } catch (err) {
+      observe({ seconds: seconds(), outcome: err instanceof RdsError ? err.kind : "protocol" });
+      throw err;
+    }
+  }
+
+  async #attempt(command: RouterOsCommand, call: CallOptions): Promise<string> {
     const result = await this.transport.exec(command.line, {
       deadline: call.deadline,
       signal: call.signal,
