@@ -99,7 +99,9 @@ export async function startDriver(config: DriverConfig): Promise<RunningDriver> 
       const deadline = Date.now() + 20_000;
       const subvolumes = await rds.listSubvolumes({ fullnamePrefix: `${c.rdsRoot}/` }, { deadline });
       const volumes = subvolumes.filter((s) => /\/vols\/pvc-[0-9a-f-]{36}$/.test(s.fullname)).length;
-      const snapshots = subvolumes.filter((s) => /\/snaps\/pvc-[0-9a-f-]{36}\/snap-[0-9a-f-]{36}$/.test(s.fullname)).length;
+      const snapshots = subvolumes.filter((s) =>
+        /\/snaps\/pvc-[0-9a-f-]{36}\/snap-[0-9a-f-]{36}$/.test(s.fullname),
+      ).length;
       metrics.managedObjects.set({ type: "volume" }, volumes);
       metrics.managedObjects.set({ type: "snapshot" }, snapshots);
       metrics.poolFreeBytes.set(Number((await rds.poolCapacity(c.rdsPool, { deadline })).free));
@@ -110,7 +112,9 @@ export async function startDriver(config: DriverConfig): Promise<RunningDriver> 
       timers.push(first);
       timers.push(
         setInterval(() => {
-          inventory().catch((err: unknown) => logger.debug({ err: String(err) }, "inventory for metrics failed"));
+          inventory().catch((err: unknown) =>
+            logger.debug({ err: String(err) }, "inventory for metrics failed"),
+          );
         }, INVENTORY_MS).unref(),
       );
     }
