@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import { isRdsError } from "../rds/index.js";
 import { isVolumeId } from "./ids.js";
 import type { Layout } from "./layout.js";
@@ -12,6 +13,7 @@ export class Directories {
   constructor(
     private readonly rds: StorageRds,
     private readonly layout: Layout,
+    private readonly logger: Logger,
   ) {}
 
   /** Makes the base directories; true when any was missing. */
@@ -38,8 +40,10 @@ export class Directories {
   /**
    * Removes `<root>/snaps/<volume id>` once it holds no snapshot and the volume is gone. RouterOS
    * refuses to remove a directory that is not empty, so a snapshot taken meanwhile stays safe.
+   * `finalAttempt` says the caller has nothing else left to do: a failure RouterOS will repeat is
+   * then logged and the empty directory kept, rather than failing every retry of a delete.
    */
-  async pruneVolumeSnapshots(volumeId: string, call: CallOptions): Promise<void> {
+  async pruneVolumeSnapshots(volumeId: string, call: CallOptions, finalAttempt = false): Promise<void> {
     const { layout, rds } = this;
     const fs = layout.fsLabel;
     const [snapshots, volume] = await Promise.all([
@@ -47,7 +51,7 @@ export class Directories {
       rds.getSubvolume(layout.volumeSubvolume(volumeId), { ...call, fs }),
     ]);
     if (snapshots.length > 0 || volume !== null) return;
-    await rds.removeFile(layout.inPool(layout.volumeSnapshotsDir(volumeId)), call);
+    await this.#remove(layout.inPool(layout.volumeSnapshotsDir(volumeId)), call, finalAttempt);
   }
 
   /**
@@ -79,6 +83,24 @@ export class Directories {
     for (const volumeId of dirs) {
       if (!inUse.has(volumeId))
         await rds.removeFile(layout.inPool(layout.volumeSnapshotsDir(volumeId)), call);
+    }
+  }
+
+  /**
+   * `/file remove` of an empty directory. Whether RouterOS removes directories at all is not
+   * documented; a refusal (`invalid-input`, e.g. "not empty") keeps the directory, and with
+   * `finalAttempt` so does any other answer that would come again on a retry.
+   */
+  async #remove(path: string, call: CallOptions, finalAttempt: boolean): Promise<void> {
+    try {
+      await this.rds.removeFile(path, call);
+    } catch (err) {
+      const refused = isRdsError(err, "invalid-input") || (finalAttempt && isRdsError(err) && !err.retryable);
+      if (!refused) throw err;
+      this.logger.warn(
+        { path, err: err.message },
+        "RouterOS did not remove an empty snapshot directory; it is kept",
+      );
     }
   }
 

@@ -36,8 +36,8 @@ export interface Storage {
 
 export function createStorage(rds: StorageRds, options: StorageOptions): Storage {
   const layout = new Layout(options);
-  const directories = new Directories(rds, layout);
   const { logger } = options;
+  const directories = new Directories(rds, layout, logger);
   return {
     layout,
     directories,

@@ -109,7 +109,9 @@ export class VolumeStore {
       await this.rds.removeDisk(volumeId, call);
     }
     await this.rds.removeSubvolume(layout.volumeSubvolume(volumeId), { ...call, fs: layout.fsLabel });
-    await directories.pruneVolumeSnapshots(volumeId, call);
+    // Without a `/disk` item this call is a retry (or the volume was never finished): only the
+    // directory is left to tidy, and a RouterOS that will not remove it must not block the delete.
+    await directories.pruneVolumeSnapshots(volumeId, call, disk === null);
   }
 
   async #makeSubvolume(plan: VolumePlan, call: CallOptions): Promise<void> {

@@ -231,6 +231,37 @@ describe("DeleteVolume", () => {
     await h.expectCode("DeleteVolume", { volume_id: "", secrets: {} }, status.INVALID_ARGUMENT);
   });
 
+  it("finishes where RouterOS will not remove directories, and never empties one that holds snapshots", async () => {
+    const deleteVolume = async (id: string) => {
+      // A CO retries until OK; a RouterOS that refuses may cost one retry, never a stuck delete.
+      let outcome = await h.outcome("DeleteVolume", { volume_id: id, secrets: {} });
+      if (outcome.code !== status.OK)
+        outcome = await h.outcome("DeleteVolume", { volume_id: id, secrets: {} });
+      expect(outcome.message).toBe("");
+    };
+    await sim.control.setSettings({ file_remove_directory: "never" });
+    try {
+      const { volume } = await h.call("CreateVolume", createVolumeRequest("pvc-nodirs", { required: MiB }));
+      await deleteVolume(volume.volume_id);
+      expect(await h.client.getDisk(volume.volume_id)).toBeNull();
+      expect(await h.client.getSubvolume(`${ROOT}/vols/${volume.volume_id}`, { fs: sim.fsLabel })).toBeNull();
+      await sim.control.setSettings({ file_remove_directory: "recursive" });
+      const kept = await h.call("CreateVolume", createVolumeRequest("pvc-recursive", { required: MiB }));
+      const id = kept.volume.volume_id;
+      const snap = await h.call("CreateSnapshot", {
+        name: "recursive-snap",
+        source_volume_id: id,
+        secrets: {},
+        parameters: {},
+      });
+      await deleteVolume(id);
+      const snapshotPath = `${ROOT}/snaps/${id}/${snap.snapshot.snapshot_id}`;
+      expect(await h.client.getSubvolume(snapshotPath, { fs: sim.fsLabel })).not.toBeNull();
+    } finally {
+      await sim.control.setSettings({ file_remove_directory: "if-empty" });
+    }
+  });
+
   it("never touches a disk item that uses another file", async () => {
     const id = volumeIdFor("not-ours");
     await sim.control.exec(`/file add name="${sim.pool}/foreign.img" type=file`);
