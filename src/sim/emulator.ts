@@ -59,6 +59,7 @@ function createWorld(
   pool: Pool,
   state: StateStore,
   settings: LiveSettings,
+  hostKeyType: string,
 ): SimWorld {
   const logEntries: LogEntry[] = [];
   return {
@@ -67,13 +68,16 @@ function createWorld(
       label: options.pool,
       uuid: pool.uuid,
       mountPath: pool.mountPath,
+      loopDevice: pool.loopDevice,
       capacity: () => pool.capacity(),
     },
     btrfs: new Btrfs(pool.mountPath),
     state,
     paths: new PathMapper(options.pool, pool.mountPath),
     startedAt: new Date(),
+    ssh: { port: options.port, authorizedKeysFile: options.authorizedKeysFile, hostKeyType },
     settings: () => settings.current,
+    applySettings: (patch) => settings.apply(patch),
     log: (topics, message) => {
       logEntries.push({ time: new Date(), topics, message });
       if (logEntries.length > 1000) logEntries.shift();
@@ -118,7 +122,13 @@ export class Emulator {
         options.hostKeyFile === undefined,
       );
       const identity = hostKeyIdentity(hostKey);
-      const world = createWorld(options, pool, state, settings);
+      const world = createWorld(
+        options,
+        pool,
+        state,
+        settings,
+        identity.type === "ssh-ed25519" ? "ed25519" : "rsa",
+      );
       await seedPoolDisk(world);
       const execDeps = createExecDeps(world, settings);
       const ssh = new SshServer({
@@ -129,6 +139,7 @@ export class Emulator {
         onError: options.log,
       });
       const address = await ssh.listen(options.host, options.port);
+      world.ssh.port = address.port;
       undo.unshift(() => ssh.close());
       const control = new ControlServer(
         path.join(options.dataDir, "control.sock"),

@@ -11,6 +11,8 @@ export interface PoolView {
   readonly label: string;
   readonly uuid: string;
   readonly mountPath: string;
+  /** The loop device under the pool (for `/disk monitor-traffic`). */
+  readonly loopDevice: string;
   capacity(): Promise<{ size: bigint; free: bigint }>;
 }
 
@@ -20,6 +22,15 @@ export interface LogEntry {
   readonly message: string;
 }
 
+/** The SSH service as `/ip service`, `/ip ssh` and `/user ssh-keys` show it. */
+export interface SshServiceView {
+  /** The port actually listened on (known once listening). */
+  port: number;
+  readonly authorizedKeysFile: string;
+  /** `rsa` or `ed25519`. */
+  readonly hostKeyType: string;
+}
+
 /** Everything the menus act on: the pool, Btrfs, the persistent `/disk` table and the settings. */
 export interface SimWorld {
   readonly pool: PoolView;
@@ -27,7 +38,10 @@ export interface SimWorld {
   readonly state: StateStore;
   readonly paths: PathMapper;
   readonly startedAt: Date;
+  readonly ssh: SshServiceView;
   settings(): Settings;
+  /** Changes settings at runtime (`/system identity set`); validated like the control channel. */
+  applySettings(patch: Record<string, unknown>): Promise<Settings>;
   log(topics: string, message: string): void;
   logEntries(): readonly LogEntry[];
 }

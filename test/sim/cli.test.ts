@@ -302,3 +302,35 @@ describe("version-gated commands", () => {
     expect(await world("7.22").run("/file copy x name=y")).toBe("bad command name copy (line 1 column 7)\n");
   });
 });
+
+describe("supporting menus", () => {
+  it("renames the router with /system identity set", async () => {
+    const w = world();
+    expect(await w.run("/system identity set name=rds-lab")).toBe("");
+    expect(await w.run("/system identity print")).toBe("  name: rds-lab\n");
+  });
+
+  it("prints /ip ssh with the password option named as in the version", async () => {
+    expect(await world().run(":put [/ip ssh get password-authentication]")).toBe("yes-if-no-key\n");
+    expect(await world("7.20").run(":put [/ip ssh get always-allow-password-login]")).toBe("no\n");
+    expect(await world().run(":put [/ip ssh get host-key-type]")).toBe("rsa\n");
+  });
+
+  it("lists /ip service with ssh enabled on the emulator's port", async () => {
+    const w = world();
+    expect(await w.run(":put [/ip service get [find name=ssh] port]")).toBe("2222\n");
+    expect(await w.run(":put [/ip service find where !disabled]")).toBe("*4\n");
+    expect(await w.run(":put [/ip service get ssh max-sessions]")).toBe("20\n");
+  });
+
+  it("samples /disk monitor-traffic once with RouterOS field names and units", async () => {
+    const lines = (await world().run("/disk monitor-traffic pvc-2 once")).split("\n").slice(0, -1);
+    expect(lines).toHaveLength(22);
+    expect(lines[0]).toBe("                  slot: pvc-2");
+    expect(lines[1]).toBe("              read-ops:     0");
+    expect(lines[4]).toBe("             read-rate:  0bps");
+    expect(lines.find((l) => l.includes("flush-time"))).toBe("            flush-time:   0ms");
+    const record = await world().run(":put [/disk monitor-traffic pvc-2 once as-value]");
+    expect(record).toMatch(/^slot=pvc-2;read-ops=0;read-ops-per-second=0;read-bytes=0;/);
+  });
+});

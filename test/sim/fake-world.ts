@@ -73,13 +73,19 @@ export function fakeWorld(
       label: pool,
       uuid: "40437dbc-2318-45dc-817b-b3bb95cf48ab",
       mountPath: "/nonexistent-sim-pool",
+      loopDevice: "/dev/loop-none",
       capacity: async () => ({ size: 16003143565312n, free: 14789895307264n }),
     },
     btrfs,
     state,
     paths: new PathMapper(pool, "/nonexistent-sim-pool"),
     startedAt: new Date(),
+    ssh: { port: 2222, authorizedKeysFile: "/nonexistent-sim-keys", hostKeyType: "rsa" },
     settings: () => settings,
+    applySettings: async (patch) => {
+      settings = mergeSettings(settings, patch);
+      return settings;
+    },
     log: () => undefined,
     logEntries: () => [],
   };

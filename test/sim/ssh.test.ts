@@ -92,6 +92,26 @@ describe("sim SSH front", () => {
     );
   });
 
+  it("manages login keys through /user ssh-keys", async () => {
+    const extra = ssh2.utils.generateKeyPairSync("ed25519", { comment: "ops laptop" });
+    const ecdsa = ssh2.utils.generateKeyPairSync("ecdsa", { bits: 256 });
+    await expect(sshExec(sim, ":put ok", { privateKey: extra.private })).rejects.toThrow(/authentication/);
+    expect((await sshExec(sim, `/user ssh-keys add user=admin key="${extra.public}"`)).stdout).toBe("");
+    expect((await sshExec(sim, ":put ok", { privateKey: extra.private })).stdout).toBe("ok\r\n");
+    expect((await sshExec(sim, `/user ssh-keys add user=admin key="${ecdsa.public}"`)).stdout).toBe(
+      "unable to load key file (wrong format or bad passphrase)!\r\n",
+    );
+    const listed = await sshExec(sim, '/user ssh-keys print detail where key-owner="ops laptop"', {
+      user: "admin+200w",
+    });
+    expect(listed.stdout).toMatch(
+      /^ *\d+ user=admin key-type=ed25519 bits=256 fingerprint=SHA256:\S+ key-owner="ops laptop" \r\n$/,
+    );
+    expect((await sshExec(sim, '/user ssh-keys remove [find where key-owner="ops laptop"]')).stdout).toBe("");
+    await expect(sshExec(sim, ":put ok", { privateKey: extra.private })).rejects.toThrow(/authentication/);
+    expect((await sshExec(sim, ":put ok")).stdout).toBe("ok\r\n");
+  });
+
   it("strips and honours RouterOS login options", async () => {
     const narrow = await sshExec(sim, "/disk print detail", { user: "admin+ct40w" });
     const lines = narrow.stdout.split("\r\n").slice(0, -1);

@@ -8,6 +8,7 @@ import { itemId, NIL, type RosValue, toText } from "../values.js";
 import type { SimWorld } from "../world.js";
 import { diskTable } from "./disk-items.js";
 import { readCommands, targetItems } from "./list-commands.js";
+import { monitorTrafficCommand } from "./monitor.js";
 import { resolveTargets, type TableItem } from "./table.js";
 
 const SETTABLE: readonly ArgSpec[] = [
@@ -258,6 +259,7 @@ export function diskMenu(world: SimWorld, submenus: readonly MenuSpec[]): MenuSp
   const table = diskTable(world);
   const commands: CommandSpec[] = [
     ...readCommands(table),
+    monitorTrafficCommand(world, table),
     {
       name: "add",
       mutating: true,

@@ -1,22 +1,9 @@
 import { cpus, freemem, totalmem } from "node:os";
-import { rosErrors } from "../errors.js";
-import type { CommandSpec, ExecContext, MenuSpec } from "../schema.js";
+import type { ExecContext, MenuSpec } from "../schema.js";
 import { formatHumanSize } from "../sizes.js";
 import { NIL, num, type RosValue, str, toText } from "../values.js";
 import type { SimWorld } from "../world.js";
-
-/** A singleton menu's property: its printed text and its script value. */
-interface Field {
-  readonly name: string;
-  readonly text: string;
-  readonly value: RosValue;
-}
-
-/** `  name: RDS`: keys right-aligned to the longest key plus two spaces. */
-export function formatSingleton(fields: readonly Field[]): string[] {
-  const width = Math.max(...fields.map((f) => f.name.length)) + 2;
-  return fields.map((f) => `${f.name.padStart(width, " ")}: ${f.text}`);
-}
+import { type Field, singletonMenu } from "./singleton.js";
 
 /** RouterOS durations: `1w2d3h4m5s`, leading zero units omitted. */
 export function formatUptime(ms: number): string {
@@ -34,43 +21,6 @@ export function formatUptime(ms: number): string {
   }
   parts.push(`${s}s`);
   return parts.join("");
-}
-
-function singletonMenu(
-  name: string,
-  path: string,
-  fields: (ctx: ExecContext) => Field[],
-  extra: CommandSpec[] = [],
-) {
-  const print: CommandSpec = {
-    name: "print",
-    args: [
-      { name: "as-value", kind: "flag" },
-      { name: "without-paging", kind: "flag" },
-    ],
-    async run(inv) {
-      const list = fields(inv.ctx);
-      if (inv.args.has("as-value"))
-        return { t: "map", v: list.map((f) => [f.name, f.value] as const) } as RosValue;
-      for (const line of formatSingleton(list)) inv.ctx.write(line);
-      return NIL;
-    },
-  };
-  const get: CommandSpec = {
-    name: "get",
-    args: [{ name: "value-name", kind: "string" }],
-    unnamed: ["value-name"],
-    async run(inv) {
-      const list = fields(inv.ctx);
-      const wanted = inv.args.get("value-name");
-      if (wanted === undefined)
-        return { t: "map", v: list.map((f) => [f.name, f.value] as const) } as RosValue;
-      const field = list.find((f) => f.name === toText(wanted));
-      if (!field) throw rosErrors.noMatch("value-name");
-      return field.value;
-    },
-  };
-  return { name, path, menus: [], commands: [print, get, ...extra] } satisfies MenuSpec;
 }
 
 function resourceFields(world: SimWorld, ctx: ExecContext): Field[] {
@@ -103,8 +53,22 @@ function resourceFields(world: SimWorld, ctx: ExecContext): Field[] {
 
 export function systemMenu(world: SimWorld): MenuSpec {
   const resource = singletonMenu("resource", "/system/resource", (ctx) => resourceFields(world, ctx));
-  const identity = singletonMenu("identity", "/system/identity", (ctx) => [
-    { name: "name", text: ctx.settings.identity, value: str(ctx.settings.identity) },
-  ]);
+  const identity = singletonMenu(
+    "identity",
+    "/system/identity",
+    (ctx) => [{ name: "name", text: ctx.settings.identity, value: str(ctx.settings.identity) }],
+    [
+      {
+        name: "set",
+        mutating: true,
+        args: [{ name: "name", kind: "string" }],
+        async run(inv) {
+          const name = inv.args.get("name");
+          if (name !== undefined) await world.applySettings({ identity: toText(name) });
+          return NIL;
+        },
+      },
+    ],
+  );
   return { name: "system", path: "/system", menus: [resource, identity], commands: [] };
 }
