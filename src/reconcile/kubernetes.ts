@@ -48,6 +48,8 @@ export class KubernetesListError extends Error {
   constructor(
     readonly resource: string,
     message: string,
+    /** The server answered the first page with 404: it does not serve this resource at all. */
+    readonly notServed = false,
     options?: { cause?: unknown },
   ) {
     super(`could not list ${resource}: ${message}`, options);
@@ -138,13 +140,10 @@ async function listSnapshotContents(
   try {
     return await listAll(SNAPSHOT_CONTENTS, fetchPage);
   } catch (err) {
-    // Only a 404 on the very first page means "no such resource"; a 404 later is a broken list.
-    if (err instanceof KubernetesListError && err.cause instanceof FirstPageNotFound) return undefined;
+    if (err instanceof KubernetesListError && err.notServed) return undefined;
     throw err;
   }
 }
-
-class FirstPageNotFound extends Error {}
 
 async function listAll(
   resource: string,
@@ -158,10 +157,9 @@ async function listAll(
     try {
       body = await fetchPage(token);
     } catch (err) {
-      const notFound = page === 0 && err instanceof ApiException && err.code === 404;
-      throw new KubernetesListError(resource, describeFailure(err), {
-        cause: notFound ? new FirstPageNotFound() : err,
-      });
+      // Only a 404 on the very first page means "no such resource"; a 404 later is a broken list.
+      const notServed = page === 0 && err instanceof ApiException && err.code === 404;
+      throw new KubernetesListError(resource, describeFailure(err), notServed, { cause: err });
     }
     const parsed = listEnvelope.safeParse(body);
     if (!parsed.success) throw new KubernetesListError(resource, `page ${page + 1} is not a list`);

@@ -178,6 +178,7 @@ class ReconcilePass {
       );
       live = await this.#reader().listLive(this.#cancel.signal);
     } catch (err) {
+      // Nothing has been judged yet, so nothing was changed: "could not list" is never "absent".
       return this.#failed(startedAt, err);
     }
     const { candidates, unexplained } = classify(layout, inventory, live);
@@ -253,9 +254,12 @@ class ReconcilePass {
   #failed(startedAt: Date, err: unknown): PassReport {
     this.#tracker.clear();
     const error = err instanceof Error ? err.message : String(err);
-    const outcome = this.#cancel.signal.aborted ? "stopped" : "failed";
-    this.logger.warn({ err: error }, "reconcile pass could not list everything; nothing was changed");
-    return { ...emptyReport(outcome, this.dryRun, error), startedAt };
+    if (this.#cancel.signal.aborted) {
+      this.logger.info("reconcile pass cancelled by stop");
+      return { ...emptyReport("stopped", this.dryRun, error), startedAt };
+    }
+    this.logger.warn({ err: error }, "reconcile pass failed; every count starts again");
+    return { ...emptyReport("failed", this.dryRun, error), startedAt };
   }
 
   #summarise(findings: readonly Finding[], unexplained: readonly string[]): void {
