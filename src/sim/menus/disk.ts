@@ -157,9 +157,11 @@ async function addDisk(world: SimWorld, inv: Invocation): Promise<RosValue> {
   const { host, kind } = await prepareFile(world, filePath);
   let finalSize: bigint;
   if (kind === "file") {
+    const current = (await stat(host, { bigint: true })).size;
     if (size !== undefined && s.existing_file_with_size === "fail") throw fail(s.error_texts.file_exists);
-    if (size !== undefined) await resizeFile(host, size);
-    finalSize = size ?? (await stat(host, { bigint: true })).size;
+    if (size !== undefined && size < current && !s.allow_shrink) throw fail(s.error_texts.shrink);
+    if (size !== undefined && size !== current) await resizeFile(host, size);
+    finalSize = size ?? current;
   } else {
     const wanted = size ?? source?.record.fileSize;
     if (wanted === undefined) throw rosErrors.missingArgs(["file-size"]);

@@ -190,26 +190,32 @@ async function removeSubvolumes(world: SimWorld, inv: Invocation): Promise<RosVa
   return NIL;
 }
 
+/** `set name=` moves a subvolume (refused, like remove, while a disk uses a file inside); `read-only=`. */
 async function setSubvolumes(world: SimWorld, inv: Invocation): Promise<RosValue> {
+  const s = world.settings();
   const { targets } = await targetItems(inv, subvolumeTable(world));
   const all = await world.btrfs.list();
   for (const target of targets) {
     const sub = all.find((x) => x.id === target.id) as Subvolume;
-    let host = path.join(world.pool.mountPath, sub.path);
-    const ro = inv.args.get("read-only");
-    if (ro?.t === "bool")
-      await world.btrfs.setReadOnly(host, ro.v).catch((e) => Promise.reject(btrfsFailure(world, e)));
-    const name = inv.args.get("name");
-    if (name !== undefined) {
-      const relative = subvolumePath(toText(name));
-      if (relative === undefined) throw rosErrors.invalidValue("name");
-      const dest = path.join(world.pool.mountPath, relative);
-      if ((await pathKind(dest)) !== "missing")
-        throw new RosError(world.settings().error_texts.subvolume_exists);
-      await rename(host, dest);
-      world.btrfs.invalidate();
-      host = dest;
+    const host = path.join(world.pool.mountPath, sub.path);
+    try {
+      const ro = inv.args.get("read-only");
+      if (ro?.t === "bool") await world.btrfs.setReadOnly(host, ro.v);
+    } catch (e) {
+      throw btrfsFailure(world, e);
     }
+    const name = inv.args.get("name");
+    if (name === undefined) continue;
+    const relative = subvolumePath(toText(name));
+    if (relative === undefined) throw rosErrors.invalidValue("name");
+    if (s.subvolume_remove_in_use === "fail" && inUse(world, sub.path))
+      throw new RosError(s.error_texts.subvolume_in_use);
+    const dest = path.join(world.pool.mountPath, relative);
+    if ((await pathKind(dest)) !== "missing") throw new RosError(s.error_texts.subvolume_exists);
+    if ((await pathKind(path.dirname(dest))) !== "directory")
+      throw new RosError(s.error_texts.missing_parent_dir);
+    await rename(host, dest);
+    world.btrfs.invalidate();
   }
   return NIL;
 }
