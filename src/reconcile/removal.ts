@@ -51,6 +51,10 @@ export async function removeCandidate(ctx: RemovalContext, candidate: Candidate)
         return { action: "changed", reason: `now ${fresh.candidate.fingerprint}` };
       }
       await remove(ctx, fresh.candidate, fresh.volume);
+      // Report what RouterOS did, not what was asked: some refusals (a directory kept) are not errors.
+      if ((await reread(ctx, candidate)) !== undefined) {
+        return { action: "failed", reason: "still there after removal: RouterOS kept it" };
+      }
       return { action: "removed" };
     });
   } catch (err) {

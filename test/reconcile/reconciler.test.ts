@@ -420,6 +420,36 @@ describe("leftovers of half-finished operations", () => {
     expect(state.files.filter((f) => !f.includes(live))).toEqual(["snaps/", "vols/"]);
     expect(summary(await reconciler.runPass())).toEqual([]);
   });
+  it("says so when RouterOS keeps a directory it was asked to remove", async () => {
+    const pool = env.sim.pool;
+    await scene.storage.directories.ensureBase({});
+    scene.pv(await scene.volume("live"));
+    const fileOnly = scene.volumeId("file-only");
+    await scene.exec(`/file add name="${scene.volumeDir(fileOnly)}" type=directory`);
+    await scene.exec(
+      `/disk add type=file slot=${fileOnly} file-path="/${scene.volumeDir(fileOnly)}/disk.img" file-size=8M`,
+    );
+    await scene.exec(`/disk remove [find where slot="${fileOnly}"]`);
+    const gone = scene.volumeId("gone");
+    await scene.exec(`/file add name="${pool}/${scene.root}/snaps/${gone}" type=directory`);
+    const previous = (await env.sim.control.getSettings()).file_remove_directory;
+    await env.sim.control.setSettings({ file_remove_directory: "never" });
+    try {
+      const reconciler = scene.reconciler({ dryRun: false, passes: 2 });
+      scene.clock.advance(2 * HOUR);
+      await reconciler.runPass();
+      const report = await reconciler.runPass();
+      expect(summary(report)).toEqual(
+        [`empty-snapshot-directory failed ${gone}`, `file-without-disk failed ${fileOnly}`].sort(),
+      );
+      expect(report.findings.every((f) => f.reason !== undefined)).toBe(true);
+      const files = (await scene.state()).files;
+      expect(files).toContain(`snaps/${gone}/`);
+      expect(files).toContain(`vols/${fileOnly}/`);
+    } finally {
+      await env.sim.control.setSettings({ file_remove_directory: previous });
+    }
+  });
 });
 
 describe("lifecycle", () => {
