@@ -1,5 +1,6 @@
-import type { ArgNode, ExprNode, Statement, StringPart, ValueNode, WhereNode } from "./ast.js";
+import type { ArgNode, Statement, ValueNode, WhereNode } from "./ast.js";
 import { type RosError, rosErrors } from "./errors.js";
+import { parseParenExpr, parseString } from "./literal-parser.js";
 import { Scanner } from "./scanner.js";
 import type { ArgSpec, CommandSpec, MenuSpec } from "./schema.js";
 import { availableIn, type RosVersion, versionAtLeast } from "./version.js";
@@ -18,20 +19,6 @@ const NAME = /[A-Za-z0-9._-]/;
 const VALUE_END = new Set([" ", "\t", ";", "="]);
 /** Characters that are illegal inside an unquoted value. */
 const VALUE_ILLEGAL = new Set(["$", "\\", '"', "'", "(", ")", "[", "{", "}", "`"]);
-const SIMPLE_ESCAPES: Record<string, string> = {
-  '"': '"',
-  "\\": "\\",
-  n: "\n",
-  r: "\r",
-  t: "\t",
-  $: "$",
-  _: " ",
-  a: "\x07",
-  b: "\b",
-  f: "\f",
-  v: "\v",
-  "?": "?",
-};
 
 /**
  * Parses one exec line into statements. The whole line is parsed before anything runs, so any error
@@ -252,10 +239,10 @@ export class Parser {
     const col = this.s.col();
     const c = this.s.peek();
     let value: ValueNode;
-    if (c === '"') value = this.parseString(menu);
+    if (c === '"') value = parseString(this, menu);
     else if (c === "[") value = this.parseSubst(menu);
     else if (c === "$") value = this.parseVariable();
-    else if (c === "(") value = this.parseParenExpr(menu);
+    else if (c === "(") value = parseParenExpr(this, menu);
     else value = this.parseBareWord(closer);
     const next = this.s.peek();
     if (next !== undefined && next !== " " && next !== "\t" && next !== ";" && next !== closer) {
@@ -293,138 +280,5 @@ export class Parser {
     const body = this.parseStatements(menu, "]");
     this.s.pos++;
     return { kind: "subst", body, col, source: this.s.src.slice(start, this.s.pos) };
-  }
-
-  private parseParenExpr(menu: MenuSpec): ValueNode {
-    const start = this.s.pos;
-    const col = this.s.col();
-    this.s.pos++;
-    const expr = this.parseExpr(menu);
-    this.s.skipSpace();
-    if (this.s.peek() !== ")") throw rosErrors.syntax(this.s.col());
-    this.s.pos++;
-    return { kind: "expr", expr, col, source: this.s.src.slice(start, this.s.pos) };
-  }
-
-  /** A double-quoted string with RouterOS escapes; `$` substitutions are kept as parts. */
-  parseString(menu: MenuSpec): ValueNode {
-    const col = this.s.col();
-    this.s.pos++;
-    const parts: StringPart[] = [];
-    let text = "";
-    const flush = () => {
-      if (text !== "") parts.push({ kind: "text", text });
-      text = "";
-    };
-    for (;;) {
-      const c = this.s.peek();
-      if (c === undefined) throw rosErrors.syntax(this.s.col());
-      if (c === '"') {
-        this.s.pos++;
-        break;
-      }
-      if (c === "\\") {
-        text += this.parseEscape();
-        continue;
-      }
-      if (c === "$") {
-        const part = this.parseStringSubstitution(menu);
-        if (part) {
-          flush();
-          parts.push(part);
-          continue;
-        }
-      }
-      text += c;
-      this.s.pos++;
-    }
-    flush();
-    return { kind: "string", parts, col };
-  }
-
-  private parseEscape(): string {
-    const col = this.s.col();
-    const e = this.s.peek(1);
-    if (e !== undefined && SIMPLE_ESCAPES[e] !== undefined) {
-      this.s.pos += 2;
-      return SIMPLE_ESCAPES[e] as string;
-    }
-    const hex = this.s.src.slice(this.s.pos + 1, this.s.pos + 3);
-    if (/^[0-9A-F]{2}$/.test(hex)) {
-      this.s.pos += 3;
-      return String.fromCharCode(Number.parseInt(hex, 16));
-    }
-    throw rosErrors.syntax(col);
-  }
-
-  /** `$name`, `$[command]`, `$(expression)` inside quotes; null when the `$` is a literal. */
-  private parseStringSubstitution(menu: MenuSpec): StringPart | null {
-    const start = this.s.pos;
-    const col = this.s.col();
-    const next = this.s.peek(1);
-    if (next === "[") {
-      this.s.pos++;
-      const sub = this.parseSubst(menu);
-      if (sub.kind !== "subst") throw rosErrors.syntax(col);
-      return { kind: "cmd", body: sub.body, col, source: this.s.src.slice(start, this.s.pos) };
-    }
-    if (next === "(") {
-      this.s.pos++;
-      const sub = this.parseParenExpr(menu);
-      if (sub.kind !== "expr") throw rosErrors.syntax(col);
-      return { kind: "expr", expr: sub.expr, col, source: this.s.src.slice(start, this.s.pos) };
-    }
-    if (next !== undefined && WORD.test(next)) {
-      this.s.pos++;
-      const name = this.s.take(WORD);
-      return { kind: "var", name, col, source: `$${name}` };
-    }
-    return null;
-  }
-
-  /** Expressions: comparison/logic < concatenation/additive < multiplicative. */
-  parseExpr(menu: MenuSpec): ExprNode {
-    return this.parseBinary(menu, 0);
-  }
-
-  private static readonly LEVELS: readonly (readonly string[])[] = [
-    ["||", "or", "&&", "and"],
-    ["!=", "<=", ">=", "=", "<", ">", "~"],
-    [".", "+", "-"],
-    ["*", "/", "%"],
-  ];
-
-  private parseBinary(menu: MenuSpec, level: number): ExprNode {
-    if (level >= Parser.LEVELS.length) return this.parseExprPrimary(menu);
-    let left = this.parseBinary(menu, level + 1);
-    for (;;) {
-      this.s.skipSpace();
-      const op = (Parser.LEVELS[level] as readonly string[]).find((o) => this.s.startsWith(o));
-      if (!op) return left;
-      this.s.pos += op.length;
-      const right = this.parseBinary(menu, level + 1);
-      left = { kind: "binary", op, left, right };
-    }
-  }
-
-  private parseExprPrimary(menu: MenuSpec): ExprNode {
-    this.s.skipSpace();
-    const c = this.s.peek();
-    if (c === "!") {
-      this.s.pos++;
-      return { kind: "not", inner: this.parseExprPrimary(menu) };
-    }
-    if (c === "(") {
-      const inner = this.parseParenExpr(menu);
-      return inner.kind === "expr" ? inner.expr : { kind: "value", value: inner };
-    }
-    if (c === '"') return { kind: "value", value: this.parseString(menu) };
-    if (c === "[") return { kind: "value", value: this.parseSubst(menu) };
-    if (c === "$") return { kind: "value", value: this.parseVariable() };
-    const col = this.s.col();
-    if (c === "*") this.s.pos++;
-    const word = c === "*" ? `*${this.s.take(/[0-9A-Fa-f]/)}` : this.s.take(/[A-Za-z0-9_]/);
-    if (word === "" || word === "*") throw rosErrors.syntax(col);
-    return { kind: "value", value: { kind: "word", text: word, col } };
   }
 }

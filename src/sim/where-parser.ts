@@ -1,5 +1,6 @@
 import type { CompareOp, ValueNode, WhereNode } from "./ast.js";
 import { rosErrors } from "./errors.js";
+import { parseString } from "./literal-parser.js";
 import type { Parser } from "./parser.js";
 import type { MenuSpec } from "./schema.js";
 
@@ -131,7 +132,7 @@ class WhereParser {
     const col = this.s.col();
     const c = this.s.peek();
     if (c === undefined || c === ";" || c === this.closer) throw rosErrors.expectedInputValue(col);
-    if (c === '"') return this.p.parseString(this.menu);
+    if (c === '"') return parseString(this.p, this.menu);
     if (c === "[") return this.p.parseSubst(this.menu);
     if (c === "$") return this.p.parseVariable();
     const text = this.s.take(SAFE_VALUE);
