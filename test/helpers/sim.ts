@@ -233,15 +233,43 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-/** Starts an emulator in a fresh temp directory on a free port; `stop()` removes everything again. */
-export async function startSim(opts: StartSimOptions = {}): Promise<SimFixture> {
+/** SIGTERM, wait for exit, then verify the pool is unmounted and its loop device detached. */
+async function halt(running: Running, dataDir: string): Promise<void> {
+  const { child } = running;
+  child.kill("SIGTERM");
+  if (!(await waitForExit(child, STOP_TIMEOUT_MS))) {
+    forceCleanup(child, dataDir, false);
+    throw new Error(`sim did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM: ${running.stderr()}`);
+  }
+  const mnt = path.join(dataDir, "mnt");
+  const leftovers = [
+    ...(isMounted(mnt) ? [`${mnt} still mounted`] : []),
+    ...attachedLoops(path.join(dataDir, "pool.img")).map((d) => `${d} still attached`),
+  ];
+  if (child.exitCode !== 0) leftovers.push(`exit code ${child.exitCode}: ${running.stderr()}`);
+  if (leftovers.length > 0) {
+    forceCleanup(undefined, dataDir, false);
+    throw new Error(`sim did not clean up: ${leftovers.join("; ")}`);
+  }
+}
+
+interface FixtureFiles {
+  root: string;
+  dataDir: string;
+  privateKeyPath: string;
+  authorizedKeysPath: string;
+  knownHostsPath: string;
+  /** CLI arguments after `sim`, listening on port 0 (a free port). */
+  args: string[];
+}
+
+/** A fresh temp directory with a client key, its authorized_keys, and the settings file if any. */
+function prepareFiles(opts: StartSimOptions, pool: string): FixtureFiles {
   const root = mkdtempSync(path.join(tmpdir(), "rds-sim-"));
   const dataDir = path.join(root, "data");
-  const pool = opts.pool ?? "raid1";
   const keys = ssh2.utils.generateKeyPairSync("ed25519");
   const privateKeyPath = path.join(root, "id_ed25519");
   const authorizedKeysPath = path.join(root, "authorized_keys");
-  const knownHostsPath = path.join(root, "known_hosts");
   writeFileSync(privateKeyPath, keys.private, { mode: 0o600 });
   writeFileSync(authorizedKeysPath, `${keys.public}\n`);
   const args = ["--listen", "127.0.0.1:0", "--data-dir", dataDir, "--authorized-keys", authorizedKeysPath];
@@ -252,20 +280,41 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimFixture> 
     writeFileSync(settingsPath, JSON.stringify(opts.settings));
     args.push("--settings", settingsPath);
   }
+  return {
+    root,
+    dataDir,
+    privateKeyPath,
+    authorizedKeysPath,
+    knownHostsPath: path.join(root, "known_hosts"),
+    args,
+  };
+}
 
+/** Starts an emulator in a fresh temp directory on a free port; `stop()` removes everything again. */
+export async function startSim(opts: StartSimOptions = {}): Promise<SimFixture> {
+  const pool = opts.pool ?? "raid1";
+  const files = prepareFiles(opts, pool);
+  const { dataDir } = files;
   let running: Running | undefined;
   const safetyNet = () => forceCleanup(running?.child, dataDir, true);
   process.on("exit", safetyNet);
   const control = makeControl(path.join(dataDir, "control.sock"));
 
+  const boot = async (port: number) => {
+    running = await launch(files.args.map((a) => (a === "127.0.0.1:0" ? `127.0.0.1:${port}` : a)));
+    fixture.port = running.port;
+    const health = await control.health();
+    fixture.hostKeyFingerprint = health.hostKeyFingerprint;
+    writeFileSync(files.knownHostsPath, `[${fixture.host}]:${fixture.port} ${health.hostPublicKey}\n`);
+  };
   const fixture: SimFixture = {
     host: "127.0.0.1",
     port: 0,
     user: "admin",
-    privateKeyPath,
-    authorizedKeysPath,
+    privateKeyPath: files.privateKeyPath,
+    authorizedKeysPath: files.authorizedKeysPath,
     hostKeyFingerprint: "",
-    knownHostsPath,
+    knownHostsPath: files.knownHostsPath,
     dataDir,
     poolMountPath: path.join(dataDir, "mnt"),
     pool,
@@ -273,51 +322,20 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimFixture> 
     control,
     stop: async () => {
       try {
-        await halt();
+        if (running) await halt(running, dataDir);
       } finally {
         process.off("exit", safetyNet);
         forceCleanup(running?.child, dataDir, true);
       }
     },
     restart: async () => {
-      await halt();
-      await boot();
+      if (running) await halt(running, dataDir);
+      await boot(fixture.port);
     },
   };
 
-  async function boot(): Promise<void> {
-    running = await launch(
-      running ? args.map((a) => (a === "127.0.0.1:0" ? `127.0.0.1:${fixture.port}` : a)) : args,
-    );
-    fixture.port = running.port;
-    const health = await control.health();
-    fixture.hostKeyFingerprint = health.hostKeyFingerprint;
-    writeFileSync(knownHostsPath, `[${fixture.host}]:${fixture.port} ${health.hostPublicKey}\n`);
-  }
-
-  /** SIGTERM, wait for exit, then verify the pool is unmounted and its loop device detached. */
-  async function halt(): Promise<void> {
-    if (!running) return;
-    const { child } = running;
-    child.kill("SIGTERM");
-    if (!(await waitForExit(child, STOP_TIMEOUT_MS))) {
-      forceCleanup(child, dataDir, false);
-      throw new Error(`sim did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM: ${running.stderr()}`);
-    }
-    const mnt = path.join(dataDir, "mnt");
-    const leftovers = [
-      ...(isMounted(mnt) ? [`${mnt} still mounted`] : []),
-      ...attachedLoops(path.join(dataDir, "pool.img")).map((d) => `${d} still attached`),
-    ];
-    if (child.exitCode !== 0) leftovers.push(`exit code ${child.exitCode}: ${running.stderr()}`);
-    if (leftovers.length > 0) {
-      forceCleanup(undefined, dataDir, false);
-      throw new Error(`sim did not clean up: ${leftovers.join("; ")}`);
-    }
-  }
-
   try {
-    await boot();
+    await boot(0);
   } catch (e) {
     process.off("exit", safetyNet);
     forceCleanup(running?.child, dataDir, true);
