@@ -1,0 +1,265 @@
+/**
+ * The fault matrix of one operation. A clean run, with the emulator's command log on, shows which
+ * RouterOS commands the operation sends and what it changes in the pool. Then, for every command and
+ * every fault kind, a fresh case (new names, same shape) is prepared, the fault is armed for exactly
+ * that command, and the operation is retried the way the Kubernetes sidecars retry it. The case
+ * passes when it ends where the clean run ended: the same response, the same changes to the pool
+ * (so nothing leaked and nothing else was touched), no `$` evaluated by the emulator, and, wherever
+ * a final error was answered on the way, a pool exactly as before that call.
+ */
+import { status } from "@grpc/grpc-js";
+import type { SimFixture } from "../helpers/sim.js";
+import type { ArmedFault, ControllerRig, Outcome } from "./controller-rig.js";
+import type { Operation } from "./operations.js";
+import { ChecksumCache, changes, maskIds, type PoolState, type Roles, readPoolState } from "./pool-state.js";
+
+export type FaultKind = "drop-before" | "drop-after" | "timeout" | "fail";
+
+export const FAULT_KINDS: readonly FaultKind[] = ["drop-before", "drop-after", "timeout", "fail"];
+
+/** A command as a template: the case's ids replaced by `{role}`. */
+export interface LearnedCommand {
+  template: string;
+  /** Which occurrence of this exact line within the operation (1 = first). */
+  occurrence: number;
+}
+
+export interface Learned {
+  commands: LearnedCommand[];
+  /** The pool changes of the clean run, ids masked. */
+  changes: string[];
+  /** The clean response, ids masked. */
+  response: string;
+}
+
+export interface CaseResult {
+  operation: string;
+  index: number;
+  command: LearnedCommand;
+  kind: FaultKind;
+  /** Status codes of the attempts, in order; the last is OK when the case converged. */
+  codes: status[];
+  /** Final errors after which the pool was checked to be as before. */
+  rolledBack: number;
+  problems: string[];
+}
+
+/** The codes the snapshotter and provisioner treat as "not final": they keep retrying, and keep the object's in-progress marker. */
+const NOT_FINAL: ReadonlySet<status> = new Set([
+  status.CANCELLED,
+  status.DEADLINE_EXCEEDED,
+  status.UNAVAILABLE,
+  status.RESOURCE_EXHAUSTED,
+  status.ABORTED,
+]);
+
+export const isFinal = (code: status) => code !== status.OK && !NOT_FINAL.has(code);
+
+const MAX_ATTEMPTS = 6;
+/** The caller's deadline expires this long after a timed-out command was sent... */
+const TIMEOUT_DEADLINE_MS = 500;
+/** ...while the emulator holds its reply back for this long. */
+const TIMEOUT_HOLD_MS = 3_000;
+/** A failure RouterOS could print that names no known cause: the client must take it as definite. */
+export const INJECTED_FAILURE = "failure: operation could not be completed (injected)";
+
+function faultOf(kind: FaultKind, line: string, occurrence: number): ArmedFault {
+  switch (kind) {
+    case "drop-before":
+    case "drop-after":
+      return { line, occurrence, rule: { action: kind } };
+    case "fail":
+      return { line, occurrence, rule: { action: "fail", error: INJECTED_FAILURE } };
+    case "timeout":
+      return {
+        line,
+        occurrence,
+        rule: { action: "delay-reply", ms: TIMEOUT_HOLD_MS },
+        deadlineAfterMs: TIMEOUT_DEADLINE_MS,
+      };
+  }
+}
+
+export function instantiate(template: string, roles: Roles): string {
+  let line = template;
+  for (const [role, id] of Object.entries(roles)) line = line.split(`{${role}}`).join(id);
+  return line;
+}
+
+/** The response with ids masked and the one field that differs between runs by nature. */
+export function maskedResponse(response: Record<string, unknown> | undefined, roles: Roles): string {
+  const text = JSON.stringify(response ?? null, (key, value: unknown) =>
+    key === "creation_time" ? "<time>" : value,
+  );
+  return maskIds(text, roles);
+}
+
+export class MatrixRunner {
+  readonly #sums = new ChecksumCache();
+  #seq = 0;
+
+  constructor(
+    readonly sim: SimFixture,
+    readonly rig: ControllerRig,
+  ) {}
+
+  state(): Promise<PoolState> {
+    return readPoolState(this.sim, this.#sums);
+  }
+
+  /** Commands received since the last call, in arrival order. */
+  async #newCommands(): Promise<string[]> {
+    const entries = await this.sim.control.commands(this.#seq);
+    const last = entries.at(-1);
+    if (last) this.#seq = last.seq;
+    return entries.map((e) => e.line);
+  }
+
+  /**
+   * The emulator logs a command when it replies, so a reply held back for a timeout is logged late;
+   * waiting for it keeps it out of the next clean run's command list.
+   */
+  async #heldReplySent(line: string): Promise<void> {
+    const until = Date.now() + TIMEOUT_HOLD_MS + 30_000;
+    while (Date.now() < until) {
+      const entries = await this.sim.control.commands(this.#seq);
+      if (entries.some((e) => e.line === line && e.fault?.includes("delay-reply"))) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`the emulator never answered the held command ${line}`);
+  }
+
+  async #newInjections(): Promise<string[]> {
+    return (await this.sim.control.injections(0)).map((e) => `${e.kind} ${e.source} in ${e.line}`);
+  }
+
+  /** Runs the operation once without faults and learns its commands, changes and response. */
+  async learn(op: Operation, tag: string): Promise<Learned> {
+    const input = await op.prepare(this.rig, tag);
+    const before = await this.state();
+    await this.#newCommands();
+    const outcome = await this.rig.attempt(input.method, input.request);
+    if (outcome.code !== status.OK) {
+      throw new Error(`clean ${op.name} failed: ${status[outcome.code]} ${outcome.message}`);
+    }
+    const seen = new Map<string, number>();
+    const commands = (await this.#newCommands()).map((line) => {
+      const occurrence = (seen.get(line) ?? 0) + 1;
+      seen.set(line, occurrence);
+      return { template: maskIds(line, input.roles), occurrence };
+    });
+    return {
+      commands,
+      changes: changes(before, await this.state(), input.roles),
+      response: maskedResponse(outcome.response, input.roles),
+    };
+  }
+
+  /** One case: a fresh start, one fault at one command, then retries until OK (bounded). */
+  async runCase(
+    op: Operation,
+    learned: Learned,
+    index: number,
+    kind: FaultKind,
+    tag: string,
+  ): Promise<CaseResult> {
+    const command = learned.commands[index]!;
+    const result: CaseResult = {
+      operation: op.name,
+      index,
+      command,
+      kind,
+      codes: [],
+      rolledBack: 0,
+      problems: [],
+    };
+    const input = await op.prepare(this.rig, tag);
+    const before = await this.state();
+    const line = instantiate(command.template, input.roles);
+    const fault = faultOf(kind, line, command.occurrence);
+    await this.#newCommands();
+    let outcome: Outcome = await this.rig.attempt(input.method, input.request, fault);
+    if (this.rig.transport.pending) result.problems.push("the operation never sent the faulted command");
+    const leftRules = await this.sim.control.listFaults();
+    if (leftRules.length > 0) {
+      result.problems.push(`fault rule not used by the emulator: ${JSON.stringify(leftRules)}`);
+      await this.sim.control.clearFaults();
+    }
+    result.codes.push(outcome.code);
+    while (outcome.code !== status.OK && result.codes.length < MAX_ATTEMPTS) {
+      if (isFinal(outcome.code)) await this.#checkFinal(op, kind, outcome, before, input.roles, result);
+      outcome = await this.rig.attempt(input.method, input.request);
+      result.codes.push(outcome.code);
+    }
+    if (outcome.code !== status.OK) {
+      result.problems.push(
+        `no success after ${MAX_ATTEMPTS} attempts: ${status[outcome.code]} ${outcome.message}`,
+      );
+    } else {
+      const response = maskedResponse(outcome.response, input.roles);
+      if (response !== learned.response) {
+        result.problems.push(`response differs from the clean run:\n  ${response}\n  ${learned.response}`);
+      }
+    }
+    const got = changes(before, await this.state(), input.roles);
+    const missing = learned.changes.filter((c) => !got.includes(c));
+    const extra = got.filter((c) => !learned.changes.includes(c));
+    if (missing.length > 0 || extra.length > 0) {
+      result.problems.push(
+        `pool differs from the clean run:${missing.map((c) => `\n  missing ${c}`).join("")}${extra
+          .map((c) => `\n  extra   ${c}`)
+          .join("")}`,
+      );
+    }
+    if (kind === "timeout") await this.#heldReplySent(line);
+    const injections = await this.#newInjections();
+    if (injections.length > 0) result.problems.push(`emulator evaluated: ${injections.join("; ")}`);
+    return result;
+  }
+
+  /**
+   * A final error: the sidecar stops treating the operation as in progress. A lost or late reply
+   * must never end that way, and a create or expansion that does must have undone its changes.
+   * The CO still retries later (a PVC stays Pending, a VolumeSnapshot not ready), so the case goes on.
+   */
+  async #checkFinal(
+    op: Operation,
+    kind: FaultKind,
+    outcome: Outcome,
+    before: PoolState,
+    roles: Roles,
+    result: CaseResult,
+  ): Promise<void> {
+    const code = status[outcome.code];
+    if (kind !== "fail") {
+      result.problems.push(`a ${kind} ended in the final error ${code}: ${outcome.message}`);
+    }
+    if (!op.finalErrorRollsBack) return;
+    const left = changes(before, await this.state(), roles);
+    if (left.length > 0) {
+      result.problems.push(`final error ${code} left the pool changed:\n  ${left.join("\n  ")}`);
+    } else {
+      result.rolledBack++;
+    }
+  }
+}
+
+/** Which fault kinds hit command `index` in the default run: both drops, and fail or timeout in turn. */
+export function defaultKinds(index: number): FaultKind[] {
+  return ["drop-before", "drop-after", index % 2 === 0 ? "fail" : "timeout"];
+}
+
+export const FULL_MATRIX = process.env.RDS_CSI_FULL_FAULT_MATRIX === "1";
+
+/** Runs every (command, kind) case of one operation. */
+export async function runMatrix(runner: MatrixRunner, key: string, op: Operation): Promise<CaseResult[]> {
+  const learned = await runner.learn(op, `${key}-clean`);
+  const results: CaseResult[] = [];
+  for (const [index] of learned.commands.entries()) {
+    const kinds = FULL_MATRIX ? FAULT_KINDS : defaultKinds(index);
+    for (const kind of kinds) {
+      results.push(await runner.runCase(op, learned, index, kind, `${key}-${index + 1}-${kind}`));
+    }
+  }
+  return results;
+}
