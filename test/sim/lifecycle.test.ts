@@ -118,4 +118,17 @@ describe("sim volume lifecycle over SSH", () => {
       12,
     );
   });
+
+  it("stop() unmounts the pool, detaches its loop device and removes the data directory", async () => {
+    const other = await startSim({ size: "256M", pool: "tank" });
+    const health = await other.control.health();
+    expect((await sshExec(other, '/disk print count-only where mount-point="tank"')).stdout).toBe("1\r\n");
+    await other.stop();
+    expect(existsSync(other.dataDir)).toBe(false);
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(other.poolMountPath);
+    const loops = execFileSync("losetup", ["--list", "--noheadings", "-O", "NAME,BACK-FILE"], {
+      encoding: "utf8",
+    });
+    expect(loops).not.toContain(health.imagePath);
+  });
 });
