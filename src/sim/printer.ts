@@ -34,12 +34,15 @@ export interface PrintOptions {
   readonly emptyLegend: boolean;
 }
 
-/** Escapes a string for display inside double quotes. */
+const NAMED_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/** Escapes a string for display inside double quotes, with RouterOS's escape set. */
 export function quote(text: string): string {
   let out = '"';
   for (const ch of text) {
     const code = ch.charCodeAt(0);
     if (ch === '"' || ch === "\\") out += `\\${ch}`;
+    else if (NAMED_ESCAPES[ch] !== undefined) out += NAMED_ESCAPES[ch];
     else if (code < 0x20 || code === 0x7f) out += `\\${code.toString(16).toUpperCase().padStart(2, "0")}`;
     else out += ch;
   }

@@ -122,3 +122,16 @@ describe("print detail layout", () => {
     ).toEqual([" 0 ;;; hello", "   size=2 048 "]);
   });
 });
+
+describe("quoted values", () => {
+  it("escapes quotes, backslashes and control characters the RouterOS way", async () => {
+    const row: PrintRow = {
+      index: 0,
+      flags: new Set(),
+      props: [{ name: "comment", value: str('a"b\\c\nd\te\x01'), style: "quoted" }],
+    };
+    expect(
+      formatDetail([], [row], { width: 0, humanThreshold: 4608, separator: " ", emptyLegend: false }),
+    ).toEqual([' 0 comment="a\\"b\\\\c\\nd\\te\\01" ']);
+  });
+});
