@@ -57,7 +57,8 @@ export class Directories {
   /**
    * Removes every per-volume snapshot directory whose volume and snapshots are all gone: what a
    * delete leaves when it fails after removing the last snapshot, and a retry can no longer tell
-   * which directory that was — 3 round trips plus one per directory removed.
+   * which directory that was — 1 round trip, 3 when there are directories, plus one per directory
+   * removed. Best effort: a directory RouterOS will not remove is kept.
    * Directories are listed before volumes, and a create makes the subvolume before the directory,
    * so a volume being created is always seen and its directory kept.
    */
@@ -82,7 +83,7 @@ export class Directories {
     }
     for (const volumeId of dirs) {
       if (!inUse.has(volumeId))
-        await rds.removeFile(layout.inPool(layout.volumeSnapshotsDir(volumeId)), call);
+        await this.#remove(layout.inPool(layout.volumeSnapshotsDir(volumeId)), call, true);
     }
   }
 

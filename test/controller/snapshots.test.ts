@@ -171,6 +171,28 @@ describe("DeleteSnapshot", () => {
   });
 });
 
+describe("DeleteSnapshot where RouterOS will not remove directories", () => {
+  it("still finishes: the empty directory is kept, the snapshot is gone", async () => {
+    const vol = await volume("nodir-src");
+    const snap = await snapshot("nodir-snap", vol);
+    await h.call("DeleteVolume", { volume_id: vol, secrets: {} });
+    await sim.control.setSettings({ file_remove_directory: "never" });
+    try {
+      // A CO retries until OK; this RouterOS may cost one retry, never a stuck delete.
+      let outcome = await h.outcome("DeleteSnapshot", deleteSnapshotRequest(snap.snapshot_id));
+      if (outcome.code !== status.OK)
+        outcome = await h.outcome("DeleteSnapshot", deleteSnapshotRequest(snap.snapshot_id));
+      expect(outcome.message).toBe("");
+    } finally {
+      await sim.control.setSettings({ file_remove_directory: "if-empty" });
+    }
+    expect(await listAll(listSnapshotsRequest({ snapshotId: snap.snapshot_id }))).toEqual([]);
+    // Removable again: the next sweep tidies the directory it had to keep.
+    await h.call("DeleteSnapshot", deleteSnapshotRequest(snap.snapshot_id));
+    expect(await h.client.getFile(`/${sim.pool}/${ROOT}/snaps/${vol}`)).toBeNull();
+  });
+});
+
 describe("ListSnapshots", () => {
   it("pages with stateless tokens that survive a restart and deletions between pages", async () => {
     const vol = await volume("page-src");
