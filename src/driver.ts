@@ -10,6 +10,7 @@ import { createLogger, type Logger, type LogLevel } from "./log.js";
 import { startMetricsServer } from "./observability/http.js";
 import { DriverMetrics } from "./observability/metrics.js";
 import { RdsClient, RdsConnection } from "./rds/index.js";
+import { startReconciler } from "./reconcile/index.js";
 import { DRIVER_VERSION } from "./version.js";
 
 export type Role = "controller" | "node" | "all";
@@ -61,6 +62,7 @@ export async function startDriver(config: DriverConfig): Promise<RunningDriver> 
   const locks = new KeyedLocks();
   const handlers: Record<string, ServiceHandlers> = {};
   let connection: RdsConnection | undefined;
+  let reconciler: { stop(): Promise<void> } | undefined;
   let readiness = () => ({ ready: true }) as { ready: boolean; reason?: string };
   const timers: NodeJS.Timeout[] = [];
 
@@ -76,6 +78,25 @@ export async function startDriver(config: DriverConfig): Promise<RunningDriver> 
       },
     });
     handlers.Controller = createControllerService({ rds, config: c, logger, locks });
+    // With interval 0 this starts nothing: no timer, no Kubernetes client, no RouterOS command.
+    reconciler = startReconciler({
+      rds,
+      storage: {
+        pool: c.rdsPool,
+        fsLabel: c.rdsFsLabel ?? c.rdsPool,
+        root: c.rdsRoot,
+        nvmePort: c.nvmePort,
+        nqnPrefix: c.nqnPrefix,
+      },
+      driverName: config.common.driverName,
+      intervalMs: c.reconcileInterval,
+      dryRun: c.reconcileDryRun,
+      gracePeriodMs: c.reconcileGracePeriod,
+      passes: c.reconcilePasses,
+      locks,
+      logger: logger.child({ component: "reconciler" }),
+      metrics: { findings: (type, action) => metrics.reconcilerFindings.inc({ type, action }) },
+    });
     const conn = connection;
     readiness = () => {
       const h = conn.health();
@@ -163,6 +184,7 @@ export async function startDriver(config: DriverConfig): Promise<RunningDriver> 
     stop: async () => {
       for (const t of timers) clearInterval(t);
       await server.stop();
+      await reconciler?.stop();
       await metricsServer?.close();
       connection?.close();
       logger.info("rds-csi stopped");
