@@ -1,0 +1,98 @@
+import { status } from "@grpc/grpc-js";
+import { isGrpcError } from "../../src/demo/csi-client.js";
+import type { BenchStack } from "../lib/bench-stack.js";
+import { createSnapshot, createVolume, deleteSnapshot, deleteVolume } from "../lib/csi-ops.js";
+import { timeIt } from "../lib/measure.js";
+
+/**
+ * Many CreateSnapshot calls at once over a few volumes, as csi-snapshotter sends them when a
+ * backup tool snapshots a namespace: total time, per-call latency, and every error by code.
+ * Two mixes: all names distinct (no call may fail), and every name sent twice at once (the second
+ * of a pair may get ABORTED, "an operation is already running on this id", and nothing else).
+ */
+
+export const CALLS = 100;
+export const VOLUMES = 10;
+
+export interface ConcurrencyRun {
+  mix: "distinct" | "pairs";
+  totalMs: number;
+  latencies: number[];
+  /** gRPC status name → count, for every call that did not succeed. */
+  errors: Record<string, number>;
+  aborted: number;
+  /** Errors other than ABORTED on a name sent twice. */
+  unexpected: number;
+  /** First few unexpected error messages, for the report. */
+  messages: string[];
+}
+
+function codeName(code: number): string {
+  return (status as unknown as Record<number, string>)[code] ?? String(code);
+}
+
+export class ConcurrencySuite {
+  private volumes: string[] = [];
+
+  constructor(private readonly stack: BenchStack) {}
+
+  async prepare(): Promise<void> {
+    for (let i = 0; i < VOLUMES; i++) {
+      this.volumes.push(await createVolume(this.stack.csi, `bench-concurrency-volume-${i}`, 1n << 30n));
+    }
+  }
+
+  async run(mix: ConcurrencyRun["mix"], round: number): Promise<ConcurrencyRun> {
+    const { csi } = this.stack;
+    const calls = Array.from({ length: CALLS }, (_, i) => {
+      const nameIndex = mix === "distinct" ? i : Math.floor(i / 2);
+      return {
+        name: `bench-concurrency-${mix}-${round}-${nameIndex}`,
+        volume: this.volumes[nameIndex % VOLUMES]!,
+      };
+    });
+    const result: ConcurrencyRun = {
+      mix,
+      totalMs: 0,
+      latencies: [],
+      errors: {},
+      aborted: 0,
+      unexpected: 0,
+      messages: [],
+    };
+    const made = new Set<string>();
+    result.totalMs = await timeIt(() =>
+      Promise.all(
+        calls.map(async ({ name, volume }) => {
+          const started = process.hrtime.bigint();
+          try {
+            made.add(await createSnapshot(csi, name, volume));
+          } catch (err) {
+            const code = isGrpcError(err) ? codeName(err.code) : "not a gRPC error";
+            result.errors[code] = (result.errors[code] ?? 0) + 1;
+            if (mix === "pairs" && isGrpcError(err, status.ABORTED)) result.aborted++;
+            else {
+              result.unexpected++;
+              if (result.messages.length < 3) result.messages.push(`${code}: ${(err as Error).message}`);
+            }
+          } finally {
+            result.latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+          }
+        }),
+      ),
+    );
+    const expected = mix === "distinct" ? CALLS : CALLS / 2;
+    if (made.size !== expected && result.unexpected === 0) {
+      result.unexpected += expected - made.size;
+      result.messages.push(`${expected - made.size} snapshots missing after the run`);
+    }
+    // Not measured: put the volumes back as they were for the next round.
+    await Promise.all([...made].map((id) => deleteSnapshot(csi, id)));
+    await this.stack.control.clearCommands();
+    return result;
+  }
+
+  async finish(): Promise<void> {
+    for (const id of this.volumes) await deleteVolume(this.stack.csi, id);
+  }
+}
