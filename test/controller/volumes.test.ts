@@ -111,6 +111,24 @@ describe("CreateVolume", () => {
     expect(await h.client.getDisk(volumeIdFor("pvc-too-tight"))).toBeNull();
   });
 
+  it("gives xfs volumes the 300 MiB mkfs.xfs needs, and OUT_OF_RANGE when the limit forbids it", async () => {
+    const xfs = { ...mountCapability(), mount: { fs_type: "xfs", mount_flags: [], volume_mount_group: "" } };
+    const small = await h.call(
+      "CreateVolume",
+      createVolumeRequest("pvc-xfs-small", { required: 64n * MiB, capabilities: [xfs] }),
+    );
+    expect(small.volume.capacity_bytes).toBe(String(300n * MiB));
+    const message = await h.expectCode(
+      "CreateVolume",
+      createVolumeRequest("pvc-xfs-tight", { required: 64n * MiB, limit: 128n * MiB, capabilities: [xfs] }),
+      status.OUT_OF_RANGE,
+    );
+    expect(message).toContain("xfs");
+    // ext4 keeps the requested size.
+    const ext4 = await h.call("CreateVolume", createVolumeRequest("pvc-ext4-small", { required: 64n * MiB }));
+    expect(ext4.volume.capacity_bytes).toBe(String(64n * MiB));
+  });
+
   it("is idempotent by name, also across a controller restart; another size is ALREADY_EXISTS", async () => {
     const req = createVolumeRequest("pvc-twice", { required: 16n * MiB, limit: 16n * MiB });
     const first = await h.call("CreateVolume", req);

@@ -1,6 +1,6 @@
 import { nameProblem } from "../../storage/ids.js";
 import { type ByteRange, parseRange } from "../../storage/sizes.js";
-import { invalidArgument } from "../errors.js";
+import { invalidArgument, outOfRange } from "../errors.js";
 import type { AccessMode, CapacityRange, StringMap, VolumeCapability } from "../types.js";
 
 /**
@@ -101,4 +101,23 @@ export function capabilitiesVerdict(caps: readonly VolumeCapability[]): string |
     if (problem !== undefined) return problem;
   }
   return undefined;
+}
+
+/** mkfs.xfs refuses filesystems below 300 MB; ext4 has no practical minimum. */
+const XFS_MINIMUM_BYTES = 300n * 1024n * 1024n;
+
+/**
+ * Raises required_bytes to the smallest size the requested filesystem can be made on, so a small
+ * xfs request gets a volume the node can format instead of a failed mount later. A limit below
+ * that minimum is OUT_OF_RANGE.
+ */
+export function filesystemMinimum(range: ByteRange, capabilities: readonly VolumeCapability[]): ByteRange {
+  const wantsXfs = capabilities.some((cap) => cap.mount?.fs_type?.toLowerCase() === "xfs");
+  if (!wantsXfs || range.required >= XFS_MINIMUM_BYTES) return range;
+  if (range.limit > 0n && range.limit < XFS_MINIMUM_BYTES) {
+    throw outOfRange(
+      `xfs needs a volume of at least ${XFS_MINIMUM_BYTES} bytes; limit_bytes is ${range.limit}`,
+    );
+  }
+  return { required: XFS_MINIMUM_BYTES, limit: range.limit };
 }

@@ -32,6 +32,7 @@ import { type Controller, callOf } from "./context.js";
 import { volumeMessage } from "./messages.js";
 import {
   checkParameters,
+  filesystemMinimum,
   requireId,
   requireName,
   requireRange,
@@ -48,7 +49,7 @@ export async function createVolume(
   const name = requireName(req.name, "name");
   requireSupportedCapabilities(req.volume_capabilities);
   checkParameters(req.parameters, "StorageClass");
-  const range = requireRange(req.capacity_range);
+  const range = filesystemMinimum(requireRange(req.capacity_range), req.volume_capabilities);
   const source = requestedSource(req.volume_content_source);
   const volumeId = volumeIdFor(name);
   return c.locks.withLock(volumeId, async () => {
