@@ -1,4 +1,4 @@
-import { type Server, createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { Logger } from "../log.js";
 import type { DriverMetrics } from "./metrics.js";
 
@@ -28,7 +28,9 @@ export async function startMetricsServer(options: {
     if (url === "/metrics") {
       options.metrics.registry
         .metrics()
-        .then((body) => res.writeHead(200, { "content-type": options.metrics.registry.contentType }).end(body))
+        .then((body) =>
+          res.writeHead(200, { "content-type": options.metrics.registry.contentType }).end(body),
+        )
         .catch((err: unknown) => res.writeHead(500).end(String(err)));
       return;
     }

@@ -1,6 +1,6 @@
 import type { status } from "@grpc/grpc-js";
 import { status as grpcStatus } from "@grpc/grpc-js";
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /**
  * The driver's Prometheus metrics. One registry per process (not prom-client's global one) so
@@ -72,7 +72,8 @@ export class DriverMetrics {
   });
 
   constructor(options: { processMetrics?: boolean } = {}) {
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "rds_csi_" });
+    if (options.processMetrics ?? true)
+      collectDefaultMetrics({ register: this.registry, prefix: "rds_csi_" });
   }
 
   /** Pipeline observer: one call finished. */

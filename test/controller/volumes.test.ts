@@ -2,6 +2,7 @@ import { access } from "node:fs/promises";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyedLocks } from "../../src/csi/locks.js";
+import type { VolumeCapability } from "../../src/csi/types.js";
 import type { RdsClient } from "../../src/rds/index.js";
 import { volumeIdFor } from "../../src/storage/ids.js";
 import type { StorageRds } from "../../src/storage/index.js";
@@ -112,7 +113,11 @@ describe("CreateVolume", () => {
   });
 
   it("gives xfs volumes the 300 MiB mkfs.xfs needs, and OUT_OF_RANGE when the limit forbids it", async () => {
-    const xfs = { ...mountCapability(), mount: { fs_type: "xfs", mount_flags: [], volume_mount_group: "" } };
+    const xfs: VolumeCapability = {
+      access_mode: { mode: "SINGLE_NODE_WRITER" },
+      access_type: "mount",
+      mount: { fs_type: "xfs", mount_flags: [], volume_mount_group: "" },
+    };
     const small = await h.call(
       "CreateVolume",
       createVolumeRequest("pvc-xfs-small", { required: 64n * MiB, capabilities: [xfs] }),
