@@ -27,12 +27,12 @@ export const plans: Record<Plan["mode"], Plan> = {
   full: {
     mode: "full",
     poolSize: "2T",
-    floorRuns: 100,
+    floorRuns: 60,
     transportRuns: 50,
     replayRuns: 20,
     btrfsRuns: 10,
     sizeRounds: 10,
-    concurrencyRounds: 3,
+    concurrencyRounds: 2,
     listing: [
       { snapshots: 1000, firstPage: 10, walk: 3, oneCall: 5, createDelete: 5, walkBudgetMs: 60_000 },
       { snapshots: 10_000, firstPage: 5, walk: 1, oneCall: 3, createDelete: 3, walkBudgetMs: 60_000 },

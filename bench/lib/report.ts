@@ -277,7 +277,7 @@ function cpuSection(r: BenchResults): string {
     "",
     table(["phase", "wall", "driver CPU", "emulator CPU", "btrfs processes", "benchmark client"], rows),
     "",
-    "CPU profiles (busy time only, idle excluded): the largest layers and the functions with the most self time.",
+    "CPU profiles (busy time only, idle excluded): the largest layers and the functions with the most self time. In the driver, `writeString` is mostly its debug log lines going to stdout (synchronous writes), a cost of this set-up rather than of a controller at log level info; `spawn` in the emulator is it starting `btrfs` processes.",
     "",
     table(["phase", "process", "layers", "top functions (self time)"], profiles),
   ].join("\n");

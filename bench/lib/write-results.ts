@@ -10,8 +10,8 @@ const run = promisify(execFile);
 const BIOME = fileURLToPath(new URL("../../node_modules/.bin/biome", import.meta.url));
 
 /**
- * Writes latest.json (raw samples) and latest.md (the report). The JSON is formatted the way the
- * repository's formatter wants it, so `npm run lint` stays clean after a benchmark run.
+ * Writes latest.json (raw samples) and latest.md (the report), formatted the way the repository's
+ * formatter wants them, so `npm run lint` stays clean after a benchmark run.
  */
 export async function writeResults(dir: string, results: Omit<BenchResults, "version">): Promise<string[]> {
   await mkdir(dir, { recursive: true });
@@ -21,7 +21,7 @@ export async function writeResults(dir: string, results: Omit<BenchResults, "ver
   await writeFile(json, `${JSON.stringify(full, null, 2)}\n`);
   await writeFile(markdown, renderReport(full));
   try {
-    await run(BIOME, ["format", "--write", json]);
+    await run(BIOME, ["format", "--write", json, markdown]);
   } catch {
     // formatting is cosmetic; the figures are written either way
   }

@@ -22,6 +22,8 @@ export const PAGE_SIZE = 100;
 const VOLUMES = 10;
 /** Snapshots are made in parallel, one stream per volume (Btrfs serialises them per directory). */
 const PARALLEL = VOLUMES;
+/** Pages timed along a walk too long to run to its end. */
+const SAMPLED_PAGES = 10;
 
 export interface WalkSample {
   /** Total time of the walk, ms; when `sampledPages` is set, estimated from the sampled pages. */
@@ -114,7 +116,9 @@ export class ListingSuite {
     const pages = Math.ceil(this.made / PAGE_SIZE);
     const expectedWalkMs = pages * median(out.firstPage.map((s) => s.ms));
     for (let i = 0; i < runs.walk; i++) {
-      out.walk.push(expectedWalkMs <= runs.walkBudgetMs ? await this.walk() : await this.sampledWalk(15));
+      out.walk.push(
+        expectedWalkMs <= runs.walkBudgetMs ? await this.walk() : await this.sampledWalk(SAMPLED_PAGES),
+      );
     }
     for (let i = 0; i < runs.createDelete; i++) {
       let id = "";
