@@ -203,16 +203,22 @@ class ClientConnection {
     session.on("env", (ok) => ok?.());
     session.on("shell", (_ok, no) => no?.());
     session.on("subsystem", (_ok, no) => no?.());
-    session.on("exec", (ok, _no, request) => this.exec(ok(), request.command, release));
+    session.on("exec", (ok, _no, request) => {
+      const channel = ok();
+      // A client that vanishes mid-reply must not take the emulator down with it.
+      channel.on("error", () => undefined);
+      this.exec(channel, request.command, release);
+    });
   }
 
   private exec(channel: ssh2.ServerChannel, line: string, release: () => void): void {
     const width = this.login.width ?? this.options.settings().wrap_width;
     const io: ExecIO = {
       write: (data) => {
-        if (data.length > 0) channel.write(data);
+        if (data.length > 0 && channel.writable) channel.write(data);
       },
       finish: (code) => {
+        if (!channel.writable) return;
         channel.exit(code);
         channel.end();
       },

@@ -218,6 +218,12 @@ function launch(args: readonly string[]): Promise<Running> {
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
       reject(new Error(`sim exited before listening (code ${code}, signal ${signal}): ${stderr || stdout}`));
+      // After start-up only SIGTERM from halt() ends it; anything else is a crash worth seeing.
+      if (signal !== "SIGTERM" && code !== 0) {
+        process.stderr.write(
+          `rds-csi sim exited unexpectedly (code ${code}, signal ${signal}):\n${stderr}\n`,
+        );
+      }
     });
   });
 }

@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import ssh2 from "ssh2";
@@ -167,6 +168,41 @@ describe("sim SSH front", () => {
     await expect(sshExec(sim, ":put x")).rejects.toThrow();
     await sim.control.rejectSessions(false);
     expect((await sshExec(sim, ":put x")).stdout).toBe("x\r\n");
+  });
+
+  it("survives clients that vanish mid-reply, and frees their sessions", async () => {
+    await sim.control.addFault({ match: "slow", action: "delay-reply", ms: 300 });
+    const key = readFileSync(sim.privateKeyPath);
+    const vanish = (i: number) =>
+      new Promise<void>((resolve) => {
+        const sock = net.createConnection(sim.port, sim.host);
+        const client = new ssh2.Client();
+        client.on("error", () => resolve());
+        client.on("ready", () =>
+          client.exec(i % 2 ? ":put slow" : "/disk print detail; :put slow", () => {
+            setTimeout(
+              () => {
+                sock.destroy();
+                resolve();
+              },
+              50 + (i % 5) * 60,
+            );
+          }),
+        );
+        client.connect({ sock, username: "admin", privateKey: key });
+      });
+    try {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => vanish(i)));
+      const garbage = net.createConnection(sim.port, sim.host);
+      garbage.on("error", () => undefined);
+      garbage.write("SSH-2.0-bogus\r\nnot a packet\r\n");
+      await new Promise((r) => setTimeout(r, 800));
+      garbage.destroy();
+    } finally {
+      await sim.control.clearFaults();
+    }
+    expect((await sshExec(sim, ":put alive")).stdout).toBe("alive\r\n");
+    expect((await sim.control.health()).sessions).toBe(0);
   });
 
   it("logs every exec line with whether it ran", async () => {
