@@ -239,6 +239,23 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
+/**
+ * Starts the sim on `port` (0 = any free port). A restart asks for its old port again, so clients keep
+ * their address; if another process took it meanwhile, it retries briefly and then takes a new one.
+ */
+async function launchOn(args: readonly string[], port: number): Promise<Running> {
+  const withPort = (p: number) => args.map((a) => (a === "127.0.0.1:0" ? `127.0.0.1:${p}` : a));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await launch(withPort(port));
+    } catch (e) {
+      if (port === 0 || !/EADDRINUSE/.test(String(e))) throw e;
+      if (attempt >= 5) return launch(withPort(0));
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 /** SIGTERM, wait for exit, then verify the pool is unmounted and its loop device detached. */
 async function halt(running: Running, dataDir: string): Promise<void> {
   const { child } = running;
@@ -307,7 +324,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimFixture> 
   const control = makeControl(path.join(dataDir, "control.sock"));
 
   const boot = async (port: number) => {
-    running = await launch(files.args.map((a) => (a === "127.0.0.1:0" ? `127.0.0.1:${port}` : a)));
+    running = await launchOn(files.args, port);
     fixture.port = running.port;
     const health = await control.health();
     fixture.hostKeyFingerprint = health.hostKeyFingerprint;
