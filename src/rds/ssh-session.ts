@@ -122,6 +122,9 @@ export class SshSession {
       };
       if (options.signal?.aborted) return onAbort();
       client.connect(config);
+      // Every exec is a few small SSH messages each way; with Nagle's algorithm on, each one can
+      // wait for the peer's delayed ACK (up to 40 ms on Linux) before it is sent.
+      client.setNoDelay(true);
     });
   }
 
