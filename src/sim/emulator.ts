@@ -32,7 +32,7 @@ export interface EmulatorOptions {
 }
 
 /** Settings kept only while running: a restart never starts with a full pool or refused logins. */
-const TRANSIENT_SETTINGS = ["pool_full", "reject_sessions"] as const;
+const TRANSIENT_SETTINGS = ["pool_full", "reject_sessions", "faults"] as const;
 
 /** The live settings; runtime changes are saved in the state file (except transient ones). */
 class LiveSettings {
@@ -95,7 +95,9 @@ function createExecDeps(world: SimWorld, settings: LiveSettings): ExecDeps {
     onInjection: (event, line) => events.injection(line, event),
     withWriteLock: (fn) => lock.run(fn),
   });
-  return { interpreter, faults: new FaultInjector(), events, settings: () => settings.current };
+  const faults = new FaultInjector();
+  for (const rule of settings.current.faults) faults.add(rule);
+  return { interpreter, faults, events, settings: () => settings.current };
 }
 
 /** A running RDS emulator: Btrfs pool, RouterOS CLI interpreter, SSH front and control channel. */

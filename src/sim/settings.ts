@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { faultRuleSchema } from "./faults.js";
 import { parseRosVersion } from "./version.js";
 
 /**
@@ -79,6 +80,8 @@ export const settingsSchema = z
     /** Enables password login for `admin` when set (public keys are always accepted). */
     admin_password: z.string().optional(),
     error_texts: errorTexts.default(errorTexts.parse({})),
+    /** Fault rules installed at start (see the control channel's addFault); not kept across restarts. */
+    faults: z.array(faultRuleSchema).default([]),
   })
   .strict();
 

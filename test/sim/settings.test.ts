@@ -15,12 +15,23 @@ describe("sim settings for unknown behaviours", () => {
     Number(execFileSync("stat", ["-c", "%b", host(rel)], { encoding: "utf8" })) * 512;
 
   beforeAll(async () => {
-    sim = await startSim({ settings: { identity: "lab" }, routerosVersion: "7.23" });
+    sim = await startSim({
+      settings: {
+        identity: "lab",
+        faults: [{ match: "^:put first$", action: "fail", error: "failure: busy", times: 1 }],
+      },
+      routerosVersion: "7.23",
+    });
     run = async (line) => (await sshExec(sim, line)).stdout;
     await run("/file add type=directory name=raid1/s");
   });
   afterAll(async () => {
     await sim?.stop();
+  });
+
+  it("installs fault rules from the settings file", async () => {
+    expect(await run(":put first")).toBe("failure: busy\r\n");
+    expect(await run(":put first")).toBe("first\r\n");
   });
 
   it("takes the settings file and version flag at start", async () => {
