@@ -334,3 +334,17 @@ describe("supporting menus", () => {
     expect(record).toMatch(/^slot=pvc-2;read-ops=0;read-ops-per-second=0;read-bytes=0;/);
   });
 });
+
+describe("enable and disable", () => {
+  it("sets the X flag and drops the block device flag", async () => {
+    const w = world();
+    expect(await w.run("/disk disable pvc-2")).toBe("");
+    expect(await w.run("/disk print detail where slot=pvc-2")).toMatch(
+      /^Flags: X - DISABLED\n 2 X type=file /,
+    );
+    expect(await w.run(":put [/disk find where disabled]")).toBe("*3\n");
+    expect(await w.run(":put [/disk get pvc-2 disabled]")).toBe("true\n");
+    expect(await w.run("/disk enable [find where disabled]")).toBe("");
+    expect(await w.run(":put [/disk find where disabled]")).toBe("\n");
+  });
+});

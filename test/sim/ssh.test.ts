@@ -217,7 +217,7 @@ describe("sim SSH front", () => {
     expect(entries.every((e) => e.user === "admin" && !Number.isNaN(Date.parse(e.time)))).toBe(true);
   });
 
-  it("fails to start with one readable line: bad settings file, not root", () => {
+  it("fails to start with one readable line: bad settings file, not root, no btrfs-progs", () => {
     const dir = path.join(path.dirname(sim.dataDir), "bad");
     writeFileSync(path.join(path.dirname(sim.dataDir), "bad-settings.json"), "{ not json");
     let stderr = "";
@@ -256,5 +256,19 @@ describe("sim SSH front", () => {
       "rds-csi sim: must run as root to attach a loop device and mount Btrfs (running as uid 65534)\n",
     );
     expect(existsSync(nobodyDir)).toBe(false);
+
+    const noBtrfs = spawnSync(
+      process.execPath,
+      [
+        ...["--import", "tsx", "src/cli.ts", "sim", "--listen", "127.0.0.1:0", "--size", "256M"],
+        ...["--data-dir", path.join(path.dirname(sim.dataDir), "nobtrfs"), "--authorized-keys", "/dev/null"],
+      ],
+      { encoding: "utf8", env: { ...process.env, PATH: "/nonexistent" } },
+    );
+    expect(noBtrfs.status).toBe(1);
+    expect(noBtrfs.stderr).toBe(
+      "rds-csi sim: cannot create the Btrfs filesystem: mkfs.btrfs not found: is it installed and on PATH?\n",
+    );
+    expect(existsSync(path.join(path.dirname(sim.dataDir), "nobtrfs", "pool.img"))).toBe(false);
   });
 });
