@@ -38,6 +38,7 @@ const NAMED_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": 
 
 /** Escapes a string for display inside double quotes, with RouterOS's escape set. */
 export function quote(text: string): string {
+  if (!/["\\\x00-\x1f\x7f]/.test(text)) return `"${text}"`;
   let out = '"';
   for (const ch of text) {
     const code = ch.charCodeAt(0);

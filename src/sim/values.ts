@@ -50,8 +50,21 @@ export function toText(value: RosValue): string {
   }
 }
 
+/** Values are immutable, so the JSON of a record (reused across listings) is computed once. */
+const jsonCache = new WeakMap<RosValue, string>();
+
 /** `:serialize to=json`: numbers stay exact (bigint digits), ids are strings. */
 export function toJson(value: RosValue): string {
+  if (value.t !== "map") return encodeJson(value);
+  let text = jsonCache.get(value);
+  if (text === undefined) {
+    text = encodeJson(value);
+    jsonCache.set(value, text);
+  }
+  return text;
+}
+
+function encodeJson(value: RosValue): string {
   switch (value.t) {
     case "nil":
       return "null";

@@ -45,6 +45,13 @@ const p = (name: string, value: RosValue, style: PropStyle): PropValue => ({ nam
 
 /** The `/disk/btrfs/subvolume` table, read from the live filesystem. */
 export function subvolumeTable(world: SimWorld): Table {
+  // The Btrfs listing is cached and replaced on change, so its items are built once per listing.
+  let last: { list: readonly Subvolume[]; format: string; items: TableItem[] } | undefined;
+  const memo = (list: readonly Subvolume[], format: "name" | "fullname"): TableItem[] => {
+    if (last?.list !== list || last.format !== format)
+      last = { list, format, items: subvolumeItems(world, format, list) };
+    return last.items;
+  };
   return {
     flags: FLAGS,
     columns: [
@@ -55,14 +62,18 @@ export function subvolumeTable(world: SimWorld): Table {
       { title: "CREATION-TIME", prop: "creation-time", align: "left" },
     ],
     properties: PROPERTIES,
-    list: async (ctx) => subvolumeItems(world, ctx, await world.btrfs.list()),
+    list: async (ctx) => memo(await world.btrfs.list(), ctx.settings.subvolume_parent_format),
   };
 }
 
-function subvolumeItems(world: SimWorld, ctx: ExecContext, subvolumes: readonly Subvolume[]): TableItem[] {
+function subvolumeItems(
+  world: SimWorld,
+  format: "name" | "fullname",
+  subvolumes: readonly Subvolume[],
+): TableItem[] {
   const byUuid = new Map(subvolumes.map((s) => [s.uuid, s]));
   const byId = new Map(subvolumes.map((s) => [s.id, s]));
-  const fullParent = ctx.settings.subvolume_parent_format === "fullname";
+  const fullParent = format === "fullname";
   const label = (s: Subvolume | undefined) =>
     s === undefined ? "" : fullParent ? s.path : path.basename(s.path);
   return subvolumes.map((s) => {

@@ -39,16 +39,43 @@ export function lookupFor(item: TableItem, flags: readonly FlagDef[]): PropLooku
   };
 }
 
+/** Sorted key orders by item shape: every item of a table has the same keys, so sort once. */
+const keyOrders = new Map<string, string[]>();
+
+/** Records of immutable items (a cached subvolume listing) are built once. */
+const records = new WeakMap<TableItem, RosValue>();
+
 /** The `as-value` record: `.id` first, then every key in alphabetical order. */
 export function recordOf(item: TableItem, flags: readonly FlagDef[], proplist?: readonly string[]): RosValue {
+  if (proplist) return buildRecord(item, flags, proplist);
+  let record = records.get(item);
+  if (!record) {
+    record = buildRecord(item, flags, undefined);
+    records.set(item, record);
+  }
+  return record;
+}
+
+function buildRecord(
+  item: TableItem,
+  flags: readonly FlagDef[],
+  proplist: readonly string[] | undefined,
+): RosValue {
   const entries = new Map<string, RosValue>();
   for (const f of flags) entries.set(f.name, bool(item.flags.has(f.name)));
   if (item.comment !== undefined) entries.set("comment", str(item.comment));
-  for (const p of [...item.props, ...(item.hidden ?? [])]) entries.set(p.name, p.value);
-  const keys = [...entries.keys()].filter((k) => !proplist || proplist.includes(k)).sort();
+  for (const p of item.props) entries.set(p.name, p.value);
+  if (item.hidden) for (const p of item.hidden) entries.set(p.name, p.value);
+  const shape = [...entries.keys()].join(",");
+  let keys = keyOrders.get(shape);
+  if (!keys) {
+    keys = [...entries.keys()].sort();
+    if (keyOrders.size > 200) keyOrders.clear();
+    keyOrders.set(shape, keys);
+  }
   const record: Array<readonly [string, RosValue]> = [];
   if (!proplist || proplist.includes(".id")) record.push([".id", itemId(item.id)]);
-  for (const k of keys) record.push([k, entries.get(k) as RosValue]);
+  for (const k of keys) if (!proplist || proplist.includes(k)) record.push([k, entries.get(k) as RosValue]);
   return map(record);
 }
 
