@@ -62,6 +62,9 @@ export function controlHandler(deps: ControlDeps): ControlHandler {
           request.which === "commands" || request.which === "injections" ? request.which : "all",
         );
         return {};
+      case "refresh":
+        deps.world.btrfs.invalidate();
+        return {};
       case "exec": {
         if (typeof request.line !== "string") throw new Error('exec needs "line"');
         const width = typeof request.width === "number" ? request.width : deps.settings().wrap_width;

@@ -80,6 +80,8 @@ export interface SimControl {
   /** Exec lines received over SSH, with whether they ran and what was answered. */
   commands(since?: number): Promise<SimCommandEntry[]>;
   clearLogs(which?: "commands" | "injections" | "all"): Promise<void>;
+  /** Forgets cached Btrfs listings (after changing subvolumes directly on the host). */
+  refresh(): Promise<void>;
   /** Runs a command line directly (test setup), bypassing SSH and fault rules. */
   exec(line: string, width?: number): Promise<SimExecResult>;
 }
@@ -147,6 +149,7 @@ function makeControl(socketPath: string): SimControl {
     injections: async (since = 0) => (await call("injections", { since })).events as SimInjectionEvent[],
     commands: async (since = 0) => (await call("commands", { since })).entries as SimCommandEntry[],
     clearLogs: async (which = "all") => void (await call("clearLogs", { which })),
+    refresh: async () => void (await call("refresh")),
     exec: async (line, width) =>
       (await call("exec", { line, ...(width !== undefined ? { width } : {}) })) as unknown as SimExecResult,
   };

@@ -191,6 +191,17 @@ describe("sim Btrfs subvolumes and snapshots", () => {
     expect(await run(':put [/disk/btrfs/subvolume/print count-only where fullname~"pvc-a"]')).toBe("1\r\n");
   });
 
+  it("sees subvolumes made directly on the host after a refresh", async () => {
+    execFileSync("btrfs", ["subvolume", "create", host("outside")]);
+    await sim.control.refresh();
+    expect(await run(':put [/disk/btrfs/subvolume/get [find where fullname="outside"] name]')).toBe(
+      "outside\r\n",
+    );
+    execFileSync("btrfs", ["subvolume", "delete", host("outside")]);
+    await sim.control.refresh();
+    expect(await run(':put [/disk/btrfs/subvolume/print count-only where fullname="outside"]')).toBe("0\r\n");
+  });
+
   it("keeps subvolumes, disks and files across a restart", async () => {
     const read = () =>
       run(
