@@ -12,7 +12,7 @@ import { BenchStack, forceCleanup } from "./lib/bench-stack.js";
 import { collectMachine } from "./lib/machine.js";
 import { type Plan, plans } from "./lib/plan.js";
 import { writeResults } from "./lib/write-results.js";
-import { runPhases } from "./phases.js";
+import { runPhases } from "./phases/index.js";
 
 const RESULTS_DIR = fileURLToPath(new URL("./results/", import.meta.url));
 const log = (line: string) => process.stdout.write(`${line}\n`);

@@ -1,4 +1,4 @@
-import { analyseMisses } from "./analysis.js";
+import { analyseMisses, beyondTargets } from "./analysis.js";
 import type { ProfileSummary } from "./profile-summary.js";
 import { type BenchResults, type Figure, formatValue } from "./results.js";
 
@@ -183,7 +183,7 @@ function listingSection(r: BenchResults): string {
 function concurrencySection(r: BenchResults): string {
   const figs = r.figures.filter((f) => f.id.startsWith("concurrency."));
   const errors = r.concurrency
-    .filter((c) => Object.keys(c.errors).length > 0)
+    .filter((c) => c.unexpected > 0)
     .map((c) => [
       c.mix,
       Object.entries(c.errors)
@@ -191,6 +191,7 @@ function concurrencySection(r: BenchResults): string {
         .join(", "),
       c.messages.join("; "),
     ]);
+  const aborted = r.concurrency.filter((c) => c.mix === "pairs").map((c) => c.aborted);
   const latency = r.figures.find((f) => f.id === "concurrency.distinct.latency");
   const total = r.figures.find((f) => f.id === "concurrency.distinct.total");
   const lockstep =
@@ -206,7 +207,7 @@ function concurrencySection(r: BenchResults): string {
     "",
     errors.length
       ? table(["mix", "errors", "messages"], errors)
-      : "No call failed with anything but ABORTED on a repeated name.",
+      : `No call failed with anything but ABORTED on a repeated name (${aborted.join(", ")} ABORTED in the rounds of 50 pairs).`,
     "",
     lockstep,
   ].join("\n");
@@ -288,6 +289,7 @@ export function renderReport(r: BenchResults): string {
     header(r),
     targets(r),
     analyseMisses(r),
+    beyondTargets(r),
     floorSection(r),
     sizesSection(r),
     listingSection(r),

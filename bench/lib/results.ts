@@ -95,6 +95,8 @@ export interface PhaseRecord {
 export interface BenchData {
   /** The driver and emulator ran as `node dist/cli.js` or from source through tsx. */
   build: string;
+  /** The controller's memory limit in the Helm chart, MiB, to hold the measured RSS against. */
+  chartMemoryLimitMiB?: number;
   setup: {
     poolSize: string;
     volumeSizes: string[];

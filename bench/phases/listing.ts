@@ -1,0 +1,88 @@
+import type { ListingStep } from "../lib/plan.js";
+import { figure } from "../lib/results.js";
+import { type ListingSamples, ListingSuite, PAGE_SIZE } from "../suites/listing.js";
+import { type PhaseContext, recordPhase } from "./context.js";
+
+/** For each planned snapshot count: make the snapshots (a phase), then measure listing (another). */
+export async function listingPhases(ctx: PhaseContext): Promise<void> {
+  const suite = new ListingSuite(ctx.stack);
+  await suite.prepare();
+  const largest = Math.max(...ctx.plan.listing.map((l) => l.snapshots));
+  for (const step of ctx.plan.listing) {
+    let populateMs = 0;
+    await recordPhase(ctx, `make ${step.snapshots} snapshots directly`, async () => {
+      populateMs = await suite.populate(step.snapshots);
+    });
+    await recordPhase(ctx, `ListSnapshots with ${step.snapshots} snapshots`, async () => {
+      const samples = await suite.measure(step, populateMs);
+      addFigures(ctx, step, samples, step.snapshots === largest);
+    });
+  }
+}
+
+function addFigures(ctx: PhaseContext, step: ListingStep, r: ListingSamples, isTarget: boolean): void {
+  const count = step.snapshots;
+  const key = `list.${count}`;
+  const name = `ListSnapshots, ${count} snapshots`;
+  const walk = r.walk[0];
+  ctx.data.listing.push({
+    snapshots: count,
+    populateMs: r.populateMs,
+    walkPages: walk?.pages ?? 0,
+    ...(walk?.sampledPages !== undefined ? { walkSampledPages: walk.sampledPages } : {}),
+  });
+  const sampled = walk?.sampledPages ? " (estimated from sampled pages)" : "";
+  ctx.data.figures.push(
+    figure(
+      `${key}.firstPage`,
+      `${name}: first page of ${PAGE_SIZE}`,
+      "ms",
+      r.firstPage.map((s) => s.ms),
+      isTarget ? { text: "< 100 ms", limit: 100 } : undefined,
+    ),
+    figure(
+      `${key}.firstPage.roundTrips`,
+      `${name}: first page, round trips`,
+      "round trips",
+      r.firstPage.map((s) => s.roundTrips),
+      { text: "≤ 2", limit: 2 },
+    ),
+    figure(
+      `${key}.walk`,
+      `${name}: full walk, pages of ${PAGE_SIZE}${sampled}`,
+      "ms",
+      r.walk.map((w) => w.ms),
+      isTarget ? { text: "< 1 s", limit: 1000 } : undefined,
+    ),
+    figure(
+      `${key}.walk.roundTrips`,
+      `${name}: full walk, round trips`,
+      "round trips",
+      r.walk.map((w) => w.roundTrips),
+    ),
+    figure(
+      `${key}.walk.page`,
+      `${name}: one page of the walk`,
+      "ms",
+      r.walk.flatMap((w) => w.pageMs),
+    ),
+    figure(
+      `${key}.oneCall`,
+      `${name}: all in one call (max_entries 0)`,
+      "ms",
+      r.oneCall.map((s) => s.ms),
+    ),
+    figure(
+      `${key}.createSnapshot`,
+      `CreateSnapshot with ${count} snapshots present`,
+      "ms",
+      r.createSnapshot.map((s) => s.ms),
+    ),
+    figure(
+      `${key}.deleteSnapshot`,
+      `DeleteSnapshot with ${count} snapshots present`,
+      "ms",
+      r.deleteSnapshot.map((s) => s.ms),
+    ),
+  );
+}
