@@ -30,8 +30,10 @@ export interface CallOutcome {
 }
 
 export class DriverProcess {
-  /** Every line written by every incarnation, in order. */
+  /** Every line written by every incarnation, stdout and stderr, in order. */
   readonly lines: string[] = [];
+  /** The stdout lines alone: the structured log. */
+  readonly stdout: string[] = [];
   readonly endpoint: string;
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
@@ -68,9 +70,13 @@ export class DriverProcess {
     );
     this.#child = child;
     this.#exited = new Promise((resolve) => child.once("exit", () => resolve()));
-    for (const stream of [child.stdout, child.stderr]) {
-      if (stream) createInterface({ input: stream }).on("line", (line) => this.lines.push(line));
+    if (child.stdout) {
+      createInterface({ input: child.stdout }).on("line", (line) => {
+        this.lines.push(line);
+        this.stdout.push(line);
+      });
     }
+    if (child.stderr) createInterface({ input: child.stderr }).on("line", (line) => this.lines.push(line));
     // A new channel each time: grpc-js backs off for a long while after its server went away.
     this.#csi?.close();
     this.#csi = new CsiClient(this.endpoint);
