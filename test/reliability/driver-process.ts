@@ -138,8 +138,14 @@ export class DriverProcess {
   }
 }
 
-/** Flags of `rds-csi controller` for an emulator, host key pinned by fingerprint. */
-export function controllerArgs(sim: SimFixture, extra: readonly string[] = []): string[] {
+/**
+ * Flags of `rds-csi controller` for an emulator; the host key is pinned by the emulator's
+ * fingerprint unless `hostKey` gives other host-key flags.
+ */
+export function controllerArgs(
+  sim: SimFixture,
+  hostKey: readonly string[] = ["--rds-host-key-fingerprint", sim.hostKeyFingerprint],
+): string[] {
   return [
     "controller",
     "--log-level",
@@ -150,12 +156,10 @@ export function controllerArgs(sim: SimFixture, extra: readonly string[] = []): 
     String(sim.port),
     "--rds-key-file",
     sim.privateKeyPath,
-    "--rds-host-key-fingerprint",
-    sim.hostKeyFingerprint,
+    ...hostKey,
     "--rds-pool",
     sim.pool,
     "--max-snapshots-per-volume",
     "0",
-    ...extra,
   ];
 }

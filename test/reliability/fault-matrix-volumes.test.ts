@@ -1,3 +1,3 @@
 import { defineMatrixSuite } from "./matrix-suite.js";
 
-defineMatrixSuite("volumes", ["CreateVolume", "expand", "DeleteVolume", "DeleteVolumeWithSnapshot"]);
+defineMatrixSuite("volumes", ["CreateVolume", "expand", "DeleteVolume"], ["DeleteVolumeWithSnapshot"]);

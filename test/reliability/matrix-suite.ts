@@ -98,7 +98,9 @@ export function defineMatrixSuite(
   for (const key of [...operationKeys, ...(FULL_MATRIX ? fullOnly : [])]) {
     const op = operations[key];
     if (!op) throw new Error(`unknown operation ${key}`);
-    it(`${op.name}: every command, every fault, converges to the clean result`, async () => {
+    it(`${op.name}: every command, every fault, converges to the clean result`, {
+      timeout: 1_800_000,
+    }, async () => {
       const results = await runMatrix(runner, key, op);
       const rows = results.map(rowOf);
       totals.run += rows.length;

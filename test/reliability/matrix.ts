@@ -59,7 +59,7 @@ const MAX_ATTEMPTS = 6;
 /** The caller's deadline expires this long after a timed-out command was sent... */
 const TIMEOUT_DEADLINE_MS = 500;
 /** ...while the emulator holds its reply back for this long. */
-const TIMEOUT_HOLD_MS = 3_000;
+const TIMEOUT_HOLD_MS = 2_000;
 /** A failure RouterOS could print that names no known cause: the client must take it as definite. */
 export const INJECTED_FAILURE = "failure: operation could not be completed (injected)";
 

@@ -180,7 +180,9 @@ const keys = [
 
 for (const key of keys) {
   const op = operations[key]!;
-  it(`${op.name}: a controller killed after any change finishes the job after a restart`, async () => {
+  it(`${op.name}: a controller killed after any change finishes the job after a restart`, {
+    timeout: 900_000,
+  }, async () => {
     const clean = await learn(op, `restart-${key}-clean`);
     // Killing after a read leaves the pool as after the change before it, so by default the kill
     // points are the changes; a line sent twice can only be held at its first occurrence.
