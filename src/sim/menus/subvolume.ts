@@ -5,7 +5,7 @@ import { makeDirectories, pathKind } from "../backend/files.js";
 import { CommandFailed } from "../backend/run.js";
 import { RosError, rosErrors } from "../errors.js";
 import type { FlagDef, PropStyle, PropValue } from "../printer.js";
-import type { ArgSpec, CommandSpec, ExecContext, Invocation, MenuSpec } from "../schema.js";
+import type { ArgSpec, CommandSpec, Invocation, MenuSpec } from "../schema.js";
 import { bool, itemId, NIL, num, type RosValue, str, toText } from "../values.js";
 import type { SimWorld } from "../world.js";
 import { readCommands, targetItems } from "./list-commands.js";
