@@ -37,6 +37,11 @@ export const settingsSchema = z
     identity: z.string().default("RDS"),
     /** RouterOS exits 0 even after a failed command; true makes errors exit 1 (experiments only). */
     strict_exit_codes: z.boolean().default(false),
+    /**
+     * TCP_NODELAY on accepted connections. Whether RouterOS's SSH server sets it is unknown; with
+     * it off, each small SSH message of an exec may wait for a delayed ACK (up to 40 ms on Linux).
+     */
+    tcp_nodelay: z.boolean().default(true),
     /** `/ip service ssh max-sessions`: concurrent exec sessions over all connections. */
     max_sessions: z.number().int().min(1).max(1000).default(20),
     /** Concurrent channels on one SSH connection; 0 = unlimited (unknown on real hardware). */

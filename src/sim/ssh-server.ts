@@ -110,6 +110,7 @@ export class SshServer {
       socket.destroy();
       return;
     }
+    socket.setNoDelay(this.options.settings().tcp_nodelay);
     this.sockets.add(socket);
     socket.on("close", () => this.sockets.delete(socket));
     socket.on("error", () => undefined);

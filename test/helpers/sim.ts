@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import ssh2 from "ssh2";
+import { ed25519KeyPair } from "./keys.js";
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const START_TIMEOUT_MS = 90_000;
@@ -293,7 +294,7 @@ interface FixtureFiles {
 function prepareFiles(opts: StartSimOptions, pool: string): FixtureFiles {
   const root = mkdtempSync(path.join(tmpdir(), "rds-sim-"));
   const dataDir = path.join(root, "data");
-  const keys = ssh2.utils.generateKeyPairSync("ed25519");
+  const keys = ed25519KeyPair();
   const privateKeyPath = path.join(root, "id_ed25519");
   const authorizedKeysPath = path.join(root, "authorized_keys");
   writeFileSync(privateKeyPath, keys.private, { mode: 0o600 });

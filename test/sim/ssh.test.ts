@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import ssh2 from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ed25519KeyPair } from "../helpers/keys.js";
 import { type SimFixture, sshExec, startSim } from "../helpers/sim.js";
 
 /** Opens one connection and returns the client once authenticated (or the error). */
@@ -77,7 +78,7 @@ describe("sim SSH front", () => {
   it("accepts rsa user keys and refuses ecdsa, unknown keys and other users", async () => {
     const rsa = ssh2.utils.generateKeyPairSync("rsa", { bits: 2048 });
     const ecdsa = ssh2.utils.generateKeyPairSync("ecdsa", { bits: 256 });
-    const stranger = ssh2.utils.generateKeyPairSync("ed25519");
+    const stranger = ed25519KeyPair();
     appendFileSync(sim.authorizedKeysPath, `${rsa.public}\n${ecdsa.public}\n`);
     expect((await sshExec(sim, "/system identity print", { privateKey: rsa.private })).stdout).toBe(
       "  name: RDS\r\n",
@@ -94,7 +95,7 @@ describe("sim SSH front", () => {
   });
 
   it("manages login keys through /user ssh-keys", async () => {
-    const extra = ssh2.utils.generateKeyPairSync("ed25519", { comment: "ops laptop" });
+    const extra = ed25519KeyPair("ops laptop");
     const ecdsa = ssh2.utils.generateKeyPairSync("ecdsa", { bits: 256 });
     await expect(sshExec(sim, ":put ok", { privateKey: extra.private })).rejects.toThrow(/authentication/);
     expect((await sshExec(sim, `/user ssh-keys add user=admin key="${extra.public}"`)).stdout).toBe("");
