@@ -1,36 +1,16 @@
 import type { Logger } from "pino";
-import {
-  addCommand,
-  type Condition,
-  findWhere,
-  getValueCommand,
-  type Menu,
-  removeCommand,
-  setCommand,
-  value,
-  where,
-} from "./command.js";
-import { invalidInput, protocolError, RdsError } from "./errors.js";
-import type { PrintedItem } from "./parse/properties.js";
+import { pino } from "pino";
+import { type AddFileDiskRequest, type Change, change } from "./changes.js";
+import { findWhere, getValueCommand, type RouterOsCommand, where } from "./command.js";
+import { invalidInput, RdsError } from "./errors.js";
 import { parseInteger } from "./parse/values.js";
-import { diskFilePath, fileName, fileNamePrefix, samePath } from "./paths.js";
-import {
-  MAX_COMMENT_LENGTH,
-  validateId,
-  validateIdPrefix,
-  validateLabel,
-  validateNqn,
-  validatePath,
-  validatePort,
-  validateText,
-} from "./quote.js";
+import { fileName } from "./paths.js";
+import { type Query, type QueryResults, query } from "./queries.js";
+import { validateLabel } from "./quote.js";
 import {
   type DecodeOptions,
   type DiskInfo,
-  decodeDisk,
-  decodeFile,
   decodePoolCapacity,
-  decodeSubvolume,
   type FileInfo,
   type PoolCapacity,
   type SubvolumeInfo,
@@ -40,11 +20,13 @@ import {
   CommandRunner,
   type CommandTransport,
   type ListingForm,
+  listCommand,
+  parseListing,
   type RunnerOptions,
 } from "./runner.js";
-import { roundUpFileSize } from "./sizes.js";
 import { parseRouterOsVersion, type RouterOsVersion, supports } from "./version.js";
 
+export type { AddFileDiskRequest } from "./changes.js";
 export type { CallOptions, CommandTransport, ListingForm } from "./runner.js";
 
 export interface RdsClientOptions extends RunnerOptions {
@@ -55,22 +37,13 @@ export interface RdsClientOptions extends RunnerOptions {
   logger?: Logger;
 }
 
-export interface AddFileDiskRequest {
-  /** `/disk` slot (item name), e.g. `pvc-<uuid>`. */
-  slot: string;
-  /** Backing file, with or without the leading slash: `/<pool>/<root>/vols/pvc-<uuid>/disk.img`. */
-  filePath: string;
-  /** Size of a new file, rounded up to `FILE_SIZE_GRANULARITY`. Omit to attach an existing file at its size. */
-  fileSize?: bigint;
-  /** Export over NVMe/TCP on this port with this NQN (NQN needs RouterOS 7.21+). */
-  nvme?: { port: number; nqn: string };
-  comment?: string;
-}
+type Queries = readonly Query<unknown>[];
 
 /**
- * Typed RouterOS operations for the controller: one method per operation, each a fixed, small
- * number of round trips (see src/rds/README.md for the exact commands). Changes are read back, so
- * what a method returns is what RouterOS reports, not what was asked.
+ * Typed RouterOS operations for the controller (see src/rds/README.md for the exact commands).
+ * A change travels with its read-back in one exec line, so what a method returns is what RouterOS
+ * reports, not what was asked, at the cost of one round trip. `read` sends several listings in
+ * one line; `apply` a change, its read-back and further listings.
  *
  * On an `outcome-unknown` error from a change, re-read with the matching get method before
  * deciding to repeat it; the client never re-sends a change on its own.
@@ -78,6 +51,7 @@ export interface AddFileDiskRequest {
 export class RdsClient {
   readonly #runner: CommandRunner;
   readonly #decode: DecodeOptions;
+  readonly #logger: Logger;
   #version: RouterOsVersion | null = null;
 
   constructor(
@@ -86,6 +60,7 @@ export class RdsClient {
   ) {
     this.#runner = new CommandRunner(transport, options);
     this.#decode = { utcOffsetMinutes: options.utcOffsetMinutes ?? 0 };
+    this.#logger = options.logger ?? pino({ level: "silent" });
   }
 
   // ---- system ----
@@ -101,136 +76,110 @@ export class RdsClient {
   /** Free and total bytes of the pool disk mounted at `mountPoint` — 1 round trip. */
   async poolCapacity(mountPoint: string, call: CallOptions = {}): Promise<PoolCapacity> {
     validateLabel(mountPoint, "pool mount point");
-    const items = await this.#list("/disk", where.eq("mount-point", mountPoint), call);
+    const form = await this.#listingForm(call);
+    const items = await this.#runner.list("/disk", where.eq("mount-point", mountPoint), form, call);
     const pool = items.find((i) => i.properties.get("mount-point") === mountPoint);
     if (!pool) throw new RdsError("not-found", `no disk is mounted at ${mountPoint}`, { retryable: false });
     return decodePoolCapacity(pool);
   }
 
-  // ---- disks ----
+  // ---- batches ----
 
-  /** `/disk add type=file …` then a read-back — 2 round trips. */
-  async addFileDisk(request: AddFileDiskRequest, call: CallOptions = {}): Promise<DiskInfo> {
-    const slot = validateId(request.slot, "disk slot");
-    const size = request.fileSize === undefined ? undefined : roundUpFileSize(request.fileSize);
-    if (request.nvme) {
-      validatePort(request.nvme.port);
-      validateNqn(request.nvme.nqn);
-      if (this.#version && !supports(this.#version, "nvmeServerNqn")) {
-        throw invalidInput(
-          `RouterOS ${this.#version.text} cannot set an NVMe/TCP NQN (7.21 or later needed)`,
-        );
-      }
-    }
-    const comment =
-      request.comment === undefined
-        ? undefined
-        : validateText(request.comment, "comment", MAX_COMMENT_LENGTH);
-    const nvme = request.nvme;
-    await this.#runner.run(
-      addCommand("/disk", [
-        ["type", value.word("file")],
-        ["slot", value.id(slot, "disk slot")],
-        ["file-path", value.string(diskFilePath(request.filePath), "file-path")],
-        ["file-size", size === undefined ? undefined : value.integer(size, "file size")],
-        ["mount-filesystem", value.bool(false)],
-        ["nvme-tcp-export", nvme ? value.bool(true) : undefined],
-        ["nvme-tcp-server-port", nvme ? value.integer(nvme.port, "port") : undefined],
-        ["nvme-tcp-server-nqn", nvme ? value.string(nvme.nqn, "NQN") : undefined],
-        ["comment", comment === undefined ? undefined : value.string(comment, "comment")],
-      ]),
-      call,
-    );
-    return this.#readBackDisk(slot, call);
+  /**
+   * Several listings in one exec line — 1 round trip (from print detail, one more when a file
+   * query needs exact sizes). Results come back in the order of the queries.
+   */
+  async read<const Q extends Queries>(queries: Q, call: CallOptions = {}): Promise<QueryResults<Q>> {
+    if (queries.length === 0) return [] as unknown as QueryResults<Q>;
+    const form = await this.#listingForm(call);
+    const commands = queries.map((q) => listCommand(q.menu, q.condition, form, q.proplist));
+    const { replies } = await this.#runner.batch(commands, call);
+    return (await this.#decodeReplies(queries, replies, form, call)) as QueryResults<Q>;
   }
 
-  /** `/disk set [find where slot=…] file-size=…` then a read-back — 2 round trips. Grows the file. */
-  async setDiskFileSize(slot: string, bytes: bigint, call: CallOptions = {}): Promise<DiskInfo> {
-    validateId(slot, "disk slot");
-    const size = roundUpFileSize(bytes);
-    await this.#runner.run(
-      setCommand("/disk", findWhere(where.eq("slot", slot)), [
-        ["file-size", value.integer(size, "file size")],
-      ]),
-      call,
-    );
-    const disk = await this.#readBackDisk(slot, call);
-    if (disk.fileSize === null || disk.fileSize < size) {
-      throw protocolError(
-        `disk ${slot} reports file-size ${String(disk.fileSize)} after being set to ${size}`,
-      );
+  /**
+   * A change, its read-back and `queries`, in one exec line — 1 round trip. RouterOS stops at the
+   * change when it fails, so its error is thrown as from a single command; the line is never
+   * re-sent after an unknown outcome. If the change succeeded but a read after it failed, the
+   * reads are sent again on their own.
+   */
+  async apply<R, const Q extends Queries>(
+    wanted: Change<R>,
+    queries: Q,
+    call: CallOptions = {},
+  ): Promise<[R, ...QueryResults<Q>]> {
+    const form = await this.#listingForm(call);
+    if (wanted.requires && this.#version && !supports(this.#version, wanted.requires.feature)) {
+      throw invalidInput(`RouterOS ${this.#version.text} lacks ${wanted.requires.what}`);
     }
-    return disk;
+    const reads: Queries = wanted.readBack ? [wanted.readBack, ...queries] : queries;
+    const commands = [
+      wanted.command,
+      ...reads.map((q) => listCommand(q.menu, q.condition, form, q.proplist)),
+    ];
+    const reply = await this.#runner.batch(commands, call);
+    let values: unknown[];
+    if (reply.failure) {
+      this.#logger.info(
+        { command: wanted.command.line, kind: reply.failure.error.kind },
+        "a change succeeded but the reads after it failed; reading again",
+      );
+      values = reads.length === 0 ? [] : ((await this.read(reads, call)) as unknown[]);
+    } else {
+      values = await this.#decodeReplies(reads, reply.replies.slice(1), form, call);
+    }
+    const result = wanted.finish(wanted.readBack ? values[0] : undefined);
+    return [result, ...(wanted.readBack ? values.slice(1) : values)] as [R, ...QueryResults<Q>];
+  }
+
+  // ---- disks ----
+
+  /** `/disk add type=file …` with its read-back — 1 round trip. */
+  async addFileDisk(request: AddFileDiskRequest, call: CallOptions = {}): Promise<DiskInfo> {
+    return (await this.apply(change.addFileDisk(request), [], call))[0];
+  }
+
+  /** `/disk set [find where slot=…] file-size=…` with its read-back — 1 round trip. Grows the file. */
+  async setDiskFileSize(slot: string, bytes: bigint, call: CallOptions = {}): Promise<DiskInfo> {
+    return (await this.apply(change.setDiskFileSize(slot, bytes), [], call))[0];
   }
 
   /** `/disk remove [find where slot=…]` — 1 round trip; a missing disk is not an error. Keeps the file. */
   async removeDisk(slot: string, call: CallOptions = {}): Promise<void> {
-    validateId(slot, "disk slot");
-    await this.#runner.run(removeCommand("/disk", findWhere(where.eq("slot", slot))), call);
+    await this.#runner.run(change.removeDisk(slot).command, call);
   }
 
   /** The disk with this slot, or null — 1 round trip. */
   async getDisk(slot: string, call: CallOptions = {}): Promise<DiskInfo | null> {
-    validateId(slot, "disk slot");
-    const items = await this.#list("/disk", where.eq("slot", slot), call);
-    return this.#decodeAll(items, decodeDisk).find((d) => d.slot === slot) ?? null;
+    return (await this.read([query.disk(slot)], call))[0];
   }
 
   /** Disks whose slot starts with `slotPrefix` — 1 round trip. */
   async listDisks(filter: { slotPrefix: string }, call: CallOptions = {}): Promise<DiskInfo[]> {
-    const prefix = validateIdPrefix(filter.slotPrefix, "slot prefix");
-    const items = await this.#list("/disk", where.startsWith("slot", prefix), call);
-    return this.#decodeAll(items, decodeDisk).filter((d) => d.slot.startsWith(prefix));
+    return (await this.read([query.disks(filter)], call))[0];
   }
 
   // ---- subvolumes ----
 
-  /** `/disk/btrfs/subvolume add fs=… name=…` then a read-back — 2 round trips. */
+  /** `/disk/btrfs/subvolume add fs=… name=…` with its read-back — 1 round trip. */
   async createSubvolume(
     request: { fs: string; fullname: string },
     call: CallOptions = {},
   ): Promise<SubvolumeInfo> {
-    this.#requireSubvolumes();
-    const fs = validateLabel(request.fs, "filesystem label");
-    const fullname = validatePath(request.fullname, "subvolume").join("/");
-    await this.#runner.run(
-      addCommand("/disk/btrfs/subvolume", [
-        ["fs", value.string(fs, "fs")],
-        ["name", value.string(fullname, "name")],
-      ]),
-      call,
-    );
-    return this.#readBackSubvolume(fullname, fs, call);
+    return (await this.apply(change.createSubvolume(request), [], call))[0];
   }
 
-  /** `/disk/btrfs/subvolume add fs=… parent=<source> name=<target> read-only=…` then a read-back — 2 round trips. */
+  /** `/disk/btrfs/subvolume add fs=… parent=<source> name=<target> read-only=…` with its read-back — 1 round trip. */
   async snapshotSubvolume(
     request: { fs: string; source: string; target: string; readOnly: boolean },
     call: CallOptions = {},
   ): Promise<SubvolumeInfo> {
-    this.#requireSubvolumes();
-    const fs = validateLabel(request.fs, "filesystem label");
-    const source = validatePath(request.source, "source subvolume").join("/");
-    const target = validatePath(request.target, "target subvolume").join("/");
-    await this.#runner.run(
-      addCommand("/disk/btrfs/subvolume", [
-        ["fs", value.string(fs, "fs")],
-        ["parent", value.string(source, "parent")],
-        ["name", value.string(target, "name")],
-        ["read-only", value.bool(request.readOnly)],
-      ]),
-      call,
-    );
-    return this.#readBackSubvolume(target, fs, call);
+    return (await this.apply(change.snapshotSubvolume(request), [], call))[0];
   }
 
   /** `/disk/btrfs/subvolume remove [find where fullname=…]` — 1 round trip; missing is not an error. */
   async removeSubvolume(fullname: string, options: { fs?: string } & CallOptions = {}): Promise<void> {
-    const condition = this.#subvolumeCondition(
-      where.eq("fullname", validatePath(fullname, "subvolume").join("/")),
-      options.fs,
-    );
-    await this.#runner.run(removeCommand("/disk/btrfs/subvolume", findWhere(condition)), options);
+    await this.#runner.run(change.removeSubvolume(fullname, options).command, options);
   }
 
   /** The subvolume at `fullname`, or null — 1 round trip. */
@@ -238,13 +187,7 @@ export class RdsClient {
     fullname: string,
     options: { fs?: string } & CallOptions = {},
   ): Promise<SubvolumeInfo | null> {
-    const wanted = validatePath(fullname, "subvolume").join("/");
-    const condition = this.#subvolumeCondition(where.eq("fullname", wanted), options.fs);
-    const items = await this.#list("/disk/btrfs/subvolume", condition, options);
-    return (
-      this.#decodeAll(items, (i) => decodeSubvolume(i, this.#decode)).find((s) => s.fullname === wanted) ??
-      null
-    );
+    return (await this.read([query.subvolume(fullname, options)], options))[0];
   }
 
   /** Subvolumes whose fullname starts with `fullnamePrefix` — 1 round trip. */
@@ -252,73 +195,32 @@ export class RdsClient {
     filter: { fullnamePrefix: string; fs?: string },
     call: CallOptions = {},
   ): Promise<SubvolumeInfo[]> {
-    const prefix = fileNamePrefix(filter.fullnamePrefix);
-    const condition = this.#subvolumeCondition(where.startsWith("fullname", prefix), filter.fs);
-    const items = await this.#list("/disk/btrfs/subvolume", condition, call);
-    return this.#decodeAll(items, (i) => decodeSubvolume(i, this.#decode)).filter((s) =>
-      s.fullname.startsWith(prefix),
-    );
+    return (await this.read([query.subvolumes(filter)], call))[0];
   }
 
   // ---- files ----
 
   /** The file at `path` (either slash form), or null — 1 round trip (2 with print detail, for the exact size). */
   async getFile(path: string, call: CallOptions = {}): Promise<FileInfo | null> {
-    const name = fileName(path);
-    const items = await this.#list("/file", where.eq("name", name), call);
-    const file = this.#decodeAll(items, (i) => decodeFile(i, this.#decode)).find((f) =>
-      samePath(f.name, name),
-    );
-    if (!file || file.size !== null || file.type === "directory" || file.type === "disk") return file ?? null;
-    // print detail rounds file sizes; `get` prints the exact number.
-    const exact = await this.#runner.run(
-      getValueCommand("/file", "size", findWhere(where.eq("name", name))),
-      call,
-    );
-    return { ...file, size: parseInteger(exact) };
+    return (await this.read([query.file(path)], call))[0];
   }
 
   /** `/file remove [find where name=…]` — 1 round trip; a missing file is not an error. */
   async removeFile(path: string, call: CallOptions = {}): Promise<void> {
-    await this.#runner.run(removeCommand("/file", findWhere(where.eq("name", fileName(path)))), call);
+    await this.#runner.run(change.removeFile(path).command, call);
   }
 
   /** `/file add name=… type=directory` — 1 round trip. An existing directory is `already-exists`. */
   async addDirectory(path: string, call: CallOptions = {}): Promise<void> {
-    await this.#runner.run(
-      addCommand("/file", [
-        ["name", value.string(fileName(path), "name")],
-        ["type", value.word("directory")],
-      ]),
-      call,
-    );
+    await this.#runner.run(change.addDirectory(path).command, call);
   }
 
   /** Files whose name starts with `namePrefix` — 1 round trip. With print detail, rounded sizes come back as null. */
   async listFiles(filter: { namePrefix: string }, call: CallOptions = {}): Promise<FileInfo[]> {
-    const prefix = fileNamePrefix(filter.namePrefix);
-    const items = await this.#list("/file", where.startsWith("name", prefix), call);
-    return this.#decodeAll(items, (i) => decodeFile(i, this.#decode)).filter((f) =>
-      f.name.startsWith(prefix),
-    );
+    return (await this.read([query.files(filter)], call))[0];
   }
 
   // ---- helpers ----
-
-  /** Refuses early, once the version is known, instead of sending a command RouterOS cannot parse. */
-  #requireSubvolumes(): void {
-    if (this.#version && !supports(this.#version, "btrfsSubvolumes")) {
-      throw invalidInput(
-        `RouterOS ${this.#version.text} has no /disk/btrfs/subvolume (7.18 or later needed)`,
-      );
-    }
-  }
-
-  #subvolumeCondition(condition: Condition, fs: string | undefined): Condition {
-    return fs === undefined
-      ? condition
-      : where.and(where.eq("fs", validateLabel(fs, "filesystem label")), condition);
-  }
 
   async #listingForm(call: CallOptions): Promise<ListingForm> {
     const form = this.options.listingForm ?? "auto";
@@ -326,23 +228,53 @@ export class RdsClient {
     return supports(await this.routerOsVersion(call), "serializeJson") ? "json" : "detail";
   }
 
-  async #list(menu: Menu, condition: Condition, call: CallOptions): Promise<PrintedItem[]> {
-    return this.#runner.list(menu, condition, await this.#listingForm(call), call);
+  async #decodeReplies(
+    queries: Queries,
+    replies: readonly string[],
+    form: ListingForm,
+    call: CallOptions,
+  ): Promise<unknown[]> {
+    const values = queries.map((q, i) => q.decode(parseListing(replies[i] ?? "", form), this.#decode));
+    if (form !== "detail") return values;
+    // print detail rounds file sizes; `get` prints the exact number. One more round trip for all.
+    const rounded: string[] = [];
+    queries.forEach((q, i) => {
+      if (q.exactSizes) for (const f of filesIn(values[i])) if (roundedSize(f)) rounded.push(f.name);
+    });
+    if (rounded.length === 0) return values;
+    const sizes = await this.#exactSizes(rounded, call);
+    return values.map((v, i) => (queries[i]?.exactSizes ? withSizes(v, sizes) : v));
   }
 
-  #decodeAll<T>(items: PrintedItem[], decode: (item: PrintedItem) => T): T[] {
-    return items.map(decode);
+  /** `:put [/file get [find where name=…] size]` for each file, in one line. */
+  async #exactSizes(names: readonly string[], call: CallOptions): Promise<Map<string, bigint>> {
+    const commands: RouterOsCommand[] = names.map((n) =>
+      getValueCommand("/file", "size", findWhere(where.eq("name", fileName(n)))),
+    );
+    const { replies } = await this.#runner.batch(commands, call);
+    const sizes = new Map<string, bigint>();
+    names.forEach((n, i) => {
+      const size = parseInteger(replies[i] ?? "");
+      if (size !== null) sizes.set(n, size);
+    });
+    return sizes;
   }
+}
 
-  async #readBackDisk(slot: string, call: CallOptions): Promise<DiskInfo> {
-    const disk = await this.getDisk(slot, call);
-    if (!disk) throw new RdsError("not-found", `disk ${slot} does not exist`, { retryable: false });
-    return disk;
-  }
+function roundedSize(file: FileInfo): boolean {
+  return file.size === null && file.type !== "directory" && file.type !== "disk";
+}
 
-  async #readBackSubvolume(fullname: string, fs: string, call: CallOptions): Promise<SubvolumeInfo> {
-    const subvolume = await this.getSubvolume(fullname, { ...call, fs });
-    if (!subvolume) throw protocolError(`subvolume ${fullname} was created but is not listed`);
-    return subvolume;
-  }
+function filesIn(value: unknown): FileInfo[] {
+  if (value === null || value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]) as FileInfo[];
+}
+
+function withSizes(value: unknown, sizes: ReadonlyMap<string, bigint>): unknown {
+  const fix = (f: FileInfo): FileInfo => {
+    const size = sizes.get(f.name);
+    return size === undefined ? f : { ...f, size };
+  };
+  if (value === null || value === undefined) return value;
+  return Array.isArray(value) ? (value as FileInfo[]).map(fix) : fix(value as FileInfo);
 }

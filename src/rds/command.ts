@@ -100,6 +100,15 @@ export const where = {
     if (conditions.length === 1) return conditions[0]!;
     return condition(conditions.map((c) => `(${c.text})`).join(" and "));
   },
+  or(...conditions: Condition[]): Condition {
+    if (conditions.length === 0) throw invalidInput("empty condition");
+    if (conditions.length === 1) return conditions[0]!;
+    return condition(conditions.map((c) => `(${c.text})`).join(" or "));
+  },
+  /** `property="a" or property="b" …`: one of several exact values. */
+  anyOf(property: string, values: readonly string[]): Condition {
+    return where.or(...values.map((v) => where.eq(property, v)));
+  },
 };
 
 /** `[find where …]`: the target form for set/remove/get. An empty result makes set/remove a no-op. */
@@ -131,9 +140,21 @@ export function removeCommand(menu: Menu, target: Fragment): RouterOsCommand {
   return { line: join(menu, "remove", target.text), mutating: true };
 }
 
-/** Human-oriented detail listing: `/menu print detail [where …]`. */
-export function printDetailCommand(menu: Menu, condition?: Condition): RouterOsCommand {
-  return { line: join(menu, "print", "detail", condition && `where ${condition.text}`), mutating: false };
+/** Which properties a print shows (`proplist=a,b`); every name is checked, `.id` is allowed. */
+export type Proplist = readonly string[];
+
+function proplistText(proplist: Proplist | undefined): string | undefined {
+  if (proplist === undefined) return undefined;
+  if (proplist.length === 0) throw invalidInput("empty proplist");
+  return `proplist=${proplist.map(propertyName).join(",")}`;
+}
+
+/** Human-oriented detail listing: `/menu print detail [proplist=…] [where …]`. */
+export function printDetailCommand(menu: Menu, condition?: Condition, proplist?: Proplist): RouterOsCommand {
+  return {
+    line: join(menu, "print", "detail", proplistText(proplist), condition && `where ${condition.text}`),
+    mutating: false,
+  };
 }
 
 /** `/menu print terse [where …]`: one line per item. */
@@ -141,21 +162,66 @@ export function printTerseCommand(menu: Menu, condition?: Condition): RouterOsCo
   return { line: join(menu, "print", "terse", condition && `where ${condition.text}`), mutating: false };
 }
 
-function printAsValue(menu: Menu, condition?: Condition): string {
-  return join(menu, "print", "detail", "as-value", condition && `where ${condition.text}`);
+function printAsValue(menu: Menu, condition?: Condition, proplist?: Proplist): string {
+  return join(
+    menu,
+    "print",
+    "detail",
+    "as-value",
+    proplistText(proplist),
+    condition && `where ${condition.text}`,
+  );
 }
 
-/** `:put [/menu print detail as-value [where …]]`: exact numbers, records joined by `;`. */
-export function printAsValueCommand(menu: Menu, condition?: Condition): RouterOsCommand {
-  return { line: `:put [${printAsValue(menu, condition)}]`, mutating: false };
+/** `:put [/menu print detail as-value [proplist=…] [where …]]`: exact numbers, records joined by `;`. */
+export function printAsValueCommand(menu: Menu, condition?: Condition, proplist?: Proplist): RouterOsCommand {
+  return { line: `:put [${printAsValue(menu, condition, proplist)}]`, mutating: false };
 }
 
 /** `:put [:serialize to=json [/menu print detail as-value …]]` (RouterOS 7.13+): one JSON array. */
-export function printJsonCommand(menu: Menu, condition?: Condition): RouterOsCommand {
-  return { line: `:put [:serialize to=json [${printAsValue(menu, condition)}]]`, mutating: false };
+export function printJsonCommand(menu: Menu, condition?: Condition, proplist?: Proplist): RouterOsCommand {
+  return { line: `:put [:serialize to=json [${printAsValue(menu, condition, proplist)}]]`, mutating: false };
 }
 
 /** `:put [/menu get [target] property]`: one raw value. */
 export function getValueCommand(menu: Menu, property: string, target?: Fragment): RouterOsCommand {
   return { line: `:put [${join(menu, "get", target?.text, propertyName(property))}]`, mutating: false };
+}
+
+/**
+ * The line printed between the replies of a batch. A constant, never input. No listing form can
+ * print it as a line of its own: print detail lines start with an index, flags or indentation,
+ * as-value with `.id=` (or nothing), JSON with `[`.
+ */
+export const BATCH_SEPARATOR = "--- rds-csi: next reply ---";
+
+const SEPARATOR_COMMAND = `:put ${quoteString(BATCH_SEPARATOR)}`;
+
+/**
+ * Several commands as one exec line, `;`-separated with the separator printed between them.
+ * RouterOS runs them in order and stops at the first error (reference §1.1), so the reply holds
+ * one part per command that ran, the last of them possibly an error. Mutating when any part is.
+ */
+export function batchCommand(commands: readonly RouterOsCommand[]): RouterOsCommand {
+  if (commands.length === 0) throw invalidInput("empty batch");
+  return {
+    line: commands.map((c) => c.line).join(`; ${SEPARATOR_COMMAND}; `),
+    mutating: commands.some((c) => c.mutating),
+  };
+}
+
+/** The replies of a batch, in order; fewer than sent when RouterOS stopped at an error. */
+export function splitBatchReply(stdout: string): string[] {
+  const parts: string[] = [];
+  let current: string[] = [];
+  for (const line of stdout.split("\n")) {
+    if (line.replace(/\r$/, "").trimEnd() === BATCH_SEPARATOR) {
+      parts.push(current.join("\n"));
+      current = [];
+    } else {
+      current.push(line);
+    }
+  }
+  parts.push(current.join("\n"));
+  return parts;
 }

@@ -42,7 +42,9 @@ export const FEATURES = {
   nvmeServerNqn: [7, 21],
 } as const satisfies Record<string, readonly [number, number]>;
 
-export function supports(version: RouterOsVersion, feature: keyof typeof FEATURES): boolean {
+export type Feature = keyof typeof FEATURES;
+
+export function supports(version: RouterOsVersion, feature: Feature): boolean {
   const [major, minor] = FEATURES[feature];
   return versionAtLeast(version, major, minor);
 }

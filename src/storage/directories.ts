@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { isRdsError } from "../rds/index.js";
 import { isVolumeId } from "./ids.js";
 import type { Layout } from "./layout.js";
-import type { CallOptions, StorageRds } from "./rds-port.js";
+import { type CallOptions, query, type StorageRds } from "./rds-port.js";
 
 /**
  * The plain directories of the layout: `<root>`, `<root>/vols`, `<root>/snaps` and one
@@ -44,14 +44,32 @@ export class Directories {
    * then logged and the empty directory kept, rather than failing every retry of a delete.
    */
   async pruneVolumeSnapshots(volumeId: string, call: CallOptions, finalAttempt = false): Promise<void> {
-    const { layout, rds } = this;
+    const remains = await this.rds.read(this.remainsQueries(volumeId), call);
+    await this.pruneIfOrphaned(volumeId, remains, call, finalAttempt);
+  }
+
+  /**
+   * What decides whether a volume's snapshot directory can go: its snapshots and the volume's
+   * subvolume. Reads to send together with the remove that may orphan the directory.
+   */
+  remainsQueries(volumeId: string) {
+    const { layout } = this;
     const fs = layout.fsLabel;
-    const [snapshots, volume] = await Promise.all([
-      rds.listSubvolumes({ fullnamePrefix: `${layout.volumeSnapshotsDir(volumeId)}/`, fs }, call),
-      rds.getSubvolume(layout.volumeSubvolume(volumeId), { ...call, fs }),
-    ]);
+    return [
+      query.subvolumes({ fullnamePrefix: `${layout.volumeSnapshotsDir(volumeId)}/`, fs, proplist: ["name"] }),
+      query.subvolume(layout.volumeSubvolume(volumeId), { fs }),
+    ] as const;
+  }
+
+  /** `pruneVolumeSnapshots` with the reads of `remainsQueries` already made — 0 or 1 round trip. */
+  async pruneIfOrphaned(
+    volumeId: string,
+    [snapshots, volume]: readonly [readonly unknown[], unknown],
+    call: CallOptions,
+    finalAttempt = false,
+  ): Promise<void> {
     if (snapshots.length > 0 || volume !== null) return;
-    await this.#remove(layout.inPool(layout.volumeSnapshotsDir(volumeId)), call, finalAttempt);
+    await this.#remove(this.layout.inPool(this.layout.volumeSnapshotsDir(volumeId)), call, finalAttempt);
   }
 
   /**

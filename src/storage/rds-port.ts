@@ -20,6 +20,9 @@ export type StorageRds = Pick<
   | "addDirectory"
   | "listFiles"
   | "poolCapacity"
+  | "read"
+  | "apply"
 >;
 
-export type { CallOptions, DiskInfo, FileInfo, SubvolumeInfo } from "../rds/index.js";
+export type { CallOptions, DiskInfo, FileInfo, Query, SubvolumeInfo } from "../rds/index.js";
+export { change, FILE_PROPLIST, query, SUBVOLUME_PROPLIST } from "../rds/index.js";

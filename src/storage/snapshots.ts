@@ -2,7 +2,21 @@ import type { Logger } from "pino";
 import { isRdsError } from "../rds/index.js";
 import type { Directories } from "./directories.js";
 import type { Layout, SnapshotLocation } from "./layout.js";
-import type { CallOptions, FileInfo, StorageRds, SubvolumeInfo } from "./rds-port.js";
+import {
+  type CallOptions,
+  change,
+  type FileInfo,
+  type Query,
+  query,
+  type StorageRds,
+  SUBVOLUME_PROPLIST,
+  type SubvolumeInfo,
+} from "./rds-port.js";
+
+/** Past this many images a page's sizes come from a listing of the directory, not by name. */
+const MAX_NAMED_FILES = 200;
+
+const compareIds = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Snapshots on the RDS: read-only Btrfs snapshots `<root>/snaps/<source volume id>/<snapshot id>`
@@ -32,44 +46,93 @@ export class SnapshotStore {
   ) {}
 
   /**
-   * Every snapshot of one volume, or of all volumes, sorted by id: one listing of subvolumes and
-   * one of files, sent together — 2 round trips whatever the number of snapshots.
+   * The snapshots of one volume, or of all volumes, sorted by id, without their image sizes: one
+   * listing of subvolumes asking only for the properties the driver reads — 1 round trip.
+   * `describeAll` completes the page that is returned.
    */
-  async list(filter: { sourceVolumeId?: string }, call: CallOptions): Promise<SnapshotRecord[]> {
+  async list(filter: { sourceVolumeId?: string }, call: CallOptions): Promise<SnapshotSubvolume[]> {
     const { layout } = this.options;
     const dir =
       filter.sourceVolumeId === undefined
         ? layout.snapshotsDir()
         : layout.volumeSnapshotsDir(filter.sourceVolumeId);
-    const [subvolumes, files] = await Promise.all([
-      this.rds.listSubvolumes({ fullnamePrefix: `${dir}/`, fs: layout.fsLabel }, call),
-      this.rds.listFiles({ namePrefix: layout.inPool(`${dir}/`) }, call),
-    ]);
-    return this.#records(subvolumes, files);
+    const [subvolumes] = await this.rds.read(
+      [query.subvolumes({ fullnamePrefix: `${dir}/`, fs: layout.fsLabel, proplist: SUBVOLUME_PROPLIST })],
+      call,
+    );
+    return this.#located(subvolumes).sort((a, b) => compareIds(a.snapshotId, b.snapshotId));
   }
 
   /**
-   * Where a snapshot is, from one listing of all snapshot subvolumes (the id alone does not say
-   * which volume it came from), plus how many snapshots each volume has — 1 round trip.
+   * Full records of listed snapshots: the sizes of their images only, named in one `/file`
+   * query (a long page lists the directory instead, to keep the line short) — 1 round trip.
    */
-  async locate(
-    snapshotId: string,
-    call: CallOptions,
-  ): Promise<{ found: SnapshotSubvolume | undefined; perVolume: Map<string, number> }> {
+  async describeAll(located: readonly SnapshotSubvolume[], call: CallOptions): Promise<SnapshotRecord[]> {
+    if (located.length === 0) return [];
     const { layout } = this.options;
-    const subvolumes = await this.rds.listSubvolumes(
-      { fullnamePrefix: `${layout.snapshotsDir()}/`, fs: layout.fsLabel },
+    const images = located.map((l) => layout.snapshotImage(l.sourceVolumeId, l.snapshotId));
+    const [files] = await this.rds.read(
+      [
+        located.length <= MAX_NAMED_FILES
+          ? query.filesNamed(images)
+          : query.files({ namePrefix: layout.inPool(`${layout.snapshotsDir()}/`) }),
+      ],
       call,
     );
-    const perVolume = new Map<string, number>();
-    let found: SnapshotSubvolume | undefined;
-    for (const subvolume of subvolumes) {
-      const location = layout.parseSnapshotSubvolume(subvolume.fullname);
-      if (location === undefined) continue;
-      perVolume.set(location.sourceVolumeId, (perVolume.get(location.sourceVolumeId) ?? 0) + 1);
-      if (location.snapshotId === snapshotId) found = { ...location, subvolume };
+    const byId = new Map<string, FileInfo>();
+    for (const file of files) {
+      const location = layout.parseSnapshotImage(file.name);
+      if (location !== undefined) byId.set(location.snapshotId, file);
     }
-    return { found, perVolume };
+    return located.map((l) => this.#record(l, l.subvolume, byId.get(l.snapshotId) ?? null));
+  }
+
+  /**
+   * Where a snapshot is: the subvolume with its id as name, wherever it sits (the id alone does
+   * not say which volume it came from) — 1 round trip.
+   */
+  async locate(snapshotId: string, call: CallOptions): Promise<SnapshotSubvolume | undefined> {
+    const [named] = await this.rds.read([this.#named(snapshotId)], call);
+    return this.#find(named, snapshotId);
+  }
+
+  /**
+   * Everything CreateSnapshot decides on, in one exec line — 1 round trip: the snapshot wherever
+   * it is, its image if it is already under `sourceVolumeId` (a retry), the source volume's
+   * `/disk` item and how many snapshots that volume has.
+   */
+  async prepare(
+    location: SnapshotLocation,
+    call: CallOptions,
+  ): Promise<{
+    found: SnapshotSubvolume | undefined;
+    existing?: SnapshotRecord;
+    sourceExists: boolean;
+    taken: number;
+  }> {
+    const { layout } = this.options;
+    const { snapshotId, sourceVolumeId } = location;
+    const fs = layout.fsLabel;
+    const [named, image, disk, siblings] = await this.rds.read(
+      [
+        this.#named(snapshotId),
+        query.file(layout.snapshotImage(sourceVolumeId, snapshotId)),
+        query.disk(sourceVolumeId),
+        query.subvolumes({
+          fullnamePrefix: `${layout.volumeSnapshotsDir(sourceVolumeId)}/`,
+          fs,
+          proplist: ["name"],
+        }),
+      ],
+      call,
+    );
+    const found = this.#find(named, snapshotId);
+    const taken = this.#located(siblings).length;
+    const existing =
+      found !== undefined && found.sourceVolumeId === sourceVolumeId
+        ? this.#record(found, found.subvolume, image)
+        : undefined;
+    return { found, ...(existing ? { existing } : {}), sourceExists: disk !== null, taken };
   }
 
   /** The full record of a located snapshot: adds the image size — 1 round trip. */
@@ -83,21 +146,21 @@ export class SnapshotStore {
 
   /** The snapshot with this id, or undefined — 2 round trips. */
   async find(snapshotId: string, call: CallOptions): Promise<SnapshotRecord | undefined> {
-    const { found } = await this.locate(snapshotId, call);
+    const found = await this.locate(snapshotId, call);
     return found === undefined ? undefined : this.describe(found, call);
   }
 
   /**
    * Takes a read-only snapshot of the volume's subvolume (crash-consistent while the volume is in
-   * use) — 2 round trips, then 1 to read the image size; 2 more when the volume's snapshot
-   * directory had to be made first.
+   * use), reads it back and reads its image size, in one exec line — 1 round trip; 2 more when
+   * the volume's snapshot directory had to be made first.
    */
   async create(location: SnapshotLocation, call: CallOptions): Promise<SnapshotRecord> {
     const { layout } = this.options;
     const target = layout.snapshotSubvolume(location.sourceVolumeId, location.snapshotId);
     try {
-      const subvolume = await this.#snapshot(location, target, call);
-      return await this.describe({ ...location, subvolume }, call);
+      const [subvolume, image] = await this.#snapshot(location, target, call);
+      return this.#record(location, subvolume, image);
     } catch (err) {
       // A snapshot this call cannot report is removed again: a CO that got an error may never ask
       // for it, and it would hold space unseen. After an unknown outcome the retry finds it instead.
@@ -106,16 +169,25 @@ export class SnapshotStore {
     }
   }
 
-  async #snapshot(location: SnapshotLocation, target: string, call: CallOptions): Promise<SubvolumeInfo> {
+  async #snapshot(
+    location: SnapshotLocation,
+    target: string,
+    call: CallOptions,
+  ): Promise<[SubvolumeInfo, FileInfo | null]> {
     const { layout, directories } = this.options;
-    const request = {
-      fs: layout.fsLabel,
-      source: layout.volumeSubvolume(location.sourceVolumeId),
-      target,
-      readOnly: true,
-    };
+    const take = () =>
+      this.rds.apply(
+        change.snapshotSubvolume({
+          fs: layout.fsLabel,
+          source: layout.volumeSubvolume(location.sourceVolumeId),
+          target,
+          readOnly: true,
+        }),
+        [query.file(layout.snapshotImage(location.sourceVolumeId, location.snapshotId))],
+        call,
+      );
     try {
-      return await this.rds.snapshotSubvolume(request, call);
+      return await take();
     } catch (err) {
       // A volume made before its snapshot directory existed, or whose directory was removed.
       if (
@@ -124,7 +196,7 @@ export class SnapshotStore {
       ) {
         throw err;
       }
-      return this.rds.snapshotSubvolume(request, call);
+      return take();
     }
   }
 
@@ -145,27 +217,33 @@ export class SnapshotStore {
    */
   async delete(located: SnapshotLocation, call: CallOptions): Promise<void> {
     const { layout, directories } = this.options;
-    await this.rds.removeSubvolume(layout.snapshotSubvolume(located.sourceVolumeId, located.snapshotId), {
-      ...call,
-      fs: layout.fsLabel,
-    });
-    await directories.pruneVolumeSnapshots(located.sourceVolumeId, call);
+    const target = layout.snapshotSubvolume(located.sourceVolumeId, located.snapshotId);
+    // The remove and the reads that say whether the volume's directory is now orphaned: 1 round trip.
+    const [, ...remains] = await this.rds.apply(
+      change.removeSubvolume(target, { fs: layout.fsLabel }),
+      directories.remainsQueries(located.sourceVolumeId),
+      call,
+    );
+    await directories.pruneIfOrphaned(located.sourceVolumeId, remains, call);
   }
 
-  #records(subvolumes: readonly SubvolumeInfo[], files: readonly FileInfo[]): SnapshotRecord[] {
+  #named(snapshotId: string): Query<SubvolumeInfo[]> {
+    return query.subvolumesNamed(snapshotId, { fs: this.options.layout.fsLabel });
+  }
+
+  /** Our snapshot with this id among `subvolumes` (anything else of that name is not ours). */
+  #find(subvolumes: readonly SubvolumeInfo[], snapshotId: string): SnapshotSubvolume | undefined {
+    return this.#located(subvolumes).find((s) => s.snapshotId === snapshotId);
+  }
+
+  #located(subvolumes: readonly SubvolumeInfo[]): SnapshotSubvolume[] {
     const { layout } = this.options;
-    const images = new Map<string, FileInfo>();
-    for (const file of files) {
-      const location = layout.parseSnapshotImage(file.name);
-      if (location !== undefined) images.set(location.snapshotId, file);
-    }
-    const records: SnapshotRecord[] = [];
+    const out: SnapshotSubvolume[] = [];
     for (const subvolume of subvolumes) {
       const location = layout.parseSnapshotSubvolume(subvolume.fullname);
-      if (location === undefined) continue;
-      records.push(this.#record(location, subvolume, images.get(location.snapshotId) ?? null));
+      if (location !== undefined) out.push({ ...location, subvolume });
     }
-    return records.sort((a, b) => (a.snapshotId < b.snapshotId ? -1 : a.snapshotId > b.snapshotId ? 1 : 0));
+    return out;
   }
 
   #record(location: SnapshotLocation, subvolume: SubvolumeInfo, image: FileInfo | null): SnapshotRecord {

@@ -3,7 +3,7 @@ import { isRdsError } from "../rds/index.js";
 import type { Directories } from "./directories.js";
 import type { Layout } from "./layout.js";
 import { type ContentSource, decodeVolumeComment, encodeVolumeComment } from "./metadata.js";
-import type { CallOptions, DiskInfo, StorageRds } from "./rds-port.js";
+import { type CallOptions, change, type DiskInfo, type StorageRds } from "./rds-port.js";
 
 /**
  * Volumes on the RDS: a subvolume `<root>/vols/<id>` holding `disk.img`, and a `/disk` item of the
@@ -108,10 +108,15 @@ export class VolumeStore {
       this.#checkOwned(volumeId, disk);
       await this.rds.removeDisk(volumeId, call);
     }
-    await this.rds.removeSubvolume(layout.volumeSubvolume(volumeId), { ...call, fs: layout.fsLabel });
+    // The remove and the reads that say whether the snapshot directory can go: 1 round trip.
+    const [, ...remains] = await this.rds.apply(
+      change.removeSubvolume(layout.volumeSubvolume(volumeId), { fs: layout.fsLabel }),
+      directories.remainsQueries(volumeId),
+      call,
+    );
     // Without a `/disk` item this call is a retry (or the volume was never finished): only the
     // directory is left to tidy, and a RouterOS that will not remove it must not block the delete.
-    await directories.pruneVolumeSnapshots(volumeId, call, disk === null);
+    await directories.pruneIfOrphaned(volumeId, remains, call, disk === null);
   }
 
   async #makeSubvolume(plan: VolumePlan, call: CallOptions): Promise<void> {

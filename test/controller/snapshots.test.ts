@@ -276,3 +276,62 @@ describe("ListSnapshots", () => {
     expect(large.trips).toBe(2);
   });
 });
+
+describe("round trips (the emulator's command log: one entry per exec)", () => {
+  /** The exec lines `action` sends. */
+  async function linesOf(action: () => Promise<unknown>): Promise<string[]> {
+    const since = (await sim.control.commands()).at(-1)?.seq ?? 0;
+    await action();
+    return (await sim.control.commands(since)).map((c) => c.line);
+  }
+
+  it("CreateSnapshot takes 2, its retry 1, DeleteSnapshot 2 (3 with the orphaned directory)", async () => {
+    const vol = await volume("rt-src");
+    const request = createSnapshotRequest("rt-snap", vol);
+    const created = await linesOf(() => h.call("CreateSnapshot", request));
+    expect(created).toHaveLength(2);
+    expect(created[1]).toMatch(/^\/disk\/btrfs\/subvolume add .* read-only=yes; /);
+    expect(await linesOf(() => h.call("CreateSnapshot", request))).toHaveLength(1);
+    const id = snapshotIdFor("rt-snap");
+    expect(await linesOf(() => listAll(listSnapshotsRequest({ snapshotId: id })))).toHaveLength(2);
+    expect(await linesOf(() => h.call("DeleteSnapshot", deleteSnapshotRequest(id)))).toHaveLength(2);
+
+    await snapshot("rt-last", vol);
+    await h.call("DeleteVolume", { volume_id: vol, secrets: {} });
+    const last = await linesOf(() =>
+      h.call("DeleteSnapshot", deleteSnapshotRequest(snapshotIdFor("rt-last"))),
+    );
+    expect(last).toHaveLength(3);
+    expect(last[2]).toMatch(/^\/file remove /);
+  });
+
+  it("volumes: create 4, delete 4, restore 7 and 8 to grow", async () => {
+    const created = await linesOf(() => volume("rt-vol"));
+    expect(created).toHaveLength(4);
+    const snap = await snapshot("rt-vol-snap", volumeIdFor("rt-vol"));
+    const restore = (name: string, size: bigint) =>
+      linesOf(() =>
+        h.call(
+          "CreateVolume",
+          createVolumeRequest(name, { required: size, source: snapshotSource(snap.snapshot_id) }),
+        ),
+      );
+    expect(await restore("rt-restored", 4n * MiB)).toHaveLength(7);
+    expect(await restore("rt-grown", 8n * MiB)).toHaveLength(8);
+    for (const name of ["rt-restored", "rt-grown", "rt-vol"]) {
+      const deleted = await linesOf(() =>
+        h.call("DeleteVolume", { volume_id: volumeIdFor(name), secrets: {} }),
+      );
+      expect(deleted.length, name).toBeLessThanOrEqual(4);
+    }
+  });
+
+  it("a ListSnapshots page asks only for what it reads, and sizes only its own images", async () => {
+    const vol = await volume("rt-page-src");
+    for (const n of ["rt-page-1", "rt-page-2", "rt-page-3"]) await snapshot(n, vol);
+    const sent = await linesOf(() => listAll(listSnapshotsRequest({ sourceVolumeId: vol, maxEntries: 2 })));
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).toContain("proplist=");
+    expect(sent[1]).toMatch(/^:put .*\/file print .* where \(name="[^"]+"\) or \(name="[^"]+"\)\]\]$/);
+  });
+});

@@ -1,4 +1,4 @@
-import { isSnapshotId, isVolumeId, type SnapshotRecord } from "../../storage/index.js";
+import { type CallOptions, isSnapshotId, isVolumeId, type SnapshotSubvolume } from "../../storage/index.js";
 import { decodeListToken, pageOf } from "../../storage/tokens.js";
 import { aborted, invalidArgument } from "../errors.js";
 import type { RequestContext } from "../pipeline.js";
@@ -23,10 +23,13 @@ export async function listSnapshots(
       `starting_token ${JSON.stringify(req.starting_token)} was not issued by this driver; list again without it`,
     );
   }
-  const snapshots = await matching(c, req, ctx);
+  const call = callOf(ctx);
+  const snapshots = await matching(c, req, call);
   const page = pageOf(snapshots, (s) => s.snapshotId, after, req.max_entries);
+  // Only the returned page's images are read for their sizes.
+  const records = await c.storage.snapshots.describeAll(page.items, call);
   return {
-    entries: page.items.map((s) => ({ snapshot: snapshotMessage(s) })),
+    entries: records.map((s) => ({ snapshot: snapshotMessage(s) })),
     next_token: page.nextToken,
   };
 }
@@ -34,14 +37,13 @@ export async function listSnapshots(
 async function matching(
   c: Controller,
   req: ListSnapshotsRequest,
-  ctx: RequestContext,
-): Promise<SnapshotRecord[]> {
+  call: CallOptions,
+): Promise<SnapshotSubvolume[]> {
   const { snapshot_id: snapshotId, source_volume_id: sourceVolumeId } = req;
   if (snapshotId !== "" && !isSnapshotId(snapshotId)) return [];
   if (sourceVolumeId !== "" && !isVolumeId(sourceVolumeId)) return [];
-  const call = callOf(ctx);
   if (snapshotId !== "") {
-    const found = await c.storage.snapshots.find(snapshotId, call);
+    const found = await c.storage.snapshots.locate(snapshotId, call);
     return found !== undefined && (sourceVolumeId === "" || found.sourceVolumeId === sourceVolumeId)
       ? [found]
       : [];

@@ -26,20 +26,23 @@ export async function createSnapshot(
   // Only the snapshot is locked: snapshots of one volume may be taken side by side.
   return c.locks.withLock(snapshotId, async () => {
     const call = callOf(ctx);
-    const { snapshots, volumes } = c.storage;
-    const { found, perVolume } = await snapshots.locate(snapshotId, call);
-    if (found !== undefined) {
-      if (found.sourceVolumeId !== sourceVolumeId) {
-        throw alreadyExists(
-          `snapshot ${name} exists for volume ${found.sourceVolumeId}, not ${sourceVolumeId}`,
-        );
-      }
-      return { snapshot: snapshotMessage(await snapshots.describe(found, call)) };
-    }
-    if (!isVolumeId(sourceVolumeId) || (await volumes.find(sourceVolumeId, call)) === undefined) {
+    const { snapshots } = c.storage;
+    if (!isVolumeId(sourceVolumeId)) {
+      // Nothing of ours can be its source; a snapshot of this name has another one.
+      const found = await snapshots.locate(snapshotId, call);
+      if (found !== undefined) throw conflict(name, found.sourceVolumeId, sourceVolumeId);
       throw notFound(`source volume ${sourceVolumeId} does not exist`);
     }
-    const taken = perVolume.get(sourceVolumeId) ?? 0;
+    // One round trip for everything the decision needs, one more to take the snapshot.
+    const { found, existing, sourceExists, taken } = await snapshots.prepare(
+      { snapshotId, sourceVolumeId },
+      call,
+    );
+    if (found !== undefined) {
+      if (existing === undefined) throw conflict(name, found.sourceVolumeId, sourceVolumeId);
+      return { snapshot: snapshotMessage(existing) };
+    }
+    if (!sourceExists) throw notFound(`source volume ${sourceVolumeId} does not exist`);
     if (c.maxSnapshotsPerVolume > 0 && taken >= c.maxSnapshotsPerVolume) {
       throw resourceExhausted(
         `volume ${sourceVolumeId} already has ${taken} snapshots, the limit set by --max-snapshots-per-volume; ` +
@@ -48,6 +51,10 @@ export async function createSnapshot(
     }
     return { snapshot: snapshotMessage(await snapshots.create({ snapshotId, sourceVolumeId }, call)) };
   });
+}
+
+function conflict(name: string, existingSource: string, requestedSource: string): Error {
+  return alreadyExists(`snapshot ${name} exists for volume ${existingSource}, not ${requestedSource}`);
 }
 
 export async function deleteSnapshot(
@@ -60,7 +67,7 @@ export async function deleteSnapshot(
   if (!isSnapshotId(snapshotId)) return {};
   return c.locks.withLock(snapshotId, async () => {
     const call = callOf(ctx);
-    const { found } = await c.storage.snapshots.locate(snapshotId, call);
+    const found = await c.storage.snapshots.locate(snapshotId, call);
     if (found === undefined) {
       // Gone already; a delete cut short after removing it may have left its volume's directory.
       await c.storage.directories.sweepVolumeSnapshots(call);

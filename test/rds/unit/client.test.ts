@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RdsClient, type RdsClientOptions } from "../../../src/rds/client.js";
+import { BATCH_SEPARATOR } from "../../../src/rds/command.js";
 import { RdsError } from "../../../src/rds/errors.js";
 import type { CommandTransport } from "../../../src/rds/runner.js";
 
@@ -17,6 +18,10 @@ class ScriptedTransport implements CommandTransport {
     return { stdout: typeof reply === "function" ? reply(line) : reply, stderr: "", exitCode: 0 };
   }
 }
+
+/** The reply to a batch line: each command's output, the separator line between them. */
+const batched = (...parts: string[]) => parts.join(`${BATCH_SEPARATOR}\r\n`);
+const SEP = ':put "--- rds-csi: next reply ---"';
 
 const fastRetries: RdsClientOptions = { retryBackoff: { initialMs: 1, maxMs: 2 } };
 const GiB = 1024n ** 3n;
@@ -60,8 +65,8 @@ describe("RdsClient commands", () => {
     expect(disks.map((d) => [d.slot, d.fileSize])).toEqual([["pvc-1", GiB]]);
   });
 
-  it("adds an exported file disk in one command and reads it back", async () => {
-    const t = new ScriptedTransport(["", diskJson()]);
+  it("adds an exported file disk and reads it back in one exec", async () => {
+    const t = new ScriptedTransport([batched("", diskJson())]);
     const client = new RdsClient(t, { listingForm: "json" });
     const disk = await client.addFileDisk({
       slot: "pvc-1",
@@ -73,9 +78,10 @@ describe("RdsClient commands", () => {
     expect(t.sent[0]).toBe(
       '/disk add type=file slot=pvc-1 file-path="/pool/csi/vols/pvc-1/disk.img" file-size=1073741824 mount-filesystem=no ' +
         'nvme-tcp-export=yes nvme-tcp-server-port=4420 nvme-tcp-server-nqn="nqn.2000-02.com.mikrotik:pvc-1" ' +
-        'comment="a \\"quoted\\" \\$comment"',
+        'comment="a \\"quoted\\" \\$comment"; ' +
+        `${SEP}; :put [:serialize to=json [/disk print detail as-value where slot="pvc-1"]]`,
     );
-    expect(t.sent).toHaveLength(2);
+    expect(t.sent).toHaveLength(1);
     expect(disk.fileSize).toBe(GiB);
   });
 
@@ -108,15 +114,15 @@ describe("RdsClient commands", () => {
 
   it("grows a disk and reports a vanished one as not found", async () => {
     const grown = diskJson().replaceAll("1073741824", String(2n * GiB));
-    const t = new ScriptedTransport(["", grown, "", "[]\r\n"]);
+    const t = new ScriptedTransport([batched("", grown), batched("", "[]\r\n")]);
     const client = new RdsClient(t, { listingForm: "json" });
     expect((await client.setDiskFileSize("pvc-1", 2n * GiB)).fileSize).toBe(2n * GiB);
-    expect(t.sent[0]).toBe('/disk set [find where slot="pvc-1"] file-size=2147483648');
+    expect(t.sent[0]).toMatch(/^\/disk set \[find where slot="pvc-1"\] file-size=2147483648; /);
     await expect(client.setDiskFileSize("pvc-1", 3n * GiB)).rejects.toMatchObject({ kind: "not-found" });
   });
 
   it("reports a size that did not change as a protocol error", async () => {
-    const t = new ScriptedTransport(["", diskJson()]);
+    const t = new ScriptedTransport([batched("", diskJson())]);
     await expect(
       new RdsClient(t, { listingForm: "json" }).setDiskFileSize("pvc-1", 2n * GiB),
     ).rejects.toMatchObject({
@@ -140,7 +146,10 @@ describe("RdsClient commands", () => {
   it("creates subvolumes and snapshots, reading each back", async () => {
     const sub = (name: string, ro: boolean) =>
       `[{".id":"*9","fs":"pool","name":"${name.split("/").pop()}","fullname":"${name}","read-only":${ro},"creation-time":"2026-03-04 05:06:07"}]`;
-    const t = new ScriptedTransport(["", sub("csi/vols/pvc-1", false), "", sub("csi/snaps/snap-1", true)]);
+    const t = new ScriptedTransport([
+      batched("", sub("csi/vols/pvc-1", false)),
+      batched("", sub("csi/snaps/snap-1", true)),
+    ]);
     const client = new RdsClient(t, { listingForm: "json" });
     const vol = await client.createSubvolume({ fs: "pool", fullname: "csi/vols/pvc-1" });
     const snap = await client.snapshotSubvolume({
@@ -150,10 +159,10 @@ describe("RdsClient commands", () => {
       readOnly: true,
     });
     expect(t.sent).toEqual([
-      '/disk/btrfs/subvolume add fs="pool" name="csi/vols/pvc-1"',
-      ':put [:serialize to=json [/disk/btrfs/subvolume print detail as-value where (fs="pool") and (fullname="csi/vols/pvc-1")]]',
-      '/disk/btrfs/subvolume add fs="pool" parent="csi/vols/pvc-1" name="csi/snaps/snap-1" read-only=yes',
-      ':put [:serialize to=json [/disk/btrfs/subvolume print detail as-value where (fs="pool") and (fullname="csi/snaps/snap-1")]]',
+      `/disk/btrfs/subvolume add fs="pool" name="csi/vols/pvc-1"; ${SEP}; ` +
+        ':put [:serialize to=json [/disk/btrfs/subvolume print detail as-value where (fs="pool") and (fullname="csi/vols/pvc-1")]]',
+      `/disk/btrfs/subvolume add fs="pool" parent="csi/vols/pvc-1" name="csi/snaps/snap-1" read-only=yes; ${SEP}; ` +
+        ':put [:serialize to=json [/disk/btrfs/subvolume print detail as-value where (fs="pool") and (fullname="csi/snaps/snap-1")]]',
     ]);
     expect(vol).toMatchObject({
       fullname: "csi/vols/pvc-1",

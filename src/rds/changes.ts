@@ -1,0 +1,198 @@
+import {
+  addCommand,
+  findWhere,
+  type RouterOsCommand,
+  removeCommand,
+  setCommand,
+  value,
+  where,
+} from "./command.js";
+import { protocolError, RdsError } from "./errors.js";
+import { diskFilePath, fileName } from "./paths.js";
+import { type Query, query } from "./queries.js";
+import {
+  MAX_COMMENT_LENGTH,
+  validateId,
+  validateLabel,
+  validateNqn,
+  validatePath,
+  validatePort,
+  validateText,
+} from "./quote.js";
+import type { DiskInfo, SubvolumeInfo } from "./records.js";
+import { roundUpFileSize } from "./sizes.js";
+import type { Feature } from "./version.js";
+
+/**
+ * Changes as values: the command, the RouterOS version it needs, and the read-back that says what
+ * it did. `RdsClient.apply` sends the change and its read-back (and any other reads) in one exec
+ * line; RouterOS stops at the change if it fails, so the reply is either the change's error or
+ * the read-back.
+ */
+export interface Change<R> {
+  readonly command: RouterOsCommand;
+  /** Refused with `invalid-input`, nothing sent, when the router is known to lack it. */
+  readonly requires?: { feature: Feature; what: string };
+  readonly readBack?: Query<unknown>;
+  /** Turns the read-back into the result, or throws when it does not show the change. */
+  finish(readBack: unknown): R;
+}
+
+export interface AddFileDiskRequest {
+  /** `/disk` slot (item name), e.g. `pvc-<uuid>`. */
+  slot: string;
+  /** Backing file, with or without the leading slash: `/<pool>/<root>/vols/pvc-<uuid>/disk.img`. */
+  filePath: string;
+  /** Size of a new file, rounded up to `FILE_SIZE_GRANULARITY`. Omit to attach an existing file at its size. */
+  fileSize?: bigint;
+  /** Export over NVMe/TCP on this port with this NQN (NQN needs RouterOS 7.21+). */
+  nvme?: { port: number; nqn: string };
+  comment?: string;
+}
+
+function readBack<T, R>(
+  command: RouterOsCommand,
+  q: Query<T>,
+  finish: (value: T) => R,
+  requires?: Change<R>["requires"],
+): Change<R> {
+  return { command, readBack: q, finish: (v) => finish(v as T), ...(requires ? { requires } : {}) };
+}
+
+function noReadBack(command: RouterOsCommand): Change<void> {
+  return { command, finish: () => undefined };
+}
+
+function diskOrNotFound(slot: string) {
+  return (disk: DiskInfo | null): DiskInfo => {
+    if (!disk) throw new RdsError("not-found", `disk ${slot} does not exist`, { retryable: false });
+    return disk;
+  };
+}
+
+function subvolumeListed(fullname: string) {
+  return (subvolume: SubvolumeInfo | null): SubvolumeInfo => {
+    if (!subvolume) throw protocolError(`subvolume ${fullname} was created but is not listed`);
+    return subvolume;
+  };
+}
+
+const SUBVOLUMES = {
+  feature: "btrfsSubvolumes",
+  what: "/disk/btrfs/subvolume (7.18 or later needed)",
+} as const;
+
+function subvolumeTarget(fullname: string, fs: string | undefined) {
+  const condition = where.eq("fullname", validatePath(fullname, "subvolume").join("/"));
+  return findWhere(
+    fs === undefined
+      ? condition
+      : where.and(where.eq("fs", validateLabel(fs, "filesystem label")), condition),
+  );
+}
+
+export const change = {
+  /** `/disk add type=file …`, read back by slot. */
+  addFileDisk(request: AddFileDiskRequest): Change<DiskInfo> {
+    const slot = validateId(request.slot, "disk slot");
+    const size = request.fileSize === undefined ? undefined : roundUpFileSize(request.fileSize);
+    const nvme = request.nvme;
+    if (nvme) {
+      validatePort(nvme.port);
+      validateNqn(nvme.nqn);
+    }
+    const comment =
+      request.comment === undefined
+        ? undefined
+        : validateText(request.comment, "comment", MAX_COMMENT_LENGTH);
+    const command = addCommand("/disk", [
+      ["type", value.word("file")],
+      ["slot", value.id(slot, "disk slot")],
+      ["file-path", value.string(diskFilePath(request.filePath), "file-path")],
+      ["file-size", size === undefined ? undefined : value.integer(size, "file size")],
+      ["mount-filesystem", value.bool(false)],
+      ["nvme-tcp-export", nvme ? value.bool(true) : undefined],
+      ["nvme-tcp-server-port", nvme ? value.integer(nvme.port, "port") : undefined],
+      ["nvme-tcp-server-nqn", nvme ? value.string(nvme.nqn, "NQN") : undefined],
+      ["comment", comment === undefined ? undefined : value.string(comment, "comment")],
+    ]);
+    const requires = nvme
+      ? { feature: "nvmeServerNqn" as const, what: "an NVMe/TCP NQN (7.21 or later needed)" }
+      : undefined;
+    return readBack(command, query.disk(slot), diskOrNotFound(slot), requires);
+  },
+
+  /** `/disk set [find where slot=…] file-size=…`, read back; smaller than asked is `protocol`. */
+  setDiskFileSize(slot: string, bytes: bigint): Change<DiskInfo> {
+    validateId(slot, "disk slot");
+    const size = roundUpFileSize(bytes);
+    const command = setCommand("/disk", findWhere(where.eq("slot", slot)), [
+      ["file-size", value.integer(size, "file size")],
+    ]);
+    return readBack(command, query.disk(slot), (found: DiskInfo | null) => {
+      const disk = diskOrNotFound(slot)(found);
+      if (disk.fileSize === null || disk.fileSize < size) {
+        throw protocolError(
+          `disk ${slot} reports file-size ${String(disk.fileSize)} after being set to ${size}`,
+        );
+      }
+      return disk;
+    });
+  },
+
+  /** `/disk remove [find where slot=…]`; a missing disk is not an error. Keeps the file. */
+  removeDisk(slot: string): Change<void> {
+    validateId(slot, "disk slot");
+    return noReadBack(removeCommand("/disk", findWhere(where.eq("slot", slot))));
+  },
+
+  /** `/disk/btrfs/subvolume add fs=… name=…`, read back. */
+  createSubvolume(request: { fs: string; fullname: string }): Change<SubvolumeInfo> {
+    const fs = validateLabel(request.fs, "filesystem label");
+    const fullname = validatePath(request.fullname, "subvolume").join("/");
+    const command = addCommand("/disk/btrfs/subvolume", [
+      ["fs", value.string(fs, "fs")],
+      ["name", value.string(fullname, "name")],
+    ]);
+    return readBack(command, query.subvolume(fullname, { fs }), subvolumeListed(fullname), SUBVOLUMES);
+  },
+
+  /** `/disk/btrfs/subvolume add fs=… parent=<source> name=<target> read-only=…`, read back. */
+  snapshotSubvolume(request: {
+    fs: string;
+    source: string;
+    target: string;
+    readOnly: boolean;
+  }): Change<SubvolumeInfo> {
+    const fs = validateLabel(request.fs, "filesystem label");
+    const source = validatePath(request.source, "source subvolume").join("/");
+    const target = validatePath(request.target, "target subvolume").join("/");
+    const command = addCommand("/disk/btrfs/subvolume", [
+      ["fs", value.string(fs, "fs")],
+      ["parent", value.string(source, "parent")],
+      ["name", value.string(target, "name")],
+      ["read-only", value.bool(request.readOnly)],
+    ]);
+    return readBack(command, query.subvolume(target, { fs }), subvolumeListed(target), SUBVOLUMES);
+  },
+
+  /** `/disk/btrfs/subvolume remove [find where …fullname=…]`; missing is not an error. */
+  removeSubvolume(fullname: string, options: { fs?: string } = {}): Change<void> {
+    return noReadBack(removeCommand("/disk/btrfs/subvolume", subvolumeTarget(fullname, options.fs)));
+  },
+
+  /** `/file remove [find where name=…]`; a missing file is not an error. */
+  removeFile(path: string): Change<void> {
+    return noReadBack(removeCommand("/file", findWhere(where.eq("name", fileName(path)))));
+  },
+
+  /** `/file add name=… type=directory`; an existing directory is `already-exists`. */
+  addDirectory(path: string): Change<void> {
+    return noReadBack(
+      addCommand("/file", [
+        ["name", value.string(fileName(path), "name")],
+        ["type", value.word("directory")],
+      ]),
+    );
+  },
+};

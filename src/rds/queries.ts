@@ -1,0 +1,154 @@
+import { type Condition, type Menu, type Proplist, where } from "./command.js";
+import { invalidInput } from "./errors.js";
+import type { PrintedItem } from "./parse/properties.js";
+import { fileName, fileNamePrefix, samePath } from "./paths.js";
+import { validateId, validateIdPrefix, validateLabel, validatePath } from "./quote.js";
+import {
+  type DecodeOptions,
+  type DiskInfo,
+  decodeDisk,
+  decodeFile,
+  decodeSubvolume,
+  type FileInfo,
+  type SubvolumeInfo,
+} from "./records.js";
+
+/**
+ * Reads as values, so that several can travel in one exec line (`RdsClient.read`, or after a
+ * change with `RdsClient.apply`). A query is one listing: a menu, a condition built by the
+ * command builder from validated input, optionally the properties to print, and how to decode
+ * the items into what the caller wants.
+ */
+export interface Query<T> {
+  readonly menu: Menu;
+  readonly condition: Condition;
+  readonly proplist?: Proplist;
+  /** Files whose size print detail rounds: the client asks their exact sizes with `get`. */
+  readonly exactSizes?: boolean;
+  decode(items: PrintedItem[], options: DecodeOptions): T;
+}
+
+/** What a tuple of queries reads. */
+export type QueryResults<Q extends readonly Query<unknown>[]> = {
+  -readonly [K in keyof Q]: Q[K] extends Query<infer T> ? T : never;
+};
+
+/** The subvolume properties the driver reads (decodeSubvolume); for listings that only need these. */
+export const SUBVOLUME_PROPLIST: Proplist = ["name", "fullname", "read-only", "creation-time"];
+
+/** The file properties the driver reads (decodeFile). */
+export const FILE_PROPLIST: Proplist = ["name", "type", "size", "last-modified"];
+
+function subvolumeCondition(condition: Condition, fs: string | undefined): Condition {
+  return fs === undefined
+    ? condition
+    : where.and(where.eq("fs", validateLabel(fs, "filesystem label")), condition);
+}
+
+const subvolumes = (items: PrintedItem[], options: DecodeOptions) =>
+  items.map((i) => decodeSubvolume(i, options));
+const files = (items: PrintedItem[], options: DecodeOptions) => items.map((i) => decodeFile(i, options));
+
+export const query = {
+  /** The disk with this slot, or null. */
+  disk(slot: string): Query<DiskInfo | null> {
+    validateId(slot, "disk slot");
+    return {
+      menu: "/disk",
+      condition: where.eq("slot", slot),
+      decode: (items) => items.map(decodeDisk).find((d) => d.slot === slot) ?? null,
+    };
+  },
+
+  /** Disks whose slot starts with the prefix. */
+  disks(filter: { slotPrefix: string }): Query<DiskInfo[]> {
+    const prefix = validateIdPrefix(filter.slotPrefix, "slot prefix");
+    return {
+      menu: "/disk",
+      condition: where.startsWith("slot", prefix),
+      decode: (items) => items.map(decodeDisk).filter((d) => d.slot.startsWith(prefix)),
+    };
+  },
+
+  /** The subvolume at `fullname`, or null. */
+  subvolume(fullname: string, options: { fs?: string } = {}): Query<SubvolumeInfo | null> {
+    const wanted = validatePath(fullname, "subvolume").join("/");
+    return {
+      menu: "/disk/btrfs/subvolume",
+      condition: subvolumeCondition(where.eq("fullname", wanted), options.fs),
+      decode: (items, o) => subvolumes(items, o).find((s) => s.fullname === wanted) ?? null,
+    };
+  },
+
+  /**
+   * Subvolumes whose fullname starts with the prefix. `proplist` narrows what RouterOS prints to
+   * what the caller reads (e.g. `SUBVOLUME_PROPLIST`); `name` and `fullname` are always included.
+   */
+  subvolumes(filter: { fullnamePrefix: string; fs?: string; proplist?: Proplist }): Query<SubvolumeInfo[]> {
+    const prefix = fileNamePrefix(filter.fullnamePrefix);
+    return {
+      menu: "/disk/btrfs/subvolume",
+      condition: subvolumeCondition(where.startsWith("fullname", prefix), filter.fs),
+      ...(filter.proplist ? { proplist: withNames(filter.proplist, ["name", "fullname"]) } : {}),
+      decode: (items, o) => subvolumes(items, o).filter((s) => s.fullname.startsWith(prefix)),
+    };
+  },
+
+  /**
+   * Subvolumes whose last path component is `name` (RouterOS's `name`, reference §3.2), wherever
+   * they are — finds one by its own name without listing its neighbours.
+   */
+  subvolumesNamed(name: string, options: { fs?: string } = {}): Query<SubvolumeInfo[]> {
+    const components = validatePath(name, "subvolume name");
+    const wanted = components[0];
+    if (components.length !== 1 || wanted === undefined) {
+      throw invalidInput(`subvolume name ${JSON.stringify(name)} must be one path component`);
+    }
+    return {
+      menu: "/disk/btrfs/subvolume",
+      condition: subvolumeCondition(where.eq("name", wanted), options.fs),
+      decode: (items, o) => subvolumes(items, o).filter((s) => s.name === wanted),
+    };
+  },
+
+  /** The file at `path` (either slash form), or null; exact size even from print detail. */
+  file(path: string): Query<FileInfo | null> {
+    const name = fileName(path);
+    return {
+      menu: "/file",
+      condition: where.eq("name", name),
+      exactSizes: true,
+      decode: (items, o) => files(items, o).find((f) => samePath(f.name, name)) ?? null,
+    };
+  },
+
+  /** Files whose name starts with the prefix; from print detail, rounded sizes come back null. */
+  files(filter: { namePrefix: string }): Query<FileInfo[]> {
+    const prefix = fileNamePrefix(filter.namePrefix);
+    return {
+      menu: "/file",
+      condition: where.startsWith("name", prefix),
+      decode: (items, o) => files(items, o).filter((f) => f.name.startsWith(prefix)),
+    };
+  },
+
+  /**
+   * The files with these exact paths (those that exist), in one listing
+   * (`where name="a" or name="b" …`); exact sizes even from print detail.
+   */
+  filesNamed(paths: readonly string[]): Query<FileInfo[]> {
+    const names = paths.map((p) => fileName(p));
+    const wanted = new Set(names);
+    return {
+      menu: "/file",
+      condition: where.anyOf("name", names),
+      proplist: FILE_PROPLIST,
+      exactSizes: true,
+      decode: (items, o) => files(items, o).filter((f) => wanted.has(f.name.replace(/^\/+/, ""))),
+    };
+  },
+};
+
+function withNames(proplist: Proplist, needed: readonly string[]): Proplist {
+  return [...new Set([...needed, ...proplist])];
+}
