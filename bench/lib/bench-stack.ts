@@ -42,18 +42,20 @@ export interface BenchStackOptions {
 
 const PRELOAD = fileURLToPath(new URL("./profiler-preload.mjs", import.meta.url));
 const SRC = fileURLToPath(new URL("../../src/", import.meta.url));
-const DIST_CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
+const DIST = fileURLToPath(new URL("../../dist/", import.meta.url));
 const DIST_STACK = new URL("../../dist/demo/local-stack.js", import.meta.url).href;
 
 /** How the driver and emulator run: the compiled build as shipped (`node dist/cli.js`), or from source. */
 export type DriverBuild = "dist" | "source (tsx)";
 
-function newestSourceMtime(dir: string): number {
+/** The newest modification time of the files under `dir` whose names end in `suffix`; 0 if none. */
+function newestMtime(dir: string, suffix: string): number {
+  if (!existsSync(dir)) return 0;
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSourceMtime(path));
-    else if (entry.name.endsWith(".ts")) newest = Math.max(newest, statSync(path).mtimeMs);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(path, suffix));
+    else if (entry.name.endsWith(suffix)) newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
 }
@@ -66,7 +68,8 @@ async function loadStackModule(): Promise<{
   startLocalStack: typeof import("../../src/demo/local-stack.js").startLocalStack;
   build: DriverBuild;
 }> {
-  if (existsSync(DIST_CLI) && statSync(DIST_CLI).mtimeMs >= newestSourceMtime(SRC)) {
+  const built = newestMtime(DIST, ".js");
+  if (built > 0 && built >= newestMtime(SRC, ".ts")) {
     const mod = (await import(DIST_STACK)) as typeof import("../../src/demo/local-stack.js");
     return { startLocalStack: mod.startLocalStack, build: "dist" };
   }

@@ -299,7 +299,7 @@ export function renderReport(r: BenchResults): string {
     [
       "## Reproduce",
       "",
-      "`npm run bench` (as root: the emulator mounts a Btrfs image on a loop device; about 15 minutes on 2 cores) writes this file and `latest.json`; `BENCH_QUICK=1 npm run bench` is a short smoke run with fewer snapshots and repetitions. See `bench/README.md`.",
+      "`npm run bench` (as root: the emulator mounts a Btrfs image on a loop device; 12–15 minutes on 2 quiet cores, longer under load) writes this file and `latest.json`; `BENCH_QUICK=1 npm run bench` is a short smoke run with fewer snapshots and repetitions. See `bench/README.md`.",
     ].join("\n"),
   ]
     .join("\n\n")

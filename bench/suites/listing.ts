@@ -23,7 +23,7 @@ const VOLUMES = 10;
 /** Snapshots are made in parallel, one stream per volume (Btrfs serialises them per directory). */
 const PARALLEL = VOLUMES;
 /** Pages timed along a walk too long to run to its end. */
-const SAMPLED_PAGES = 10;
+const SAMPLED_PAGES = 6;
 
 export interface WalkSample {
   /** Total time of the walk, ms; when `sampledPages` is set, estimated from the sampled pages. */
