@@ -7,13 +7,44 @@ export interface Row {
   problems: string[];
 }
 
-/** A readable form of a RouterOS line: listings shortened to `LIST <menu> <condition>`. */
+/** The `;`-separated commands of an exec line (a `;` inside quotes or brackets does not count). */
+function commandsOf(line: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === "\\") i++;
+      else if (c === '"') quoted = false;
+    } else if (c === '"') quoted = true;
+    else if (c === "[") depth++;
+    else if (c === "]") depth--;
+    else if (c === ";" && depth === 0) {
+      out.push(line.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  out.push(line.slice(start).trim());
+  return out;
+}
+
+/** One command, a listing shortened to `LIST <menu> <condition>`; a bare `:put "…"` (a reply separator) is dropped. */
+function describeOne(command: string): string | undefined {
+  if (command === "" || /^:put "[^"]*"$/.test(command)) return undefined;
+  const listing = /^:put \[:serialize to=json \[(\S+) print detail as-value(?: (.*?))?\]\]$/.exec(command);
+  if (!listing) return command;
+  return `LIST ${listing[1]}${listing[2] ? ` ${listing[2].replace(/^where /, "")}` : ""}`;
+}
+
+/** A readable form of an exec line: its commands joined by ` + `, cut at 110 characters. */
 export function describeCommand(template: string, occurrence: number): string {
-  const listing = /^:put \[:serialize to=json \[(\S+) print detail as-value(?: where (.*))?\]\]$/.exec(
-    template,
-  );
-  const text = listing ? `LIST ${listing[1]}${listing[2] ? ` ${listing[2]}` : ""}` : template;
-  const short = text.length > 96 ? `${text.slice(0, 95)}…` : text;
+  const text = commandsOf(template)
+    .map(describeOne)
+    .filter((p) => p !== undefined)
+    .join(" + ");
+  const short = text.length > 110 ? `${text.slice(0, 109)}…` : text;
   return occurrence > 1 ? `${short} (again, #${occurrence})` : short;
 }
 
