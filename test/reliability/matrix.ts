@@ -13,15 +13,24 @@ import type { ArmedFault, ControllerRig, Outcome } from "./controller-rig.js";
 import type { Operation } from "./operations.js";
 import { ChecksumCache, changes, maskIds, type PoolState, type Roles, readPoolState } from "./pool-state.js";
 
-export type FaultKind = "drop-before" | "drop-after" | "timeout" | "fail";
+export type FaultKind = "drop-before" | "drop-after" | "timeout" | "fail" | "cut-reply";
 
-export const FAULT_KINDS: readonly FaultKind[] = ["drop-before", "drop-after", "timeout", "fail"];
+/** Every kind: the four of the issue, and a reply cut off halfway (the full matrix only). */
+export const FAULT_KINDS: readonly FaultKind[] = [
+  "drop-before",
+  "drop-after",
+  "timeout",
+  "fail",
+  "cut-reply",
+];
 
 /** A command as a template: the case's ids replaced by `{role}`. */
 export interface LearnedCommand {
   template: string;
   /** Which occurrence of this exact line within the operation (1 = first). */
   occurrence: number;
+  /** Bytes of the clean run's reply to it. */
+  replyBytes: number;
 }
 
 export interface Learned {
@@ -63,7 +72,8 @@ const TIMEOUT_HOLD_MS = 2_000;
 /** A failure RouterOS could print that names no known cause: the client must take it as definite. */
 export const INJECTED_FAILURE = "failure: operation could not be completed (injected)";
 
-function faultOf(kind: FaultKind, line: string, occurrence: number): ArmedFault {
+function faultOf(kind: FaultKind, line: string, command: LearnedCommand): ArmedFault {
+  const { occurrence } = command;
   switch (kind) {
     case "drop-before":
     case "drop-after":
@@ -76,6 +86,13 @@ function faultOf(kind: FaultKind, line: string, occurrence: number): ArmedFault 
         occurrence,
         rule: { action: "delay-reply", ms: TIMEOUT_HOLD_MS },
         deadlineAfterMs: TIMEOUT_DEADLINE_MS,
+      };
+    case "cut-reply":
+      // Half of a batched reply is typically the change's answer without its read-back.
+      return {
+        line,
+        occurrence,
+        rule: { action: "drop-after-bytes", bytes: Math.floor(command.replyBytes / 2) },
       };
   }
 }
@@ -107,12 +124,12 @@ export class MatrixRunner {
     return readPoolState(this.sim, this.#sums);
   }
 
-  /** Commands received since the last call, in arrival order. */
-  async #newCommands(): Promise<string[]> {
+  /** Exec lines received since the last call, in arrival order, with the bytes of each reply. */
+  async #newCommands(): Promise<Array<{ line: string; replyBytes: number }>> {
     const entries = await this.sim.control.commands(this.#seq);
     const last = entries.at(-1);
     if (last) this.#seq = last.seq;
-    return entries.map((e) => e.line);
+    return entries.map((e) => ({ line: e.line, replyBytes: Buffer.byteLength(e.output, "utf8") }));
   }
 
   /**
@@ -143,10 +160,10 @@ export class MatrixRunner {
       throw new Error(`clean ${op.name} failed: ${status[outcome.code]} ${outcome.message}`);
     }
     const seen = new Map<string, number>();
-    const commands = (await this.#newCommands()).map((line) => {
+    const commands = (await this.#newCommands()).map(({ line, replyBytes }) => {
       const occurrence = (seen.get(line) ?? 0) + 1;
       seen.set(line, occurrence);
-      return { template: maskIds(line, input.roles), occurrence };
+      return { template: maskIds(line, input.roles), occurrence, replyBytes };
     });
     return {
       commands,
@@ -176,7 +193,7 @@ export class MatrixRunner {
     const input = await op.prepare(this.rig, tag);
     const before = await this.state();
     const line = instantiate(command.template, input.roles);
-    const fault = faultOf(kind, line, command.occurrence);
+    const fault = faultOf(kind, line, command);
     await this.#newCommands();
     let outcome: Outcome = await this.rig.attempt(input.method, input.request, fault);
     if (this.rig.transport.pending) result.problems.push("the operation never sent the faulted command");
