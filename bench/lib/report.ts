@@ -4,6 +4,14 @@ import { type BenchResults, type Figure, formatValue } from "./results.js";
 
 /** Renders latest.md from the results: tables first, then where the time went, then the misses. */
 
+/** A command shape as table cell: each command of a batch in its own code span, one per line. */
+function code(shape: string, max = 200): string {
+  return shape
+    .split(" ; ")
+    .map((part) => `\`${part.length > max ? `${part.slice(0, max - 1)}…` : part}\``)
+    .join("<br>");
+}
+
 const row = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
 const table = (head: readonly string[], rows: readonly (readonly string[])[]) =>
   [row(head), row(head.map(() => "---")), ...rows.map(row)].join("\n");
@@ -70,7 +78,7 @@ function floorSection(r: BenchResults): string {
     String(t.summary.runs),
   ]);
   const replay = r.replay.map((c) => [
-    `\`${c.line}\``,
+    code(c.line),
     String(c.replyBytes),
     formatValue(c.overSsh.median, "ms"),
     formatValue(c.emulatorOnly.median, "ms"),
@@ -130,7 +138,7 @@ function sizesSection(r: BenchResults): string {
     (r.commands[op] ?? []).map((c, i) => [
       i === 0 ? op : "",
       String(i + 1),
-      `\`${c.command}\``,
+      code(c.command),
       formatValue(c.medianMs, "ms"),
     ]),
   );
@@ -176,6 +184,42 @@ function listingSection(r: BenchResults): string {
       table(FIGURE_HEAD, figureRows(figs)),
       "",
     );
+    if (l.firstPageCommands?.length) {
+      parts.push(
+        "The first page's execs, replayed over SSH and inside the emulator alone:",
+        "",
+        table(
+          ["command", "reply bytes", "over SSH", "emulator only"],
+          l.firstPageCommands.map((c) => [
+            code(c.command),
+            String(c.replyBytes),
+            formatValue(c.overSshMs, "ms"),
+            formatValue(c.emulatorOnlyMs, "ms"),
+          ]),
+        ),
+        "",
+      );
+    }
+    const scaled = [
+      ...(l.createSnapshotCommands ?? []).map((c, i) => [
+        i === 0 ? "CreateSnapshot" : "",
+        code(c.command),
+        formatValue(c.medianMs, "ms"),
+      ]),
+      ...(l.deleteSnapshotCommands ?? []).map((c, i) => [
+        i === 0 ? "DeleteSnapshot" : "",
+        code(c.command),
+        formatValue(c.medianMs, "ms"),
+      ]),
+    ];
+    if (scaled.length) {
+      parts.push(
+        `CreateSnapshot and DeleteSnapshot with ${l.snapshots} snapshots present, exec by exec (the driver's median time):`,
+        "",
+        table(["operation", "command", "median"], scaled),
+        "",
+      );
+    }
   }
   return parts.join("\n");
 }

@@ -115,10 +115,37 @@ export interface BenchData {
   replay: Array<{ line: string; replyBytes: number; overSsh: Summary; emulatorOnly: Summary }>;
   breakdown: BreakdownRow[];
   /** The commands each snapshot operation sends (smallest size), with the driver's median time of each. */
-  commands: Record<string, Array<{ command: string; medianMs: number }>>;
-  listing: Array<{ snapshots: number; populateMs: number; walkPages: number; walkSampledPages?: number }>;
+  commands: Record<string, CommandTime[]>;
+  listing: ListingRecord[];
   concurrency: ConcurrencyRun[];
   phases: PhaseRecord[];
+}
+
+/** A command as the report shows it: its shape, and its median time as the driver saw it. */
+export interface CommandTime {
+  command: string;
+  medianMs: number;
+}
+
+/** One command replayed: over SSH (the driver's path) and inside the emulator alone, medians. */
+export interface CommandCost {
+  command: string;
+  replyBytes: number;
+  overSshMs: number;
+  emulatorOnlyMs: number;
+}
+
+/** What is known about listing at one snapshot count beyond its figures. */
+export interface ListingRecord {
+  snapshots: number;
+  populateMs: number;
+  walkPages: number;
+  walkSampledPages?: number;
+  /** The execs of the first page, replayed. */
+  firstPageCommands: CommandCost[];
+  /** The execs of CreateSnapshot and DeleteSnapshot with this many snapshots present. */
+  createSnapshotCommands: CommandTime[];
+  deleteSnapshotCommands: CommandTime[];
 }
 
 /** Medians of one operation at one size, split by where the time went. */

@@ -1,7 +1,8 @@
 import type { BenchStack } from "../lib/bench-stack.js";
+import type { CallSample } from "../lib/measure.js";
 import type { Plan } from "../lib/plan.js";
-import type { BenchData, PhaseRecord } from "../lib/results.js";
-import type { Summary } from "../lib/stats.js";
+import type { BenchData, CommandTime, PhaseRecord } from "../lib/results.js";
+import { median, type Summary } from "../lib/stats.js";
 
 /** What every phase gets: the stack under test, the plan, the results being filled, a progress line. */
 export interface PhaseContext {
@@ -17,12 +18,23 @@ export const round = (v: number) => Math.round(v * 100) / 100;
 export const kept = (s: Summary): Summary =>
   Object.fromEntries(Object.entries(s).map(([k, v]) => [k, round(v)])) as unknown as Summary;
 
-/** Ids in command lines replaced by placeholders, so the same command of different runs groups. */
+const LISTING = /^:put \[:serialize to=json \[(.+?) print detail as-value(?: proplist=\S+)? where (.*)\]\]$/;
+/** The driver's marker between the replies of several commands sent as one line. */
+const REPLY_MARKER = /^:put "[^"]*"$/;
+
+/**
+ * A command line with ids replaced by placeholders (so the same command of different runs groups)
+ * and listings shortened to `LIST <menu> where …`; a batch of commands sent as one exec keeps its
+ * commands, joined by " ; ", without the markers between their replies.
+ */
 export function commandShape(line: string): string {
   return line
     .replace(/pvc-[0-9a-f-]{36}/g, "<volume>")
     .replace(/snap-[0-9a-f-]{36}/g, "<snapshot>")
-    .replace(/:put \[:serialize to=json \[(.*) print detail as-value where (.*)\]\]$/, "LIST $1 where $2");
+    .split("; ")
+    .filter((part) => !REPLY_MARKER.test(part))
+    .map((part) => part.replace(LISTING, "LIST $1 where $2"))
+    .join(" ; ");
 }
 
 /**
@@ -57,4 +69,15 @@ export async function recordPhase(ctx: PhaseContext, name: string, work: () => P
   };
   ctx.data.phases.push(record);
   ctx.progress(`${name}: ${(wallMs / 1000).toFixed(1)} s`);
+}
+
+/** The commands of repeated runs of one call, position by position, with the median time of each. */
+export function commandTimes(runs: readonly CallSample[]): CommandTime[] {
+  const positions = runs[0]?.commands.length ?? 0;
+  const out: CommandTime[] = [];
+  for (let i = 0; i < positions; i++) {
+    const at = runs.map((r) => r.commands[i]).filter((c) => c !== undefined);
+    out.push({ command: commandShape(at[0]!.line), medianMs: round(median(at.map((c) => c.ms))) });
+  }
+  return out;
 }

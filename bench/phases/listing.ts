@@ -1,7 +1,8 @@
 import type { ListingStep } from "../lib/plan.js";
 import { figure } from "../lib/results.js";
+import { median } from "../lib/stats.js";
 import { type ListingSamples, ListingSuite, PAGE_SIZE } from "../suites/listing.js";
-import { type PhaseContext, recordPhase } from "./context.js";
+import { commandShape, commandTimes, type PhaseContext, recordPhase, round } from "./context.js";
 
 /** For each planned snapshot count: make the snapshots (a phase), then measure listing (another). */
 export async function listingPhases(ctx: PhaseContext): Promise<void> {
@@ -30,6 +31,14 @@ function addFigures(ctx: PhaseContext, step: ListingStep, r: ListingSamples, isT
     populateMs: r.populateMs,
     walkPages: walk?.pages ?? 0,
     ...(walk?.sampledPages !== undefined ? { walkSampledPages: walk.sampledPages } : {}),
+    firstPageCommands: r.pageReplay.map((c) => ({
+      command: commandShape(c.line),
+      replyBytes: c.replyBytes,
+      overSshMs: round(median(c.overSsh)),
+      emulatorOnlyMs: round(median(c.emulatorOnly)),
+    })),
+    createSnapshotCommands: commandTimes(r.createSnapshot),
+    deleteSnapshotCommands: commandTimes(r.deleteSnapshot),
   });
   const sampled = walk?.sampledPages ? " (estimated from sampled pages)" : "";
   ctx.data.figures.push(

@@ -1,7 +1,7 @@
 import { figure } from "../lib/results.js";
 import { median } from "../lib/stats.js";
 import { measureSnapshotOps, OPERATIONS, type SizeSamples, VOLUME_SIZES } from "../suites/snapshot-ops.js";
-import { commandShape, type PhaseContext, round } from "./context.js";
+import { commandTimes, type PhaseContext, round } from "./context.js";
 
 /** Snapshot, restore, clone and the deletes at each volume size: figures, breakdowns, commands sent. */
 export async function snapshotOpsPhase(ctx: PhaseContext): Promise<void> {
@@ -59,14 +59,5 @@ export async function snapshotOpsPhase(ctx: PhaseContext): Promise<void> {
 
 /** The commands each operation sent at the smallest size, in order, with the driver's median time. */
 function recordCommands(ctx: PhaseContext, samples: SizeSamples): void {
-  for (const op of OPERATIONS) {
-    const runs = samples[VOLUME_SIZES[0]!.label]![op];
-    const positions = runs[0]?.commands.length ?? 0;
-    const commands: Array<{ command: string; medianMs: number }> = [];
-    for (let i = 0; i < positions; i++) {
-      const at = runs.map((r) => r.commands[i]).filter((c) => c !== undefined);
-      commands.push({ command: commandShape(at[0]!.line), medianMs: round(median(at.map((c) => c.ms))) });
-    }
-    ctx.data.commands[op] = commands;
-  }
+  for (const op of OPERATIONS) ctx.data.commands[op] = commandTimes(samples[VOLUME_SIZES[0]!.label]![op]);
 }

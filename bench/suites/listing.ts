@@ -8,6 +8,7 @@ import { createSnapshot, createVolume, deleteSnapshot, listSnapshots } from "../
 import { type CallSample, measureCall } from "../lib/measure.js";
 import type { ListingStep } from "../lib/plan.js";
 import { median } from "../lib/stats.js";
+import { type CommandReplay, replayReads } from "./floor.js";
 
 /**
  * ListSnapshots with many snapshots in the pool: the first page of 100, the full walk page by page,
@@ -22,6 +23,8 @@ export const PAGE_SIZE = 100;
 const VOLUMES = 10;
 /** Snapshots are made in parallel, one stream per volume (Btrfs serialises them per directory). */
 const PARALLEL = VOLUMES;
+/** Times the first page's commands are replayed, over SSH and inside the emulator. */
+const PAGE_REPLAYS = 3;
 /** Pages timed along a walk too long to run to its end. */
 const SAMPLED_PAGES = 6;
 
@@ -43,6 +46,8 @@ export interface ListingSamples {
   oneCall: CallSample[];
   createSnapshot: CallSample[];
   deleteSnapshot: CallSample[];
+  /** The first page's commands, replayed over SSH and inside the emulator alone. */
+  pageReplay: CommandReplay[];
 }
 
 export class ListingSuite {
@@ -106,9 +111,15 @@ export class ListingSuite {
       oneCall: [],
       createSnapshot: [],
       deleteSnapshot: [],
+      pageReplay: [],
     };
     for (let i = 0; i < runs.firstPage; i++) {
       out.firstPage.push(await measureCall(stack, () => listSnapshots(csi, PAGE_SIZE)));
+    }
+    const lastPage = out.firstPage[out.firstPage.length - 1];
+    if (lastPage) {
+      const reads = lastPage.lines.filter((l) => l.startsWith(":put"));
+      out.pageReplay = await replayReads(stack, reads, PAGE_REPLAYS);
     }
     for (let i = 0; i < runs.oneCall; i++) {
       out.oneCall.push(await measureCall(stack, () => listSnapshots(csi, 0)));
