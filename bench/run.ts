@@ -30,6 +30,7 @@ async function main(): Promise<number> {
   log(`rds-csi bench (${plan.mode}) in ${workDir}; load average ${machine.loadAverageStart.join(" ")}`);
 
   let stack: BenchStack | undefined;
+  let starting: Promise<BenchStack> | undefined;
   const pids = () => (stack ? [stack.driverPid, stack.simPid] : []);
   // Last resort: whatever happens, the processes, the mount, the loop device and the files go.
   const onExit = () => forceCleanup(workDir, pids());
@@ -39,20 +40,21 @@ async function main(): Promise<number> {
     if (interrupted) return;
     interrupted = true;
     log(`\n${signal}: stopping the emulator and the driver …`);
-    void (stack?.stop() ?? Promise.resolve([])).finally(() => {
+    void (async () => {
+      // Mid-start there is no handle on the processes yet: let the start finish (or fail, which
+      // stops them itself), then stop what it started.
+      stack ??= await starting?.catch(() => undefined);
+      await stack?.stop();
       forceCleanup(workDir, pids());
       process.exit(130);
-    });
+    })();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
   try {
-    stack = await BenchStack.start({
-      workDir,
-      poolSize: plan.poolSize,
-      profileDir: join(workDir, "profiles"),
-    });
+    starting = BenchStack.start({ workDir, poolSize: plan.poolSize, profileDir: join(workDir, "profiles") });
+    stack = await starting;
     log(`emulator on 127.0.0.1:${stack.local.simPort}, driver pid ${stack.driverPid}`);
     const results = await runPhases(stack, plan, (line) =>
       log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`),

@@ -96,7 +96,7 @@ function floorSection(r: BenchResults): string {
     "",
     table(["client TCP_NODELAY", "server TCP_NODELAY", "median", "p10 – p90", "runs"], transport),
     "",
-    "**The read commands of one CreateSnapshot**, replayed over SSH (RdsConnection) and inside the emulator alone:",
+    "**The read commands of one CreateSnapshot**, replayed over SSH (RdsConnection) and inside the emulator alone (through its control socket, which adds its own encoding of the reply: for a large reply it can exceed the SSH path):",
     "",
     table(["command", "reply bytes", "over SSH", "emulator only", "transport"], replay),
     "",
@@ -186,7 +186,7 @@ function listingSection(r: BenchResults): string {
     );
     if (l.firstPageCommands?.length) {
       parts.push(
-        "The first page's execs, replayed over SSH and inside the emulator alone:",
+        "The first page's execs, replayed over SSH and inside the emulator alone (through its control socket, see section 1):",
         "",
         table(
           ["command", "reply bytes", "over SSH", "emulator only"],
