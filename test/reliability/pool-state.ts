@@ -121,11 +121,3 @@ export function changes(before: PoolState, after: PoolState, roles: Roles): stri
   for (const [key, value] of before) if (!after.has(key)) lines.push(`- ${key}: ${value}`);
   return lines.map((l) => maskIds(l, roles)).sort();
 }
-
-/** Every driver id (`pvc-<uuid>`, `snap-<uuid>`) mentioned in the state. */
-export function idsIn(state: PoolState): Set<string> {
-  const ids = new Set<string>();
-  const pattern = /\b(?:pvc|snap)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g;
-  for (const [key, value] of state) for (const m of `${key} ${value}`.matchAll(pattern)) ids.add(m[0]);
-  return ids;
-}
