@@ -129,9 +129,16 @@ function listing(r: BenchResults): string[] {
 function concurrency(r: BenchResults): string[] {
   const misses = missed(r, /^concurrency\..*\.unexpected$/);
   if (misses.length === 0) return [];
-  const messages = [...new Set(r.concurrency.flatMap((c) => c.messages))].slice(0, 5);
+  const messages = [...new Set(r.concurrency.flatMap((c) => c.messages))].slice(0, 3);
+  const failedAfter = r.concurrency.flatMap((c) => c.failedLatencies ?? []);
+  const total = medianOf(r, "concurrency.distinct.total");
+  const latency = r.figures.find((f) => f.id === "concurrency.distinct.latency")?.summary;
+  const together = latency !== undefined && total !== undefined && latency.p10 > 0.6 * total;
+  const unknownOutcome = messages.some((m) => m.includes("may or may not have run"));
   return [
-    `- **Errors under concurrency** — ${misses.map((f) => `${f.label}: ${formatValue(f.summary.median, "errors")} (max ${f.summary.max})`).join("; ")}. Messages: ${messages.map((m) => `“${m}”`).join("; ")}.`,
+    `- **Errors under concurrency** — ${misses.map((f) => `${f.label}: ${formatValue(f.summary.median, "errors")} per round (max ${f.summary.max})`).join("; ")}. Messages: ${messages.map((m) => `“${shorten(m, 200)}”`).join("; ")}.`,
+    `  - *What dominates:* the failed calls ended after ${ms(Math.min(...failedAfter))}–${ms(Math.max(...failedAfter))}; a batch of 100 took ${ms(total)} in all${together ? `, and the calls finish together (per-call latency p10 ${ms(latency?.p10)}, median ${ms(latency?.median)}): the driver's channels are handed out per exec, first come first served, so every call's execs queue behind everyone else's` : ""}. The wait for a channel counts against each command's timeout (\`--rds-command-timeout\`, 30 s by default).${unknownOutcome ? " A command that gets its channel with almost no time left is still sent, and its outcome is then unknown (UNAVAILABLE, and a snapshot that may appear later)." : ""}`,
+    `  - *What would close it:* keep calls from waiting behind each other${together ? " — a call keeps its channel for all its execs, or later calls wait their turn before starting rather than between execs" : ""}${unknownOutcome ? "; do not send a change with too little time left to hear its answer (fail as not sent instead)" : ""}; more channels (\`--rds-max-channels\`, RouterOS allows 20 sessions) and fewer, cheaper execs per call shorten the batch.`,
   ];
 }
 

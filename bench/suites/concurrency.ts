@@ -25,6 +25,8 @@ export interface ConcurrencyRun {
   unexpected: number;
   /** First few unexpected error messages, for the report. */
   messages: string[];
+  /** Latency of each call that failed with something other than ABORTED on a repeated name, ms. */
+  failedLatencies: number[];
 }
 
 function codeName(code: number): string {
@@ -59,6 +61,7 @@ export class ConcurrencySuite {
       aborted: 0,
       unexpected: 0,
       messages: [],
+      failedLatencies: [],
     };
     const made = new Set<string>();
     result.totalMs = await timeIt(() =>
@@ -73,6 +76,7 @@ export class ConcurrencySuite {
             if (mix === "pairs" && isGrpcError(err, status.ABORTED)) result.aborted++;
             else {
               result.unexpected++;
+              result.failedLatencies.push(Number(process.hrtime.bigint() - started) / 1e6);
               if (result.messages.length < 3) result.messages.push(`${code}: ${(err as Error).message}`);
             }
           } finally {
@@ -98,13 +102,19 @@ export class ConcurrencySuite {
    */
   private async removeSnapshots(): Promise<void> {
     const { control } = this.stack;
+    // A call that failed with "may or may not have run" can still be running in the emulator.
+    const until = Date.now() + 120_000;
     for (const volumeId of this.volumes) {
       const under = `fullname~"^rds-csi/snaps/${volumeId}/"`;
-      await control.exec(`/disk/btrfs/subvolume remove [find where ${under}]`);
-      const left = Number(
-        (await control.exec(`/disk/btrfs/subvolume print count-only where ${under}`)).trim(),
-      );
-      if (left !== 0) throw new Error(`${left} snapshots of ${volumeId} left after removing them`);
+      for (;;) {
+        await control.exec(`/disk/btrfs/subvolume remove [find where ${under}]`);
+        const left = Number(
+          (await control.exec(`/disk/btrfs/subvolume print count-only where ${under}`)).trim(),
+        );
+        if (left === 0) break;
+        if (Date.now() > until) throw new Error(`${left} snapshots of ${volumeId} left after removing them`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
     }
   }
 
