@@ -30,6 +30,18 @@ export interface PipelineOptions {
   observe?: CallObserver;
 }
 
+/**
+ * Status messages travel in an HTTP/2 trailer; a message quoting a huge hostile value (a 300 KB
+ * parameter key) stalled the connection, so messages are cut to a size a person can read anyway.
+ */
+const MAX_MESSAGE_CHARS = 1024;
+
+function boundedMessage(message: string): string {
+  return message.length <= MAX_MESSAGE_CHARS
+    ? message
+    : `${message.slice(0, MAX_MESSAGE_CHARS)}… (${message.length - MAX_MESSAGE_CHARS} more characters)`;
+}
+
 function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): number {
   const d = call.getDeadline();
   if (d instanceof Date) return d.getTime();
@@ -98,6 +110,7 @@ async function runCall(
     callback(null, response);
   } catch (err) {
     const mapped = toStatusError(err, Date.now() >= deadline);
+    mapped.message = boundedMessage(mapped.message);
     const elapsed = seconds();
     const level = mapped.code === status.INTERNAL || mapped.code === status.UNKNOWN ? "error" : "warn";
     log[level](

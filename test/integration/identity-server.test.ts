@@ -57,6 +57,9 @@ beforeAll(async () => {
         CreateVolume: async () => {
           throw Object.assign(new Error("failure: not enough space"), { kind: "no-space" });
         },
+        ValidateVolumeCapabilities: async (req: { volume_id: string }) => {
+          throw new CsiError(grpc.status.NOT_FOUND, `volume ${req.volume_id} does not exist`);
+        },
       },
     },
     { logger },
@@ -116,6 +119,18 @@ describe("CSI server on a unix socket", () => {
     await expect(call(controller, "CreateVolume", { name: "v" })).rejects.toMatchObject({
       code: grpc.status.RESOURCE_EXHAUSTED,
     });
+  });
+
+  it("cuts a status message quoting a huge value, and keeps serving", async () => {
+    const huge = "v".repeat(300_000);
+    const err = await call(controller, "ValidateVolumeCapabilities", { volume_id: huge }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: grpc.status.NOT_FOUND });
+    const details = (err as grpc.ServiceError).details;
+    expect(details.length).toBeLessThan(1200);
+    expect(details).toMatch(/more characters\)$/);
+    expect(await call(identity, "Probe", {})).toHaveProperty("ready");
   });
 
   it("answers ABORTED at once while the same id is busy, then succeeds", async () => {
