@@ -17,17 +17,12 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..
 const READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 20_000;
 
-let compiled: string | undefined;
-
 /**
- * The driver compiled from the current source, once per test process, into a scratch directory
- * laid out like the package (dist/, proto/, package.json, node_modules/). Node starts it with about
- * half the CPU that tsx needs, which counts when a suite starts the driver dozens of times.
+ * Builds the driver from the current source into `root`, laid out like the package (dist/, proto/,
+ * package.json, node_modules/), and returns its cli.js. Node starts it with about half the CPU
+ * that tsx needs, which counts when a suite starts the driver dozens of times.
  */
-function compiledCli(): string {
-  if (compiled) return compiled;
-  const root = mkdtempSync(path.join(tmpdir(), "rds-csi-build-"));
-  process.on("exit", () => rmSync(root, { recursive: true, force: true }));
+function buildInto(root: string): string {
   const out = path.join(root, "dist");
   const tsc = path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
   try {
@@ -42,12 +37,11 @@ function compiledCli(): string {
   } catch {
     // A type error anywhere in the tree still emits JavaScript; only a missing entry point is fatal.
   }
-  if (!existsSync(path.join(out, "cli.js"))) throw new Error("compiling the driver produced no dist/cli.js");
+  if (!existsSync(path.join(out, "cli.js"))) throw new Error("building the driver produced no dist/cli.js");
   for (const name of ["node_modules", "proto", "package.json"]) {
     symlinkSync(path.join(REPO_ROOT, name), path.join(root, name));
   }
-  compiled = path.join(out, "cli.js");
-  return compiled;
+  return path.join(out, "cli.js");
 }
 
 /** Only what Node needs: no RDS_* or CSI_* variable of the test's environment leaks into the driver. */
@@ -71,8 +65,13 @@ export class DriverProcess {
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
   #csi: CsiClient | undefined;
+  #cli: string | undefined;
+  #stopped = false;
   readonly #workDir: string;
-  readonly #safetyNet = () => this.#child?.kill("SIGKILL");
+  readonly #safetyNet = () => {
+    this.#child?.kill("SIGKILL");
+    rmSync(this.#workDir, { recursive: true, force: true });
+  };
 
   constructor(
     /** `controller`, `node` or `all`, then its flags (without --endpoint). */
@@ -96,7 +95,10 @@ export class DriverProcess {
   /** Starts the process; with `ready`, waits until Probe answers ready (the RDS is reachable). */
   async start(options: { ready: boolean } = { ready: true }): Promise<void> {
     if (this.running) throw new Error("the driver is already running");
-    const child = spawn(process.execPath, [compiledCli(), ...this.args, "--endpoint", this.endpoint], {
+    // A test body that outlived its time limit must not start a process nobody will stop.
+    if (this.#stopped) throw new Error("the driver was stopped for good");
+    this.#cli ??= buildInto(path.join(this.#workDir, "build"));
+    const child = spawn(process.execPath, [this.#cli, ...this.args, "--endpoint", this.endpoint], {
       cwd: REPO_ROOT,
       env: cleanEnv(),
       stdio: ["ignore", "pipe", "pipe"],
@@ -142,6 +144,7 @@ export class DriverProcess {
 
   /** SIGTERM, then SIGKILL if it lingers; closes the client and removes the scratch directory. */
   async stop(): Promise<void> {
+    this.#stopped = true;
     this.#csi?.close();
     this.#csi = undefined;
     if (this.running) {
