@@ -162,6 +162,7 @@ export function createNodeService(options: NodeServiceOptions): NodeHandlers {
       mapped(async () => {
         requireVolumeId(req.volume_id);
         if (!req.volume_path) throw invalidArgument("volume_path is required");
+        requireSanePathLength(req.volume_path);
         const stats = await volumeStats(env, req.volume_path);
         return {
           usage: stats.usage.map((u) => ({
@@ -178,6 +179,7 @@ export function createNodeService(options: NodeServiceOptions): NodeHandlers {
       mapped(async () => {
         const volumeId = requireVolumeId(req.volume_id);
         if (!req.volume_path) throw invalidArgument("volume_path is required");
+        requireSanePathLength(req.volume_path);
         // Optional here; when given it must still be one this node supports.
         if (req.volume_capability) parseCapability(req.volume_capability);
         const expand = {
@@ -199,4 +201,14 @@ export function createNodeService(options: NodeServiceOptions): NodeHandlers {
       accessible_topology: null,
     }),
   };
+}
+
+/**
+ * A volume_path longer than any path the kernel accepts is refused up front. Other shapes go on
+ * to the lookup, which answers NOT_FOUND for paths that do not exist (csi-sanity expects that even
+ * for relative ones).
+ */
+function requireSanePathLength(path: string): void {
+  if (path.length > 4096)
+    throw invalidArgument(`volume_path is ${path.length} characters long; at most 4096 are allowed`);
 }
