@@ -14,13 +14,22 @@ import fc from "fast-check";
 import ssh2 from "ssh2";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { CsiClient } from "../../src/demo/csi-client.js";
-import { createSnapshotRequest, createVolumeRequest, mountCapability } from "../controller/harness.js";
+import { createSnapshotRequest, createVolumeRequest } from "../controller/harness.js";
 import { type SimFixture, startSim } from "../helpers/sim.js";
 import { type CallOutcome, DriverProcess } from "../reliability/driver-process.js";
 import { formatTable, type Row } from "../reliability/report.js";
 import { hostileString, MARKER, oversized, secretValue } from "./hostile.js";
-
-type Service = "Controller" | "Node";
+import { oversizedFields, type Service } from "./oversized-fields.js";
+import {
+  capacityRequest,
+  expandVolumeRequest,
+  listSnapshotsRequest,
+  nodeExpandRequest,
+  publishRequest,
+  stageRequest,
+  statsRequest,
+  validateRequest,
+} from "./requests.js";
 
 const MiB = 1024n * 1024n;
 const SIDECAR_PREFIX = "csi.storage.k8s.io/";
@@ -151,39 +160,20 @@ it("class parameters: unknown keys are INVALID_ARGUMENT, sidecar keys are accept
   await fc.assert(
     fc.asyncProperty(hostileString, hostileString, fc.boolean(), async (key, value, sidecar) => {
       const parameters = { [sidecar ? `${SIDECAR_PREFIX}${key}` : key]: value };
-      const expected = sidecar ? status.OK : status.INVALID_ARGUMENT;
-      await expectOneOf(
-        "Controller",
-        "CreateVolume",
-        createVolumeRequest("hostile-parameters", { required: 2n * MiB, parameters }),
-        [expected],
-      );
-      await expectOneOf(
-        "Controller",
-        "CreateSnapshot",
-        { ...createSnapshotRequest("hostile-parameters", volumeId), parameters },
-        [expected],
-      );
-      await expectOneOf(
-        "Controller",
-        "GetCapacity",
-        { volume_capabilities: [], parameters, accessible_topology: null },
-        [expected],
-      );
+      const expected = [sidecar ? status.OK : status.INVALID_ARGUMENT];
+      const volume = createVolumeRequest("hostile-parameters", { required: 2n * MiB, parameters });
+      await expectOneOf("Controller", "CreateVolume", volume, expected);
+      const snapshot = { ...createSnapshotRequest("hostile-parameters", volumeId), parameters };
+      await expectOneOf("Controller", "CreateSnapshot", snapshot, expected);
+      await expectOneOf("Controller", "GetCapacity", capacityRequest(parameters), expected);
       // Validation answers with a verdict, not an error, for a well-formed request.
-      await expectOneOf(
-        "Controller",
-        "ValidateVolumeCapabilities",
-        {
-          volume_id: volumeId,
-          volume_context: { [key]: value },
-          volume_capabilities: [mountCapability()],
-          parameters,
-          secrets: {},
-          mutable_parameters: { [key]: value },
-        },
-        [status.OK],
-      );
+      const context = { [key]: value };
+      const validate = validateRequest(volumeId, {
+        volume_context: context,
+        parameters,
+        mutable_parameters: context,
+      });
+      await expectOneOf("Controller", "ValidateVolumeCapabilities", validate, [status.OK]);
     }),
     runs(25),
   );
@@ -197,59 +187,27 @@ it("volume, snapshot and source ids: unknown is NOT_FOUND or an idempotent OK, e
       const gone = empty ? [status.INVALID_ARGUMENT] : [status.OK];
       await expectOneOf("Controller", "DeleteVolume", { volume_id: id, secrets: {} }, gone);
       await expectOneOf("Controller", "DeleteSnapshot", { snapshot_id: id, secrets: {} }, gone);
-      await expectOneOf(
-        "Controller",
-        "ControllerExpandVolume",
-        {
-          volume_id: id,
-          capacity_range: { required_bytes: String(4n * MiB), limit_bytes: "0" },
-          secrets: {},
-          volume_capability: mountCapability(),
-        },
-        missing,
-      );
-      await expectOneOf(
-        "Controller",
-        "ValidateVolumeCapabilities",
-        {
-          volume_id: id,
-          volume_context: {},
-          volume_capabilities: [mountCapability()],
-          parameters: {},
-          secrets: {},
-          mutable_parameters: {},
-        },
-        missing,
-      );
+      await expectOneOf("Controller", "ControllerExpandVolume", expandVolumeRequest(id, 4n * MiB), missing);
+      await expectOneOf("Controller", "ValidateVolumeCapabilities", validateRequest(id), missing);
       await expectOneOf("Controller", "CreateSnapshot", createSnapshotRequest("hostile-source", id), missing);
+      const restore = { type: "snapshot" as const, snapshot: { snapshot_id: id } };
       await expectOneOf(
         "Controller",
         "CreateVolume",
-        createVolumeRequest("hostile-from-snapshot", {
-          source: { type: "snapshot", snapshot: { snapshot_id: id } },
-        }),
+        createVolumeRequest("hostile-restore", { source: restore }),
         missing,
       );
+      const clone = { type: "volume" as const, volume: { volume_id: id } };
       await expectOneOf(
         "Controller",
         "CreateVolume",
-        createVolumeRequest("hostile-clone", { source: { type: "volume", volume: { volume_id: id } } }),
+        createVolumeRequest("hostile-clone", { source: clone }),
         missing,
       );
       for (const filter of [{ snapshot_id: id }, { source_volume_id: id }]) {
-        const listed = await expectOneOf(
-          "Controller",
-          "ListSnapshots",
-          {
-            max_entries: 0,
-            starting_token: "",
-            snapshot_id: "",
-            source_volume_id: "",
-            secrets: {},
-            ...filter,
-          },
-          [status.OK],
-        );
+        const listed = await expectOneOf("Controller", "ListSnapshots", listSnapshotsRequest(filter), [
+          status.OK,
+        ]);
         if (!empty) expect(listed.response?.entries, `ListSnapshots ${JSON.stringify(filter)}`).toEqual([]);
       }
     }),
@@ -260,12 +218,8 @@ it("volume, snapshot and source ids: unknown is NOT_FOUND or an idempotent OK, e
 it("ListSnapshots starting_token: anything not handed out is ABORTED", async () => {
   await fc.assert(
     fc.asyncProperty(hostileString, async (token) => {
-      await expectOneOf(
-        "Controller",
-        "ListSnapshots",
-        { max_entries: 1, starting_token: token, snapshot_id: "", source_volume_id: "", secrets: {} },
-        [status.ABORTED],
-      );
+      const request = listSnapshotsRequest({ max_entries: 1, starting_token: token });
+      await expectOneOf("Controller", "ListSnapshots", request, [status.ABORTED]);
     }),
     { ...runs(30), examples: [["v1."], ["v1.snap-"], ["v1.$[/disk remove [find]]"]] },
   );
@@ -281,99 +235,37 @@ it("secrets of every RPC that carries them are ignored and never logged", async 
   await fc.assert(
     fc.asyncProperty(hostileString, hostileString, async (key, hostile) => {
       const secrets = () => secretsFrom(key, hostile);
-      await expectOneOf(
-        "Controller",
-        "CreateVolume",
-        { ...createVolumeRequest("hostile-secrets", { required: 2n * MiB }), secrets: secrets() },
-        [status.OK],
-      );
-      await expectOneOf(
-        "Controller",
-        "CreateSnapshot",
-        { ...createSnapshotRequest("hostile-secrets", volumeId), secrets: secrets() },
-        [status.OK],
-      );
-      await expectOneOf(
-        "Controller",
-        "ListSnapshots",
-        { max_entries: 0, starting_token: "", snapshot_id: "", source_volume_id: "", secrets: secrets() },
-        [status.OK],
-      );
-      await expectOneOf(
-        "Controller",
-        "ControllerExpandVolume",
-        {
-          volume_id: volumeId,
-          capacity_range: { required_bytes: String(2n * MiB), limit_bytes: "0" },
-          secrets: secrets(),
-          volume_capability: mountCapability(),
-        },
-        [status.OK],
-      );
-      await expectOneOf(
-        "Controller",
-        "ValidateVolumeCapabilities",
-        {
-          volume_id: volumeId,
-          volume_context: {},
-          volume_capabilities: [mountCapability()],
-          parameters: {},
-          secrets: secrets(),
-          mutable_parameters: {},
-        },
-        [status.OK],
-      );
+      const ok = [status.OK];
+      const volume = createVolumeRequest("hostile-secrets", { required: 2n * MiB });
+      await expectOneOf("Controller", "CreateVolume", { ...volume, secrets: secrets() }, ok);
+      const snapshot = createSnapshotRequest("hostile-secrets", volumeId);
+      await expectOneOf("Controller", "CreateSnapshot", { ...snapshot, secrets: secrets() }, ok);
+      await expectOneOf("Controller", "ListSnapshots", listSnapshotsRequest({ secrets: secrets() }), ok);
+      const expand = expandVolumeRequest(volumeId, 2n * MiB, { secrets: secrets() });
+      await expectOneOf("Controller", "ControllerExpandVolume", expand, ok);
+      const validate = validateRequest(volumeId, { secrets: secrets() });
+      await expectOneOf("Controller", "ValidateVolumeCapabilities", validate, ok);
       await expectOneOf(
         "Controller",
         "DeleteSnapshot",
         { snapshot_id: `${hostile}-gone`, secrets: secrets() },
-        [status.OK],
+        ok,
       );
-      await expectOneOf("Controller", "DeleteVolume", { volume_id: `${hostile}-gone`, secrets: secrets() }, [
-        status.OK,
-      ]);
+      await expectOneOf(
+        "Controller",
+        "DeleteVolume",
+        { volume_id: `${hostile}-gone`, secrets: secrets() },
+        ok,
+      );
       const staging = path.join(scratch, "never-staged");
-      await expectOneOf(
-        "Node",
-        "NodeStageVolume",
-        {
-          volume_id: volumeId,
-          publish_context: {},
-          staging_target_path: staging,
-          volume_capability: mountCapability(),
-          secrets: secrets(),
-          volume_context: { transport: hostile },
-        },
-        [status.INVALID_ARGUMENT],
-      );
-      await expectOneOf(
-        "Node",
-        "NodePublishVolume",
-        {
-          volume_id: volumeId,
-          publish_context: {},
-          staging_target_path: staging,
-          target_path: path.join(scratch, "never-published"),
-          volume_capability: mountCapability(),
-          readonly: false,
-          secrets: secrets(),
-          volume_context: {},
-        },
-        [status.FAILED_PRECONDITION, status.NOT_FOUND],
-      );
-      await expectOneOf(
-        "Node",
-        "NodeExpandVolume",
-        {
-          volume_id: volumeId,
-          volume_path: path.join(scratch, "never-published"),
-          capacity_range: null,
-          staging_target_path: staging,
-          volume_capability: null,
-          secrets: secrets(),
-        },
-        [status.NOT_FOUND, status.FAILED_PRECONDITION],
-      );
+      const target = path.join(scratch, "never-published");
+      const common = { volume_id: volumeId, staging_target_path: staging, secrets: secrets() };
+      const stage = stageRequest({ ...common, volume_context: { transport: hostile } });
+      await expectOneOf("Node", "NodeStageVolume", stage, [status.INVALID_ARGUMENT]);
+      const publish = publishRequest({ ...common, target_path: target });
+      await expectOneOf("Node", "NodePublishVolume", publish, [status.FAILED_PRECONDITION, status.NOT_FOUND]);
+      const grow = nodeExpandRequest({ ...common, volume_path: target });
+      await expectOneOf("Node", "NodeExpandVolume", grow, [status.NOT_FOUND, status.FAILED_PRECONDITION]);
     }),
     runs(10),
   );
@@ -381,381 +273,44 @@ it("secrets of every RPC that carries them are ignored and never logged", async 
 
 it("node paths and volume_context: refused or unknown, nothing mounted, attached or created outside the scratch directory", async () => {
   const transports = fc.constantFrom("loop", "nvme-tcp", "");
-  await fc.assert(
-    fc.asyncProperty(
-      hostileString,
-      hostileString,
-      transports,
-      fc.boolean(),
-      async (part, value, transport, inPool) => {
-        const where = (name: string) => `${scratch}/${name}/${part}`;
-        const context = {
-          transport: transport === "" ? value : transport,
-          backingFile: inPool ? `${sim.poolMountPath}/${value}` : value,
-          nvmeAddress: value,
-          nvmePort: value,
-          nqn: value,
-        };
-        const base = {
-          volume_id: part,
-          publish_context: {},
-          secrets: {},
-          volume_capability: mountCapability(),
-        };
-        const refused = [status.INVALID_ARGUMENT, status.NOT_FOUND, status.FAILED_PRECONDITION];
-        await expectOneOf(
-          "Node",
-          "NodeStageVolume",
-          { ...base, staging_target_path: where("staging"), volume_context: context },
-          refused,
-        );
-        await expectOneOf(
-          "Node",
-          "NodePublishVolume",
-          {
-            ...base,
-            staging_target_path: where("staging"),
-            target_path: where("target"),
-            readonly: false,
-            volume_context: context,
-          },
-          refused,
-        );
-        await expectOneOf(
-          "Node",
-          "NodeGetVolumeStats",
-          { volume_id: part, volume_path: where("target"), staging_target_path: where("staging") },
-          refused,
-        );
-        await expectOneOf(
-          "Node",
-          "NodeExpandVolume",
-          {
-            volume_id: part,
-            volume_path: where("target"),
-            capacity_range: null,
-            staging_target_path: where("staging"),
-            volume_capability: null,
-            secrets: {},
-          },
-          refused,
-        );
-        await expectOneOf("Node", "NodeUnpublishVolume", { volume_id: part, target_path: where("target") }, [
-          status.OK,
-          ...refused,
-        ]);
-        await expectOneOf(
-          "Node",
-          "NodeUnstageVolume",
-          { volume_id: part, staging_target_path: where("staging") },
-          [status.OK, ...refused],
-        );
-      },
-    ),
-    runs(25),
+  const property = fc.asyncProperty(
+    hostileString,
+    hostileString,
+    transports,
+    fc.boolean(),
+    async (part, value, transport, inPool) => {
+      const staging = `${scratch}/staging/${part}`;
+      const target = `${scratch}/target/${part}`;
+      const volume_context = {
+        transport: transport === "" ? value : transport,
+        backingFile: inPool ? `${sim.poolMountPath}/${value}` : value,
+        nvmeAddress: value,
+        nvmePort: value,
+        nqn: value,
+      };
+      const ids = { volume_id: part, staging_target_path: staging };
+      const refused = [status.INVALID_ARGUMENT, status.NOT_FOUND, status.FAILED_PRECONDITION];
+      await expectOneOf("Node", "NodeStageVolume", stageRequest({ ...ids, volume_context }), refused);
+      const publish = publishRequest({ ...ids, target_path: target, volume_context });
+      await expectOneOf("Node", "NodePublishVolume", publish, refused);
+      await expectOneOf("Node", "NodeGetVolumeStats", statsRequest({ ...ids, volume_path: target }), refused);
+      await expectOneOf(
+        "Node",
+        "NodeExpandVolume",
+        nodeExpandRequest({ ...ids, volume_path: target }),
+        refused,
+      );
+      const unpublish = { volume_id: part, target_path: target };
+      await expectOneOf("Node", "NodeUnpublishVolume", unpublish, [status.OK, ...refused]);
+      await expectOneOf("Node", "NodeUnstageVolume", ids, [status.OK, ...refused]);
+    },
   );
+  await fc.assert(property, runs(25));
   const mounts = readFileSync("/proc/self/mountinfo", "utf8")
     .split("\n")
     .filter((line) => line.includes(scratch) || line.includes(MARKER));
   expect(mounts).toEqual([]);
 });
-
-interface Field {
-  label: string;
-  service: Service;
-  method: string;
-  request: (value: string) => object;
-  allowed: readonly status[];
-}
-
-function oversizedFields(): Field[] {
-  const cap = mountCapability();
-  const mountWith = (fsType: string, flags: string[]) => ({
-    access_mode: { mode: "SINGLE_NODE_WRITER" },
-    access_type: "mount",
-    mount: { fs_type: fsType, mount_flags: flags, volume_mount_group: "" },
-  });
-  const staging = path.join(scratch, "oversized-staging");
-  const stage = (
-    context: Record<string, string>,
-    capability: object = cap,
-    stagingPath = staging,
-    id = "pvc-x",
-  ) => ({
-    volume_id: id,
-    publish_context: {},
-    staging_target_path: stagingPath,
-    volume_capability: capability,
-    secrets: {},
-    volume_context: context,
-  });
-  const nvme = {
-    transport: "nvme-tcp",
-    nvmeAddress: "192.0.2.1",
-    nvmePort: "4420",
-    nqn: "nqn.2000-02.com.mikrotik:x",
-  };
-  const list = { max_entries: 0, starting_token: "", snapshot_id: "", source_volume_id: "", secrets: {} };
-  const refused = [status.INVALID_ARGUMENT];
-  const missing = [status.NOT_FOUND];
-  const vvc = {
-    volume_id: volumeId,
-    volume_context: {},
-    volume_capabilities: [cap],
-    parameters: {},
-    secrets: {},
-    mutable_parameters: {},
-  };
-  return [
-    {
-      label: "CreateVolume name",
-      service: "Controller",
-      method: "CreateVolume",
-      request: (v) => createVolumeRequest(v),
-      allowed: refused,
-    },
-    {
-      label: "CreateVolume parameter key",
-      service: "Controller",
-      method: "CreateVolume",
-      request: (v) => createVolumeRequest("oversized", { parameters: { [v]: "x" } }),
-      allowed: refused,
-    },
-    {
-      label: "CreateVolume parameter value",
-      service: "Controller",
-      method: "CreateVolume",
-      request: (v) =>
-        createVolumeRequest("oversized", {
-          required: 2n * MiB,
-          parameters: { [`${SIDECAR_PREFIX}pvc/name`]: v },
-        }),
-      allowed: [status.OK],
-    },
-    {
-      label: "CreateVolume secret",
-      service: "Controller",
-      method: "CreateVolume",
-      request: (v) => ({
-        ...createVolumeRequest("oversized", { required: 2n * MiB }),
-        secrets: secretsFrom("key", v),
-      }),
-      allowed: [status.OK],
-    },
-    {
-      label: "CreateVolume snapshot source",
-      service: "Controller",
-      method: "CreateVolume",
-      request: (v) =>
-        createVolumeRequest("oversized-restore", {
-          source: { type: "snapshot", snapshot: { snapshot_id: v } },
-        }),
-      allowed: missing,
-    },
-    {
-      label: "CreateVolume volume source",
-      service: "Controller",
-      method: "CreateVolume",
-      request: (v) =>
-        createVolumeRequest("oversized-clone", { source: { type: "volume", volume: { volume_id: v } } }),
-      allowed: missing,
-    },
-    {
-      label: "DeleteVolume volume_id",
-      service: "Controller",
-      method: "DeleteVolume",
-      request: (v) => ({ volume_id: v, secrets: {} }),
-      allowed: [status.OK],
-    },
-    {
-      label: "ControllerExpandVolume volume_id",
-      service: "Controller",
-      method: "ControllerExpandVolume",
-      request: (v) => ({
-        volume_id: v,
-        capacity_range: { required_bytes: "4194304", limit_bytes: "0" },
-        secrets: {},
-        volume_capability: cap,
-      }),
-      allowed: missing,
-    },
-    {
-      label: "ValidateVolumeCapabilities volume_id",
-      service: "Controller",
-      method: "ValidateVolumeCapabilities",
-      request: (v) => ({ ...vvc, volume_id: v }),
-      allowed: missing,
-    },
-    {
-      label: "ValidateVolumeCapabilities volume_context",
-      service: "Controller",
-      method: "ValidateVolumeCapabilities",
-      request: (v) => ({ ...vvc, volume_context: { k: v } }),
-      allowed: [status.OK],
-    },
-    {
-      label: "CreateSnapshot name",
-      service: "Controller",
-      method: "CreateSnapshot",
-      request: (v) => createSnapshotRequest(v, volumeId),
-      allowed: refused,
-    },
-    {
-      label: "CreateSnapshot source_volume_id",
-      service: "Controller",
-      method: "CreateSnapshot",
-      request: (v) => createSnapshotRequest("oversized-source", v),
-      allowed: missing,
-    },
-    {
-      label: "CreateSnapshot parameter key",
-      service: "Controller",
-      method: "CreateSnapshot",
-      request: (v) => ({ ...createSnapshotRequest("oversized", volumeId), parameters: { [v]: "x" } }),
-      allowed: refused,
-    },
-    {
-      label: "DeleteSnapshot snapshot_id",
-      service: "Controller",
-      method: "DeleteSnapshot",
-      request: (v) => ({ snapshot_id: v, secrets: {} }),
-      allowed: [status.OK],
-    },
-    {
-      label: "ListSnapshots starting_token",
-      service: "Controller",
-      method: "ListSnapshots",
-      request: (v) => ({ ...list, starting_token: v }),
-      allowed: [status.ABORTED],
-    },
-    {
-      label: "ListSnapshots snapshot_id",
-      service: "Controller",
-      method: "ListSnapshots",
-      request: (v) => ({ ...list, snapshot_id: v }),
-      allowed: [status.OK],
-    },
-    {
-      label: "ListSnapshots source_volume_id",
-      service: "Controller",
-      method: "ListSnapshots",
-      request: (v) => ({ ...list, source_volume_id: v }),
-      allowed: [status.OK],
-    },
-    {
-      label: "GetCapacity parameter key",
-      service: "Controller",
-      method: "GetCapacity",
-      request: (v) => ({ volume_capabilities: [], parameters: { [v]: "x" }, accessible_topology: null }),
-      allowed: refused,
-    },
-    {
-      label: "NodeStageVolume volume_id",
-      service: "Node",
-      method: "NodeStageVolume",
-      request: (v) => stage(nvme, cap, staging, v),
-      allowed: refused,
-    },
-    {
-      label: "NodeStageVolume staging_target_path",
-      service: "Node",
-      method: "NodeStageVolume",
-      request: (v) => stage(nvme, cap, `${scratch}/${v}`),
-      allowed: refused,
-    },
-    {
-      label: "NodeStageVolume fs_type",
-      service: "Node",
-      method: "NodeStageVolume",
-      request: (v) => stage(nvme, mountWith(v, [])),
-      allowed: refused,
-    },
-    {
-      label: "NodeStageVolume mount flag",
-      service: "Node",
-      method: "NodeStageVolume",
-      request: (v) => stage(nvme, mountWith("ext4", [v])),
-      allowed: refused,
-    },
-    {
-      label: "volume_context transport",
-      service: "Node",
-      method: "NodeStageVolume",
-      request: (v) => stage({ ...nvme, transport: v }),
-      allowed: refused,
-    },
-    {
-      label: "volume_context nvmeAddress",
-      service: "Node",
-      method: "NodeStageVolume",
-      request: (v) => stage({ ...nvme, nvmeAddress: v }),
-      allowed: refused,
-    },
-    {
-      label: "volume_context nvmePort",
-      service: "Node",
-      method: "NodeStageVolume",
-      request: (v) => stage({ ...nvme, nvmePort: v }),
-      allowed: refused,
-    },
-    {
-      label: "volume_context nqn",
-      service: "Node",
-      method: "NodeStageVolume",
-      request: (v) => stage({ ...nvme, nqn: v }),
-      allowed: refused,
-    },
-    {
-      label: "volume_context backingFile",
-      service: "Node",
-      method: "NodeStageVolume",
-      request: (v) => stage({ transport: "loop", backingFile: `${sim.poolMountPath}/${v}` }),
-      allowed: refused,
-    },
-    {
-      label: "NodePublishVolume target_path",
-      service: "Node",
-      method: "NodePublishVolume",
-      request: (v) => ({ ...stage(nvme), target_path: `${scratch}/${v}`, readonly: false }),
-      allowed: refused,
-    },
-    {
-      label: "NodeUnpublishVolume target_path",
-      service: "Node",
-      method: "NodeUnpublishVolume",
-      request: (v) => ({ volume_id: "pvc-x", target_path: `${scratch}/${v}` }),
-      allowed: refused,
-    },
-    {
-      label: "NodeUnstageVolume staging_target_path",
-      service: "Node",
-      method: "NodeUnstageVolume",
-      request: (v) => ({ volume_id: "pvc-x", staging_target_path: `${scratch}/${v}` }),
-      allowed: refused,
-    },
-    {
-      label: "NodeGetVolumeStats volume_path",
-      service: "Node",
-      method: "NodeGetVolumeStats",
-      request: (v) => ({ volume_id: "pvc-x", volume_path: `${scratch}/${v}`, staging_target_path: "" }),
-      allowed: [...refused, status.NOT_FOUND],
-    },
-    {
-      label: "NodeExpandVolume volume_path",
-      service: "Node",
-      method: "NodeExpandVolume",
-      request: (v) => ({
-        volume_id: "pvc-x",
-        volume_path: `${scratch}/${v}`,
-        capacity_range: null,
-        staging_target_path: "",
-        volume_capability: null,
-        secrets: {},
-      }),
-      allowed: [...refused, status.NOT_FOUND],
-    },
-  ];
-}
 
 /** "ok", or why Probe from a client that never sent anything hostile got no answer. */
 async function probeWithNewClient(): Promise<string> {
@@ -780,7 +335,8 @@ it("oversized values (300 KB) in every string field: refused with a short messag
 }, async () => {
   const problems: string[] = [];
   const rows: Row[] = [];
-  for (const field of oversizedFields()) {
+  const context = { scratch, volumeId, poolMountPath: sim.poolMountPath, secrets: secretsFrom };
+  for (const field of oversizedFields(context)) {
     const found: string[] = [];
     const outcome = await driver.attempt(
       field.service,
