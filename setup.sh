@@ -14,15 +14,11 @@ for step in .ci/install.d/*.sh; do
   echo "::: install: $step"
   bash "$step"
 done
-echo "::: npm install (locked)"
-# Not `npm ci`: it insists that every optional platform binary named in the lock file (e.g. biome's
-# macOS and Windows builds) can be resolved, and package mirrors often carry only this platform's.
-# `npm install` installs the locked versions all the same; the check below keeps the lock authoritative.
-npm install --no-audit --no-fund
-if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- package-lock.json; then
-  echo "setup.sh: package-lock.json does not match package.json (npm install changed it); commit a lock made with npm install" >&2
-  git diff --stat -- package-lock.json >&2
-  exit 1
-fi
+echo "::: npm ci (locked)"
+# The lock is the only source of what gets installed: it must name every platform's optional
+# packages (checked first, with a readable message), and `npm ci` refuses a lock that does not match
+# package.json, never rewrites it, and fetches only this platform's packages.
+node scripts/check-lock.mjs
+npm ci --no-audit --no-fund
 echo "::: build"
 npm run build
