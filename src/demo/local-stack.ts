@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CsiClient } from "./csi-client.js";
+import { leftoversBelow } from "./leftovers.js";
 import { type Child, startChild } from "./processes.js";
 
 export interface LocalStackOptions {
@@ -78,6 +79,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     csi?.close();
     if (driver && (await driver.stop()) !== 0) problems.push(`driver exit: ${driver.tail(5)}`);
     if ((await sim.stop()) !== 0) problems.push(`emulator exit: ${sim.tail(5)}`);
+    // Both processes wait for the kernel to release what they held; anything left is reported.
+    problems.push(...leftoversBelow(workDir));
     return problems;
   };
   try {

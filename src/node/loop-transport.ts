@@ -21,6 +21,9 @@ export interface LoopTransportOptions {
 
 const LOOP_DEVICE = /^\/dev\/loop\d+$/;
 
+/** How long a detach waits for the kernel to release a device that was still open. */
+const DETACH_WAIT_MS = 10_000;
+
 function loopTarget(target: VolumeTarget): LoopTarget {
   if (target.transport !== "loop") throw broken(`loop transport given a ${target.transport} volume`);
   return target;
@@ -74,15 +77,37 @@ export class LoopTransport implements Transport {
     for (const device of await this.attachedDevices(backingFile, call)) {
       const busy = await this.options.inUse(kernelName(device));
       if (busy) throw notReady(`${device} (${backingFile}) is still in use: ${busy}`);
+      const bound = await this.backingFileOf(device);
       try {
         // losetup reads "--" as a device name with -d/-c; the device path is checked instead.
         await this.options.run("losetup", ["--detach", device], { signal: call.signal });
-        call.log?.info({ device, backingFile }, "loop device detached");
       } catch (err) {
         // Already gone (a concurrent detach, or autoclear): the outcome wanted.
         if (!(await this.stillAttached(device))) continue;
         throw err;
       }
+      if (bound !== undefined) await this.awaitRelease(device, bound);
+      call.log?.info({ device, backingFile }, "loop device detached");
+    }
+  }
+
+  /**
+   * `losetup --detach` of a device that something still has open (udev's blkid after the unmount,
+   * say) only marks it for release; answering before the kernel lets go would report a device
+   * as gone that is still attached. Waits a bounded time, then tells the caller to retry. Only the
+   * same binding counts: once released, the device may already serve another volume.
+   */
+  private async awaitRelease(device: string, backingFile: string): Promise<void> {
+    const deadline = Date.now() + DETACH_WAIT_MS;
+    const held = async () => (await this.backingFileOf(device)) === backingFile;
+    for (let pause = 10; await held(); pause = Math.min(pause * 2, 200)) {
+      if (Date.now() >= deadline) {
+        throw notReady(
+          `${device} (${backingFile}) was detached but the kernel still holds it open after ` +
+            `${DETACH_WAIT_MS} ms; retry`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
 

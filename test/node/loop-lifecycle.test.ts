@@ -1,9 +1,10 @@
-import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   blkidValue,
+  blockCapability,
   exec,
   growFile,
   loopDeviceOf,
@@ -110,6 +111,27 @@ describe("ext4 volume lifecycle on a loop device", () => {
     expect(await h.codeOf("NodePublishVolume", publishReq(v, false))).toBe(status.ALREADY_EXISTS);
     await unpublish(v);
     await unstage(v);
+  });
+});
+
+describe("unstage and the kernel's deferred detach", () => {
+  it("answers only once the loop device is really released, and says so when it is not", async () => {
+    const v = await volume("held", 64n * MiB);
+    await stage(v, blockCapability());
+    const device = await loopDeviceOf(v.file);
+    expect(device).toMatch(/^\/dev\/loop\d+$/);
+
+    // An opener the node does not know about (udev's blkid, a backup agent): the kernel defers the
+    // detach until it lets go. Unstage waits for that, bounded, instead of reporting it done.
+    const opener = await open(device!, "r");
+    const released = setTimeout(() => void opener.close(), 400);
+    try {
+      await unstage(v);
+      expect(await loopDeviceOf(v.file)).toBeUndefined();
+    } finally {
+      clearTimeout(released);
+      await opener.close().catch(() => undefined);
+    }
   });
 });
 

@@ -1,7 +1,11 @@
 import { existsSync } from "node:fs";
-import { mkdir, open, readFile, rm, statfs } from "node:fs/promises";
+import { mkdir, open, rm, statfs } from "node:fs/promises";
 import path from "node:path";
+import { detachWithin, type ReleaseOptions, unmountWithin } from "./release.js";
 import { CommandFailed, run } from "./run.js";
+
+/** How long stopping may wait for the kernel to let go of the mount and the loop device. */
+const RELEASE: ReleaseOptions = { timeoutMs: 15_000 };
 
 export interface PoolOptions {
   readonly dataDir: string;
@@ -41,17 +45,20 @@ export class Pool {
     try {
       await step("mount the Btrfs pool", "mount", ["-t", "btrfs", loopDevice, mountPath]);
     } catch (e) {
-      await run("losetup", ["-d", loopDevice]).catch(() => undefined);
+      await detachWithin(loopDevice, imagePath, RELEASE).catch(() => undefined);
       throw e;
     }
     const uuid = (await run("blkid", ["-s", "UUID", "-o", "value", loopDevice]).catch(() => "")).trim();
     return new Pool(imagePath, mountPath, loopDevice, options.label, uuid);
   }
 
-  /** Unmounts and detaches; safe to call twice. */
+  /**
+   * Unmounts and detaches, and returns only once the kernel has released both (or throws a
+   * ReleaseError saying what is left after the bound); safe to call twice.
+   */
   async close(): Promise<void> {
-    if (await isMounted(this.mountPath)) await run("umount", [this.mountPath]);
-    await run("losetup", ["-d", this.loopDevice]).catch(() => undefined);
+    await unmountWithin(this.mountPath, RELEASE);
+    await detachWithin(this.loopDevice, this.imagePath, RELEASE);
   }
 
   /** Live capacity of the mounted filesystem. */
@@ -100,17 +107,11 @@ async function createImage(imagePath: string, options: PoolOptions): Promise<voi
 
 /** After a crash: unmount a leftover mount of ours and detach loop devices still bound to the image. */
 async function releaseStale(imagePath: string, mountPath: string): Promise<void> {
-  if (await isMounted(mountPath)) await run("umount", [mountPath]).catch(() => undefined);
+  await unmountWithin(mountPath, RELEASE);
   if (!existsSync(imagePath)) return;
   const listing = await run("losetup", ["-j", imagePath]).catch(() => "");
   for (const line of listing.split("\n")) {
     const device = line.split(":")[0]?.trim();
-    if (device) await run("losetup", ["-d", device]).catch(() => undefined);
+    if (device) await detachWithin(device, imagePath, RELEASE);
   }
-}
-
-export async function isMounted(mountPath: string): Promise<boolean> {
-  const info = await readFile("/proc/self/mountinfo", "utf8");
-  const target = path.resolve(mountPath);
-  return info.split("\n").some((line) => line.split(" ")[4] === target);
 }
