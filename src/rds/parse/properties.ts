@@ -6,7 +6,7 @@ import { decodeQuoted } from "./values.js";
  * text (decoded from quotes); typed readers in records.ts turn them into numbers, flags and dates.
  */
 export interface PrintedItem {
-  /** The print index (`print detail`, `terse`); not stable across commands. */
+  /** The print index (`print detail`); not stable across commands. */
   index: number | null;
   /** Flag letters printed before the properties (`B`, `t`, `X`, …). */
   flags: string[];
@@ -77,7 +77,7 @@ function quotedValueEnd(text: string, start: number): number {
 }
 
 export interface PropertyParseOptions {
-  /** print detail quotes strings; terse and as-value do not. */
+  /** True for `print detail`, which quotes strings. */
   quoted: boolean;
 }
 
