@@ -1,12 +1,9 @@
 import type { Logger } from "../log.js";
 import type { StorageRds } from "../storage/index.js";
-import {
-  controllerExpandVolume,
-  controllerGetCapabilities,
-  getCapacity,
-  validateVolumeCapabilities,
-} from "./controller/capacity.js";
+import { controllerGetCapabilities, validateVolumeCapabilities } from "./controller/capabilities.js";
+import { getCapacity } from "./controller/capacity.js";
 import { type ControllerSettings, createController } from "./controller/context.js";
+import { controllerExpandVolume } from "./controller/expand.js";
 import { listSnapshots } from "./controller/listing.js";
 import { createSnapshot, deleteSnapshot } from "./controller/snapshots.js";
 import { createVolume, deleteVolume } from "./controller/volumes.js";
