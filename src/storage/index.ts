@@ -14,6 +14,7 @@ export { describeSource, sameSource } from "./metadata.js";
 export type { CallOptions, StorageRds } from "./rds-port.js";
 export type { SnapshotRecord, SnapshotSubvolume } from "./snapshots.js";
 export type { VolumePlan, VolumeRecord, VolumeSeed } from "./volumes.js";
+export { IMAGE_SIZE_STEP } from "./volumes.js";
 export { SnapshotStore, VolumeStore };
 
 export interface StorageOptions {

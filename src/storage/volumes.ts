@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { isRdsError } from "../rds/index.js";
+import { FILE_SIZE_GRANULARITY, isRdsError } from "../rds/index.js";
 import type { Directories } from "./directories.js";
 import type { Layout } from "./layout.js";
 import { type ContentSource, decodeVolumeComment, encodeVolumeComment } from "./metadata.js";
@@ -30,6 +30,12 @@ export interface VolumePlan {
   sizeBytes: bigint;
   seed: VolumeSeed;
 }
+
+/**
+ * The finest size a volume image can have: the disk's 4 KiB block, unless the RouterOS client sizes
+ * files more coarsely (it rounds every file size up to its granularity).
+ */
+export const IMAGE_SIZE_STEP = FILE_SIZE_GRANULARITY > 4096n ? FILE_SIZE_GRANULARITY : 4096n;
 
 /** One step of undoing a failed create. */
 type Undo = (call: CallOptions) => Promise<void>;

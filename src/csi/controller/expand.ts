@@ -1,9 +1,9 @@
 import { isVolumeId } from "../../storage/index.js";
-import { expandedSize } from "../../storage/sizes.js";
 import { invalidArgument, notFound, outOfRange } from "../errors.js";
 import type { RequestContext } from "../pipeline.js";
 import type { ControllerExpandVolumeRequest, ControllerExpandVolumeResponse, Outgoing } from "../types.js";
 import { type Controller, callOf } from "./context.js";
+import { expandedSize } from "./sizes.js";
 import { requireId, requireRange, requireSupportedCapabilities } from "./validate.js";
 
 /**
