@@ -11,6 +11,7 @@ import { startMetricsServer } from "./observability/http.js";
 import { DriverMetrics } from "./observability/metrics.js";
 import { RdsClient, RdsConnection } from "./rds/index.js";
 import { startReconciler } from "./reconcile/index.js";
+import { createStorage } from "./storage/index.js";
 import { DRIVER_VERSION } from "./version.js";
 
 export type Role = "controller" | "node" | "all";
@@ -77,17 +78,30 @@ export async function startDriver(config: DriverConfig): Promise<RunningDriver> 
         if (outcome !== "ok") metrics.sshErrors.inc({ kind: outcome });
       },
     });
-    handlers.Controller = createControllerService({ rds, config: c, logger, locks });
+    const storage = createStorage(rds, {
+      pool: c.rdsPool,
+      fsLabel: c.rdsFsLabel ?? c.rdsPool,
+      root: c.rdsRoot,
+      nvmePort: c.nvmePort,
+      nqnPrefix: c.nqnPrefix,
+      logger,
+    });
+    handlers.Controller = createControllerService({
+      storage,
+      settings: {
+        maxSnapshotsPerVolume: c.maxSnapshotsPerVolume,
+        attachment: {
+          transport: c.nodeTransport,
+          nvmeAddress: c.nvmeAddress ?? c.rdsAddress,
+          nvmePort: c.nvmePort,
+          loopPoolPath: c.loopPoolPath,
+        },
+      },
+      locks,
+    });
     // With interval 0 this starts nothing: no timer, no Kubernetes client, no RouterOS command.
     reconciler = startReconciler({
-      rds,
-      storage: {
-        pool: c.rdsPool,
-        fsLabel: c.rdsFsLabel ?? c.rdsPool,
-        root: c.rdsRoot,
-        nvmePort: c.nvmePort,
-        nqnPrefix: c.nqnPrefix,
-      },
+      storage,
       driverName: config.common.driverName,
       intervalMs: c.reconcileInterval,
       dryRun: c.reconcileDryRun,
@@ -117,15 +131,10 @@ export async function startDriver(config: DriverConfig): Promise<RunningDriver> 
     // Inventory gauges: two listings a minute, whatever the number of objects.
     const inventory = async () => {
       if (!conn.health().connected) return;
-      const deadline = Date.now() + 20_000;
-      const subvolumes = await rds.listSubvolumes({ fullnamePrefix: `${c.rdsRoot}/` }, { deadline });
-      const volumes = subvolumes.filter((s) => /\/vols\/pvc-[0-9a-f-]{36}$/.test(s.fullname)).length;
-      const snapshots = subvolumes.filter((s) =>
-        /\/snaps\/pvc-[0-9a-f-]{36}\/snap-[0-9a-f-]{36}$/.test(s.fullname),
-      ).length;
-      metrics.managedObjects.set({ type: "volume" }, volumes);
-      metrics.managedObjects.set({ type: "snapshot" }, snapshots);
-      metrics.poolFreeBytes.set(Number((await rds.poolCapacity(c.rdsPool, { deadline })).free));
+      const census = await storage.census({ deadline: Date.now() + 20_000 });
+      metrics.managedObjects.set({ type: "volume" }, census.volumes);
+      metrics.managedObjects.set({ type: "snapshot" }, census.snapshots);
+      metrics.poolFreeBytes.set(Number(census.freeBytes));
     };
     if (config.common.metricsAddress) {
       const first = setTimeout(() => inventory().catch(() => {}), RECONNECT_PROBE_MS);

@@ -1,17 +1,34 @@
 import type { Logger } from "pino";
+import type { CallOptions } from "../rds/index.js";
 import { Directories } from "./directories.js";
+import { buildInventory, type InventoryScope, type RdsInventory, readListings } from "./inventory.js";
 import { Layout } from "./layout.js";
-import type { CallOptions, StorageRds } from "./rds-port.js";
+import type { StorageRds } from "./rds-port.js";
 import { SnapshotStore } from "./snapshots.js";
 import { VolumeStore } from "./volumes.js";
 
-/** The storage layout on one RDS; see README.md in this directory. */
+/**
+ * The layout on one RDS, and the only part of the driver that knows it: everything above talks to
+ * RouterOS through a `Storage`. See README.md in this directory.
+ */
 
+export type { CallOptions } from "../rds/index.js";
+export type { Directories } from "./directories.js";
 export { isSnapshotId, isVolumeId, nameProblem, snapshotIdFor, volumeIdFor } from "./ids.js";
+export type {
+  InventoryScope,
+  Listings,
+  RdsInventory,
+  SnapshotDirectoryObjects,
+  SnapshotObjects,
+  VolumeObjects,
+} from "./inventory.js";
+export { buildInventory } from "./inventory.js";
+export type { SnapshotLocation } from "./layout.js";
 export { Layout } from "./layout.js";
 export type { ContentSource } from "./metadata.js";
 export { describeSource, sameSource } from "./metadata.js";
-export type { CallOptions, StorageRds } from "./rds-port.js";
+export type { StorageRds } from "./rds-port.js";
 export type { SnapshotRecord, SnapshotSubvolume } from "./snapshots.js";
 export type { VolumePlan, VolumeRecord, VolumeSeed } from "./volumes.js";
 export { IMAGE_SIZE_STEP } from "./volumes.js";
@@ -26,6 +43,13 @@ export interface StorageOptions {
   logger: Logger;
 }
 
+/** How many of the driver's objects the RDS holds, and the room left in the pool. */
+export interface Census {
+  volumes: number;
+  snapshots: number;
+  freeBytes: bigint;
+}
+
 export interface Storage {
   readonly layout: Layout;
   readonly volumes: VolumeStore;
@@ -33,12 +57,17 @@ export interface Storage {
   readonly directories: Directories;
   /** Free bytes in the pool — 1 round trip. */
   poolFreeBytes(call: CallOptions): Promise<bigint>;
+  /** Volume and snapshot subvolumes under the root, and free space — 2 round trips, whatever the count. */
+  census(call: CallOptions): Promise<Census>;
+  /** Everything under the root (or one object's part of it), whole or not — listings only. */
+  readInventory(scope: InventoryScope, call: CallOptions): Promise<RdsInventory>;
 }
 
 export function createStorage(rds: StorageRds, options: StorageOptions): Storage {
   const layout = new Layout(options);
   const { logger } = options;
   const directories = new Directories(rds, layout, logger);
+  const poolFreeBytes = async (call: CallOptions) => (await rds.poolCapacity(layout.pool, call)).free;
   return {
     layout,
     directories,
@@ -50,6 +79,17 @@ export function createStorage(rds: StorageRds, options: StorageOptions): Storage
       logger,
     }),
     snapshots: new SnapshotStore(rds, { layout, directories, logger }),
-    poolFreeBytes: async (call) => (await rds.poolCapacity(layout.pool, call)).free,
+    poolFreeBytes,
+    census: async (call) => {
+      const subvolumes = await rds.listSubvolumes(
+        { fullnamePrefix: `${layout.root}/`, fs: layout.fsLabel },
+        call,
+      );
+      const volumes = subvolumes.filter((s) => layout.parseVolumeSubvolume(s.fullname) !== undefined);
+      const snapshots = subvolumes.filter((s) => layout.parseSnapshotSubvolume(s.fullname) !== undefined);
+      return { volumes: volumes.length, snapshots: snapshots.length, freeBytes: await poolFreeBytes(call) };
+    },
+    readInventory: async (scope, call) =>
+      buildInventory(layout, await readListings(rds, layout, scope, call)),
   };
 }

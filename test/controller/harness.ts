@@ -22,7 +22,7 @@ import type {
   VolumeContentSource,
 } from "../../src/csi/types.js";
 import { RdsClient, RdsConnection } from "../../src/rds/index.js";
-import type { StorageRds } from "../../src/storage/index.js";
+import { createStorage, type StorageRds } from "../../src/storage/index.js";
 import type { SimFixture } from "../helpers/sim.js";
 
 export const ROOT = "rds-csi";
@@ -65,23 +65,12 @@ export class Harness {
       keepaliveIntervalMs: 0,
     });
     this.client = new RdsClient(this.connection, { retryBackoff: { initialMs: 20, maxMs: 200 } });
-    this.service = createControllerService({
-      rds: this.options.wrapClient ? this.options.wrapClient(this.client) : this.client,
-      logger: pino({ level: "silent" }),
-      ...(this.options.locks ? { locks: this.options.locks } : {}),
-      config: {
-        rdsAddress: "192.0.2.10",
-        rdsPool: this.sim.pool,
-        rdsFsLabel: this.sim.fsLabel,
-        rdsRoot: ROOT,
-        nvmeAddress: undefined,
-        nvmePort: 4420,
-        nqnPrefix: NQN_PREFIX,
-        maxSnapshotsPerVolume: this.options.maxSnapshotsPerVolume ?? 0,
-        nodeTransport: this.options.transport ?? "nvme-tcp",
-        loopPoolPath: this.sim.poolMountPath,
-      },
-    });
+    const { wrapClient, ...options } = this.options;
+    this.service = controllerServiceFor(
+      this.sim,
+      wrapClient ? wrapClient(this.client) : this.client,
+      options,
+    );
   }
 
   close(): void {
@@ -113,6 +102,38 @@ export class Harness {
     expect(result.code, `${method}: ${result.message}`).toBe(code);
     return result.message;
   }
+}
+
+/**
+ * The Controller service as the driver builds it, over `rds`, for the emulator's pool: root
+ * `ROOT`, NVMe/TCP address 192.0.2.10:4420 (never dialled by these tests).
+ */
+export function controllerServiceFor(
+  sim: SimFixture,
+  rds: StorageRds,
+  options: Omit<HarnessOptions, "wrapClient"> = {},
+): ServiceHandlers {
+  const storage = createStorage(rds, {
+    pool: sim.pool,
+    fsLabel: sim.fsLabel,
+    root: ROOT,
+    nvmePort: 4420,
+    nqnPrefix: NQN_PREFIX,
+    logger: pino({ level: "silent" }),
+  });
+  return createControllerService({
+    storage,
+    ...(options.locks ? { locks: options.locks } : {}),
+    settings: {
+      maxSnapshotsPerVolume: options.maxSnapshotsPerVolume ?? 0,
+      attachment: {
+        transport: options.transport ?? "nvme-tcp",
+        nvmeAddress: "192.0.2.10",
+        nvmePort: 4420,
+        loopPoolPath: sim.poolMountPath,
+      },
+    },
+  });
 }
 
 function context(method: string): RequestContext {

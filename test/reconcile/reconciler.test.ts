@@ -493,14 +493,7 @@ describe("lifecycle", () => {
 
 function baseOptions() {
   return {
-    rds: env.client,
-    storage: {
-      pool: env.sim.pool,
-      fsLabel: env.sim.fsLabel,
-      root: scene.root,
-      nvmePort: 4420,
-      nqnPrefix: "nqn.2000-02.com.mikrotik:rds-csi",
-    },
+    storage: scene.storage,
     kube: () => env.kube.kubeConfig(),
     driverName: DRIVER,
     intervalMs: HOUR,

@@ -1,17 +1,14 @@
-import type { RdsClient } from "../rds/index.js";
-import { VOLUME_ID_PREFIX } from "../storage/ids.js";
-import { isVolumeId, type Layout, type StorageRds } from "../storage/index.js";
-import { DISK_IMAGE, type SnapshotLocation } from "../storage/layout.js";
-import type { CallOptions, DiskInfo, FileInfo, SubvolumeInfo } from "../storage/rds-port.js";
+import type { CallOptions, DiskInfo, FileInfo, SubvolumeInfo } from "../rds/index.js";
+import { isVolumeId, VOLUME_ID_PREFIX } from "./ids.js";
+import { DISK_IMAGE, type Layout, type SnapshotLocation } from "./layout.js";
+import type { StorageRds } from "./rds-port.js";
 
 /**
- * What the RDS holds under the driver's root, grouped by volume id. Read with listings only; the
- * same grouping is used for a full pass and for the narrow re-read of one object before it is
- * removed, so both judge by exactly the same rules.
+ * What the RDS holds under the driver's root, grouped by volume id, whether or not it is whole: the
+ * view the orphan reconciler judges. Read with listings only; the same grouping is used for a full
+ * pass and for the narrow re-read of one object before it is removed, so both judge by exactly the
+ * same rules.
  */
-
-/** The RouterOS operations the reconciler uses: the storage layer's, plus listing `/disk`. */
-export type ReconcileRds = StorageRds & Pick<RdsClient, "listDisks">;
 
 /** Everything that may belong to one volume id. */
 export interface VolumeObjects {
@@ -62,7 +59,7 @@ export interface Listings {
 }
 
 /** Which part of the root to read: all of it, or what one removal depends on. */
-export type Scope =
+export type InventoryScope =
   | { kind: "all" }
   | { kind: "volume"; volumeId: string }
   | { kind: "snapshot"; location: SnapshotLocation }
@@ -70,9 +67,9 @@ export type Scope =
 
 /** Reads the listings of a scope, one after the other so CSI calls keep their SSH channels. */
 export async function readListings(
-  rds: ReconcileRds,
+  rds: StorageRds,
   layout: Layout,
-  scope: Scope,
+  scope: InventoryScope,
   call: CallOptions,
 ): Promise<Listings> {
   const fs = layout.fsLabel;
