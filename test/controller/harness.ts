@@ -8,7 +8,7 @@ import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import type { status } from "@grpc/grpc-js";
 import { pino } from "pino";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { createControllerService } from "../../src/csi/controller-service.js";
 import { toStatusError } from "../../src/csi/errors.js";
 import type { KeyedLocks } from "../../src/csi/locks.js";
@@ -23,7 +23,7 @@ import type {
 } from "../../src/csi/types.js";
 import { RdsClient, RdsConnection } from "../../src/rds/index.js";
 import { createStorage, type StorageRds } from "../../src/storage/index.js";
-import type { SimFixture } from "../helpers/sim.js";
+import { type SimFixture, startSim } from "../helpers/sim.js";
 
 export const ROOT = "rds-csi";
 export const NQN_PREFIX = "nqn.2000-02.com.mikrotik:rds-csi";
@@ -44,11 +44,23 @@ export class Harness {
   connection!: RdsConnection;
   client!: RdsClient;
   service!: ServiceHandlers;
+  #sim: SimFixture | undefined;
 
+  /** Connected at once when given an emulator; otherwise by `attach` (see `useHarness`). */
   constructor(
-    readonly sim: SimFixture,
+    sim: SimFixture | undefined,
     private readonly options: HarnessOptions = {},
   ) {
+    if (sim !== undefined) this.attach(sim);
+  }
+
+  get sim(): SimFixture {
+    if (this.#sim === undefined) throw new Error("the harness has no emulator yet: use it inside a test");
+    return this.#sim;
+  }
+
+  attach(sim: SimFixture): void {
+    this.#sim = sim;
     this.restart();
   }
 
@@ -134,6 +146,25 @@ export function controllerServiceFor(
       },
     },
   });
+}
+
+/**
+ * The set-up every controller suite shares: one emulator and one harness for the test file, started
+ * before its tests and stopped after them. The harness is returned at once; `h.sim` is there once
+ * the tests run.
+ */
+export function useHarness(options: HarnessOptions = {}): Harness {
+  const h = new Harness(undefined, options);
+  let sim: SimFixture | undefined;
+  beforeAll(async () => {
+    sim = await startSim();
+    h.attach(sim);
+  });
+  afterAll(async () => {
+    h.close();
+    await sim?.stop();
+  });
+  return h;
 }
 
 function context(method: string): RequestContext {
