@@ -10,9 +10,8 @@ import { registerServices } from "./csi/services.js";
 import { createLogger, type Logger } from "./log.js";
 import { startMetricsServer } from "./observability/http.js";
 import { DriverMetrics } from "./observability/metrics.js";
-import { RdsClient, RdsConnection } from "./rds/index.js";
 import { type Reconciler, startReconciler } from "./reconcile/index.js";
-import { createStorage, type Storage } from "./storage/index.js";
+import { type OpenedStorage, type OpenStorageOptions, openStorage, type Storage } from "./storage/index.js";
 import { DRIVER_VERSION } from "./version.js";
 
 export type Role = "controller" | "node" | "all";
@@ -136,32 +135,29 @@ function required<T>(section: T | undefined, role: string): T {
 }
 
 /**
- * The Controller service and what runs beside it: one RDS connection and one storage shared by
- * the service and the orphan reconciler, a reconnect loop that keeps readiness honest, and the
+ * The Controller service and what runs beside it: one storage (with its own RDS connection) shared
+ * by the service and the orphan reconciler, a reconnect loop that keeps readiness honest, and the
  * RouterOS metrics.
  */
 function startController(c: ControllerConfig, shared: Shared, withCensus: boolean): ControllerParts {
   const { logger, metrics, timers } = shared;
-  const connection = connectionFor(c, logger);
-  const rds = new RdsClient(connection, {
-    logger: logger.child({ component: "rds-client" }),
-    onCommand: ({ seconds, outcome }) => {
-      metrics.sshCommandSeconds.observe({ outcome }, seconds);
-      if (outcome !== "ok") metrics.sshErrors.inc({ kind: outcome });
-    },
-  });
-  const storage = createStorage(rds, {
+  const opened = openStorage({
+    connection: connectionOptions(c),
     pool: c.rdsPool,
     fsLabel: c.rdsFsLabel ?? c.rdsPool,
     root: c.rdsRoot,
     nvmePort: c.nvmePort,
     nqnPrefix: c.nqnPrefix,
     logger,
+    onCommand: ({ seconds, outcome }) => {
+      metrics.sshCommandSeconds.observe({ outcome }, seconds);
+      if (outcome !== "ok") metrics.sshErrors.inc({ kind: outcome });
+    },
   });
+  const { storage, health } = opened;
   const service = createControllerService({ storage, settings: controllerSettings(c), locks: shared.locks });
   const reconciler = reconcilerFor(c, storage, shared);
-  const health = () => connection.health();
-  keepConnected(health, () => rds.routerOsVersion(), shared);
+  keepConnected(health, opened.reach, shared);
   watchConnection(health, metrics, timers);
   if (withCensus) refreshCensus(health, storage, shared);
   return {
@@ -174,18 +170,18 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
     },
     stop: async () => {
       await reconciler.stop();
-      connection.close();
+      opened.close();
     },
   };
 }
 
-function connectionFor(c: ControllerConfig, logger: Logger): RdsConnection {
+function connectionOptions(c: ControllerConfig): OpenStorageOptions["connection"] {
   const hostKey = c.rdsHostKeyFingerprint
     ? { fingerprint: c.rdsHostKeyFingerprint }
     : c.rdsKnownHostsFile
       ? { knownHostsFile: c.rdsKnownHostsFile }
       : { insecureSkipVerify: true as const };
-  return new RdsConnection({
+  return {
     host: c.rdsAddress,
     port: c.rdsPort,
     username: c.rdsUser,
@@ -194,8 +190,7 @@ function connectionFor(c: ControllerConfig, logger: Logger): RdsConnection {
     hostKey,
     maxChannels: c.rdsMaxChannels,
     commandTimeoutMs: c.rdsCommandTimeout,
-    logger: logger.child({ component: "rds" }),
-  });
+  };
 }
 
 function controllerSettings(c: ControllerConfig): ControllerSettings {
@@ -226,7 +221,7 @@ function reconcilerFor(c: ControllerConfig, storage: Storage, shared: Shared): R
   });
 }
 
-type HealthSource = () => ReturnType<RdsConnection["health"]>;
+type HealthSource = OpenedStorage["health"];
 
 /**
  * Connects now rather than on the first RPC, and keeps trying while disconnected, so Probe (which
