@@ -503,3 +503,23 @@ function baseOptions() {
     logger: scene.log.logger,
   };
 }
+
+describe("census for the metrics gauges", () => {
+  it("counts the volume and snapshot subvolumes of the layout, and nothing else", async () => {
+    const { pool } = env.sim;
+    const root = scene.root;
+    const counted = await scene.volume("census-a");
+    await scene.volume("census-b");
+    await scene.snapshot("census-1", counted);
+    await scene.snapshot("census-2", counted);
+    for (const line of [
+      `/disk/btrfs/subvolume add fs=${pool} name="${root}/vols/data"`,
+      `/disk/btrfs/subvolume add fs=${pool} name="${root}/snaps/${counted}/not-a-snapshot"`,
+    ]) {
+      await scene.exec(line);
+    }
+    const census = await scene.storage.census({});
+    expect({ volumes: census.volumes, snapshots: census.snapshots }).toEqual({ volumes: 2, snapshots: 2 });
+    expect(census.freeBytes).toBeGreaterThan(0n);
+  });
+});
