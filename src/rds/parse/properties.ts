@@ -76,20 +76,12 @@ function quotedValueEnd(text: string, start: number): number {
   throw protocolError("unterminated quoted value", text.slice(start, start + 200));
 }
 
-export interface PropertyParseOptions {
-  /** True for `print detail`, which quotes strings. */
-  quoted: boolean;
-}
-
 /**
- * Parses `key=value key=value …` into `into`. Words that are not `key=value` (stray flags or
- * debris) are returned so the caller can decide what they mean.
+ * Parses `key=value key=value …` as `print detail` prints it (strings quoted) into `into`. Words
+ * that are not `key=value` (stray flags or debris) are returned so the caller can decide what they
+ * mean.
  */
-export function parseProperties(
-  text: string,
-  into: Map<string, string>,
-  options: PropertyParseOptions,
-): string[] {
+export function parseProperties(text: string, into: Map<string, string>): string[] {
   const words: string[] = [];
   let i = 0;
   while (i < text.length) {
@@ -107,7 +99,7 @@ export function parseProperties(
     }
     const key = text.slice(i, eq);
     const valueStart = eq + 1;
-    if (options.quoted && text[valueStart] === '"') {
+    if (text[valueStart] === '"') {
       const end = quotedValueEnd(text, valueStart);
       into.set(key, decodeQuoted(text.slice(valueStart + 1, end - 1)));
       i = end;
