@@ -1,16 +1,17 @@
 import type { CommonConfig, ControllerConfig, NodeConfig } from "./config.js";
-import { createControllerService } from "./csi/controller-service.js";
-import { createIdentityService } from "./csi/identity-service.js";
+import { type ControllerSettings, createControllerService } from "./csi/controller-service.js";
+import { createIdentityService, type ReadinessSource } from "./csi/identity-service.js";
 import { KeyedLocks } from "./csi/locks.js";
 import { createNodeService } from "./csi/node-service.js";
 import type { ServiceHandlers } from "./csi/pipeline.js";
+import type { CsiServiceName } from "./csi/proto.js";
 import { type CsiServer, startCsiServer } from "./csi/server.js";
 import { registerServices } from "./csi/services.js";
-import { createLogger, type Logger, type LogLevel } from "./log.js";
+import { createLogger, type Logger } from "./log.js";
 import { startMetricsServer } from "./observability/http.js";
 import { DriverMetrics } from "./observability/metrics.js";
-import { RdsClient, RdsConnection } from "./rds/index.js";
-import { startReconciler } from "./reconcile/index.js";
+import { type Reconciler, startReconciler } from "./reconcile/index.js";
+import { type OpenedStorage, type OpenStorageOptions, openStorage, type Storage } from "./storage/index.js";
 import { DRIVER_VERSION } from "./version.js";
 
 export type Role = "controller" | "node" | "all";
@@ -31,25 +32,43 @@ export interface RunningDriver {
 /** How often a disconnected controller tries to reach the RDS again, so readiness recovers on its own. */
 const RECONNECT_PROBE_MS = 5_000;
 /** How often the volume/snapshot counts and pool free space are refreshed for metrics. */
-const INVENTORY_MS = 60_000;
+const CENSUS_MS = 60_000;
+/** Bound for one census (two listings), well inside its interval. */
+const CENSUS_BUDGET_MS = 20_000;
+/** How often the connection gauges follow the connection's state. */
+const CONNECTION_GAUGE_MS = 1_000;
 
-function connectionFor(c: ControllerConfig, logger: Logger): RdsConnection {
-  const hostKey = c.rdsHostKeyFingerprint
-    ? { fingerprint: c.rdsHostKeyFingerprint }
-    : c.rdsKnownHostsFile
-      ? { knownHostsFile: c.rdsKnownHostsFile }
-      : { insecureSkipVerify: true as const };
-  return new RdsConnection({
-    host: c.rdsAddress,
-    port: c.rdsPort,
-    username: c.rdsUser,
-    privateKey: { path: c.rdsKeyFile },
-    ...(c.rdsKeyPassphraseFile ? { passphrase: { path: c.rdsKeyPassphraseFile } } : {}),
-    hostKey,
-    maxChannels: c.rdsMaxChannels,
-    commandTimeoutMs: c.rdsCommandTimeout,
-    logger: logger.child({ component: "rds" }),
-  });
+/** Background timers of the process, all stopped together before the server drains. */
+class Timers {
+  readonly #handles: NodeJS.Timeout[] = [];
+
+  every(ms: number, fn: () => void): void {
+    this.#handles.push(setInterval(fn, ms).unref());
+  }
+
+  after(ms: number, fn: () => void): void {
+    this.#handles.push(setTimeout(fn, ms).unref());
+  }
+
+  clear(): void {
+    for (const handle of this.#handles) clearTimeout(handle);
+  }
+}
+
+/** The process-wide parts every role is started with. */
+interface Shared {
+  driverName: string;
+  logger: Logger;
+  metrics: DriverMetrics;
+  locks: KeyedLocks;
+  timers: Timers;
+}
+
+/** A running Controller: its service, whether it can reach the RDS, and how to wind it down. */
+interface ControllerParts {
+  service: ServiceHandlers;
+  readiness: ReadinessSource;
+  stop(): Promise<void>;
 }
 
 /**
@@ -57,120 +76,39 @@ function connectionFor(c: ControllerConfig, logger: Logger): RdsConnection {
  * returns a handle whose stop() drains calls and closes the RDS connection.
  */
 export async function startDriver(config: DriverConfig): Promise<RunningDriver> {
-  const logger = createLogger(config.common.logLevel as LogLevel);
+  const { common } = config;
+  const logger = createLogger(common.logLevel);
   const metrics = new DriverMetrics();
-  const locks = new KeyedLocks();
-  const handlers: Record<string, ServiceHandlers> = {};
-  let connection: RdsConnection | undefined;
-  let reconciler: { stop(): Promise<void> } | undefined;
-  let readiness = () => ({ ready: true }) as { ready: boolean; reason?: string };
-  const timers: NodeJS.Timeout[] = [];
-
-  if (config.role !== "node") {
-    const c = config.controller;
-    if (!c) throw new Error("controller configuration missing");
-    connection = connectionFor(c, logger);
-    const rds = new RdsClient(connection, {
-      logger: logger.child({ component: "rds-client" }),
-      onCommand: ({ seconds, outcome }) => {
-        metrics.sshCommandSeconds.observe({ outcome }, seconds);
-        if (outcome !== "ok") metrics.sshErrors.inc({ kind: outcome });
-      },
-    });
-    handlers.Controller = createControllerService({ rds, config: c, logger, locks });
-    // With interval 0 this starts nothing: no timer, no Kubernetes client, no RouterOS command.
-    reconciler = startReconciler({
-      rds,
-      storage: {
-        pool: c.rdsPool,
-        fsLabel: c.rdsFsLabel ?? c.rdsPool,
-        root: c.rdsRoot,
-        nvmePort: c.nvmePort,
-        nqnPrefix: c.nqnPrefix,
-      },
-      driverName: config.common.driverName,
-      intervalMs: c.reconcileInterval,
-      dryRun: c.reconcileDryRun,
-      gracePeriodMs: c.reconcileGracePeriod,
-      passes: c.reconcilePasses,
-      locks,
-      logger: logger.child({ component: "reconciler" }),
-      metrics: { findings: (type, action) => metrics.reconcilerFindings.inc({ type, action }) },
-    });
-    const conn = connection;
-    readiness = () => {
-      const h = conn.health();
-      return h.connected
-        ? { ready: true }
-        : { ready: false, reason: h.lastError?.message ?? "not connected yet" };
-    };
-    // Connect now rather than on the first RPC, and keep trying while disconnected, so Probe
-    // (which never does a round trip itself) turns ready without outside help.
-    const warm = () => {
-      if (conn.health().connected) return;
-      rds
-        .routerOsVersion()
-        .catch((err: unknown) => logger.warn({ err: String(err) }, "RDS not reachable yet"));
-    };
-    warm();
-    timers.push(setInterval(warm, RECONNECT_PROBE_MS).unref());
-    // Inventory gauges: two listings a minute, whatever the number of objects.
-    const inventory = async () => {
-      if (!conn.health().connected) return;
-      const deadline = Date.now() + 20_000;
-      const subvolumes = await rds.listSubvolumes({ fullnamePrefix: `${c.rdsRoot}/` }, { deadline });
-      const volumes = subvolumes.filter((s) => /\/vols\/pvc-[0-9a-f-]{36}$/.test(s.fullname)).length;
-      const snapshots = subvolumes.filter((s) =>
-        /\/snaps\/pvc-[0-9a-f-]{36}\/snap-[0-9a-f-]{36}$/.test(s.fullname),
-      ).length;
-      metrics.managedObjects.set({ type: "volume" }, volumes);
-      metrics.managedObjects.set({ type: "snapshot" }, snapshots);
-      metrics.poolFreeBytes.set(Number((await rds.poolCapacity(c.rdsPool, { deadline })).free));
-    };
-    if (config.common.metricsAddress) {
-      const first = setTimeout(() => inventory().catch(() => {}), RECONNECT_PROBE_MS);
-      first.unref();
-      timers.push(first);
-      timers.push(
-        setInterval(() => {
-          inventory().catch((err: unknown) =>
-            logger.debug({ err: String(err) }, "inventory for metrics failed"),
-          );
-        }, INVENTORY_MS).unref(),
-      );
-    }
-    let reconnectsSeen = 0;
-    timers.push(
-      setInterval(() => {
-        const h = conn.health();
-        metrics.sshConnected.set(h.connected ? 1 : 0);
-        if (h.reconnects > reconnectsSeen) metrics.sshReconnects.inc(h.reconnects - reconnectsSeen);
-        reconnectsSeen = h.reconnects;
-      }, 1000).unref(),
-    );
-  }
-  if (config.role !== "controller") {
-    const n = config.node;
-    if (!n) throw new Error("node configuration missing");
-    handlers.Node = createNodeService({
-      nodeId: n.nodeId,
-      maxVolumesPerNode: n.maxVolumesPerNode,
-      ...(n.loopPoolPath ? { loopAllowedRoot: n.loopPoolPath } : {}),
-      locks,
-    }) as unknown as ServiceHandlers;
-  }
-  handlers.Identity = createIdentityService({
-    driverName: config.common.driverName,
-    version: DRIVER_VERSION,
-    controller: config.role !== "node",
-    readiness: () => readiness(),
-  });
+  const shared: Shared = {
+    driverName: common.driverName,
+    logger,
+    metrics,
+    locks: new KeyedLocks(),
+    timers: new Timers(),
+  };
+  const controller =
+    config.role === "node"
+      ? undefined
+      : startController(required(config.controller, "controller"), shared, Boolean(common.metricsAddress));
+  const readiness: ReadinessSource = controller?.readiness ?? (() => ({ ready: true }));
+  const handlers: Partial<Record<CsiServiceName, ServiceHandlers>> = {
+    Identity: createIdentityService({
+      driverName: common.driverName,
+      version: DRIVER_VERSION,
+      controller: controller !== undefined,
+      readiness,
+    }),
+    ...(controller ? { Controller: controller.service } : {}),
+    ...(config.role === "controller"
+      ? {}
+      : { Node: nodeService(required(config.node, "node"), shared.locks) }),
+  };
 
   const services = registerServices(handlers, { logger, observe: metrics.observeRpc });
-  const server = await startCsiServer({ endpoint: config.common.endpoint, services, logger });
-  const metricsServer = config.common.metricsAddress
+  const server = await startCsiServer({ endpoint: common.endpoint, services, logger });
+  const metricsServer = common.metricsAddress
     ? await startMetricsServer({
-        address: config.common.metricsAddress,
+        address: common.metricsAddress,
         metrics,
         health: { live: () => true, ready: () => readiness() },
         logger,
@@ -182,12 +120,156 @@ export async function startDriver(config: DriverConfig): Promise<RunningDriver> 
     server,
     logger,
     stop: async () => {
-      for (const t of timers) clearInterval(t);
+      shared.timers.clear();
       await server.stop();
-      await reconciler?.stop();
+      await controller?.stop();
       await metricsServer?.close();
-      connection?.close();
       logger.info("rds-csi stopped");
     },
   };
+}
+
+function required<T>(section: T | undefined, role: string): T {
+  if (section === undefined) throw new Error(`${role} configuration missing`);
+  return section;
+}
+
+/**
+ * The Controller service and what runs beside it: one storage (with its own RDS connection) shared
+ * by the service and the orphan reconciler, a reconnect loop that keeps readiness honest, and the
+ * RouterOS metrics.
+ */
+function startController(c: ControllerConfig, shared: Shared, withCensus: boolean): ControllerParts {
+  const { logger, metrics, timers } = shared;
+  const opened = openStorage({
+    connection: connectionOptions(c),
+    pool: c.rdsPool,
+    fsLabel: c.rdsFsLabel ?? c.rdsPool,
+    root: c.rdsRoot,
+    nvmePort: c.nvmePort,
+    nqnPrefix: c.nqnPrefix,
+    logger,
+    onCommand: ({ seconds, outcome }) => {
+      metrics.sshCommandSeconds.observe({ outcome }, seconds);
+      if (outcome !== "ok") metrics.sshErrors.inc({ kind: outcome });
+    },
+  });
+  const { storage, health } = opened;
+  const service = createControllerService({ storage, settings: controllerSettings(c), locks: shared.locks });
+  const reconciler = reconcilerFor(c, storage, shared);
+  keepConnected(health, opened.reach, shared);
+  watchConnection(health, metrics, timers);
+  if (withCensus) refreshCensus(health, storage, shared);
+  return {
+    service,
+    readiness: () => {
+      const h = health();
+      return h.connected
+        ? { ready: true }
+        : { ready: false, reason: h.lastError?.message ?? "not connected yet" };
+    },
+    stop: async () => {
+      await reconciler.stop();
+      opened.close();
+    },
+  };
+}
+
+function connectionOptions(c: ControllerConfig): OpenStorageOptions["connection"] {
+  const hostKey = c.rdsHostKeyFingerprint
+    ? { fingerprint: c.rdsHostKeyFingerprint }
+    : c.rdsKnownHostsFile
+      ? { knownHostsFile: c.rdsKnownHostsFile }
+      : { insecureSkipVerify: true as const };
+  return {
+    host: c.rdsAddress,
+    port: c.rdsPort,
+    username: c.rdsUser,
+    privateKey: { path: c.rdsKeyFile },
+    ...(c.rdsKeyPassphraseFile ? { passphrase: { path: c.rdsKeyPassphraseFile } } : {}),
+    hostKey,
+    maxChannels: c.rdsMaxChannels,
+    commandTimeoutMs: c.rdsCommandTimeout,
+  };
+}
+
+function controllerSettings(c: ControllerConfig): ControllerSettings {
+  return {
+    maxSnapshotsPerVolume: c.maxSnapshotsPerVolume,
+    attachment: {
+      transport: c.nodeTransport,
+      nvmeAddress: c.nvmeAddress ?? c.rdsAddress,
+      nvmePort: c.nvmePort,
+      loopPoolPath: c.loopPoolPath,
+    },
+  };
+}
+
+/** With interval 0 this starts nothing: no timer, no Kubernetes client, no RouterOS command. */
+function reconcilerFor(c: ControllerConfig, storage: Storage, shared: Shared): Reconciler {
+  const { metrics } = shared;
+  return startReconciler({
+    storage,
+    driverName: shared.driverName,
+    intervalMs: c.reconcileInterval,
+    dryRun: c.reconcileDryRun,
+    gracePeriodMs: c.reconcileGracePeriod,
+    passes: c.reconcilePasses,
+    locks: shared.locks,
+    logger: shared.logger.child({ component: "reconciler" }),
+    metrics: { findings: (type, action) => metrics.reconcilerFindings.inc({ type, action }) },
+  });
+}
+
+type HealthSource = OpenedStorage["health"];
+
+/**
+ * Connects now rather than on the first RPC, and keeps trying while disconnected, so Probe (which
+ * never does a round trip itself) turns ready without outside help.
+ */
+function keepConnected(health: HealthSource, probe: () => Promise<unknown>, shared: Shared): void {
+  const warm = () => {
+    if (health().connected) return;
+    probe().catch((err: unknown) => shared.logger.warn({ err: String(err) }, "RDS not reachable yet"));
+  };
+  warm();
+  shared.timers.every(RECONNECT_PROBE_MS, warm);
+}
+
+/** The connection gauges: connected or not, and reconnects since the last look. */
+function watchConnection(health: HealthSource, metrics: DriverMetrics, timers: Timers): void {
+  let reconnectsSeen = 0;
+  timers.every(CONNECTION_GAUGE_MS, () => {
+    const h = health();
+    metrics.sshConnected.set(h.connected ? 1 : 0);
+    if (h.reconnects > reconnectsSeen) metrics.sshReconnects.inc(h.reconnects - reconnectsSeen);
+    reconnectsSeen = h.reconnects;
+  });
+}
+
+/** Inventory gauges: two listings a minute, whatever the number of objects; skipped while disconnected. */
+function refreshCensus(health: HealthSource, storage: Storage, shared: Shared): void {
+  const { metrics, timers } = shared;
+  const census = async () => {
+    if (!health().connected) return;
+    const counts = await storage.census({ deadline: Date.now() + CENSUS_BUDGET_MS });
+    metrics.managedObjects.set({ type: "volume" }, counts.volumes);
+    metrics.managedObjects.set({ type: "snapshot" }, counts.snapshots);
+    metrics.poolFreeBytes.set(Number(counts.freeBytes));
+  };
+  timers.after(RECONNECT_PROBE_MS, () => void census().catch(() => {}));
+  timers.every(CENSUS_MS, () => {
+    census().catch((err: unknown) =>
+      shared.logger.debug({ err: String(err) }, "inventory for metrics failed"),
+    );
+  });
+}
+
+function nodeService(n: NonNullable<DriverConfig["node"]>, locks: KeyedLocks): ServiceHandlers {
+  return createNodeService({
+    nodeId: n.nodeId,
+    maxVolumesPerNode: n.maxVolumesPerNode,
+    ...(n.loopPoolPath ? { loopAllowedRoot: n.loopPoolPath } : {}),
+    locks,
+  });
 }

@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { encodeListToken } from "../../src/csi/controller/tokens.js";
 import { snapshotIdFor } from "../../src/storage/index.js";
-import { encodeListToken } from "../../src/storage/tokens.js";
 import type { BenchStack } from "../lib/bench-stack.js";
 import { createSnapshot, createVolume, deleteSnapshot, listSnapshots } from "../lib/csi-ops.js";
 import { type CallSample, measureCall } from "../lib/measure.js";

@@ -1,12 +1,8 @@
-import type { Logger } from "../log.js";
-import type { StorageRds } from "../storage/index.js";
-import {
-  controllerExpandVolume,
-  controllerGetCapabilities,
-  getCapacity,
-  validateVolumeCapabilities,
-} from "./controller/capacity.js";
+import type { Storage } from "../storage/index.js";
+import { controllerGetCapabilities, validateVolumeCapabilities } from "./controller/capabilities.js";
+import { getCapacity } from "./controller/capacity.js";
 import { type ControllerSettings, createController } from "./controller/context.js";
+import { controllerExpandVolume } from "./controller/expand.js";
 import { listSnapshots } from "./controller/listing.js";
 import { createSnapshot, deleteSnapshot } from "./controller/snapshots.js";
 import { createVolume, deleteVolume } from "./controller/volumes.js";
@@ -15,14 +11,12 @@ import { KeyedLocks } from "./locks.js";
 import type { RequestContext, ServiceHandlers } from "./pipeline.js";
 import type { ControllerMethods, Outgoing } from "./types.js";
 
-export type { ControllerSettings } from "./controller/context.js";
+export type { ControllerSettings, VolumeAttachment } from "./controller/context.js";
 
 export interface ControllerServiceOptions {
-  /** The RouterOS client (an `RdsClient`), shared with the rest of the controller process. */
-  rds: StorageRds;
-  /** The controller's configuration; only the fields in `ControllerSettings` are read. */
-  config: ControllerSettings;
-  logger: Logger;
+  /** The driver's objects on the RDS, shared with the rest of the controller process (the reconciler). */
+  storage: Storage;
+  settings: ControllerSettings;
   /** Per-id operation guard; pass one to share it with other services of the process. */
   locks?: KeyedLocks;
 }
@@ -43,7 +37,7 @@ const notImplemented = (what: string) => async (): Promise<never> => {
  * so any number of restarts between calls changes nothing. Each RPC lives in src/csi/controller/.
  */
 export function createControllerService(options: ControllerServiceOptions): ServiceHandlers {
-  const c = createController(options.rds, options.config, options.locks ?? new KeyedLocks(), options.logger);
+  const c = createController(options.storage, options.settings, options.locks ?? new KeyedLocks());
   const handlers: ControllerHandlers = {
     CreateVolume: (req, ctx) => createVolume(c, req, ctx),
     DeleteVolume: (req, ctx) => deleteVolume(c, req, ctx),

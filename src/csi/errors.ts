@@ -22,7 +22,6 @@ export const outOfRange = (msg: string) => new CsiError(status.OUT_OF_RANGE, msg
 export const resourceExhausted = (msg: string) => new CsiError(status.RESOURCE_EXHAUSTED, msg);
 export const aborted = (msg: string) => new CsiError(status.ABORTED, msg);
 export const unavailable = (msg: string) => new CsiError(status.UNAVAILABLE, msg);
-export const deadlineExceeded = (msg: string) => new CsiError(status.DEADLINE_EXCEEDED, msg);
 export const unimplemented = (msg: string) => new CsiError(status.UNIMPLEMENTED, msg);
 export const internal = (msg: string) => new CsiError(status.INTERNAL, msg);
 

@@ -1,16 +1,28 @@
-import { parseCapability, type VolumeMode } from "../node/capability.js";
-import { createNodeEnv, type NodeEnv, type OpCall } from "../node/env.js";
-import { NodeError, type NodeErrorKind } from "../node/errors.js";
-import { CommandError, type CommandRunner, execFileRunner } from "../node/exec.js";
-import { expandVolume } from "../node/expand.js";
-import { PROC_MOUNTINFO } from "../node/mountinfo.js";
-import type { NvmeConnectSettings } from "../node/nvme-transport.js";
-import { publishVolume, unpublishVolume } from "../node/publish.js";
-import { stageVolume, unstageVolume } from "../node/stage.js";
-import { volumeStats } from "../node/stats.js";
-import { SYSFS } from "../node/sysfs.js";
-import { parseVolumeContext, type Transports } from "../node/transport.js";
-import { checkAbsolutePath, checkVolumeId } from "../node/validate.js";
+import {
+  CommandError,
+  type CommandRunner,
+  checkAbsolutePath,
+  checkVolumeId,
+  createNodeEnv,
+  execFileRunner,
+  expandVolume,
+  type NodeEnv,
+  NodeError,
+  type NodeErrorKind,
+  type NvmeConnectSettings,
+  type OpCall,
+  PROC_MOUNTINFO,
+  parseCapability,
+  parseVolumeContext,
+  publishVolume,
+  SYSFS,
+  stageVolume,
+  type Transports,
+  unpublishVolume,
+  unstageVolume,
+  type VolumeMode,
+  volumeStats,
+} from "../node/index.js";
 import {
   alreadyExists,
   type CsiError,

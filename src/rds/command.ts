@@ -157,11 +157,6 @@ export function printDetailCommand(menu: Menu, condition?: Condition, proplist?:
   };
 }
 
-/** `/menu print terse [where …]`: one line per item. */
-export function printTerseCommand(menu: Menu, condition?: Condition): RouterOsCommand {
-  return { line: join(menu, "print", "terse", condition && `where ${condition.text}`), mutating: false };
-}
-
 function printAsValue(menu: Menu, condition?: Condition, proplist?: Proplist): string {
   return join(
     menu,

@@ -22,17 +22,6 @@ export type RdsErrorKind =
   /** RouterOS answered with something the client could not interpret. */
   | "protocol";
 
-export const RDS_ERROR_KINDS: readonly RdsErrorKind[] = [
-  "not-found",
-  "already-exists",
-  "no-space",
-  "invalid-input",
-  "transient",
-  "outcome-unknown",
-  "connection",
-  "protocol",
-];
-
 export interface RdsErrorDetails {
   /** The RouterOS command line concerned, when there is one. It never holds secrets. */
   command?: string;

@@ -7,7 +7,7 @@ export { RdsClient } from "./client.js";
 export { BATCH_SEPARATOR } from "./command.js";
 export type { ConnectionHealth, ExecOptions, ExecResult, RdsConnectionOptions } from "./connection.js";
 export { RdsConnection } from "./connection.js";
-export { isRdsError, RDS_ERROR_KINDS, RdsError, type RdsErrorKind } from "./errors.js";
+export { isRdsError, RdsError, type RdsErrorKind } from "./errors.js";
 export { fingerprintOf, type HostKeyPolicy } from "./host-key.js";
 export { diskFilePath, fileName } from "./paths.js";
 export { FILE_PROPLIST, type Query, type QueryResults, query, SUBVOLUME_PROPLIST } from "./queries.js";

@@ -93,7 +93,8 @@ export function parseListing(text: string, form: ListingForm): PrintedItem[] {
 
 /**
  * Runs typed commands: sends them, classifies the reply into success or a typed error, and applies
- * the retry policy (retry.ts). Every RouterOS round trip of RdsClient goes through `run`.
+ * the retry policy (retry.ts). Every RouterOS round trip of RdsClient goes through `run` (one
+ * command) or `batch` (several in one exec line).
  */
 export class CommandRunner {
   readonly #logger: Logger;

@@ -1,7 +1,11 @@
-import { samePath } from "../rds/paths.js";
-import type { Layout } from "../storage/index.js";
+import type {
+  Layout,
+  RdsInventory,
+  SnapshotDirectoryObjects,
+  SnapshotObjects,
+  VolumeObjects,
+} from "../storage/index.js";
 import type { FindingType } from "./findings.js";
-import type { RdsInventory, SnapshotDirectoryObjects, SnapshotObjects, VolumeObjects } from "./inventory.js";
 import type { LiveObjects } from "./kubernetes.js";
 
 /**
@@ -66,11 +70,10 @@ export function classify(layout: Layout, inventory: RdsInventory, live: LiveObje
 /** A candidate, a reason to leave it alone, or undefined when there is nothing there. */
 function judgeVolume(layout: Layout, v: VolumeObjects): Candidate | string | undefined {
   const id = v.volumeId;
-  const image = layout.volumeImage(id);
   const { disk, subvolume } = v;
-  if (disk !== null && (disk.filePath === null || !samePath(disk.filePath, image))) {
+  if (disk !== null && (disk.filePath === null || !layout.isVolumeImage(id, disk.filePath))) {
     // Another root on the same RDS, or someone else's disk: not ours to judge.
-    return `disk ${id} uses ${disk.filePath ?? "no file"}, not ${image}`;
+    return `disk ${id} uses ${disk.filePath ?? "no file"}, not ${layout.volumeImage(id)}`;
   }
   if (subvolume?.readOnly) return `volume subvolume ${subvolume.fullname} is read-only`;
   if (v.strangers.length > 0) return `volume ${id} holds ${v.strangers.join(", ")}`;

@@ -8,7 +8,6 @@ export type {
   ReconcilerMetrics,
 } from "./findings.js";
 export { FINDING_ACTIONS, FINDING_TYPES } from "./findings.js";
-export type { ReconcileRds } from "./inventory.js";
 export type { LiveObjects } from "./kubernetes.js";
 export {
   MIN_ACTING_GRACE_PERIOD_MS,

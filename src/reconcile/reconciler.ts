@@ -1,10 +1,8 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { createStorage, type Storage, type StorageOptions } from "../storage/index.js";
-import type { CallOptions } from "../storage/rds-port.js";
+import type { CallOptions, RdsInventory, Storage } from "../storage/index.js";
 import { type Candidate, candidateKey, classify } from "./classify.js";
 import type { Finding, FindingAction, PassReport, ReconcilerMetrics } from "./findings.js";
-import { buildInventory, type ReconcileRds, readListings } from "./inventory.js";
 import {
   createKubernetesReader,
   defaultKubeConfig,
@@ -21,10 +19,8 @@ import { type Sighting, SightingTracker } from "./tracker.js";
  */
 
 export interface ReconcilerOptions {
-  /** The controller's RouterOS client. */
-  rds: ReconcileRds;
-  /** Where the driver's objects live: the controller's pool, filesystem label, root, NVMe port, NQN prefix. */
-  storage: Omit<StorageOptions, "logger">;
+  /** The controller's storage: the driver's objects on the RDS are read and removed through it. */
+  storage: Storage;
   /** The cluster's API: a KubeConfig, or a function making one at the first pass. Default: in-cluster / $KUBECONFIG. */
   kube?: KubeConfig | (() => KubeConfig);
   /** The CSI driver name PersistentVolumes and VolumeSnapshotContents carry. */
@@ -135,7 +131,6 @@ function emptyReport(outcome: PassReport["outcome"], dryRun: boolean, error?: st
 }
 
 class ReconcilePass {
-  readonly #storage: Storage;
   readonly #tracker = new SightingTracker();
   readonly #cancel = new AbortController();
   readonly #clock: () => number;
@@ -147,7 +142,6 @@ class ReconcilePass {
     private readonly logger: Logger,
     private readonly dryRun: boolean,
   ) {
-    this.#storage = createStorage(options.rds, { ...options.storage, logger });
     this.#clock = options.clock ?? Date.now;
     this.#kubernetesTimeoutMs = options.kubernetesTimeoutMs ?? DEFAULT_KUBERNETES_TIMEOUT_MS;
   }
@@ -167,21 +161,18 @@ class ReconcilePass {
   }
 
   async #run(startedAt: Date): Promise<PassReport> {
-    const { layout } = this.#storage;
+    const { storage } = this.options;
     let live: LiveObjects;
-    let inventory: ReturnType<typeof buildInventory>;
+    let inventory: RdsInventory;
     try {
       // The RDS first: whatever it shows then has had the longest time to appear in the cluster.
-      inventory = buildInventory(
-        layout,
-        await readListings(this.options.rds, layout, { kind: "all" }, this.#call()),
-      );
+      inventory = await storage.readInventory({ kind: "all" }, this.#call());
       live = await this.#reader().listLive(this.#cancel.signal);
     } catch (err) {
       // Nothing has been judged yet, so nothing was changed: "could not list" is never "absent".
       return this.#failed(startedAt, err);
     }
-    const { candidates, unexplained } = classify(layout, inventory, live);
+    const { candidates, unexplained } = classify(storage.layout, inventory, live);
     const sightings = this.#tracker.observe(candidates, this.#clock());
     const findings: Finding[] = [];
     for (const candidate of candidates) {
@@ -229,8 +220,7 @@ class ReconcilePass {
     }
     const outcome = await removeCandidate(
       {
-        rds: this.options.rds,
-        storage: this.#storage,
+        storage: this.options.storage,
         locks: this.options.locks,
         live,
         call: () => this.#call(),

@@ -1,14 +1,11 @@
-import type { Layout, Storage } from "../storage/index.js";
-import type { SnapshotLocation } from "../storage/layout.js";
-import type { CallOptions } from "../storage/rds-port.js";
+import type {
+  CallOptions,
+  InventoryScope,
+  SnapshotLocation,
+  Storage,
+  VolumeObjects,
+} from "../storage/index.js";
 import { type Candidate, candidateKey, classify } from "./classify.js";
-import {
-  buildInventory,
-  type ReconcileRds,
-  readListings,
-  type Scope,
-  type VolumeObjects,
-} from "./inventory.js";
 import type { LiveObjects } from "./kubernetes.js";
 
 /**
@@ -25,7 +22,6 @@ export interface OperationLocks {
 }
 
 export interface RemovalContext {
-  rds: ReconcileRds;
   storage: Storage;
   locks: OperationLocks;
   /** What the cluster listed in this pass. */
@@ -66,15 +62,15 @@ async function reread(
   ctx: RemovalContext,
   candidate: Candidate,
 ): Promise<{ candidate: Candidate; volume: VolumeObjects | undefined } | undefined> {
-  const layout = ctx.storage.layout;
-  const listings = await readListings(ctx.rds, layout, scopeOf(candidate), ctx.call());
-  const inventory = buildInventory(layout, listings);
+  const inventory = await ctx.storage.readInventory(scopeOf(candidate), ctx.call());
   const key = candidateKey(candidate);
-  const found = classify(layout, inventory, ctx.live).candidates.find((c) => candidateKey(c) === key);
+  const found = classify(ctx.storage.layout, inventory, ctx.live).candidates.find(
+    (c) => candidateKey(c) === key,
+  );
   return found === undefined ? undefined : { candidate: found, volume: inventory.volumes.get(found.id) };
 }
 
-function scopeOf(candidate: Candidate): Scope {
+function scopeOf(candidate: Candidate): InventoryScope {
   switch (candidate.type) {
     case "orphaned-snapshot":
       return { kind: "snapshot", location: snapshotLocation(candidate) };
@@ -95,10 +91,10 @@ async function remove(ctx: RemovalContext, candidate: Candidate, volume: VolumeO
       return;
     case "disk-without-subvolume":
       await storage.volumes.delete(candidate.id, call);
-      await removePlainLeftovers(ctx.rds, storage.layout, volume, call);
+      await removePlainLeftovers(storage, volume, call);
       return;
     case "file-without-disk":
-      await removePlainLeftovers(ctx.rds, storage.layout, volume, call);
+      await removePlainLeftovers(storage, volume, call);
       return;
     case "orphaned-snapshot":
       await storage.snapshots.delete(snapshotLocation(candidate), call);
@@ -122,14 +118,14 @@ function snapshotLocation(candidate: Candidate): SnapshotLocation {
  * else is in the directory, so removing it removes nothing of anyone else's.
  */
 async function removePlainLeftovers(
-  rds: ReconcileRds,
-  layout: Layout,
+  storage: Storage,
   volume: VolumeObjects | undefined,
   call: CallOptions,
 ): Promise<void> {
   if (volume === undefined || volume.subvolume !== null) return;
-  if (volume.image !== null) await rds.removeFile(layout.volumeImage(volume.volumeId), call);
-  if (volume.directory !== null) {
-    await rds.removeFile(layout.inPool(layout.volumeSubvolume(volume.volumeId)), call);
-  }
+  await storage.volumes.removeLeftoverFiles(
+    volume.volumeId,
+    { image: volume.image !== null, directory: volume.directory !== null },
+    call,
+  );
 }

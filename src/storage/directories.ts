@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
-import { isRdsError } from "../rds/index.js";
+import { type CallOptions, isRdsError, query } from "../rds/index.js";
 import { isVolumeId } from "./ids.js";
 import type { Layout } from "./layout.js";
-import { type CallOptions, query, type StorageRds } from "./rds-port.js";
+import type { StorageRds } from "./rds-port.js";
 
 /**
  * The plain directories of the layout: `<root>`, `<root>/vols`, `<root>/snaps` and one

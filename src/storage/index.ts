@@ -1,54 +1,28 @@
-import type { Logger } from "pino";
-import { Directories } from "./directories.js";
-import { Layout } from "./layout.js";
-import type { CallOptions, StorageRds } from "./rds-port.js";
-import { SnapshotStore } from "./snapshots.js";
-import { VolumeStore } from "./volumes.js";
+/**
+ * The layout on one RDS, and the only part of the driver that knows it: everything above talks to
+ * RouterOS through a `Storage`. This file is the layer's public face; see README.md here.
+ */
 
-/** The storage layout on one RDS; see README.md in this directory. */
-
+export type { CallOptions } from "../rds/index.js";
+export type { Directories } from "./directories.js";
 export { isSnapshotId, isVolumeId, nameProblem, snapshotIdFor, volumeIdFor } from "./ids.js";
+export type {
+  InventoryScope,
+  Listings,
+  RdsInventory,
+  SnapshotDirectoryObjects,
+  SnapshotObjects,
+  VolumeObjects,
+} from "./inventory.js";
+export { buildInventory } from "./inventory.js";
+export type { SnapshotLocation } from "./layout.js";
 export { Layout } from "./layout.js";
 export type { ContentSource } from "./metadata.js";
 export { describeSource, sameSource } from "./metadata.js";
-export type { CallOptions, StorageRds } from "./rds-port.js";
+export { type OpenedStorage, type OpenStorageOptions, openStorage } from "./open.js";
+export type { StorageRds } from "./rds-port.js";
 export type { SnapshotRecord, SnapshotSubvolume } from "./snapshots.js";
+export { SnapshotStore } from "./snapshots.js";
+export { type Census, createStorage, type Storage, type StorageOptions } from "./storage.js";
 export type { VolumePlan, VolumeRecord, VolumeSeed } from "./volumes.js";
-export { SnapshotStore, VolumeStore };
-
-export interface StorageOptions {
-  pool: string;
-  fsLabel: string;
-  root: string;
-  nvmePort: number;
-  nqnPrefix: string;
-  logger: Logger;
-}
-
-export interface Storage {
-  readonly layout: Layout;
-  readonly volumes: VolumeStore;
-  readonly snapshots: SnapshotStore;
-  readonly directories: Directories;
-  /** Free bytes in the pool — 1 round trip. */
-  poolFreeBytes(call: CallOptions): Promise<bigint>;
-}
-
-export function createStorage(rds: StorageRds, options: StorageOptions): Storage {
-  const layout = new Layout(options);
-  const { logger } = options;
-  const directories = new Directories(rds, layout, logger);
-  return {
-    layout,
-    directories,
-    volumes: new VolumeStore(rds, {
-      layout,
-      directories,
-      nvmePort: options.nvmePort,
-      nqnPrefix: options.nqnPrefix,
-      logger,
-    }),
-    snapshots: new SnapshotStore(rds, { layout, directories, logger }),
-    poolFreeBytes: async (call) => (await rds.poolCapacity(layout.pool, call)).free,
-  };
-}
+export { IMAGE_SIZE_STEP, VolumeStore } from "./volumes.js";

@@ -61,6 +61,15 @@ export class Layout {
     return `${this.volumeSnapshotsDir(sourceVolumeId)}/${snapshotId}`;
   }
 
+  /** Which volume a subvolume fullname is, or undefined when it is not one of ours. */
+  parseVolumeSubvolume(fullname: string): string | undefined {
+    const prefix = `${this.volumesDir()}/`;
+    const path = fullname.replace(/^\/+/, "");
+    if (!path.startsWith(prefix)) return undefined;
+    const volumeId = path.slice(prefix.length);
+    return isVolumeId(volumeId) ? volumeId : undefined;
+  }
+
   /** Which snapshot a subvolume fullname is, or undefined when it is not one of ours. */
   parseSnapshotSubvolume(fullname: string): SnapshotLocation | undefined {
     const prefix = `${this.snapshotsDir()}/`;
@@ -86,6 +95,11 @@ export class Layout {
 
   snapshotImage(sourceVolumeId: string, snapshotId: string): string {
     return this.inPool(`${this.snapshotSubvolume(sourceVolumeId, snapshotId)}/${DISK_IMAGE}`);
+  }
+
+  /** Whether a printed file path is this volume's image; `/disk` prints a leading slash, `/file` none. */
+  isVolumeImage(volumeId: string, path: string): boolean {
+    return path.replace(/^\/+/, "") === this.volumeImage(volumeId).replace(/^\/+/, "");
   }
 
   /** Which snapshot image a pool path is (leading slash optional), or undefined. */

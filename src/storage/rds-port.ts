@@ -10,6 +10,7 @@ export type StorageRds = Pick<
   | "setDiskFileSize"
   | "removeDisk"
   | "getDisk"
+  | "listDisks"
   | "createSubvolume"
   | "snapshotSubvolume"
   | "removeSubvolume"
@@ -23,6 +24,3 @@ export type StorageRds = Pick<
   | "read"
   | "apply"
 >;
-
-export type { CallOptions, DiskInfo, FileInfo, Query, SubvolumeInfo } from "../rds/index.js";
-export { change, FILE_PROPLIST, query, SUBVOLUME_PROPLIST } from "../rds/index.js";

@@ -1,17 +1,17 @@
 import type { Logger } from "pino";
-import { isRdsError } from "../rds/index.js";
-import type { Directories } from "./directories.js";
-import type { Layout, SnapshotLocation } from "./layout.js";
 import {
   type CallOptions,
   change,
   type FileInfo,
+  isRdsError,
   type Query,
   query,
-  type StorageRds,
   SUBVOLUME_PROPLIST,
   type SubvolumeInfo,
-} from "./rds-port.js";
+} from "../rds/index.js";
+import type { Directories } from "./directories.js";
+import type { Layout, SnapshotLocation } from "./layout.js";
+import type { StorageRds } from "./rds-port.js";
 
 /** Past this many images a page's sizes come from a listing of the directory, not by name. */
 const MAX_NAMED_FILES = 200;

@@ -1,9 +1,9 @@
 import type { Logger } from "pino";
-import { isRdsError } from "../rds/index.js";
+import { type CallOptions, change, type DiskInfo, FILE_SIZE_GRANULARITY, isRdsError } from "../rds/index.js";
 import type { Directories } from "./directories.js";
 import type { Layout } from "./layout.js";
 import { type ContentSource, decodeVolumeComment, encodeVolumeComment } from "./metadata.js";
-import { type CallOptions, change, type DiskInfo, type StorageRds } from "./rds-port.js";
+import type { StorageRds } from "./rds-port.js";
 
 /**
  * Volumes on the RDS: a subvolume `<root>/vols/<id>` holding `disk.img`, and a `/disk` item of the
@@ -30,6 +30,12 @@ export interface VolumePlan {
   sizeBytes: bigint;
   seed: VolumeSeed;
 }
+
+/**
+ * The finest size a volume image can have: the disk's 4 KiB block, unless the RouterOS client sizes
+ * files more coarsely (it rounds every file size up to its granularity).
+ */
+export const IMAGE_SIZE_STEP = FILE_SIZE_GRANULARITY > 4096n ? FILE_SIZE_GRANULARITY : 4096n;
 
 /** One step of undoing a failed create. */
 type Undo = (call: CallOptions) => Promise<void>;
@@ -119,6 +125,21 @@ export class VolumeStore {
     await directories.pruneIfOrphaned(volumeId, remains, call, disk === null);
   }
 
+  /**
+   * Removes what `/disk remove` leaves of a volume that has no subvolume (RouterOS keeps a disk's
+   * file): its image, then the plain directory that held it. The caller has made sure nothing else
+   * is in that directory.
+   */
+  async removeLeftoverFiles(
+    volumeId: string,
+    found: { image: boolean; directory: boolean },
+    call: CallOptions,
+  ): Promise<void> {
+    const { layout } = this.options;
+    if (found.image) await this.rds.removeFile(layout.volumeImage(volumeId), call);
+    if (found.directory) await this.rds.removeFile(layout.inPool(layout.volumeSubvolume(volumeId)), call);
+  }
+
   async #makeSubvolume(plan: VolumePlan, call: CallOptions): Promise<void> {
     const { layout, directories } = this.options;
     const fs = layout.fsLabel;
@@ -177,9 +198,9 @@ export class VolumeStore {
 
   /** A `/disk` item named like our volume but pointing elsewhere is not ours to change. */
   #checkOwned(volumeId: string, disk: DiskInfo): void {
-    const expected = this.options.layout.volumeImage(volumeId);
-    // `/disk` prints file paths with a leading slash; compare regardless of it.
-    if (disk.filePath === null || disk.filePath.replace(/^\/+/, "") !== expected.replace(/^\/+/, "")) {
+    const { layout } = this.options;
+    if (disk.filePath === null || !layout.isVolumeImage(volumeId, disk.filePath)) {
+      const expected = layout.volumeImage(volumeId);
       throw new Error(
         `disk ${volumeId} uses ${disk.filePath ?? "no file"}, not ${expected}; it was not made by this driver and is left alone`,
       );

@@ -1,31 +1,22 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { snapshotIdFor, volumeIdFor } from "../../src/storage/ids.js";
-import { type SimFixture, startSim } from "../helpers/sim.js";
 import { injectEveryStep } from "./faults.js";
 import {
   createSnapshotRequest,
   createVolumeRequest,
-  Harness,
   snapshotSource,
+  useHarness,
   volumeSource,
 } from "./harness.js";
 
 const MiB = 1024n * 1024n;
 
-let sim: SimFixture;
-let h: Harness;
+const h = useHarness();
 
 beforeAll(async () => {
-  sim = await startSim();
-  h = new Harness(sim);
   // The first create makes the base directories; later runs start from a settled layout.
   const { volume } = await h.call("CreateVolume", createVolumeRequest("warm-up", { required: MiB }));
   await h.call("DeleteVolume", { volume_id: volume.volume_id, secrets: {} });
-});
-
-afterAll(async () => {
-  h?.close();
-  await sim?.stop();
 });
 
 const source = createVolumeRequest("fault-source", { required: 4n * MiB });

@@ -1,23 +1,11 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { snapshotIdFor, volumeIdFor } from "../../src/storage/ids.js";
-import { type SimFixture, startSim } from "../helpers/sim.js";
 import { injectEveryStep } from "./faults.js";
-import { createSnapshotRequest, createVolumeRequest, Harness, ROOT } from "./harness.js";
+import { createSnapshotRequest, createVolumeRequest, ROOT, useHarness } from "./harness.js";
 
 const MiB = 1024n * 1024n;
 
-let sim: SimFixture;
-let h: Harness;
-
-beforeAll(async () => {
-  sim = await startSim();
-  h = new Harness(sim);
-});
-
-afterAll(async () => {
-  h?.close();
-  await sim?.stop();
-});
+const h = useHarness();
 
 const deleteVolume = (name: string) => h.call("DeleteVolume", { volume_id: volumeIdFor(name), secrets: {} });
 const deleteSnapshot = (name: string) =>
@@ -37,7 +25,7 @@ it("DeleteVolume recovers from a fault at any step, and the volume's snapshot st
   expect(report.lines.filter((l) => / remove /.test(l))).toHaveLength(2);
   const snap = await h.client.getSubvolume(
     `${ROOT}/snaps/${volumeIdFor("del-fault-vol")}/${snapshotIdFor("del-fault-vol-snap")}`,
-    { fs: sim.fsLabel },
+    { fs: h.sim.fsLabel },
   );
   expect(snap?.readOnly).toBe(true);
 });

@@ -8,7 +8,7 @@ import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import type { status } from "@grpc/grpc-js";
 import { pino } from "pino";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { createControllerService } from "../../src/csi/controller-service.js";
 import { toStatusError } from "../../src/csi/errors.js";
 import type { KeyedLocks } from "../../src/csi/locks.js";
@@ -22,8 +22,8 @@ import type {
   VolumeContentSource,
 } from "../../src/csi/types.js";
 import { RdsClient, RdsConnection } from "../../src/rds/index.js";
-import type { StorageRds } from "../../src/storage/index.js";
-import type { SimFixture } from "../helpers/sim.js";
+import { createStorage, type StorageRds } from "../../src/storage/index.js";
+import { type SimFixture, startSim } from "../helpers/sim.js";
 
 export const ROOT = "rds-csi";
 export const NQN_PREFIX = "nqn.2000-02.com.mikrotik:rds-csi";
@@ -44,11 +44,23 @@ export class Harness {
   connection!: RdsConnection;
   client!: RdsClient;
   service!: ServiceHandlers;
+  #sim: SimFixture | undefined;
 
+  /** Connected at once when given an emulator; otherwise by `attach` (see `useHarness`). */
   constructor(
-    readonly sim: SimFixture,
+    sim: SimFixture | undefined,
     private readonly options: HarnessOptions = {},
   ) {
+    if (sim !== undefined) this.attach(sim);
+  }
+
+  get sim(): SimFixture {
+    if (this.#sim === undefined) throw new Error("the harness has no emulator yet: use it inside a test");
+    return this.#sim;
+  }
+
+  attach(sim: SimFixture): void {
+    this.#sim = sim;
     this.restart();
   }
 
@@ -65,23 +77,12 @@ export class Harness {
       keepaliveIntervalMs: 0,
     });
     this.client = new RdsClient(this.connection, { retryBackoff: { initialMs: 20, maxMs: 200 } });
-    this.service = createControllerService({
-      rds: this.options.wrapClient ? this.options.wrapClient(this.client) : this.client,
-      logger: pino({ level: "silent" }),
-      ...(this.options.locks ? { locks: this.options.locks } : {}),
-      config: {
-        rdsAddress: "192.0.2.10",
-        rdsPool: this.sim.pool,
-        rdsFsLabel: this.sim.fsLabel,
-        rdsRoot: ROOT,
-        nvmeAddress: undefined,
-        nvmePort: 4420,
-        nqnPrefix: NQN_PREFIX,
-        maxSnapshotsPerVolume: this.options.maxSnapshotsPerVolume ?? 0,
-        nodeTransport: this.options.transport ?? "nvme-tcp",
-        loopPoolPath: this.sim.poolMountPath,
-      },
-    });
+    const { wrapClient, ...options } = this.options;
+    this.service = controllerServiceFor(
+      this.sim,
+      wrapClient ? wrapClient(this.client) : this.client,
+      options,
+    );
   }
 
   close(): void {
@@ -113,6 +114,57 @@ export class Harness {
     expect(result.code, `${method}: ${result.message}`).toBe(code);
     return result.message;
   }
+}
+
+/**
+ * The Controller service as the driver builds it, over `rds`, for the emulator's pool: root
+ * `ROOT`, NVMe/TCP address 192.0.2.10:4420 (never dialled by these tests).
+ */
+export function controllerServiceFor(
+  sim: SimFixture,
+  rds: StorageRds,
+  options: Omit<HarnessOptions, "wrapClient"> = {},
+): ServiceHandlers {
+  const storage = createStorage(rds, {
+    pool: sim.pool,
+    fsLabel: sim.fsLabel,
+    root: ROOT,
+    nvmePort: 4420,
+    nqnPrefix: NQN_PREFIX,
+    logger: pino({ level: "silent" }),
+  });
+  return createControllerService({
+    storage,
+    ...(options.locks ? { locks: options.locks } : {}),
+    settings: {
+      maxSnapshotsPerVolume: options.maxSnapshotsPerVolume ?? 0,
+      attachment: {
+        transport: options.transport ?? "nvme-tcp",
+        nvmeAddress: "192.0.2.10",
+        nvmePort: 4420,
+        loopPoolPath: sim.poolMountPath,
+      },
+    },
+  });
+}
+
+/**
+ * The set-up every controller suite shares: one emulator and one harness for the test file, started
+ * before its tests and stopped after them. The harness is returned at once; `h.sim` is there once
+ * the tests run.
+ */
+export function useHarness(options: HarnessOptions = {}): Harness {
+  const h = new Harness(undefined, options);
+  let sim: SimFixture | undefined;
+  beforeAll(async () => {
+    sim = await startSim();
+    h.attach(sim);
+  });
+  afterAll(async () => {
+    h.close();
+    await sim?.stop();
+  });
+  return h;
 }
 
 function context(method: string): RequestContext {

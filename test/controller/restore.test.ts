@@ -1,38 +1,26 @@
 import { createHash, randomBytes } from "node:crypto";
 import { open, readFile } from "node:fs/promises";
 import { status } from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { snapshotIdFor, volumeIdFor } from "../../src/storage/ids.js";
-import { type SimFixture, startSim } from "../helpers/sim.js";
 import {
   createSnapshotRequest,
   createVolumeRequest,
-  Harness,
   ROOT,
   rdsState,
   snapshotSource,
+  useHarness,
   volumeSource,
 } from "./harness.js";
 
 const MiB = 1024n * 1024n;
 const SIZE = 8n * MiB;
 
-let sim: SimFixture;
-let h: Harness;
+const h = useHarness();
 
-beforeAll(async () => {
-  sim = await startSim();
-  h = new Harness(sim);
-});
-
-afterAll(async () => {
-  h?.close();
-  await sim?.stop();
-});
-
-const volumeImage = (id: string) => `${sim.poolMountPath}/${ROOT}/vols/${id}/disk.img`;
+const volumeImage = (id: string) => `${h.sim.poolMountPath}/${ROOT}/vols/${id}/disk.img`;
 const snapshotImage = (vol: string, snap: string) =>
-  `${sim.poolMountPath}/${ROOT}/snaps/${vol}/${snap}/disk.img`;
+  `${h.sim.poolMountPath}/${ROOT}/snaps/${vol}/${snap}/disk.img`;
 
 /** Writes recognisable data at the start, the middle and the end of an image, as a node would. */
 async function writePattern(path: string): Promise<void> {
@@ -161,7 +149,7 @@ describe("CreateVolume with a content source", () => {
       status.INVALID_ARGUMENT,
     );
     expect(
-      await h.client.getSubvolume(`${ROOT}/vols/${volumeIdFor("rules-small")}`, { fs: sim.fsLabel }),
+      await h.client.getSubvolume(`${ROOT}/vols/${volumeIdFor("rules-small")}`, { fs: h.sim.fsLabel }),
     ).toBeNull();
 
     const req = createVolumeRequest("rules-restore", { source: snapshotSource(snap.snapshot_id) });
@@ -186,8 +174,8 @@ describe("CreateVolume with a content source", () => {
       .volume_id;
     const snap = (await h.call("CreateSnapshot", createSnapshotRequest("full-snap", src))).snapshot;
     const before = await rdsState(h);
-    const since = (await sim.control.commands()).at(-1)?.seq ?? 0;
-    await sim.control.poolFull(true);
+    const since = (await h.sim.control.commands()).at(-1)?.seq ?? 0;
+    await h.sim.control.poolFull(true);
     try {
       await h.expectCode(
         "CreateVolume",
@@ -200,9 +188,9 @@ describe("CreateVolume with a content source", () => {
         status.RESOURCE_EXHAUSTED,
       );
     } finally {
-      await sim.control.poolFull(false);
+      await h.sim.control.poolFull(false);
     }
-    const changes = (await sim.control.commands(since)).filter((c) => / (add|set|remove) /.test(c.line));
+    const changes = (await h.sim.control.commands(since)).filter((c) => / (add|set|remove) /.test(c.line));
     expect(changes).toEqual([]);
     expect(await rdsState(h)).toEqual(before);
   });

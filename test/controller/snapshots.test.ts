@@ -1,7 +1,6 @@
 import { status } from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { snapshotIdFor, volumeIdFor } from "../../src/storage/ids.js";
-import { type SimFixture, startSim } from "../helpers/sim.js";
 import {
   createSnapshotRequest,
   createVolumeRequest,
@@ -9,22 +8,12 @@ import {
   listSnapshotsRequest,
   ROOT,
   snapshotSource,
+  useHarness,
 } from "./harness.js";
 
 const MiB = 1024n * 1024n;
 
-let sim: SimFixture;
-let h: Harness;
-
-beforeAll(async () => {
-  sim = await startSim();
-  h = new Harness(sim);
-});
-
-afterAll(async () => {
-  h?.close();
-  await sim?.stop();
-});
+const h = useHarness();
 
 async function volume(name: string, size = 4n * MiB): Promise<string> {
   return (await h.call("CreateVolume", createVolumeRequest(name, { required: size }))).volume.volume_id;
@@ -36,7 +25,7 @@ async function snapshot(name: string, volumeId: string) {
 
 /** Test setup straight on the emulator (no SSH, no faults); it must work. */
 async function setup(line: string): Promise<void> {
-  expect((await sim.control.exec(line)).error, line).toBeNull();
+  expect((await h.sim.control.exec(line)).error, line).toBeNull();
 }
 
 const deleteSnapshotRequest = (id: string) => ({ snapshot_id: id, secrets: {} });
@@ -57,7 +46,9 @@ describe("CreateSnapshot", () => {
       ready_to_use: true,
     });
     expect(Number(snap.creation_time.seconds)).toBeGreaterThan(0);
-    const sub = await h.client.getSubvolume(`${ROOT}/snaps/${vol}/${snap.snapshot_id}`, { fs: sim.fsLabel });
+    const sub = await h.client.getSubvolume(`${ROOT}/snaps/${vol}/${snap.snapshot_id}`, {
+      fs: h.sim.fsLabel,
+    });
     expect(sub?.readOnly).toBe(true);
     h.restart();
     expect(await snapshot("snap-1", vol)).toEqual(snap);
@@ -86,7 +77,7 @@ describe("CreateSnapshot", () => {
 
   it("answers RESOURCE_EXHAUSTED when the pool is full, and at the per-volume limit", async () => {
     const vol = await volume("snap-limited");
-    await sim.control.poolFull(true);
+    await h.sim.control.poolFull(true);
     try {
       await h.expectCode(
         "CreateSnapshot",
@@ -94,9 +85,9 @@ describe("CreateSnapshot", () => {
         status.RESOURCE_EXHAUSTED,
       );
     } finally {
-      await sim.control.poolFull(false);
+      await h.sim.control.poolFull(false);
     }
-    const limited = new Harness(sim, { maxSnapshotsPerVolume: 2 });
+    const limited = new Harness(h.sim, { maxSnapshotsPerVolume: 2 });
     try {
       await limited.call("CreateSnapshot", createSnapshotRequest("snap-limit-1", vol));
       await limited.call("CreateSnapshot", createSnapshotRequest("snap-limit-2", vol));
@@ -144,10 +135,12 @@ describe("DeleteSnapshot", () => {
     await h.call("DeleteSnapshot", deleteSnapshotRequest("reallyfakesnapshotid"));
     await h.expectCode("DeleteSnapshot", deleteSnapshotRequest(""), status.INVALID_ARGUMENT);
     expect(
-      await h.client.getSubvolume(`${ROOT}/snaps/${vol}/${snap.snapshot_id}`, { fs: sim.fsLabel }),
+      await h.client.getSubvolume(`${ROOT}/snaps/${vol}/${snap.snapshot_id}`, { fs: h.sim.fsLabel }),
     ).toBeNull();
     expect((await h.client.getDisk(vol))?.fileSize).toBe(4n * MiB);
-    expect(await h.client.getFile(`/${sim.pool}/${ROOT}/snaps/${vol}`)).toMatchObject({ type: "directory" });
+    expect(await h.client.getFile(`/${h.sim.pool}/${ROOT}/snaps/${vol}`)).toMatchObject({
+      type: "directory",
+    });
   });
 
   it("snapshots outlive their volume; the last one takes the volume's snapshot directory with it", async () => {
@@ -164,9 +157,9 @@ describe("DeleteSnapshot", () => {
     );
     expect(restored.volume.capacity_bytes).toBe(String(4n * MiB));
     await h.call("DeleteSnapshot", deleteSnapshotRequest(s1.snapshot_id));
-    expect(await h.client.getFile(`/${sim.pool}/${ROOT}/snaps/${vol}`)).not.toBeNull();
+    expect(await h.client.getFile(`/${h.sim.pool}/${ROOT}/snaps/${vol}`)).not.toBeNull();
     await h.call("DeleteSnapshot", deleteSnapshotRequest(s2.snapshot_id));
-    expect(await h.client.getFile(`/${sim.pool}/${ROOT}/snaps/${vol}`)).toBeNull();
+    expect(await h.client.getFile(`/${h.sim.pool}/${ROOT}/snaps/${vol}`)).toBeNull();
     expect((await h.client.getDisk(restored.volume.volume_id))?.fileSize).toBe(4n * MiB);
   });
 });
@@ -176,7 +169,7 @@ describe("DeleteSnapshot where RouterOS will not remove directories", () => {
     const vol = await volume("nodir-src");
     const snap = await snapshot("nodir-snap", vol);
     await h.call("DeleteVolume", { volume_id: vol, secrets: {} });
-    await sim.control.setSettings({ file_remove_directory: "never" });
+    await h.sim.control.setSettings({ file_remove_directory: "never" });
     try {
       // A CO retries until OK; this RouterOS may cost one retry, never a stuck delete.
       let outcome = await h.outcome("DeleteSnapshot", deleteSnapshotRequest(snap.snapshot_id));
@@ -184,12 +177,12 @@ describe("DeleteSnapshot where RouterOS will not remove directories", () => {
         outcome = await h.outcome("DeleteSnapshot", deleteSnapshotRequest(snap.snapshot_id));
       expect(outcome.message).toBe("");
     } finally {
-      await sim.control.setSettings({ file_remove_directory: "if-empty" });
+      await h.sim.control.setSettings({ file_remove_directory: "if-empty" });
     }
     expect(await listAll(listSnapshotsRequest({ snapshotId: snap.snapshot_id }))).toEqual([]);
     // Removable again: the next sweep tidies the directory it had to keep.
     await h.call("DeleteSnapshot", deleteSnapshotRequest(snap.snapshot_id));
-    expect(await h.client.getFile(`/${sim.pool}/${ROOT}/snaps/${vol}`)).toBeNull();
+    expect(await h.client.getFile(`/${h.sim.pool}/${ROOT}/snaps/${vol}`)).toBeNull();
   });
 });
 
@@ -230,12 +223,12 @@ describe("ListSnapshots", () => {
     const mine = await snapshot("filter-1", vol);
     await snapshot("filter-2", other);
     // Snapshots that are not the driver's, in and out of its directories.
-    await setup(`/file add name="${sim.pool}/foreign" type=directory`);
+    await setup(`/file add name="${h.sim.pool}/foreign" type=directory`);
     await setup(
-      `/disk/btrfs/subvolume add fs=${sim.fsLabel} parent="${ROOT}/vols/${vol}" name="foreign/copy" read-only=yes`,
+      `/disk/btrfs/subvolume add fs=${h.sim.fsLabel} parent="${ROOT}/vols/${vol}" name="foreign/copy" read-only=yes`,
     );
     await setup(
-      `/disk/btrfs/subvolume add fs=${sim.fsLabel} parent="${ROOT}/vols/${vol}" name="${ROOT}/snaps/${vol}/backup" read-only=yes`,
+      `/disk/btrfs/subvolume add fs=${h.sim.fsLabel} parent="${ROOT}/vols/${vol}" name="${ROOT}/snaps/${vol}/backup" read-only=yes`,
     );
 
     expect(await listAll(listSnapshotsRequest({ snapshotId: mine.snapshot_id }))).toEqual([mine]);
@@ -280,9 +273,9 @@ describe("ListSnapshots", () => {
 describe("round trips (the emulator's command log: one entry per exec)", () => {
   /** The exec lines `action` sends. */
   async function linesOf(action: () => Promise<unknown>): Promise<string[]> {
-    const since = (await sim.control.commands()).at(-1)?.seq ?? 0;
+    const since = (await h.sim.control.commands()).at(-1)?.seq ?? 0;
     await action();
-    return (await sim.control.commands(since)).map((c) => c.line);
+    return (await h.sim.control.commands(since)).map((c) => c.line);
   }
 
   it("CreateSnapshot takes 2, its retry 1, DeleteSnapshot 2 (3 with the orphaned directory)", async () => {

@@ -1,8 +1,5 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isSnapshotId, isVolumeId, nameProblem, snapshotIdFor, volumeIdFor } from "../../src/storage/ids.js";
-import { Layout } from "../../src/storage/layout.js";
-import { decodeVolumeComment, encodeVolumeComment, sameSource } from "../../src/storage/metadata.js";
 import {
   expandedSize,
   fitsRange,
@@ -14,8 +11,11 @@ import {
   parseByteCount,
   parseRange,
   sizeFromSource,
-} from "../../src/storage/sizes.js";
-import { decodeListToken, encodeListToken, pageOf } from "../../src/storage/tokens.js";
+} from "../../src/csi/controller/sizes.js";
+import { decodeListToken, encodeListToken, pageOf } from "../../src/csi/controller/tokens.js";
+import { isSnapshotId, isVolumeId, nameProblem, snapshotIdFor, volumeIdFor } from "../../src/storage/ids.js";
+import { Layout } from "../../src/storage/layout.js";
+import { decodeVolumeComment, encodeVolumeComment, sameSource } from "../../src/storage/metadata.js";
 
 describe("ids", () => {
   it("derives stable, distinct, well-formed ids from names", () => {

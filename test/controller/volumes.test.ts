@@ -1,12 +1,11 @@
 import { access } from "node:fs/promises";
 import { status } from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { KeyedLocks } from "../../src/csi/locks.js";
 import type { VolumeCapability } from "../../src/csi/types.js";
 import type { RdsClient } from "../../src/rds/index.js";
 import { volumeIdFor } from "../../src/storage/ids.js";
 import type { StorageRds } from "../../src/storage/index.js";
-import { type SimFixture, startSim } from "../helpers/sim.js";
 import {
   blockCapability,
   createVolumeRequest,
@@ -15,23 +14,13 @@ import {
   NQN_PREFIX,
   ROOT,
   rdsState,
+  useHarness,
 } from "./harness.js";
 
 const MiB = 1024n * 1024n;
 const GiB = 1024n * MiB;
 
-let sim: SimFixture;
-let h: Harness;
-
-beforeAll(async () => {
-  sim = await startSim();
-  h = new Harness(sim);
-});
-
-afterAll(async () => {
-  h?.close();
-  await sim?.stop();
-});
+const h = useHarness();
 
 function expandRequest(volumeId: string, required: bigint, limit = 0n, block = false) {
   return {
@@ -74,15 +63,15 @@ describe("CreateVolume", () => {
     });
     const disk = await h.client.getDisk(id);
     expect(disk).toMatchObject({
-      filePath: `/${sim.pool}/${ROOT}/vols/${id}/disk.img`,
+      filePath: `/${h.sim.pool}/${ROOT}/vols/${id}/disk.img`,
       fileSize: 10n * MiB,
       nvmeExport: true,
       nvmePort: 4420,
       nqn: `${NQN_PREFIX}:${id}`,
       comment: "rds-csi v1",
     });
-    expect(await h.client.getSubvolume(`${ROOT}/vols/${id}`, { fs: sim.fsLabel })).not.toBeNull();
-    expect(await h.client.getFile(`/${sim.pool}/${ROOT}/snaps/${id}`)).toMatchObject({ type: "directory" });
+    expect(await h.client.getSubvolume(`${ROOT}/vols/${id}`, { fs: h.sim.fsLabel })).not.toBeNull();
+    expect(await h.client.getFile(`/${h.sim.pool}/${ROOT}/snaps/${id}`)).toMatchObject({ type: "directory" });
   });
 
   it("sizes: default 1 GiB, rounded up to whole MiB, exact at the limit, OUT_OF_RANGE above it", async () => {
@@ -157,7 +146,7 @@ describe("CreateVolume", () => {
     expect(Buffer.byteLength(long)).toBe(128);
     const res = await h.call("CreateVolume", createVolumeRequest(long, { required: MiB }));
     expect(res.volume.volume_id).toBe(volumeIdFor(long));
-    const before = (await sim.control.commands()).length;
+    const before = (await h.sim.control.commands()).length;
     await h.expectCode("CreateVolume", createVolumeRequest(`${long}x`), status.INVALID_ARGUMENT);
     await h.expectCode("CreateVolume", createVolumeRequest(""), status.INVALID_ARGUMENT);
     await h.expectCode(
@@ -165,7 +154,7 @@ describe("CreateVolume", () => {
       createVolumeRequest("no-caps", { capabilities: [] }),
       status.INVALID_ARGUMENT,
     );
-    expect((await sim.control.commands()).length).toBe(before);
+    expect((await h.sim.control.commands()).length).toBe(before);
   });
 
   it("accepts single-node access modes for mount and block, refuses multi-node ones", async () => {
@@ -214,11 +203,11 @@ describe("CreateVolume", () => {
   });
 
   it("gives the loop transport the image's path on the host", async () => {
-    const loop = new Harness(sim, { transport: "loop" });
+    const loop = new Harness(h.sim, { transport: "loop" });
     try {
       const res = await loop.call("CreateVolume", createVolumeRequest("pvc-loop", { required: 4n * MiB }));
       const id = volumeIdFor("pvc-loop");
-      const backingFile = `${sim.poolMountPath}/${ROOT}/vols/${id}/disk.img`;
+      const backingFile = `${h.sim.poolMountPath}/${ROOT}/vols/${id}/disk.img`;
       expect(res.volume.volume_context).toMatchObject({
         transport: "loop",
         backingFile,
@@ -235,22 +224,22 @@ describe("DeleteVolume", () => {
   it("removes the disk item, then the subvolume; is idempotent; ignores ids that are not ours", async () => {
     const { volume } = await h.call("CreateVolume", createVolumeRequest("pvc-delete", { required: MiB }));
     const id = volume.volume_id;
-    const since = (await sim.control.commands()).at(-1)?.seq ?? 0;
+    const since = (await h.sim.control.commands()).at(-1)?.seq ?? 0;
     await h.call("DeleteVolume", { volume_id: id, secrets: {} });
-    const changes = (await sim.control.commands(since))
+    const changes = (await h.sim.control.commands(since))
       .filter((c) => / (remove|set|add) /.test(c.line))
       .map((c) => c.line);
     expect(changes[0]).toMatch(/^\/disk remove /);
     expect(changes[1]).toMatch(/^\/disk\/btrfs\/subvolume remove /);
     expect(await h.client.getDisk(id)).toBeNull();
-    expect(await h.client.getSubvolume(`${ROOT}/vols/${id}`, { fs: sim.fsLabel })).toBeNull();
-    expect(await h.client.getFile(`/${sim.pool}/${ROOT}/vols/${id}/disk.img`)).toBeNull();
-    expect(await h.client.getFile(`/${sim.pool}/${ROOT}/snaps/${id}`)).toBeNull();
+    expect(await h.client.getSubvolume(`${ROOT}/vols/${id}`, { fs: h.sim.fsLabel })).toBeNull();
+    expect(await h.client.getFile(`/${h.sim.pool}/${ROOT}/vols/${id}/disk.img`)).toBeNull();
+    expect(await h.client.getFile(`/${h.sim.pool}/${ROOT}/snaps/${id}`)).toBeNull();
     h.restart();
     await h.call("DeleteVolume", { volume_id: id, secrets: {} });
-    const before = (await sim.control.commands()).length;
+    const before = (await h.sim.control.commands()).length;
     await h.call("DeleteVolume", { volume_id: "fake-vol-id", secrets: {} });
-    expect((await sim.control.commands()).length).toBe(before);
+    expect((await h.sim.control.commands()).length).toBe(before);
     await h.expectCode("DeleteVolume", { volume_id: "", secrets: {} }, status.INVALID_ARGUMENT);
   });
 
@@ -262,13 +251,15 @@ describe("DeleteVolume", () => {
         outcome = await h.outcome("DeleteVolume", { volume_id: id, secrets: {} });
       expect(outcome.message).toBe("");
     };
-    await sim.control.setSettings({ file_remove_directory: "never" });
+    await h.sim.control.setSettings({ file_remove_directory: "never" });
     try {
       const { volume } = await h.call("CreateVolume", createVolumeRequest("pvc-nodirs", { required: MiB }));
       await deleteVolume(volume.volume_id);
       expect(await h.client.getDisk(volume.volume_id)).toBeNull();
-      expect(await h.client.getSubvolume(`${ROOT}/vols/${volume.volume_id}`, { fs: sim.fsLabel })).toBeNull();
-      await sim.control.setSettings({ file_remove_directory: "recursive" });
+      expect(
+        await h.client.getSubvolume(`${ROOT}/vols/${volume.volume_id}`, { fs: h.sim.fsLabel }),
+      ).toBeNull();
+      await h.sim.control.setSettings({ file_remove_directory: "recursive" });
       const kept = await h.call("CreateVolume", createVolumeRequest("pvc-recursive", { required: MiB }));
       const id = kept.volume.volume_id;
       const snap = await h.call("CreateSnapshot", {
@@ -279,23 +270,23 @@ describe("DeleteVolume", () => {
       });
       await deleteVolume(id);
       const snapshotPath = `${ROOT}/snaps/${id}/${snap.snapshot.snapshot_id}`;
-      expect(await h.client.getSubvolume(snapshotPath, { fs: sim.fsLabel })).not.toBeNull();
+      expect(await h.client.getSubvolume(snapshotPath, { fs: h.sim.fsLabel })).not.toBeNull();
     } finally {
-      await sim.control.setSettings({ file_remove_directory: "if-empty" });
+      await h.sim.control.setSettings({ file_remove_directory: "if-empty" });
     }
   });
 
   it("never touches a disk item that uses another file", async () => {
     const id = volumeIdFor("not-ours");
-    await sim.control.exec(`/file add name="${sim.pool}/foreign.img" type=file`);
-    const added = await sim.control.exec(
-      `/disk add type=file slot=${id} file-path=/${sim.pool}/foreign.img file-size=1M`,
+    await h.sim.control.exec(`/file add name="${h.sim.pool}/foreign.img" type=file`);
+    const added = await h.sim.control.exec(
+      `/disk add type=file slot=${id} file-path=/${h.sim.pool}/foreign.img file-size=1M`,
     );
     expect(added.error).toBeNull();
     const { code } = await h.outcome("DeleteVolume", { volume_id: id, secrets: {} });
     expect(code).toBe(status.INTERNAL);
     expect(await h.client.getDisk(id)).not.toBeNull();
-    await sim.control.exec(`/disk remove ${id}`);
+    await h.sim.control.exec(`/disk remove ${id}`);
   });
 });
 
@@ -320,7 +311,7 @@ describe("per-id locks", () => {
           };
         },
       });
-    const lockedService = new Harness(sim, { locks, wrapClient: holdFor });
+    const lockedService = new Harness(h.sim, { locks, wrapClient: holdFor });
     try {
       let firstDone = false;
       const first = lockedService
@@ -452,7 +443,7 @@ describe("capabilities and capacity", () => {
     });
     const free = BigInt(res.available_capacity);
     expect(free > 0n && free < 2n * GiB).toBe(true);
-    await sim.control.poolFull(true);
+    await h.sim.control.poolFull(true);
     try {
       const full = await h.call("GetCapacity", {
         volume_capabilities: [],
@@ -461,7 +452,7 @@ describe("capabilities and capacity", () => {
       });
       expect(full.available_capacity).toBe("0");
     } finally {
-      await sim.control.poolFull(false);
+      await h.sim.control.poolFull(false);
     }
     const multi = await h.call("GetCapacity", {
       volume_capabilities: [mountCapability("MULTI_NODE_MULTI_WRITER")],
@@ -473,7 +464,7 @@ describe("capabilities and capacity", () => {
 
   it("answers RESOURCE_EXHAUSTED when the pool is full and leaves nothing behind", async () => {
     const before = await rdsState(h);
-    await sim.control.poolFull(true);
+    await h.sim.control.poolFull(true);
     try {
       await h.expectCode(
         "CreateVolume",
@@ -481,7 +472,7 @@ describe("capabilities and capacity", () => {
         status.RESOURCE_EXHAUSTED,
       );
     } finally {
-      await sim.control.poolFull(false);
+      await h.sim.control.poolFull(false);
     }
     expect(await rdsState(h)).toEqual(before);
   });

@@ -2,9 +2,14 @@
 import { describe, expect, it } from "vitest";
 import type { DiskInfo, FileInfo, SubvolumeInfo } from "../../src/rds/index.js";
 import { classify } from "../../src/reconcile/classify.js";
-import { buildInventory, type Listings } from "../../src/reconcile/inventory.js";
 import type { LiveObjects } from "../../src/reconcile/kubernetes.js";
-import { Layout, snapshotIdFor, volumeIdFor } from "../../src/storage/index.js";
+import {
+  buildInventory,
+  Layout,
+  type Listings,
+  snapshotIdFor,
+  volumeIdFor,
+} from "../../src/storage/index.js";
 
 const layout = new Layout({ pool: "raid1", fsLabel: "raid1", root: "rds-csi" });
 const V = volumeIdFor("v");

@@ -493,14 +493,7 @@ describe("lifecycle", () => {
 
 function baseOptions() {
   return {
-    rds: env.client,
-    storage: {
-      pool: env.sim.pool,
-      fsLabel: env.sim.fsLabel,
-      root: scene.root,
-      nvmePort: 4420,
-      nqnPrefix: "nqn.2000-02.com.mikrotik:rds-csi",
-    },
+    storage: scene.storage,
     kube: () => env.kube.kubeConfig(),
     driverName: DRIVER,
     intervalMs: HOUR,
@@ -510,3 +503,23 @@ function baseOptions() {
     logger: scene.log.logger,
   };
 }
+
+describe("census for the metrics gauges", () => {
+  it("counts the volume and snapshot subvolumes of the layout, and nothing else", async () => {
+    const { pool } = env.sim;
+    const root = scene.root;
+    const counted = await scene.volume("census-a");
+    await scene.volume("census-b");
+    await scene.snapshot("census-1", counted);
+    await scene.snapshot("census-2", counted);
+    for (const line of [
+      `/disk/btrfs/subvolume add fs=${pool} name="${root}/vols/data"`,
+      `/disk/btrfs/subvolume add fs=${pool} name="${root}/snaps/${counted}/not-a-snapshot"`,
+    ]) {
+      await scene.exec(line);
+    }
+    const census = await scene.storage.census({});
+    expect({ volumes: census.volumes, snapshots: census.snapshots }).toEqual({ volumes: 2, snapshots: 2 });
+    expect(census.freeBytes).toBeGreaterThan(0n);
+  });
+});

@@ -12,12 +12,17 @@ import { DriverMetrics } from "../../src/observability/metrics.js";
 import { RdsClient, RdsConnection } from "../../src/rds/index.js";
 import {
   type PassReport,
-  type ReconcileRds,
   type Reconciler,
   type ReconcilerOptions,
   startReconciler,
 } from "../../src/reconcile/index.js";
-import { createStorage, type Storage, snapshotIdFor, volumeIdFor } from "../../src/storage/index.js";
+import {
+  createStorage,
+  type Storage,
+  type StorageRds,
+  snapshotIdFor,
+  volumeIdFor,
+} from "../../src/storage/index.js";
 import type { SimFixture } from "../helpers/sim.js";
 import { type FakeKube, persistentVolume, snapshotContent } from "./fake-kube.js";
 
@@ -79,13 +84,18 @@ export class Scene {
     readonly env: Env,
     readonly root: string,
   ) {
-    this.storage = createStorage(env.client, {
-      pool: env.sim.pool,
-      fsLabel: env.sim.fsLabel,
-      root,
+    this.storage = this.storageOver(env.client, pino({ level: "silent" }));
+  }
+
+  /** This scene's root on the RDS, reached through `rds`. */
+  storageOver(rds: StorageRds, logger: Logger): Storage {
+    return createStorage(rds, {
+      pool: this.env.sim.pool,
+      fsLabel: this.env.sim.fsLabel,
+      root: this.root,
       nvmePort: 4420,
       nqnPrefix: NQN_PREFIX,
-      logger: pino({ level: "silent" }),
+      logger,
     });
   }
 
@@ -135,16 +145,11 @@ export class Scene {
     return `${this.env.sim.pool}/${this.root}/vols/${volumeId}`;
   }
 
-  reconciler(options: Partial<ReconcilerOptions> = {}): Reconciler {
+  /** A reconciler of this scene's root; `rds` replaces the client it reaches the RDS through. */
+  reconciler(options: Partial<ReconcilerOptions> & { rds?: StorageRds } = {}): Reconciler {
+    const { rds = this.env.client, ...rest } = options;
     const reconciler = startReconciler({
-      rds: this.env.client,
-      storage: {
-        pool: this.env.sim.pool,
-        fsLabel: this.env.sim.fsLabel,
-        root: this.root,
-        nvmePort: 4420,
-        nqnPrefix: NQN_PREFIX,
-      },
+      storage: this.storageOver(rds, this.log.logger),
       kube: () => this.env.kube.kubeConfig(),
       driverName: DRIVER,
       // Passes are run by the tests; the timer would fire only after the test is over.
@@ -155,7 +160,7 @@ export class Scene {
       logger: this.log.logger,
       metrics: { findings: (type, action) => this.metrics.reconcilerFindings.inc({ type, action }) },
       clock: this.clock.now,
-      ...options,
+      ...rest,
     });
     this.#reconcilers.push(reconciler);
     return reconciler;
@@ -206,7 +211,7 @@ export function summary(report: PassReport): string[] {
 export function withHook(
   client: RdsClient,
   after: (method: string, args: unknown[]) => Promise<void>,
-): ReconcileRds {
+): StorageRds {
   return new Proxy(client, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;

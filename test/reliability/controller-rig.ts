@@ -8,7 +8,6 @@
  */
 import { status } from "@grpc/grpc-js";
 import { pino } from "pino";
-import { createControllerService } from "../../src/csi/controller-service.js";
 import { toStatusError } from "../../src/csi/errors.js";
 import type { RequestContext, ServiceHandlers } from "../../src/csi/pipeline.js";
 import {
@@ -18,7 +17,7 @@ import {
   RdsClient,
   RdsConnection,
 } from "../../src/rds/index.js";
-import { NQN_PREFIX, ROOT } from "../controller/harness.js";
+import { controllerServiceFor } from "../controller/harness.js";
 import type { SimFaultRule, SimFixture } from "../helpers/sim.js";
 import type { ControllerMethod, Driver } from "./operations.js";
 
@@ -114,22 +113,7 @@ export class ControllerRig implements Driver {
     });
     this.transport = new ArmingTransport(this.connection, sim);
     this.client = new RdsClient(this.transport, { retryBackoff: { initialMs: 20, maxMs: 200 } });
-    this.service = createControllerService({
-      rds: this.client,
-      logger: pino({ level: "silent" }),
-      config: {
-        rdsAddress: "192.0.2.10",
-        rdsPool: sim.pool,
-        rdsFsLabel: sim.fsLabel,
-        rdsRoot: ROOT,
-        nvmeAddress: undefined,
-        nvmePort: 4420,
-        nqnPrefix: NQN_PREFIX,
-        maxSnapshotsPerVolume: 0,
-        nodeTransport: "nvme-tcp",
-        loopPoolPath: sim.poolMountPath,
-      },
-    });
+    this.service = controllerServiceFor(sim, this.client);
   }
 
   /** One call, run as the gRPC pipeline runs it, ending in the status the caller would see. */

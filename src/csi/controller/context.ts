@@ -1,24 +1,24 @@
-import type { ControllerConfig } from "../../config.js";
-import type { Logger } from "../../log.js";
-import { type CallOptions, createStorage, type Storage, type StorageRds } from "../../storage/index.js";
+import type { CallOptions, Storage } from "../../storage/index.js";
 import type { KeyedLocks } from "../locks.js";
 import type { RequestContext } from "../pipeline.js";
 import type { StringMap } from "../types.js";
 
-/** The configuration the Controller service reads (a slice of the controller's config). */
-export type ControllerSettings = Pick<
-  ControllerConfig,
-  | "rdsAddress"
-  | "rdsPool"
-  | "rdsFsLabel"
-  | "rdsRoot"
-  | "nvmeAddress"
-  | "nvmePort"
-  | "nqnPrefix"
-  | "maxSnapshotsPerVolume"
-  | "nodeTransport"
-  | "loopPoolPath"
->;
+/** How nodes reach a volume: what goes into its volume_context (keys in src/node/README.md). */
+export interface VolumeAttachment {
+  transport: "nvme-tcp" | "loop";
+  /** Where nodes connect for NVMe/TCP. */
+  nvmeAddress: string;
+  nvmePort: number;
+  /** For the loop transport: where the emulator's pool is mounted on the nodes. */
+  loopPoolPath?: string | undefined;
+}
+
+/** What the Controller service needs besides storage and locks. */
+export interface ControllerSettings {
+  /** Snapshots one volume may have; 0 for no limit. */
+  maxSnapshotsPerVolume: number;
+  attachment: VolumeAttachment;
+}
 
 /** What every controller RPC module works with. */
 export interface Controller {
@@ -30,22 +30,12 @@ export interface Controller {
 }
 
 export function createController(
-  rds: StorageRds,
+  storage: Storage,
   settings: ControllerSettings,
   locks: KeyedLocks,
-  logger: Logger,
 ): Controller {
-  const storage = createStorage(rds, {
-    pool: settings.rdsPool,
-    fsLabel: settings.rdsFsLabel ?? settings.rdsPool,
-    root: settings.rdsRoot,
-    nvmePort: settings.nvmePort,
-    nqnPrefix: settings.nqnPrefix,
-    logger,
-  });
-  const nvmeAddress = settings.nvmeAddress ?? settings.rdsAddress;
-  const loopPoolPath = settings.loopPoolPath;
-  if (settings.nodeTransport === "loop" && loopPoolPath === undefined) {
+  const { transport, nvmeAddress, nvmePort, loopPoolPath } = settings.attachment;
+  if (transport === "loop" && loopPoolPath === undefined) {
     throw new Error("the loop transport needs loopPoolPath");
   }
   return {
@@ -53,13 +43,8 @@ export function createController(
     locks,
     maxSnapshotsPerVolume: settings.maxSnapshotsPerVolume,
     volumeContext(volumeId, nqn) {
-      const context: StringMap = {
-        transport: settings.nodeTransport,
-        nvmeAddress,
-        nvmePort: String(settings.nvmePort),
-        nqn,
-      };
-      if (settings.nodeTransport === "loop" && loopPoolPath !== undefined) {
+      const context: StringMap = { transport, nvmeAddress, nvmePort: String(nvmePort), nqn };
+      if (transport === "loop" && loopPoolPath !== undefined) {
         context.backingFile = storage.layout.hostImagePath(loopPoolPath, volumeId);
       }
       return context;

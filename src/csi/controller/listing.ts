@@ -1,14 +1,14 @@
 import { type CallOptions, isSnapshotId, isVolumeId, type SnapshotSubvolume } from "../../storage/index.js";
-import { decodeListToken, pageOf } from "../../storage/tokens.js";
 import { aborted, invalidArgument } from "../errors.js";
 import type { RequestContext } from "../pipeline.js";
 import type { ListSnapshotsRequest, ListSnapshotsResponse, Outgoing } from "../types.js";
 import { type Controller, callOf } from "./context.js";
 import { snapshotMessage } from "./messages.js";
+import { decodeListToken, pageOf } from "./tokens.js";
 
 /**
  * ListSnapshots: every snapshot of this driver, one volume's, or one by id, in id order. Paging
- * tokens carry the last id returned (storage/tokens.ts), so they need no server memory and survive
+ * tokens carry the last id returned (tokens.ts), so they need no server memory and survive
  * restarts. A filter naming nothing of ours is an empty answer, not an error.
  */
 export async function listSnapshots(

@@ -1,7 +1,7 @@
-import { nameProblem } from "../../storage/ids.js";
-import { type ByteRange, parseRange } from "../../storage/sizes.js";
+import { nameProblem } from "../../storage/index.js";
 import { invalidArgument, outOfRange } from "../errors.js";
 import type { AccessMode, CapacityRange, StringMap, VolumeCapability } from "../types.js";
+import { type ByteRange, parseRange } from "./sizes.js";
 
 /**
  * Request checks shared by the controller RPCs. They run before any lookup, so a malformed request

@@ -9,15 +9,6 @@ import {
   type VolumeSeed,
   volumeIdFor,
 } from "../../storage/index.js";
-import {
-  type ByteRange,
-  expandedSize,
-  fitsRange,
-  MiB,
-  newVolumeSize,
-  type SizeChoice,
-  sizeFromSource,
-} from "../../storage/sizes.js";
 import { alreadyExists, invalidArgument, notFound, outOfRange, resourceExhausted } from "../errors.js";
 import type { RequestContext } from "../pipeline.js";
 import type {
@@ -30,6 +21,15 @@ import type {
 } from "../types.js";
 import { type Controller, callOf } from "./context.js";
 import { volumeMessage } from "./messages.js";
+import {
+  type ByteRange,
+  expandedSize,
+  fitsRange,
+  MiB,
+  newVolumeSize,
+  type SizeChoice,
+  sizeFromSource,
+} from "./sizes.js";
 import {
   checkParameters,
   filesystemMinimum,

@@ -125,7 +125,7 @@ function joinPieces(pieces: Piece[]): string {
 }
 
 function finishItem(pending: PendingItem): PrintedItem {
-  const words = parseProperties(joinPieces(pending.pieces), pending.item.properties, { quoted: true });
+  const words = parseProperties(joinPieces(pending.pieces), pending.item.properties);
   if (words.length > 0 && pending.item.properties.size === 0) {
     throw protocolError("print detail item has no properties", words.join(" "));
   }

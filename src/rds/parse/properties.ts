@@ -6,7 +6,7 @@ import { decodeQuoted } from "./values.js";
  * text (decoded from quotes); typed readers in records.ts turn them into numbers, flags and dates.
  */
 export interface PrintedItem {
-  /** The print index (`print detail`, `terse`); not stable across commands. */
+  /** The print index (`print detail`); not stable across commands. */
   index: number | null;
   /** Flag letters printed before the properties (`B`, `t`, `X`, …). */
   flags: string[];
@@ -76,20 +76,12 @@ function quotedValueEnd(text: string, start: number): number {
   throw protocolError("unterminated quoted value", text.slice(start, start + 200));
 }
 
-export interface PropertyParseOptions {
-  /** print detail quotes strings; terse and as-value do not. */
-  quoted: boolean;
-}
-
 /**
- * Parses `key=value key=value …` into `into`. Words that are not `key=value` (stray flags or
- * debris) are returned so the caller can decide what they mean.
+ * Parses `key=value key=value …` as `print detail` prints it (strings quoted) into `into`. Words
+ * that are not `key=value` (stray flags or debris) are returned so the caller can decide what they
+ * mean.
  */
-export function parseProperties(
-  text: string,
-  into: Map<string, string>,
-  options: PropertyParseOptions,
-): string[] {
+export function parseProperties(text: string, into: Map<string, string>): string[] {
   const words: string[] = [];
   let i = 0;
   while (i < text.length) {
@@ -107,7 +99,7 @@ export function parseProperties(
     }
     const key = text.slice(i, eq);
     const valueStart = eq + 1;
-    if (options.quoted && text[valueStart] === '"') {
+    if (text[valueStart] === '"') {
       const end = quotedValueEnd(text, valueStart);
       into.set(key, decodeQuoted(text.slice(valueStart + 1, end - 1)));
       i = end;

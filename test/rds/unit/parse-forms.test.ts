@@ -3,29 +3,7 @@ import { describe, expect, it } from "vitest";
 import { isRdsError } from "../../../src/rds/errors.js";
 import { parseAsValue } from "../../../src/rds/parse/as-value.js";
 import { JsonNumber, parseJson, parseJsonRecords } from "../../../src/rds/parse/json.js";
-import { parseTerse } from "../../../src/rds/parse/terse.js";
 import { decodeDisk, decodeSubvolume } from "../../../src/rds/records.js";
-
-describe("parseTerse", () => {
-  it("reads one item per line with unquoted values that hold spaces", () => {
-    // NTC v7 interface layout (reference §1.7): strings are not quoted even with spaces.
-    const items = parseTerse(
-      " 0  R comment=this is a comment name=ether1 default-name=ether1 type=ether mtu=1500\r\n" +
-        " 1 XS name=ether2 type=ether\r\n",
-    );
-    expect(items.map((i) => i.index)).toEqual([0, 1]);
-    expect(items[0]!.flags).toEqual(["R"]);
-    expect(items[1]!.flags).toEqual(["X", "S"]);
-    expect(items[0]!.properties.get("comment")).toBe("this is a comment");
-    expect(items[0]!.properties.get("mtu")).toBe("1500");
-  });
-
-  it("refuses lines that are not items", () => {
-    expect(() => parseTerse("Flags: X - DISABLED\r\n")).toThrowError(
-      expect.objectContaining({ kind: "protocol" }),
-    );
-  });
-});
 
 describe("parseAsValue", () => {
   it("splits records at .id and keeps exact numbers", () => {

@@ -1,8 +1,9 @@
-import { FILE_SIZE_GRANULARITY } from "../rds/index.js";
+import { IMAGE_SIZE_STEP } from "../../storage/index.js";
 
 /**
- * Size rules. Sizes are exact bigint bytes from the request's int64 strings to the RouterOS
- * command and back; nothing passes through a float.
+ * How a capacity_range becomes a volume size. Sizes are exact bigint bytes from the request's int64
+ * strings to the RouterOS command and back; nothing passes through a float. Storage takes the
+ * chosen size in bytes; only the granularity of an image (`IMAGE_SIZE_STEP`) comes from it.
  */
 
 export const KiB = 1024n;
@@ -15,11 +16,10 @@ export const DEFAULT_VOLUME_SIZE = GiB;
 /** Preferred granularity: whole MiB, which every tool prints without fractions. */
 const PREFERRED_ALIGNMENT = MiB;
 /**
- * Fallback granularity when a whole MiB would pass the limit: the disk's 4 KiB block size, unless
- * the RouterOS client sizes files more coarsely (it rounds every file size up to its granularity,
- * and a size it would round past the limit must be refused here instead).
+ * Fallback granularity when a whole MiB would pass the limit: the finest size an image can have (a
+ * size storage would round past the limit must be refused here instead).
  */
-export const MINIMUM_ALIGNMENT = FILE_SIZE_GRANULARITY > 4n * KiB ? FILE_SIZE_GRANULARITY : 4n * KiB;
+export const MINIMUM_ALIGNMENT = IMAGE_SIZE_STEP;
 
 const INT64_MAX = (1n << 63n) - 1n;
 

@@ -1,4 +1,4 @@
-import { isSnapshotId } from "./ids.js";
+import { isSnapshotId } from "../../storage/index.js";
 
 /**
  * ListSnapshots paging tokens. A token is the last snapshot id of the previous page; the next page

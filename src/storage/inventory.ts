@@ -1,17 +1,14 @@
-import type { RdsClient } from "../rds/index.js";
-import { VOLUME_ID_PREFIX } from "../storage/ids.js";
-import { isVolumeId, type Layout, type StorageRds } from "../storage/index.js";
-import { DISK_IMAGE, type SnapshotLocation } from "../storage/layout.js";
-import type { CallOptions, DiskInfo, FileInfo, SubvolumeInfo } from "../storage/rds-port.js";
+import type { CallOptions, DiskInfo, FileInfo, SubvolumeInfo } from "../rds/index.js";
+import { isVolumeId, VOLUME_ID_PREFIX } from "./ids.js";
+import { DISK_IMAGE, type Layout, type SnapshotLocation } from "./layout.js";
+import type { StorageRds } from "./rds-port.js";
 
 /**
- * What the RDS holds under the driver's root, grouped by volume id. Read with listings only; the
- * same grouping is used for a full pass and for the narrow re-read of one object before it is
- * removed, so both judge by exactly the same rules.
+ * What the RDS holds under the driver's root, grouped by volume id, whether or not it is whole: the
+ * view the orphan reconciler judges. Read with listings only; the same grouping is used for a full
+ * pass and for the narrow re-read of one object before it is removed, so both judge by exactly the
+ * same rules.
  */
-
-/** The RouterOS operations the reconciler uses: the storage layer's, plus listing `/disk`. */
-export type ReconcileRds = StorageRds & Pick<RdsClient, "listDisks">;
 
 /** Everything that may belong to one volume id. */
 export interface VolumeObjects {
@@ -62,7 +59,7 @@ export interface Listings {
 }
 
 /** Which part of the root to read: all of it, or what one removal depends on. */
-export type Scope =
+export type InventoryScope =
   | { kind: "all" }
   | { kind: "volume"; volumeId: string }
   | { kind: "snapshot"; location: SnapshotLocation }
@@ -70,9 +67,9 @@ export type Scope =
 
 /** Reads the listings of a scope, one after the other so CSI calls keep their SSH channels. */
 export async function readListings(
-  rds: ReconcileRds,
+  rds: StorageRds,
   layout: Layout,
-  scope: Scope,
+  scope: InventoryScope,
   call: CallOptions,
 ): Promise<Listings> {
   const fs = layout.fsLabel;
@@ -127,6 +124,17 @@ function present<T>(item: T | null): T[] {
 
 /** Groups listings by volume id; anything whose name is not one of ours is dropped here. */
 export function buildInventory(layout: Layout, listings: Listings): RdsInventory {
+  const snapshots = snapshotsOf(layout, listings.snapshotSubvolumes);
+  return {
+    volumes: volumesOf(layout, listings),
+    snapshots: snapshots.snapshots,
+    snapshotDirectories: snapshotDirectoriesOf(layout, listings.snapshotFiles, snapshots),
+    strangeSnapshotSubvolumes: snapshots.strangers,
+  };
+}
+
+/** `/disk` items, volume subvolumes and the files under `<root>/vols`, by volume id. */
+function volumesOf(layout: Layout, listings: Listings): Map<string, VolumeObjects> {
   const volumes = new Map<string, VolumeObjects>();
   const volume = (volumeId: string): VolumeObjects => {
     let entry = volumes.get(volumeId);
@@ -157,32 +165,57 @@ export function buildInventory(layout: Layout, listings: Listings): RdsInventory
     else if (rest.length === 1 && rest[0] === DISK_IMAGE) entry.image = file;
     else if (!entry.strangers.includes(file.name)) entry.strangers.push(file.name);
   }
+  return volumes;
+}
 
-  const snapshots: SnapshotObjects[] = [];
-  const strangeSnapshotSubvolumes: string[] = [];
-  const snapshotsInDirectory = new Map<string, number>();
-  const directoryIsSubvolume = new Set<string>();
+/** What the subvolumes under `<root>/snaps` say: the snapshots, and what each volume's directory holds. */
+interface SnapshotTree {
+  snapshots: SnapshotObjects[];
+  /** Subvolumes that are not `<volume id>/<snapshot id>`. */
+  strangers: string[];
+  /** Subvolumes under each volume's directory, snapshots or not. */
+  inDirectory: Map<string, number>;
+  /** Volume ids whose directory is itself a subvolume. */
+  directoryIsSubvolume: Set<string>;
+}
+
+function snapshotsOf(layout: Layout, subvolumes: readonly SubvolumeInfo[]): SnapshotTree {
+  const tree: SnapshotTree = {
+    snapshots: [],
+    strangers: [],
+    inDirectory: new Map(),
+    directoryIsSubvolume: new Set(),
+  };
+  const count = (volumeId: string) =>
+    tree.inDirectory.set(volumeId, (tree.inDirectory.get(volumeId) ?? 0) + 1);
   const snapshotsDir = `${layout.snapshotsDir()}/`;
-  for (const subvolume of listings.snapshotSubvolumes) {
+  for (const subvolume of subvolumes) {
     const location = layout.parseSnapshotSubvolume(subvolume.fullname);
     if (location !== undefined) {
-      snapshots.push({ ...location, subvolume });
-      const { sourceVolumeId } = location;
-      snapshotsInDirectory.set(sourceVolumeId, (snapshotsInDirectory.get(sourceVolumeId) ?? 0) + 1);
+      tree.snapshots.push({ ...location, subvolume });
+      count(location.sourceVolumeId);
       continue;
     }
-    strangeSnapshotSubvolumes.push(subvolume.fullname);
+    tree.strangers.push(subvolume.fullname);
     const parts = relativeParts(subvolume.fullname, snapshotsDir);
     const [volumeId] = parts;
     if (volumeId === undefined || !isVolumeId(volumeId)) continue;
-    if (parts.length === 1) directoryIsSubvolume.add(volumeId);
-    else snapshotsInDirectory.set(volumeId, (snapshotsInDirectory.get(volumeId) ?? 0) + 1);
+    if (parts.length === 1) tree.directoryIsSubvolume.add(volumeId);
+    else count(volumeId);
   }
+  return tree;
+}
 
+/** `<root>/snaps/<volume id>` directories, with what is in each. */
+function snapshotDirectoriesOf(
+  layout: Layout,
+  files: readonly FileInfo[],
+  tree: SnapshotTree,
+): Map<string, SnapshotDirectoryObjects> {
   const snapshotDirectories = new Map<string, SnapshotDirectoryObjects>();
   const entriesInDirectory = new Map<string, number>();
-  const snapshotFilesDir = layout.inPool(snapshotsDir);
-  for (const file of listings.snapshotFiles) {
+  const snapshotFilesDir = layout.inPool(`${layout.snapshotsDir()}/`);
+  for (const file of files) {
     const [volumeId, ...rest] = relativeParts(file.name, snapshotFilesDir);
     if (volumeId === undefined || !isVolumeId(volumeId)) continue;
     if (rest.length > 0) {
@@ -199,10 +232,10 @@ export function buildInventory(layout: Layout, listings: Listings): RdsInventory
   }
   for (const [volumeId, entry] of snapshotDirectories) {
     entry.entries = entriesInDirectory.get(volumeId) ?? 0;
-    entry.snapshots = snapshotsInDirectory.get(volumeId) ?? 0;
-    entry.isSubvolume = directoryIsSubvolume.has(volumeId);
+    entry.snapshots = tree.inDirectory.get(volumeId) ?? 0;
+    entry.isSubvolume = tree.directoryIsSubvolume.has(volumeId);
   }
-  return { volumes, snapshots, snapshotDirectories, strangeSnapshotSubvolumes };
+  return snapshotDirectories;
 }
 
 /** The path components of `name` below `prefix` (both compared without a leading slash). */

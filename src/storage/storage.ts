@@ -1,0 +1,68 @@
+import type { Logger } from "pino";
+import type { CallOptions } from "../rds/index.js";
+import { Directories } from "./directories.js";
+import { buildInventory, type InventoryScope, type RdsInventory, readListings } from "./inventory.js";
+import { Layout } from "./layout.js";
+import type { StorageRds } from "./rds-port.js";
+import { SnapshotStore } from "./snapshots.js";
+import { VolumeStore } from "./volumes.js";
+
+export interface StorageOptions {
+  pool: string;
+  fsLabel: string;
+  root: string;
+  nvmePort: number;
+  nqnPrefix: string;
+  logger: Logger;
+}
+
+/** How many of the driver's objects the RDS holds, and the room left in the pool. */
+export interface Census {
+  volumes: number;
+  snapshots: number;
+  freeBytes: bigint;
+}
+
+export interface Storage {
+  readonly layout: Layout;
+  readonly volumes: VolumeStore;
+  readonly snapshots: SnapshotStore;
+  readonly directories: Directories;
+  /** Free bytes in the pool — 1 round trip. */
+  poolFreeBytes(call: CallOptions): Promise<bigint>;
+  /** Volume and snapshot subvolumes under the root, and free space — 2 round trips, whatever the count. */
+  census(call: CallOptions): Promise<Census>;
+  /** Everything under the root (or one object's part of it), whole or not — listings only. */
+  readInventory(scope: InventoryScope, call: CallOptions): Promise<RdsInventory>;
+}
+
+export function createStorage(rds: StorageRds, options: StorageOptions): Storage {
+  const layout = new Layout(options);
+  const { logger } = options;
+  const directories = new Directories(rds, layout, logger);
+  const poolFreeBytes = async (call: CallOptions) => (await rds.poolCapacity(layout.pool, call)).free;
+  return {
+    layout,
+    directories,
+    volumes: new VolumeStore(rds, {
+      layout,
+      directories,
+      nvmePort: options.nvmePort,
+      nqnPrefix: options.nqnPrefix,
+      logger,
+    }),
+    snapshots: new SnapshotStore(rds, { layout, directories, logger }),
+    poolFreeBytes,
+    census: async (call) => {
+      const subvolumes = await rds.listSubvolumes(
+        { fullnamePrefix: `${layout.root}/`, fs: layout.fsLabel },
+        call,
+      );
+      const volumes = subvolumes.filter((s) => layout.parseVolumeSubvolume(s.fullname) !== undefined);
+      const snapshots = subvolumes.filter((s) => layout.parseSnapshotSubvolume(s.fullname) !== undefined);
+      return { volumes: volumes.length, snapshots: snapshots.length, freeBytes: await poolFreeBytes(call) };
+    },
+    readInventory: async (scope, call) =>
+      buildInventory(layout, await readListings(rds, layout, scope, call)),
+  };
+}
