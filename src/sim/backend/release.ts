@@ -1,4 +1,4 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, readlink } from "node:fs/promises";
 import path from "node:path";
 import { CommandFailed, run } from "./run.js";
 
@@ -60,7 +60,7 @@ export async function detachWithin(
     return !(await isBackedBy(device, imagePath));
   });
   if (!done) {
-    const holders = await holdersOf(device);
+    const holders = [...(await holdersOf(device)), ...(await namespacesMounting(device))];
     throw new ReleaseError(
       `${device} is still attached to ${imagePath} after ${options.timeoutMs} ms` +
         (holders.length > 0 ? ` (held by ${holders.join(", ")})` : " (still open)"),
@@ -91,6 +91,24 @@ async function isBackedBy(device: string, imagePath: string): Promise<boolean> {
 
 async function holdersOf(device: string): Promise<string[]> {
   return readdir(`/sys/block/${path.basename(device)}/holders`).catch(() => []);
+}
+
+/**
+ * Processes in other mount namespaces that still have the device mounted: a namespace made while
+ * the pool was mounted (a container started meanwhile, say) keeps its own copy of the mount, and
+ * with it the device, after the unmount here. Named so the message says who to look at.
+ */
+async function namespacesMounting(device: string): Promise<string[]> {
+  const found = new Map<string, string>();
+  for (const pid of (await readdir("/proc").catch(() => [])).filter((p) => /^\d+$/.test(p))) {
+    const info = await readFile(`/proc/${pid}/mountinfo`, "utf8").catch(() => "");
+    if (!info.split("\n").some((line) => line.split(" - ")[1]?.split(" ")[1] === device)) continue;
+    const namespace = await readlink(`/proc/${pid}/ns/mnt`).catch(() => "?");
+    if (found.has(namespace)) continue;
+    const command = (await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "?")).trim();
+    found.set(namespace, `a mount in ${namespace} of pid ${pid} (${command})`);
+  }
+  return [...found.values()];
 }
 
 async function retryUntil(options: ReleaseOptions, attempt: () => Promise<boolean>): Promise<boolean> {
