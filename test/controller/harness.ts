@@ -35,6 +35,8 @@ export interface HarnessOptions {
   locks?: KeyedLocks;
   /** Wraps the real client, e.g. to hold one call while the test acts. */
   wrapClient?: (client: RdsClient) => StorageRds;
+  /** Upper bound of one RouterOS command (the controller's --rds-command-timeout). */
+  commandTimeoutMs?: number;
 }
 
 type Method = keyof ControllerMethods;
@@ -75,6 +77,7 @@ export class Harness {
       hostKey: { fingerprint: this.sim.hostKeyFingerprint },
       reconnectBackoff: { initialMs: 20, maxMs: 200 },
       keepaliveIntervalMs: 0,
+      ...(this.options.commandTimeoutMs ? { commandTimeoutMs: this.options.commandTimeoutMs } : {}),
     });
     this.client = new RdsClient(this.connection, { retryBackoff: { initialMs: 20, maxMs: 200 } });
     const { wrapClient, ...options } = this.options;
