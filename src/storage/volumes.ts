@@ -196,13 +196,38 @@ export class VolumeStore {
     try {
       return await attempt();
     } catch (err) {
+      await this.#refuseIfSeedGone(seed, err, call);
       if (isRdsError(err, "already-exists")) {
         await this.#removeRemains(plan.volumeId, target, call);
       } else if (!isRdsError(err, "not-found") || !(await directories.ensureBase(call))) {
         throw err;
       }
-      return attempt();
+      try {
+        return await attempt();
+      } catch (again) {
+        await this.#refuseIfSeedGone(seed, again, call);
+        throw again;
+      }
     }
+  }
+
+  /**
+   * A restore or clone whose source was deleted while this call ran (RouterOS answers a missing
+   * `parent=` with an invalid-value error) is NOT_FOUND, as for a source missing from the start —
+   * 1 round trip, only on this path.
+   */
+  async #refuseIfSeedGone(seed: VolumeSeed, err: unknown, call: CallOptions): Promise<void> {
+    if (seed.kind !== "copy") return;
+    if (!isRdsError(err, "not-found") && !isRdsError(err, "invalid-input")) return;
+    const fs = this.options.layout.fsLabel;
+    if ((await this.rds.getSubvolume(seed.subvolume, { ...call, fs })) !== null) return;
+    const what =
+      seed.source.kind === "snapshot"
+        ? `snapshot ${seed.source.snapshotId}`
+        : `volume ${seed.source.volumeId}`;
+    throw new RdsError("not-found", `${what} does not exist (deleted while this volume was made from it)`, {
+      retryable: false,
+    });
   }
 
   /**

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { open, readFile } from "node:fs/promises";
 import { status } from "@grpc/grpc-js";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type SimFixture, startSim } from "../helpers/sim.js";
-import { createSnapshotRequest, createVolumeRequest, Harness, ROOT, snapshotSource } from "./harness.js";
+import { afterEach, describe, expect, it } from "vitest";
+import type { SimCommandEntry } from "../helpers/sim.js";
+import { createSnapshotRequest, createVolumeRequest, ROOT, snapshotSource, useHarness } from "./harness.js";
 
 /*
  * Commands that RouterOS runs after the driver gave up on them: an SSH exec whose reply never came
@@ -18,24 +18,13 @@ const SIZE = 8n * MiB;
 const TIMEOUT_MS = 1500;
 const LATE_MS = 4000;
 
-let sim: SimFixture;
-let h: Harness;
-
-beforeAll(async () => {
-  sim = await startSim();
-  h = new Harness(sim, { commandTimeoutMs: TIMEOUT_MS });
-});
+const h = useHarness({ commandTimeoutMs: TIMEOUT_MS });
 
 afterEach(async () => {
-  await sim.control.clearFaults();
+  await h.sim.control.clearFaults();
 });
 
-afterAll(async () => {
-  h?.close();
-  await sim?.stop();
-});
-
-const volumeImage = (id: string) => `${sim.poolMountPath}/${ROOT}/vols/${id}/disk.img`;
+const volumeImage = (id: string) => `${h.sim.poolMountPath}/${ROOT}/vols/${id}/disk.img`;
 
 /** What a workload writes once the volume is handed out; returns its digest. */
 async function writeData(path: string): Promise<string> {
@@ -61,15 +50,15 @@ async function dataDigest(path: string): Promise<string> {
 async function ranLate(pattern: RegExp, since: number): Promise<void> {
   const until = Date.now() + LATE_MS + 10_000;
   while (Date.now() < until) {
-    const entries = await sim.control.commands(since);
-    if (entries.some((e) => pattern.test(e.line) && e.fault === "delay")) return;
+    const entries = await h.sim.control.commands(since);
+    if (entries.some((e: SimCommandEntry) => pattern.test(e.line) && e.fault === "delay")) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`no late command matching ${pattern} ran`);
 }
 
 async function lastSeq(): Promise<number> {
-  const entries = await sim.control.commands();
+  const entries = await h.sim.control.commands();
   return entries.at(-1)?.seq ?? 0;
 }
 
@@ -85,13 +74,13 @@ describe("an undo that RouterOS runs after the driver gave up", () => {
     });
 
     // The grow fails for good, and the undo's `/disk remove` runs only after the client gave up.
-    await sim.control.addFault({
+    await h.sim.control.addFault({
       match: "^/disk set .*file-size=",
       action: "fail",
       error: "failure: not enough space",
       times: 1,
     });
-    await sim.control.addFault({ match: "^/disk remove", action: "delay", ms: LATE_MS, times: 1 });
+    await h.sim.control.addFault({ match: "^/disk remove", action: "delay", ms: LATE_MS, times: 1 });
     const since = await lastSeq();
     const failed = await h.outcome("CreateVolume", restore);
     // Not silently final: the undo's outcome is unknown, so the CO is told to retry.
@@ -122,16 +111,16 @@ describe("an undo that RouterOS runs after the driver gave up", () => {
   it.each(["fail", "allow"] as const)(
     "cannot remove the subvolume that the retry made again under the same name (subvolume_remove_in_use=%s)",
     async (inUse) => {
-      await sim.control.setSettings({ subvolume_remove_in_use: inUse });
+      await h.sim.control.setSettings({ subvolume_remove_in_use: inUse });
       const request = createVolumeRequest(`late-empty-${inUse}`, { required: SIZE });
       // `/disk add` fails for good; the undo's subvolume remove runs late.
-      await sim.control.addFault({
+      await h.sim.control.addFault({
         match: "^/disk add ",
         action: "fail",
         error: "failure: not enough space",
         times: 1,
       });
-      await sim.control.addFault({
+      await h.sim.control.addFault({
         match: "^/disk/btrfs/subvolume remove",
         action: "delay",
         ms: LATE_MS,
@@ -146,7 +135,7 @@ describe("an undo that RouterOS runs after the driver gave up", () => {
       const written = await writeData(volumeImage(id));
 
       await ranLate(/^\/disk\/btrfs\/subvolume remove/, since);
-      expect(await h.client.getSubvolume(`${ROOT}/vols/${id}`, { fs: sim.fsLabel })).not.toBeNull();
+      expect(await h.client.getSubvolume(`${ROOT}/vols/${id}`, { fs: h.sim.fsLabel })).not.toBeNull();
       expect(await dataDigest(volumeImage(id))).toBe(written);
       const again = await h.call("CreateVolume", request);
       expect(again.volume.volume_id).toBe(id);
