@@ -82,13 +82,27 @@ const SUBVOLUMES = {
   what: "/disk/btrfs/subvolume (7.18 or later needed)",
 } as const;
 
-function subvolumeTarget(fullname: string, fs: string | undefined) {
-  const condition = where.eq("fullname", validatePath(fullname, "subvolume").join("/"));
-  return findWhere(
-    fs === undefined
-      ? condition
-      : where.and(where.eq("fs", validateLabel(fs, "filesystem label")), condition),
-  );
+function subvolumeTarget(fullname: string, fs: string | undefined, uuid?: string) {
+  const conditions = [where.eq("fullname", validatePath(fullname, "subvolume").join("/"))];
+  if (fs !== undefined) conditions.unshift(where.eq("fs", validateLabel(fs, "filesystem label")));
+  if (uuid !== undefined) conditions.push(where.eq("uuid", validateUuid(uuid)));
+  return findWhere(conditions.length === 1 ? conditions[0]! : where.and(...conditions));
+}
+
+function diskCondition(slot: string, comment: string | undefined) {
+  const bySlot = where.eq("slot", slot);
+  if (comment === undefined) return bySlot;
+  return where.and(bySlot, where.eq("comment", validateText(comment, "comment", MAX_COMMENT_LENGTH)));
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function validateUuid(text: string): string {
+  if (!UUID.test(text))
+    throw new RdsError("invalid-input", `not a subvolume uuid: ${JSON.stringify(text)}`, {
+      retryable: false,
+    });
+  return text;
 }
 
 export const change = {
@@ -140,10 +154,38 @@ export const change = {
     });
   },
 
-  /** `/disk remove [find where slot=…]`; a missing disk is not an error. Keeps the file. */
-  removeDisk(slot: string): Change<void> {
+  /**
+   * `/disk remove [find where slot=…]`; a missing disk is not an error. Keeps the file. With
+   * `comment`, only the item that still carries exactly that comment is removed: a remove that
+   * RouterOS runs late cannot take an item that was changed (claimed) meanwhile.
+   */
+  removeDisk(slot: string, options: { comment?: string } = {}): Change<void> {
     validateId(slot, "disk slot");
-    return noReadBack(removeCommand("/disk", findWhere(where.eq("slot", slot))));
+    return noReadBack(removeCommand("/disk", findWhere(diskCondition(slot, options.comment))));
+  },
+
+  /**
+   * `/disk set [find where slot=… and comment=<was>] comment=<now>`, read back. The read-back
+   * shows whether this change won: a disk gone meanwhile is `not-found`, one that carries another
+   * comment was changed by someone else (`transient`: read again and decide).
+   */
+  setDiskComment(slot: string, was: string, now: string): Change<DiskInfo> {
+    validateId(slot, "disk slot");
+    const next = validateText(now, "comment", MAX_COMMENT_LENGTH);
+    const command = setCommand("/disk", findWhere(diskCondition(slot, was)), [
+      ["comment", value.string(next, "comment")],
+    ]);
+    return readBack(command, query.disk(slot), (found: DiskInfo | null) => {
+      const disk = diskOrNotFound(slot)(found);
+      if ((disk.comment ?? "") !== next) {
+        throw new RdsError(
+          "transient",
+          `disk ${slot} was changed meanwhile (comment ${JSON.stringify(disk.comment)})`,
+          { retryable: false },
+        );
+      }
+      return disk;
+    });
   },
 
   /** `/disk/btrfs/subvolume add fs=… name=…`, read back. */
@@ -176,9 +218,14 @@ export const change = {
     return readBack(command, query.subvolume(target, { fs }), subvolumeListed(target), SUBVOLUMES);
   },
 
-  /** `/disk/btrfs/subvolume remove [find where …fullname=…]`; missing is not an error. */
-  removeSubvolume(fullname: string, options: { fs?: string } = {}): Change<void> {
-    return noReadBack(removeCommand("/disk/btrfs/subvolume", subvolumeTarget(fullname, options.fs)));
+  /**
+   * `/disk/btrfs/subvolume remove [find where …fullname=…]`; missing is not an error. With `uuid`,
+   * only that instance: a remove that runs late cannot take a subvolume made again under the name.
+   */
+  removeSubvolume(fullname: string, options: { fs?: string; uuid?: string } = {}): Change<void> {
+    return noReadBack(
+      removeCommand("/disk/btrfs/subvolume", subvolumeTarget(fullname, options.fs, options.uuid)),
+    );
   },
 
   /** `/file remove [find where name=…]`; a missing file is not an error. */

@@ -144,9 +144,17 @@ export class RdsClient {
     return (await this.apply(change.setDiskFileSize(slot, bytes), [], call))[0];
   }
 
-  /** `/disk remove [find where slot=…]` — 1 round trip; a missing disk is not an error. Keeps the file. */
-  async removeDisk(slot: string, call: CallOptions = {}): Promise<void> {
-    await this.#runner.run(change.removeDisk(slot).command, call);
+  /**
+   * `/disk remove [find where slot=…]` — 1 round trip; a missing disk is not an error. Keeps the
+   * file. With `comment`, only while the item still carries exactly that comment.
+   */
+  async removeDisk(slot: string, call: CallOptions & { comment?: string } = {}): Promise<void> {
+    await this.#runner.run(change.removeDisk(slot, call).command, call);
+  }
+
+  /** Replaces the comment of the disk that still carries `was`, with its read-back — 1 round trip. */
+  async setDiskComment(slot: string, was: string, now: string, call: CallOptions = {}): Promise<DiskInfo> {
+    return (await this.apply(change.setDiskComment(slot, was, now), [], call))[0];
   }
 
   /** The disk with this slot, or null — 1 round trip. */
@@ -178,7 +186,10 @@ export class RdsClient {
   }
 
   /** `/disk/btrfs/subvolume remove [find where fullname=…]` — 1 round trip; missing is not an error. */
-  async removeSubvolume(fullname: string, options: { fs?: string } & CallOptions = {}): Promise<void> {
+  async removeSubvolume(
+    fullname: string,
+    options: { fs?: string; uuid?: string } & CallOptions = {},
+  ): Promise<void> {
     await this.#runner.run(change.removeSubvolume(fullname, options).command, options);
   }
 

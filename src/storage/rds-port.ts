@@ -9,6 +9,7 @@ export type StorageRds = Pick<
   | "addFileDisk"
   | "setDiskFileSize"
   | "removeDisk"
+  | "setDiskComment"
   | "getDisk"
   | "listDisks"
   | "createSubvolume"

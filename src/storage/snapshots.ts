@@ -6,6 +6,7 @@ import {
   isRdsError,
   type Query,
   query,
+  RdsError,
   SUBVOLUME_PROPLIST,
   type SubvolumeInfo,
 } from "../rds/index.js";
@@ -189,6 +190,7 @@ export class SnapshotStore {
     try {
       return await take();
     } catch (err) {
+      await this.#refuseIfSourceGone(location.sourceVolumeId, err, call);
       // A volume made before its snapshot directory existed, or whose directory was removed.
       if (
         !isRdsError(err, "not-found") ||
@@ -196,8 +198,33 @@ export class SnapshotStore {
       ) {
         throw err;
       }
-      return take();
+      try {
+        return await take();
+      } catch (again) {
+        await this.#refuseIfSourceGone(location.sourceVolumeId, again, call);
+        throw again;
+      }
     }
+  }
+
+  /**
+   * A snapshot refused because its source volume was deleted meanwhile (DeleteVolume racing this
+   * call; RouterOS answers a missing `parent=` with an invalid-value error) is NOT_FOUND, and leaves
+   * no snapshot directory for the deleted volume behind — 1 round trip, only on this path.
+   */
+  async #refuseIfSourceGone(volumeId: string, err: unknown, call: CallOptions): Promise<void> {
+    if (!isRdsError(err, "not-found") && !isRdsError(err, "invalid-input")) return;
+    const { directories } = this.options;
+    const remains = await this.rds.read(directories.remainsQueries(volumeId), call);
+    if (remains[1] !== null) return;
+    await directories.pruneIfOrphaned(volumeId, remains, call);
+    throw new RdsError(
+      "not-found",
+      `volume ${volumeId} does not exist (deleted while the snapshot was taken)`,
+      {
+        retryable: false,
+      },
+    );
   }
 
   async #remove(target: string): Promise<void> {

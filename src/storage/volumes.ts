@@ -1,5 +1,14 @@
+import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { type CallOptions, change, type DiskInfo, FILE_SIZE_GRANULARITY, isRdsError } from "../rds/index.js";
+import {
+  type CallOptions,
+  change,
+  type DiskInfo,
+  FILE_SIZE_GRANULARITY,
+  isRdsError,
+  RdsError,
+  type SubvolumeInfo,
+} from "../rds/index.js";
 import type { Directories } from "./directories.js";
 import type { Layout } from "./layout.js";
 import { type ContentSource, decodeVolumeComment, encodeVolumeComment } from "./metadata.js";
@@ -18,6 +27,10 @@ export interface VolumeRecord {
   sizeBytes: bigint;
   source: ContentSource | undefined;
   nqn: string;
+  /** The `/disk` comment as RouterOS printed it. */
+  comment: string | undefined;
+  /** Set while the create attempt that made the volume is unconfirmed (see `confirm`). */
+  attempt: string | undefined;
 }
 
 /** What a new volume starts from: nothing, or the image in another subvolume. */
@@ -68,31 +81,62 @@ export class VolumeStore {
 
   /**
    * Creates the subvolume, the per-volume snapshot directory and the `/disk` item, and grows a
-   * copied image when more was asked for. On a definite failure everything this call made is
-   * removed again before the error is thrown; after an unknown outcome nothing is touched, and the
-   * caller's retry re-reads the state.
+   * copied image when more was asked for. On a definite failure what this call made is removed
+   * again before the error is thrown; after an unknown outcome nothing is touched, and the
+   * caller's retry re-reads the state. The undo is fenced, because RouterOS may run it after the
+   * driver gave up on it: the `/disk` item only while it still carries this attempt's token, the
+   * subvolume only by its uuid. The per-volume snapshot directory stays (empty, swept later): a
+   * late remove of it could meet snapshots taken since, on a RouterOS that removes recursively.
    */
   async create(plan: VolumePlan, call: CallOptions): Promise<VolumeRecord> {
     const { layout, directories } = this.options;
     const id = plan.volumeId;
-    // Removing a subvolume that is not there is a no-op, so this undo is safe from the start.
-    const undo: Undo[] = [
-      (c) => this.rds.removeSubvolume(layout.volumeSubvolume(id), { ...c, fs: layout.fsLabel }),
-    ];
+    const attempt = randomBytes(8).toString("hex");
+    const undo: Undo[] = [];
     try {
-      await this.#makeSubvolume(plan, call);
-      if (await directories.ensureVolumeSnapshots(id, call)) {
-        undo.unshift((c) => this.rds.removeFile(layout.inPool(layout.volumeSnapshotsDir(id)), c));
+      const subvolume = await this.#makeSubvolume(plan, call);
+      if (subvolume.uuid !== null) {
+        const uuid = subvolume.uuid;
+        undo.unshift((c) =>
+          this.rds.removeSubvolume(layout.volumeSubvolume(id), { ...c, fs: layout.fsLabel, uuid }),
+        );
       }
-      let disk = await this.#addDisk(plan, call);
-      undo.unshift((c) => this.rds.removeDisk(id, c));
+      await directories.ensureVolumeSnapshots(id, call);
+      const comment = encodeVolumeComment({ source: seedSource(plan.seed), attempt });
+      // Registered before the add: a definite error after RouterOS made the item must not leave it.
+      undo.unshift((c) => this.rds.removeDisk(id, { ...c, comment }));
+      let disk = await this.#addDisk(plan, comment, call);
       if (plan.seed.kind === "copy" && (disk.fileSize ?? 0n) < plan.sizeBytes) {
         disk = await this.rds.setDiskFileSize(id, plan.sizeBytes, call);
       }
       return this.#record(id, disk);
     } catch (err) {
-      await this.#rollBack(id, err, undo);
-      throw err;
+      throw await this.#rollBack(id, err, undo);
+    }
+  }
+
+  /**
+   * Makes a volume found by a retried CreateVolume safe to hand out: while its `/disk` comment
+   * carries the token of the attempt that made it, an undo of that attempt that RouterOS has not
+   * run yet could still remove it. Replacing the comment (only if unchanged) takes it out of that
+   * undo's reach — 1 round trip, and none for a volume already confirmed. A volume that went away
+   * meanwhile is reported as a state to read again.
+   */
+  async confirm(record: VolumeRecord, call: CallOptions): Promise<VolumeRecord> {
+    if (record.attempt === undefined || record.comment === undefined) return record;
+    const confirmed = encodeVolumeComment({ source: record.source });
+    try {
+      return this.#record(
+        record.volumeId,
+        await this.rds.setDiskComment(record.volumeId, record.comment, confirmed, call),
+      );
+    } catch (err) {
+      if (!isRdsError(err, "not-found")) throw err;
+      throw new RdsError(
+        "transient",
+        `volume ${record.volumeId} was removed while being confirmed (the undo of an earlier attempt); retry`,
+        { retryable: false },
+      );
     }
   }
 
@@ -140,33 +184,70 @@ export class VolumeStore {
     if (found.directory) await this.rds.removeFile(layout.inPool(layout.volumeSubvolume(volumeId)), call);
   }
 
-  async #makeSubvolume(plan: VolumePlan, call: CallOptions): Promise<void> {
+  async #makeSubvolume(plan: VolumePlan, call: CallOptions): Promise<SubvolumeInfo> {
     const { layout, directories } = this.options;
     const fs = layout.fsLabel;
     const target = layout.volumeSubvolume(plan.volumeId);
     const { seed } = plan;
-    const attempt = async () => {
-      if (seed.kind === "empty") await this.rds.createSubvolume({ fs, fullname: target }, call);
-      else await this.rds.snapshotSubvolume({ fs, source: seed.subvolume, target, readOnly: false }, call);
-    };
+    const attempt = () =>
+      seed.kind === "empty"
+        ? this.rds.createSubvolume({ fs, fullname: target }, call)
+        : this.rds.snapshotSubvolume({ fs, source: seed.subvolume, target, readOnly: false }, call);
     try {
-      await attempt();
+      return await attempt();
     } catch (err) {
+      await this.#refuseIfSeedGone(seed, err, call);
       if (isRdsError(err, "already-exists")) {
-        // No `/disk` item uses it (the caller looked): the remains of an unfinished create or delete.
-        this.options.logger.warn(
-          { volumeId: plan.volumeId },
-          "removing the subvolume of an unfinished volume",
-        );
-        await this.rds.removeSubvolume(target, { ...call, fs });
+        await this.#removeRemains(plan.volumeId, target, call);
       } else if (!isRdsError(err, "not-found") || !(await directories.ensureBase(call))) {
         throw err;
       }
-      await attempt();
+      try {
+        return await attempt();
+      } catch (again) {
+        await this.#refuseIfSeedGone(seed, again, call);
+        throw again;
+      }
     }
   }
 
-  async #addDisk(plan: VolumePlan, call: CallOptions): Promise<DiskInfo> {
+  /**
+   * A restore or clone whose source was deleted while this call ran (RouterOS answers a missing
+   * `parent=` with an invalid-value error) is NOT_FOUND, as for a source missing from the start —
+   * 1 round trip, only on this path.
+   */
+  async #refuseIfSeedGone(seed: VolumeSeed, err: unknown, call: CallOptions): Promise<void> {
+    if (seed.kind !== "copy") return;
+    if (!isRdsError(err, "not-found") && !isRdsError(err, "invalid-input")) return;
+    const fs = this.options.layout.fsLabel;
+    if ((await this.rds.getSubvolume(seed.subvolume, { ...call, fs })) !== null) return;
+    const what =
+      seed.source.kind === "snapshot"
+        ? `snapshot ${seed.source.snapshotId}`
+        : `volume ${seed.source.volumeId}`;
+    throw new RdsError("not-found", `${what} does not exist (deleted while this volume was made from it)`, {
+      retryable: false,
+    });
+  }
+
+  /**
+   * A subvolume without a `/disk` item (the caller looked, under the lock) is what an unfinished
+   * create or delete leaves: it was never handed out, since a volume is handed out only with its
+   * `/disk` item, and fenced undos cannot remove an item that was. It is removed by its uuid, so
+   * this remove, should RouterOS run it late, cannot take the subvolume this call makes next.
+   */
+  async #removeRemains(volumeId: string, target: string, call: CallOptions): Promise<void> {
+    const fs = this.options.layout.fsLabel;
+    const remains = await this.rds.getSubvolume(target, { ...call, fs });
+    if (remains === null) return;
+    this.options.logger.warn(
+      { volumeId, uuid: remains.uuid },
+      "removing the subvolume of an unfinished volume",
+    );
+    await this.rds.removeSubvolume(target, { ...call, fs, ...(remains.uuid ? { uuid: remains.uuid } : {}) });
+  }
+
+  async #addDisk(plan: VolumePlan, comment: string, call: CallOptions): Promise<DiskInfo> {
     const { layout, nvmePort } = this.options;
     return this.rds.addFileDisk(
       {
@@ -175,25 +256,37 @@ export class VolumeStore {
         // A copied image is attached as it is; RouterOS then takes the file's own size.
         fileSize: plan.seed.kind === "empty" ? plan.sizeBytes : undefined,
         nvme: { port: nvmePort, nqn: this.nqnFor(plan.volumeId) },
-        comment: encodeVolumeComment({ source: plan.seed.kind === "copy" ? plan.seed.source : undefined }),
+        comment,
       },
       call,
     );
   }
 
-  async #rollBack(volumeId: string, cause: unknown, undo: readonly Undo[]): Promise<void> {
-    if (isRdsError(cause, "outcome-unknown")) return;
+  /**
+   * Undoes a failed create and returns the error to throw. An undo step whose outcome is unknown
+   * is never passed over in silence: the caller gets an outcome-unknown error (UNAVAILABLE, so the
+   * CO retries), and the retry reads what is there — the fences keep a late undo from touching
+   * anything the retry hands out.
+   */
+  async #rollBack(volumeId: string, cause: unknown, undo: readonly Undo[]): Promise<unknown> {
+    if (isRdsError(cause, "outcome-unknown")) return cause;
     // Its own budget and no cancellation: the cleanup should finish even when the caller gave up.
     const call: CallOptions = { deadline: Date.now() + ROLLBACK_BUDGET_MS };
     for (const step of undo) {
       try {
         await step(call);
       } catch (err) {
-        // The next create or delete of this id clears what is left.
         this.options.logger.warn({ volumeId, err }, "could not undo part of a failed volume create");
-        return;
+        if (!isRdsError(err, "outcome-unknown")) return cause; // the next create or delete clears it
+        const why = cause instanceof Error ? cause.message : String(cause);
+        return new RdsError(
+          "outcome-unknown",
+          `creating volume ${volumeId} failed (${why}) and undoing it did not finish (${err.message}); retry`,
+          { retryable: false },
+        );
       }
     }
+    return cause;
   }
 
   /** A `/disk` item named like our volume but pointing elsewhere is not ours to change. */
@@ -218,6 +311,17 @@ export class VolumeStore {
         "volume comment is not ours; assuming no content source",
       );
     }
-    return { volumeId, sizeBytes, source: meta?.source, nqn: disk.nqn ?? this.nqnFor(volumeId) };
+    return {
+      volumeId,
+      sizeBytes,
+      source: meta?.source,
+      nqn: disk.nqn ?? this.nqnFor(volumeId),
+      comment: disk.comment ?? undefined,
+      attempt: meta?.attempt,
+    };
   }
+}
+
+function seedSource(seed: VolumeSeed): ContentSource | undefined {
+  return seed.kind === "copy" ? seed.source : undefined;
 }

@@ -4,6 +4,7 @@ import { injectEveryStep } from "./faults.js";
 import {
   createSnapshotRequest,
   createVolumeRequest,
+  ROOT,
   snapshotSource,
   useHarness,
   volumeSource,
@@ -22,6 +23,9 @@ beforeAll(async () => {
 const source = createVolumeRequest("fault-source", { required: 4n * MiB });
 const setupSource = async () => (await h.call("CreateVolume", source)).volume.volume_id as string;
 
+/** A volume's snapshot directory, which a rolled-back create keeps (see Scenario.leftByRollBack). */
+const snapshotDirectory = (name: string) => `${ROOT}/snaps/${volumeIdFor(name)}/`;
+
 async function deleteVolumeNamed(name: string): Promise<void> {
   await h.call("DeleteVolume", { volume_id: volumeIdFor(name), secrets: {} });
 }
@@ -33,6 +37,7 @@ it("CreateVolume recovers from a fault at any step", async () => {
     setup: async () => {},
     run: () => h.call("CreateVolume", req),
     undo: () => deleteVolumeNamed("fault-new"),
+    leftByRollBack: [snapshotDirectory("fault-new")],
   });
   expect(report.lines.some((l) => l.startsWith("/disk add "))).toBe(true);
 });
@@ -67,6 +72,7 @@ it("restore from a snapshot, grown, recovers from a fault at any step", async ()
     },
     run: () => h.call("CreateVolume", req),
     undo: () => deleteVolumeNamed("fault-restored"),
+    leftByRollBack: [snapshotDirectory("fault-restored")],
   });
   expect(report.lines.some((l) => l.includes("read-only=no"))).toBe(true);
   expect(report.lines.some((l) => l.startsWith("/disk set "))).toBe(true);
@@ -80,6 +86,7 @@ it("clone, grown, recovers from a fault at any step", async () => {
     setup: async () => void (await setupSource()),
     run: () => h.call("CreateVolume", req),
     undo: () => deleteVolumeNamed("fault-clone"),
+    leftByRollBack: [snapshotDirectory("fault-clone")],
   });
   expect(report.lines.some((l) => l.startsWith("/disk set "))).toBe(true);
 });

@@ -35,6 +35,8 @@ export interface HarnessOptions {
   locks?: KeyedLocks;
   /** Wraps the real client, e.g. to hold one call while the test acts. */
   wrapClient?: (client: RdsClient) => StorageRds;
+  /** Upper bound of one RouterOS command (the controller's --rds-command-timeout). */
+  commandTimeoutMs?: number;
 }
 
 type Method = keyof ControllerMethods;
@@ -75,6 +77,7 @@ export class Harness {
       hostKey: { fingerprint: this.sim.hostKeyFingerprint },
       reconnectBackoff: { initialMs: 20, maxMs: 200 },
       keepaliveIntervalMs: 0,
+      ...(this.options.commandTimeoutMs ? { commandTimeoutMs: this.options.commandTimeoutMs } : {}),
     });
     this.client = new RdsClient(this.connection, { retryBackoff: { initialMs: 20, maxMs: 200 } });
     const { wrapClient, ...options } = this.options;
@@ -258,13 +261,35 @@ export interface RdsState {
 /** Everything under the driver's root, read from RouterOS and from the pool filesystem itself. */
 export async function rdsState(h: Harness): Promise<RdsState> {
   const disks = (await h.client.listDisks({ slotPrefix: "pvc-" })).map(
-    (d) => `${d.slot} ${d.filePath} ${d.fileSize} export=${d.nvmeExport} ${d.nqn} ${d.comment ?? ""}`,
+    (d) =>
+      `${d.slot} ${d.filePath} ${d.fileSize} export=${d.nvmeExport} ${d.nqn} ${stableComment(d.comment)}`,
   );
   const subvolumes = (await h.client.listSubvolumes({ fullnamePrefix: `${ROOT}/`, fs: h.sim.fsLabel })).map(
     (s) => `${s.fullname}${s.readOnly ? " ro" : ""}`,
   );
   const files = await walk(path.join(h.sim.poolMountPath, ROOT), ROOT);
   return { disks: disks.sort(), subvolumes: subvolumes.sort(), files: files.sort() };
+}
+
+/**
+ * The token of the create attempt that made a `/disk` item, in its comment and in the commands that
+ * name it: random per attempt, and gone once a retry confirmed the volume.
+ */
+export const ATTEMPT_TOKEN = /attempt=[0-9a-f]+/g;
+
+/** A command line or comment with the attempt token made uniform, to compare runs. */
+export function withoutAttemptToken(text: string): string {
+  return text.replace(ATTEMPT_TOKEN, "attempt=*");
+}
+
+/** A regular expression matching exactly this command line, whatever attempt token it carries. */
+export function exactLine(line: string): string {
+  const escaped = line.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return `^${escaped.replace(ATTEMPT_TOKEN, "attempt=[0-9a-f]+")}$`;
+}
+
+function stableComment(comment: string | null): string {
+  return (comment ?? "").replace(/ attempt=[0-9a-f]+/, "");
 }
 
 async function walk(dir: string, relative: string): Promise<string[]> {

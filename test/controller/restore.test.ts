@@ -62,8 +62,8 @@ describe("restores and clones keep data apart", () => {
     expect(restored.volume.capacity_bytes).toBe(String(SIZE));
     const restoredId = restored.volume.volume_id;
     expect(await digest(volumeImage(restoredId))).toBe(original);
-    expect((await h.client.getDisk(restoredId))?.comment).toBe(
-      `rds-csi v1 source=snapshot:${snap.snapshot_id}`,
+    expect((await h.client.getDisk(restoredId))?.comment).toMatch(
+      new RegExp(`^rds-csi v1 source=snapshot:${snap.snapshot_id} attempt=[0-9a-f]{16}$`),
     );
 
     const clone = await h.call(

@@ -200,6 +200,15 @@ describe("volume metadata", () => {
     }
   });
 
+  it("carries the token of an unconfirmed create attempt, and drops it when confirmed", () => {
+    const source = { kind: "snapshot", snapshotId: snap } as const;
+    const made = encodeVolumeComment({ source, attempt: "0123456789abcdef" });
+    expect(made).toBe(`rds-csi v1 source=snapshot:${snap} attempt=0123456789abcdef`);
+    expect(decodeVolumeComment(made)).toEqual({ source, attempt: "0123456789abcdef" });
+    expect(decodeVolumeComment(encodeVolumeComment({ source }))).toEqual({ source });
+    expect(() => encodeVolumeComment({ source, attempt: "x y" })).toThrow(/bad attempt/);
+  });
+
   it("refuses comments it did not write", () => {
     for (const c of [
       undefined,
@@ -209,6 +218,10 @@ describe("volume metadata", () => {
       `rds-csi v1 source=snapshot:${vol}`,
       "rds-csi v1 source=volume:pvc-x",
       `rds-csi v1 source=volume:${vol} extra`,
+      `rds-csi v1 source=volume:${vol} source=volume:${vol}`,
+      "rds-csi v1 attempt=XYZ",
+      "rds-csi v1 attempt=",
+      "rds-csi v1 =1",
     ]) {
       expect(decodeVolumeComment(c), String(c)).toBeUndefined();
     }

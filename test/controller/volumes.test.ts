@@ -68,7 +68,7 @@ describe("CreateVolume", () => {
       nvmeExport: true,
       nvmePort: 4420,
       nqn: `${NQN_PREFIX}:${id}`,
-      comment: "rds-csi v1",
+      comment: expect.stringMatching(/^rds-csi v1 attempt=[0-9a-f]{16}$/),
     });
     expect(await h.client.getSubvolume(`${ROOT}/vols/${id}`, { fs: h.sim.fsLabel })).not.toBeNull();
     expect(await h.client.getFile(`/${h.sim.pool}/${ROOT}/snaps/${id}`)).toMatchObject({ type: "directory" });

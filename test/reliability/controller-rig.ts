@@ -17,14 +17,12 @@ import {
   RdsClient,
   RdsConnection,
 } from "../../src/rds/index.js";
-import { controllerServiceFor } from "../controller/harness.js";
+import { controllerServiceFor, exactLine, withoutAttemptToken } from "../controller/harness.js";
 import type { SimFaultRule, SimFixture } from "../helpers/sim.js";
 import type { ControllerMethod, Driver } from "./operations.js";
 
-/** A regular expression matching exactly this line. */
-export function exactly(line: string): string {
-  return `^${line.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`;
-}
+/** A regular expression matching exactly this line (see `exactLine`). */
+export const exactly = exactLine;
 
 interface Armed {
   line: string;
@@ -60,10 +58,11 @@ export class ArmingTransport implements CommandTransport {
   }
 
   async exec(line: string, options: ExecOptions): Promise<ExecResult> {
-    const n = (this.#counts.get(line) ?? 0) + 1;
-    this.#counts.set(line, n);
+    const shape = withoutAttemptToken(line);
+    const n = (this.#counts.get(shape) ?? 0) + 1;
+    this.#counts.set(shape, n);
     const armed = this.#armed;
-    if (armed !== undefined && armed.line === line && armed.occurrence === n) {
+    if (armed !== undefined && withoutAttemptToken(armed.line) === shape && armed.occurrence === n) {
       this.#armed = undefined;
       await this.sim.control.addFault({ ...armed.rule, match: exactly(line), times: 1 });
       armed.onArmed();

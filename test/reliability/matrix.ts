@@ -8,6 +8,7 @@
  * a final error was answered on the way, a pool exactly as before that call.
  */
 import { status } from "@grpc/grpc-js";
+import { withoutAttemptToken } from "../controller/harness.js";
 import type { SimFixture } from "../helpers/sim.js";
 import type { ArmedFault, ControllerRig, Outcome } from "./controller-rig.js";
 import type { Operation } from "./operations.js";
@@ -140,7 +141,9 @@ export class MatrixRunner {
     const until = Date.now() + TIMEOUT_HOLD_MS + 30_000;
     while (Date.now() < until) {
       const entries = await this.sim.control.commands(this.#seq);
-      if (entries.some((e) => e.line === line && e.fault?.includes("delay-reply"))) return;
+      const shape = withoutAttemptToken(line);
+      if (entries.some((e) => withoutAttemptToken(e.line) === shape && e.fault?.includes("delay-reply")))
+        return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw new Error(`the emulator never answered the held command ${line}`);
@@ -252,7 +255,8 @@ export class MatrixRunner {
       result.problems.push(`a ${kind} ended in the final error ${code}: ${outcome.message}`);
     }
     if (!op.finalErrorRollsBack) return;
-    const left = changes(before, await this.state(), roles);
+    const allowed = new Set(op.mayRemainAfterRollBack ?? []);
+    const left = changes(before, await this.state(), roles).filter((line) => !allowed.has(line));
     if (left.length > 0) {
       result.problems.push(`final error ${code} left the pool changed:\n  ${left.join("\n  ")}`);
     } else {

@@ -40,7 +40,17 @@ async function listJson(sim: SimFixture, menu: string): Promise<Printed[]> {
 }
 
 function pick(item: Printed, fields: readonly string[]): string {
-  return fields.map((f) => `${f}=${item[f] === undefined ? "-" : JSON.stringify(item[f])}`).join(" ");
+  return fields
+    .map((f) => `${f}=${item[f] === undefined ? "-" : JSON.stringify(stable(f, item[f]))}`)
+    .join(" ");
+}
+
+/**
+ * A `/disk` comment names the create attempt that made the item until a retry confirms it: a
+ * random token, there or not depending on the retries, so it is left out like ids and timestamps.
+ */
+function stable(field: string, value: unknown): unknown {
+  return field === "comment" && typeof value === "string" ? value.replace(/ attempt=[0-9a-f]+/, "") : value;
 }
 
 /**

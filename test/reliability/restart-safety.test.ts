@@ -7,6 +7,7 @@
  */
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { withoutAttemptToken } from "../controller/harness.js";
 import { type SimFixture, startSim } from "../helpers/sim.js";
 import { exactly } from "./controller-rig.js";
 import { type CallOutcome, controllerArgs, DriverProcess } from "./driver-process.js";
@@ -106,7 +107,9 @@ async function killCase(op: Operation, clean: Clean, index: number, input: CaseI
   const codes = [(await interrupted).code];
   // The held command has run; wait for its reply to go nowhere before the new process starts.
   await until(`the held reply of ${line}`, async () =>
-    (await sim.control.commands(seq)).some((e) => e.line === line && e.fault?.includes("delay-reply")),
+    (await sim.control.commands(seq)).some(
+      (e) => withoutAttemptToken(e.line) === withoutAttemptToken(line) && e.fault?.includes("delay-reply"),
+    ),
   );
   await driver.start();
   let outcome = await callController(input.method, input.request);
@@ -115,7 +118,8 @@ async function killCase(op: Operation, clean: Clean, index: number, input: CaseI
     problems.push(`the first call after the restart failed: ${outcome.message}`);
   while (outcome.code !== status.OK && codes.length < MAX_ATTEMPTS) {
     if (isFinal(outcome.code) && op.finalErrorRollsBack) {
-      const left = changes(before, await state(), input.roles);
+      const allowed = new Set(op.mayRemainAfterRollBack ?? []);
+      const left = changes(before, await state(), input.roles).filter((l) => !allowed.has(l));
       if (left.length > 0) problems.push(`final ${status[outcome.code]} left:\n  ${left.join("\n  ")}`);
     }
     outcome = await callController(input.method, input.request);

@@ -107,6 +107,8 @@ async function reuse(
       `volume ${id} exists with ${describeSource(existing.source)}, not ${describeSource(source)}`,
     );
   }
+  // Out of reach of a late undo of the attempt that made it, before it is handed out.
+  existing = await c.storage.volumes.confirm(existing, call);
   // A restore or clone attaches the image first and grows it after; finish a grow cut short.
   if (source !== undefined && existing.sizeBytes < range.required) {
     return c.storage.volumes.grow(id, sizeOrThrow(expandedSize(range, existing.sizeBytes)), call);
