@@ -11,6 +11,9 @@ import {
 } from "../config.js";
 import { type DriverConfig, type Role, startDriver } from "../driver.js";
 
+/** Upper bound of a graceful shutdown, below Kubernetes' default 30 s termination grace period. */
+const SHUTDOWN_BOUND_MS = 20_000;
+
 const descriptions: Record<Role, string> = {
   controller: "serve the CSI Identity and Controller services (talks to the RDS over SSH)",
   node: "serve the CSI Identity and Node services (attaches, formats and mounts volumes on this node)",
@@ -46,9 +49,19 @@ export function registerDriverCommands(program: Command): void {
       const driver = await startDriver(configFor(role, raw));
       let stopping = false;
       const shutdown = (signal: string) => {
-        if (stopping) return;
+        if (stopping) {
+          driver.logger.warn({ signal }, "second signal: exiting now");
+          process.exit(1);
+        }
         stopping = true;
         driver.logger.info({ signal }, "shutting down");
+        // Whatever is still in flight (a RouterOS command held by the router, a reconciler pass,
+        // a mount), the process ends within the bound: a pod's grace period is 30 s by default.
+        const bound = setTimeout(() => {
+          driver.logger.error({ boundMs: SHUTDOWN_BOUND_MS }, "shutdown did not finish in time; exiting");
+          process.exit(1);
+        }, SHUTDOWN_BOUND_MS);
+        bound.unref();
         driver.stop().then(
           () => process.exit(0),
           (err: unknown) => {

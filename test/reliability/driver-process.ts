@@ -142,6 +142,27 @@ export class DriverProcess {
     await this.#exited;
   }
 
+  /**
+   * SIGTERM, and how the process ended: its exit code, or `undefined` when it was still running
+   * `withinMs` later (it is then SIGKILLed, so nothing lingers).
+   */
+  async terminate(withinMs: number): Promise<{ exitCode: number | null | undefined; ms: number }> {
+    const child = this.#child;
+    if (!child || !this.running) throw new Error("the driver is not running");
+    const started = Date.now();
+    child.kill("SIGTERM");
+    const ended = await Promise.race([
+      this.#exited.then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), withinMs)),
+    ]);
+    if (!ended) {
+      child.kill("SIGKILL");
+      await this.#exited;
+      return { exitCode: undefined, ms: Date.now() - started };
+    }
+    return { exitCode: child.exitCode, ms: Date.now() - started };
+  }
+
   /** SIGTERM, then SIGKILL if it lingers; closes the client and removes the scratch directory. */
   async stop(): Promise<void> {
     this.#stopped = true;
