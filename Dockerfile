@@ -1,15 +1,22 @@
-# syntax=docker/dockerfile:1
 # Two images from one build, one per role:
-#   docker build --target controller -t <registry>/rds-csi-controller:<version> .
-#   docker build --target node       -t <registry>/rds-csi-node:<version> .
+#   podman build --target controller -t <registry>/rds-csi-controller:<version> .
+#   podman build --target node       -t <registry>/rds-csi-node:<version> .
 # scripts/build-images.sh builds (and optionally pushes) both.
-ARG NODE_IMAGE=node:20-bookworm-slim
+#
+# NODE_IMAGE is any Debian bookworm image with Node 24 and npm laid out as in the official node
+# images (/usr/local/bin/node, npm on the PATH). Where no registry is reachable,
+# scripts/base-image.sh makes one locally and scripts/build-images.sh --local builds from it.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
-# Compile TypeScript with the full (dev) dependency set.
+# Compile TypeScript with the full (dev) dependency set. No install scripts: only ssh2's optional
+# native binding and esbuild's self-check have one, and the compiler needs neither.
+# NODE_EXTRA_CA_CERTS is for builds behind a TLS-intercepting proxy: the path of a CA bundle the
+# build mounts (podman build --volume), never copied into any image.
 FROM ${NODE_IMAGE} AS build
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src/ src/
 RUN npm run build
@@ -18,9 +25,12 @@ RUN npm run build
 # crypto binding, cpu-features); skipping them keeps compilers out of the image, and the
 # libraries fall back to their pure JavaScript paths.
 FROM ${NODE_IMAGE} AS production-dependencies
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+# Type declarations and source maps are nearly half of node_modules, and nothing loads them.
+RUN find node_modules -type f \( -name "*.d.ts" -o -name "*.d.cts" -o -name "*.d.mts" -o -name "*.map" \) -delete
 
 # The application tree both images share: compiled code, the CSI proto it loads at run time,
 # and package.json, from which it reads its version.
@@ -30,19 +40,18 @@ COPY --from=build /src/dist /app/dist
 COPY proto/ /app/proto/
 COPY package.json /app/package.json
 
-# The controller talks to the RDS over SSH and to its sidecars over a socket: no host access,
-# no root. The numeric user lets Kubernetes verify runAsNonRoot.
-FROM ${NODE_IMAGE} AS controller
-ENV NODE_ENV=production
-COPY --from=app /app /app
-WORKDIR /app
-USER 1000:1000
-ENTRYPOINT ["node", "/app/dist/cli.js"]
-CMD ["controller"]
+# The controller runs no program but node (SSH is ssh2, Kubernetes is its client library): its
+# root file system is the node binary and the shared libraries it links, nothing else.
+FROM ${NODE_IMAGE} AS controller-rootfs
+RUN mkdir -p /rootfs/usr/local/bin /rootfs/tmp \
+  && cp /usr/local/bin/node /rootfs/usr/local/bin/node \
+  && ldd /usr/local/bin/node | grep -o '/[^ ]*' | xargs cp --parents --dereference --target-directory=/rootfs \
+  && chmod 1777 /rootfs/tmp
 
 # The node service connects NVMe/TCP controllers, finds devices, makes filesystems, mounts and
-# grows them: it runs privileged, as root, with the host tools for each step.
-FROM ${NODE_IMAGE} AS node
+# grows them, with the host tools for each step; the same tools run `rds-csi sim`. npm, corepack
+# and yarn are removed, and the tree is flattened below so they leave no lower layer behind.
+FROM ${NODE_IMAGE} AS node-rootfs
 RUN apt-get update \
   && apt-get install -y --no-install-recommends \
     nvme-cli \
@@ -52,8 +61,26 @@ RUN apt-get update \
     util-linux \
     mount \
     kmod \
-  && rm -rf /var/lib/apt/lists/*
-ENV NODE_ENV=production
+  && rm -rf /var/lib/apt/lists/* \
+  && rm -rf /usr/local/lib/node_modules /usr/local/include /usr/local/share/doc /usr/local/share/man \
+    /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /usr/local/bin/yarn \
+    /usr/local/bin/yarnpkg /opt/yarn-*
+
+# The controller talks to the RDS over SSH and to its sidecars over a socket: no host access,
+# no root. The numeric user lets Kubernetes verify runAsNonRoot.
+FROM scratch AS controller
+COPY --from=controller-rootfs /rootfs /
+ENV PATH=/usr/local/bin NODE_ENV=production
+COPY --from=app /app /app
+WORKDIR /app
+USER 1000:1000
+ENTRYPOINT ["node", "/app/dist/cli.js"]
+CMD ["controller"]
+
+# The node service runs privileged, as root.
+FROM scratch AS node
+COPY --from=node-rootfs / /
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin NODE_ENV=production
 COPY --from=app /app /app
 WORKDIR /app
 ENTRYPOINT ["node", "/app/dist/cli.js"]

@@ -12,13 +12,21 @@ import {
 } from "./dockerfile.js";
 import { REPO_ROOT } from "./tools.js";
 
-// No Docker engine runs here: these tests check by reading that the build can work: every path
-// it copies exists in the build context, every command it runs belongs to the project or to the
-// packages it installs, and the images start the driver the way the chart calls it.
+// These tests read the Dockerfile, so they run without an engine: every path it copies exists in
+// the build context, every command it runs belongs to the project, the base image or the packages
+// it installs, and the images start the driver the way the chart calls it. test/image builds the
+// images and runs them (npm run test:image).
 
 const read = (f: string) => readFileSync(path.join(REPO_ROOT, f), "utf8");
 const stages = parseDockerfile(read("Dockerfile"));
 const dockerignore = read(".dockerignore");
+const imageEnv = Object.fromEntries(
+  read("scripts/image.env")
+    .split("\n")
+    .map((l) => /^([A-Z_]+)=(\S+)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => [m[1]!, m[2]!]),
+);
 const pkg = JSON.parse(read("package.json")) as {
   bin: Record<string, string>;
   scripts: Record<string, string>;
@@ -72,24 +80,54 @@ describe("Dockerfile", () => {
       "build",
       "production-dependencies",
       "app",
+      "controller-rootfs",
+      "node-rootfs",
       "controller",
       "node",
     ]);
     expect(instructions(stage("build"), "RUN").map((i) => i.rest)).toEqual([
-      "npm ci --no-audit --no-fund",
+      "npm ci --ignore-scripts --no-audit --no-fund",
       "npm run build",
     ]);
-    expect(instructions(stage("production-dependencies"), "RUN").map((i) => i.rest)).toEqual([
-      "npm ci --omit=dev --ignore-scripts --no-audit --no-fund",
-    ]);
-    for (const name of ["controller", "node"]) {
+    const production = instructions(stage("production-dependencies"), "RUN").map((i) => i.rest);
+    expect(production[0]).toBe("npm ci --omit=dev --ignore-scripts --no-audit --no-fund");
+    expect(production.slice(1).map((r) => r.split(" ")[0])).toEqual(["find"]);
+    for (const name of ["build", "production-dependencies", "controller-rootfs", "node-rootfs"]) {
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile build argument
       expect(stage(name).base, name).toBe("${NODE_IMAGE}");
-      // The runtime images take the application only from the assembled app stage.
-      const copies = instructions(stage(name), "COPY").map((i) => parseCopy(i.rest));
-      expect(copies, name).toEqual([{ from: "app", sources: ["/app"], destination: "/app" }]);
     }
-    expect(read("Dockerfile")).toMatch(/^ARG NODE_IMAGE=node:20-[a-z]+-slim$/m);
+    // The runtime images are flattened root file systems plus the assembled app stage, so what
+    // the rootfs stages delete does not linger in a lower layer.
+    const copiesOf = (name: string) => instructions(stage(name), "COPY").map((i) => parseCopy(i.rest));
+    const app = { from: "app", sources: ["/app"], destination: "/app" };
+    expect(stage("controller").base).toBe("scratch");
+    expect(copiesOf("controller")).toEqual([
+      { from: "controller-rootfs", sources: ["/rootfs"], destination: "/" },
+      app,
+    ]);
+    expect(stage("node").base).toBe("scratch");
+    expect(copiesOf("node")).toEqual([{ from: "node-rootfs", sources: ["/"], destination: "/" }, app]);
+  });
+
+  it("defaults to the official Node 24 LTS image, and CI's local base has its Debian release and Node major", () => {
+    const m = /^ARG NODE_IMAGE=node:(\d+)-([a-z]+)-slim$/m.exec(read("Dockerfile"));
+    expect(m?.slice(1)).toEqual(["24", "bookworm"]);
+    expect(imageEnv.DEBIAN_RELEASE).toBe(m?.[2]);
+    expect(imageEnv.NODE_VERSION?.split(".")[0]).toBe(m?.[1]);
+  });
+
+  it("takes an extra CA for the build only as a build argument of the stages that run npm", () => {
+    const text = read("Dockerfile");
+    for (const s of stages) {
+      const declares = instructions(s, "ARG").some((i) => i.rest === "NODE_EXTRA_CA_CERTS");
+      const runsNpm = instructions(s, "RUN").some((i) => i.rest.startsWith("npm "));
+      expect(declares, s.name).toBe(runsNpm);
+      for (const kw of ["ENV", "COPY", "LABEL"]) {
+        for (const i of instructions(s, kw))
+          expect(i.rest, `${s.name} ${kw}`).not.toMatch(/CA_CERTS|ssl|\.crt/i);
+      }
+    }
+    expect(text).not.toMatch(/ca-certificates/);
   });
 
   it("copies only paths that exist and that .dockerignore keeps in the build context", () => {
@@ -124,8 +162,11 @@ describe("Dockerfile", () => {
       expect(inBuildContext(dockerignore, p), p).toBe(true);
   });
 
-  it("runs only the project's own npm scripts and the Debian package manager", () => {
-    const allowed = new Set(["npm", "apt-get", "rm"]);
+  it("runs only the project's own npm scripts, the Debian package manager and file utilities", () => {
+    const allowed = new Set(["npm", "apt-get", "rm", "find", "mkdir", "cp", "ldd", "grep", "xargs", "chmod"]);
+    // What the rootfs stages may delete: apt's lists, and the base image's npm, corepack and yarn.
+    const removable =
+      /^(\/var\/lib\/apt\/lists\/\*|\/usr\/local\/(lib\/node_modules|include|share\/(doc|man)|bin\/(npm|npx|corepack|yarn|yarnpkg))|\/opt\/yarn-\*)$/;
     for (const s of stages) {
       for (const cmd of instructions(s, "RUN").flatMap((i) => runCommands(i.rest))) {
         expect(allowed.has(cmd[0]!), `${s.name}: ${cmd.join(" ")}`).toBe(true);
@@ -133,7 +174,17 @@ describe("Dockerfile", () => {
           expect(pkg.scripts[cmd[2]!], `npm script ${cmd[2]}`).toBeDefined();
         if (cmd[0] === "npm" && cmd[1] === "ci")
           expect(existsSync(path.join(REPO_ROOT, "package-lock.json"))).toBe(true);
-        if (cmd[0] === "rm") expect(cmd.slice(1)).toEqual(["-rf", "/var/lib/apt/lists/*"]);
+        if (cmd[0] === "find") {
+          // Deletes only type declarations and source maps, only below node_modules.
+          expect([cmd[1], cmd.at(-1)]).toEqual(["node_modules", "-delete"]);
+          const names = cmd.flatMap((w, i) => (cmd[i - 1] === "-name" ? [w.replace(/"/g, "")] : []));
+          expect(names.length).toBeGreaterThan(0);
+          for (const n of names) expect(n).toMatch(/^\*\.(d\.[cm]?ts|map)$/);
+        }
+        if (cmd[0] === "rm") {
+          expect(cmd[1]).toBe("-rf");
+          for (const p of cmd.slice(2)) expect(p, `${s.name} removes ${p}`).toMatch(removable);
+        }
       }
     }
   });
@@ -171,11 +222,16 @@ describe("Dockerfile", () => {
   it("runs the controller as a numeric non-root user and the node service as root", () => {
     expect(last(stage("controller"), "USER")).toMatch(/^[1-9][0-9]*:[1-9][0-9]*$/);
     expect(instructions(stage("node"), "USER")).toEqual([]);
-    expect(aptPackages(stage("controller"))).toEqual([]);
+    expect(aptPackages(stage("controller-rootfs"))).toEqual([]);
+    // The controller's root file system is the node binary and the libraries ldd names for it.
+    const rootfs = instructions(stage("controller-rootfs"), "RUN").flatMap((i) => runCommands(i.rest));
+    expect(rootfs.map((c) => c[0])).toEqual(["mkdir", "cp", "ldd", "grep", "xargs", "chmod"]);
+    expect(rootfs[1]).toEqual(["cp", "/usr/local/bin/node", "/rootfs/usr/local/bin/node"]);
+    expect(last(stage("controller"), "ENV")).toMatch(/^PATH=\/usr\/local\/bin /);
   });
 
   it("installs in the node image the tools the issue names and every program the node code runs", () => {
-    const packages = aptPackages(stage("node"));
+    const packages = aptPackages(stage("node-rootfs"));
     for (const p of ["nvme-cli", "e2fsprogs", "xfsprogs", "util-linux", "mount", "btrfs-progs"]) {
       expect(packages, p).toContain(p);
     }

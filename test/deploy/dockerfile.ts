@@ -80,10 +80,10 @@ export function parseExecForm(rest: string): string[] {
   return value;
 }
 
-/** Shell commands of a RUN, split at `&&`, each as words. */
+/** Shell commands of a RUN, split at `&&` and pipes, each as words. */
 export function runCommands(rest: string): string[][] {
   return rest
-    .split("&&")
+    .split(/&&|\|/)
     .map((c) => c.trim().split(" ").filter(Boolean))
     .filter((c) => c.length > 0);
 }
