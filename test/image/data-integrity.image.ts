@@ -1,7 +1,7 @@
-import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SnapshotScenario } from "../../src/demo/scenario.js";
+import { runScenarioToTheEnd } from "../helpers/scenario.js";
 import {
   type DriverContainer,
   type SimContainer,
@@ -36,38 +36,10 @@ describe("data integrity end to end, driver and emulator from the image", () => 
   it("snapshot while mounted, overwrite, restore (same and larger), clone: every checksum holds", async () => {
     const kubelet = join(dir!.path, "kubelet");
     const scenario = new SnapshotScenario({ csi: driver!.csi, workDir: kubelet, fsType: "ext4" });
-    let failure: unknown;
-    try {
-      await scenario.run();
-    } catch (err) {
-      failure = err;
-    }
-    const problems = await scenario.cleanup();
-    const failed = scenario.steps.filter((s) => !s.ok).map((s) => `${s.step}: ${s.detail}`);
-    expect(failed, `${String(failure)}\ndriver:\n${driver!.logs.tail()}`).toEqual([]);
-    expect(failure).toBeUndefined();
-    expect(scenario.steps.map((s) => s.step)).toEqual([
-      "create source volume",
-      "stage + publish source (mkfs)",
-      "write data set",
-      "snapshot while mounted",
-      "overwrite and delete files on the source",
-      "restore snapshot (same size) and verify",
-      "restore snapshot (2x size) and verify",
-      "clone the source volume and verify",
-      "delete source volume and snapshot",
-      "restored and cloned volumes still intact (remounted)",
-    ]);
-    expect(scenario.steps.find((s) => s.step.startsWith("restore snapshot (same"))?.detail).toMatch(
-      /^24\/24 checksums match/,
+    await runScenarioToTheEnd(
+      scenario,
+      { kubelet, poolMountPath: sim!.poolMountPath, mountsUnder, loopsUnder: loopDevicesUnder },
+      () => `driver:\n${driver!.logs.tail()}`,
     );
-    expect(problems).toEqual([]);
-    // The driver undid every mount and loop device it made; only the emulator's pool is left.
-    expect(mountsUnder(kubelet)).toEqual([]);
-    expect(loopDevicesUnder(join(sim!.poolMountPath, "rds-csi"))).toEqual([]);
-    const left = execFileSync("find", [join(sim!.poolMountPath, "rds-csi"), "-name", "disk.img"], {
-      encoding: "utf8",
-    });
-    expect(left.trim()).toBe("");
   });
 });
