@@ -14,13 +14,19 @@ import type { ArmedFault, ControllerRig, Outcome } from "./controller-rig.js";
 import type { Operation } from "./operations.js";
 import { ChecksumCache, changes, maskIds, type PoolState, type Roles, readPoolState } from "./pool-state.js";
 
-export type FaultKind = "drop-before" | "drop-after" | "timeout" | "fail" | "cut-reply";
+export type FaultKind = "drop-before" | "drop-after" | "timeout" | "late" | "fail" | "cut-reply";
 
-/** Every kind: the four of the issue, and a reply cut off halfway (the full matrix only). */
+/**
+ * Every kind: the connection cut before or after the command ran; its reply held past the caller's
+ * deadline (it ran in time); `late`, the command held before it even starts, so it runs after the
+ * caller gave up, while the retries go on (an SSH exec whose channel was closed may still run on a
+ * real RDS); a RouterOS failure; a reply cut off halfway (the full matrix only).
+ */
 export const FAULT_KINDS: readonly FaultKind[] = [
   "drop-before",
   "drop-after",
   "timeout",
+  "late",
   "fail",
   "cut-reply",
 ];
@@ -88,6 +94,13 @@ function faultOf(kind: FaultKind, line: string, command: LearnedCommand): ArmedF
         rule: { action: "delay-reply", ms: TIMEOUT_HOLD_MS },
         deadlineAfterMs: TIMEOUT_DEADLINE_MS,
       };
+    case "late":
+      return {
+        line,
+        occurrence,
+        rule: { action: "delay", ms: TIMEOUT_HOLD_MS },
+        deadlineAfterMs: TIMEOUT_DEADLINE_MS,
+      };
     case "cut-reply":
       // Half of a batched reply is typically the change's answer without its read-back.
       return {
@@ -137,13 +150,15 @@ export class MatrixRunner {
    * The emulator logs a command when it replies, so a reply held back for a timeout is logged late;
    * waiting for it keeps it out of the next clean run's command list.
    */
-  async #heldReplySent(line: string): Promise<void> {
+  async #heldReplySent(line: string, fault: "delay-reply" | "delay" = "delay-reply"): Promise<void> {
     const until = Date.now() + TIMEOUT_HOLD_MS + 30_000;
+    const shape = withoutAttemptToken(line);
     while (Date.now() < until) {
       const entries = await this.sim.control.commands(this.#seq);
-      const shape = withoutAttemptToken(line);
-      if (entries.some((e) => withoutAttemptToken(e.line) === shape && e.fault?.includes("delay-reply")))
-        return;
+      const ran = entries.some(
+        (e) => withoutAttemptToken(e.line) === shape && (e.fault ?? "").split(",").includes(fault),
+      );
+      if (ran) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw new Error(`the emulator never answered the held command ${line}`);
@@ -221,6 +236,8 @@ export class MatrixRunner {
         result.problems.push(`response differs from the clean run:\n  ${response}\n  ${learned.response}`);
       }
     }
+    // A late command must have run before the pool is judged: what it does is the point.
+    if (kind === "late") await this.#heldReplySent(line, "delay");
     const got = changes(before, await this.state(), input.roles);
     const missing = learned.changes.filter((c) => !got.includes(c));
     const extra = got.filter((c) => !learned.changes.includes(c));
@@ -265,9 +282,13 @@ export class MatrixRunner {
   }
 }
 
-/** Which fault kinds hit command `index` in the default run: both drops, and fail or timeout in turn. */
-export function defaultKinds(index: number): FaultKind[] {
-  return ["drop-before", "drop-after", index % 2 === 0 ? "fail" : "timeout"];
+/**
+ * Which fault kinds hit command `index` in the default run: both drops, fail or timeout in turn,
+ * and, for a change, running late.
+ */
+export function defaultKinds(index: number, isChange: boolean): FaultKind[] {
+  const kinds: FaultKind[] = ["drop-before", "drop-after", index % 2 === 0 ? "fail" : "timeout"];
+  return isChange ? [...kinds, "late"] : kinds;
 }
 
 export const FULL_MATRIX = process.env.RDS_CSI_FULL_FAULT_MATRIX === "1";
@@ -276,8 +297,8 @@ export const FULL_MATRIX = process.env.RDS_CSI_FULL_FAULT_MATRIX === "1";
 export async function runMatrix(runner: MatrixRunner, key: string, op: Operation): Promise<CaseResult[]> {
   const learned = await runner.learn(op, `${key}-clean`);
   const results: CaseResult[] = [];
-  for (const [index] of learned.commands.entries()) {
-    const kinds = FULL_MATRIX ? FAULT_KINDS : defaultKinds(index);
+  for (const [index, command] of learned.commands.entries()) {
+    const kinds = FULL_MATRIX ? FAULT_KINDS : defaultKinds(index, !command.template.startsWith(":put "));
     for (const kind of kinds) {
       results.push(await runner.runCase(op, learned, index, kind, `${key}-${index + 1}-${kind}`));
     }
