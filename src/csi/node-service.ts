@@ -166,7 +166,9 @@ export function createNodeService(options: NodeServiceOptions): NodeHandlers {
       mapped(async () => {
         const volumeId = requireVolumeId(req.volume_id);
         const targetPath = requirePath(req.target_path, "target_path");
-        await locks.withLock(lockKey(volumeId), () => unpublishVolume(env, targetPath, callOf(ctx)));
+        await locks.withLock(lockKey(volumeId), () =>
+          unpublishVolume(env, volumeId, targetPath, callOf(ctx)),
+        );
         return {};
       }),
 

@@ -116,6 +116,13 @@ export class LoopTransport implements Transport {
     await this.options.run("losetup", ["--set-capacity", devicePath], { signal: call.signal });
   }
 
+  async volumeOf(devicePath: string): Promise<string | undefined> {
+    const backing = (await this.backingFileOf(devicePath))?.replace(/ \(deleted\)$/, "");
+    // The emulator's layout: `<pool>/<root>/vols/<volume id>/disk.img`.
+    const m = backing === undefined ? null : /\/([^/]+)\/disk\.img$/.exec(backing);
+    return m?.[1];
+  }
+
   async condition(devicePath: string): Promise<string | undefined> {
     const backing = await this.backingFileOf(devicePath);
     if (backing === undefined) return `${devicePath} is no longer attached to a file`;

@@ -158,6 +158,12 @@ export class NvmeTcpTransport implements Transport {
     }
   }
 
+  async volumeOf(devicePath: string): Promise<string | undefined> {
+    const subsystem = await subsystemOfNamespace(this.options.sysfsRoot, kernelName(devicePath));
+    // Volume NQNs are `<prefix>:<volume id>`.
+    return subsystem?.nqn.split(":").at(-1) || undefined;
+  }
+
   async condition(devicePath: string): Promise<string | undefined> {
     const subsystem = await subsystemOfNamespace(this.options.sysfsRoot, kernelName(devicePath));
     if (!subsystem) return `${devicePath} no longer belongs to a connected NVMe subsystem`;

@@ -1,5 +1,5 @@
-import { lstat, mkdir, open, rmdir, unlink } from "node:fs/promises";
-import { dirname } from "node:path";
+import { lstat, mkdir, open, realpath, rmdir, unlink } from "node:fs/promises";
+import { basename, dirname } from "node:path";
 import type { VolumeMode } from "./capability.js";
 import type { NodeEnv, OpCall } from "./env.js";
 import { badArgument, broken, conflict, notReady } from "./errors.js";
@@ -76,8 +76,16 @@ export async function publishVolume(env: NodeEnv, req: PublishRequest, call: OpC
   call.log.info({ target: req.targetPath, readOnly }, "volume published");
 }
 
-/** Unmounts the target and removes the directory or file publishing created there. */
-export async function unpublishVolume(env: NodeEnv, targetPath: string, call: OpCall): Promise<void> {
+/**
+ * Unmounts the target and removes the directory or file publishing created there. A mount that is
+ * not this volume's — another volume of this driver, or no volume of it at all — is left alone.
+ */
+export async function unpublishVolume(
+  env: NodeEnv,
+  volumeId: string,
+  targetPath: string,
+  call: OpCall,
+): Promise<void> {
   const path = await canonicalPath(targetPath);
   let isDir: boolean;
   try {
@@ -86,6 +94,8 @@ export async function unpublishVolume(env: NodeEnv, targetPath: string, call: Op
     if (isMissing(err)) return;
     throw err;
   }
+  const current = await env.mounter.mountAt(path);
+  if (current) await refuseForeignMount(env, volumeId, targetPath, current, call);
   await env.mounter.unmountAll(path, call);
   try {
     await (isDir ? rmdir(path) : unlink(path));
@@ -98,4 +108,45 @@ export async function unpublishVolume(env: NodeEnv, targetPath: string, call: Op
     throw err;
   }
   call.log.info({ target: targetPath }, "volume unpublished");
+}
+
+/**
+ * The block device a mount shows: for a raw block publish (a bind of a device node) the node's
+ * name inside the /dev filesystem (devtmpfs, or a container's tmpfs), else the device of the
+ * mounted filesystem.
+ */
+async function blockDeviceOf(env: NodeEnv, entry: MountEntry): Promise<string | undefined> {
+  const node = `/dev/${basename(entry.root)}`;
+  if (entry.root !== "/" && Object.values(env.transports).some((t) => t.owns(node))) return node;
+  try {
+    return `/dev/${basename(await realpath(`/sys/dev/block/${entry.device}`))}`;
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
+async function refuseForeignMount(
+  env: NodeEnv,
+  volumeId: string,
+  targetPath: string,
+  entry: MountEntry,
+  call: OpCall,
+): Promise<void> {
+  const device = await blockDeviceOf(env, entry);
+  const transport = Object.values(env.transports).find((t) => device !== undefined && t.owns(device));
+  if (device === undefined || transport === undefined) {
+    throw notReady(
+      `${targetPath} holds ${entry.source} (${entry.fsType}), which is no volume of this driver; left mounted`,
+    );
+  }
+  const holds = await transport.volumeOf(device);
+  if (holds === undefined) {
+    // The kernel does not say which volume: unpublishing must still be possible.
+    call.log.warn({ target: targetPath, device }, "cannot tell which volume the target holds; unmounting");
+    return;
+  }
+  if (holds !== volumeId) {
+    throw notReady(`${targetPath} holds volume ${holds} (${device}), not ${volumeId}; left mounted`);
+  }
 }

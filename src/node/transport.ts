@@ -49,6 +49,11 @@ export interface Transport {
   refresh(devicePath: string, call: TransportCall): Promise<void>;
   /** Why the attachment behind `devicePath` is unhealthy, or undefined when it looks fine. */
   condition?(devicePath: string): Promise<string | undefined>;
+  /**
+   * The volume id `devicePath` serves, read from the kernel (the NQN of its subsystem, the path of
+   * its backing file); undefined when the kernel does not say.
+   */
+  volumeOf(devicePath: string): Promise<string | undefined>;
 }
 
 export type Transports = Partial<Record<TransportKind, Transport>>;

@@ -92,6 +92,8 @@ export interface NodeHarness {
   call<T = Record<string, unknown>>(method: string, req: object): Promise<T>;
   /** The gRPC status code of a failing call. */
   codeOf(method: string, req: object): Promise<grpc.status | "OK">;
+  /** The status a call ends with (0 = OK) and its message. */
+  outcome(method: string, req: object): Promise<{ code: grpc.status; message: string }>;
   close(): Promise<void>;
 }
 
@@ -138,6 +140,15 @@ export async function startNodeHarness(
         return "OK";
       } catch (err) {
         return (err as grpc.ServiceError).code;
+      }
+    },
+    outcome: async (method, req) => {
+      try {
+        await call(method, req);
+        return { code: grpc.status.OK, message: "" };
+      } catch (err) {
+        const e = err as grpc.ServiceError;
+        return { code: e.code, message: e.details };
       }
     },
     close: async () => {

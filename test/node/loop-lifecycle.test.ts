@@ -135,6 +135,61 @@ describe("unstage and the kernel's deferred detach", () => {
   });
 });
 
+describe("unpublish touches only the volume's own mount", () => {
+  it("leaves another volume's mount, and a mount that is no volume at all, where they are", async () => {
+    const mine = await volume("owner", 64n * MiB);
+    const other = await volume("bystander", 64n * MiB);
+    await stage(other, mountCapability("ext4"));
+    await publish(other);
+    await writeFile(join(other.target, "keep.txt"), "still here\n");
+    try {
+      const wrongVolume = await h.outcome("NodeUnpublishVolume", {
+        volume_id: mine.id,
+        target_path: other.target,
+      });
+      expect(wrongVolume.code, wrongVolume.message).toBe(status.FAILED_PRECONDITION);
+      expect(wrongVolume.message).toContain(`holds volume ${other.id}`);
+      expect(await mountsUnder(other.target)).toEqual([other.target]);
+      expect(await readFile(join(other.target, "keep.txt"), "utf8")).toBe("still here\n");
+
+      const foreign = join(h.dir, "pods", "foreign-tmpfs");
+      await mkdir(foreign, { recursive: true });
+      await exec("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", foreign]);
+      try {
+        const notOurs = await h.outcome("NodeUnpublishVolume", { volume_id: mine.id, target_path: foreign });
+        expect(notOurs.code, notOurs.message).toBe(status.FAILED_PRECONDITION);
+        expect(notOurs.message).toMatch(/no volume of this driver/);
+        expect(await mountsUnder(foreign)).toEqual([foreign]);
+      } finally {
+        await exec("umount", [foreign]);
+      }
+    } finally {
+      await unpublish(other);
+      await unstage(other);
+    }
+    expect(await mountsUnder(other.target)).toEqual([]);
+  });
+
+  it("refuses a raw block target that is another volume's, and unpublishes its own", async () => {
+    const mine = await volume("block-owner", 64n * MiB);
+    const other = await volume("block-bystander", 64n * MiB);
+    await stage(other, blockCapability());
+    await publish(other, false, blockCapability());
+    try {
+      const refused = await h.outcome("NodeUnpublishVolume", {
+        volume_id: mine.id,
+        target_path: other.target,
+      });
+      expect(refused.code, refused.message).toBe(status.FAILED_PRECONDITION);
+      expect(await mountsUnder(other.target)).toEqual([other.target]);
+    } finally {
+      await unpublish(other);
+      await unstage(other);
+    }
+    expect(await mountsUnder(other.target)).toEqual([]);
+  });
+});
+
 describe("restored and cloned volumes", () => {
   it("mounts a restored volume with the snapshot's data and never reformats it", async () => {
     const source = await volume("snap-src", 128n * MiB);

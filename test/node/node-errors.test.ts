@@ -1,5 +1,5 @@
 import { mkdir, open, readdir, symlink, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CsiError } from "../../src/csi/errors.js";
@@ -132,7 +132,7 @@ describe("volumes that are not where the request says", () => {
     await exec("losetup", ["--detach", hostDevice]);
     const dotdot = { ...stageReq(v), volume_context: loopContext(`${h.pool}/../elsewhere.img`) };
     expect(await h.codeOf("NodeStageVolume", dotdot)).toBe(status.INVALID_ARGUMENT);
-    const link = join(h.pool, "vols", "outside", "link.img");
+    const link = join(dirname(v.file), "link.img");
     await symlink(elsewhere, link);
     const viaLink = { ...stageReq(v), volume_context: loopContext(link) };
     expect(await h.codeOf("NodeStageVolume", viaLink)).toBe(status.INVALID_ARGUMENT);

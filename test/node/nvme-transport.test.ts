@@ -238,6 +238,13 @@ describe("NvmeTcpTransport", () => {
     expect(await t.condition("/dev/nvme9n1")).toMatch(/no longer belongs/);
   });
 
+  it("tells which volume a namespace serves from its subsystem's NQN", async () => {
+    await addSubsystem(root, SUBSYSTEM);
+    const t = transport(kernelRunner());
+    expect(await t.volumeOf("/dev/nvme7n1")).toBe("pvc-0b6f6c3e-8a4e-4c43-9d2f-1c2b3a4d5e6f");
+    expect(await t.volumeOf("/dev/nvme9n1")).toBeUndefined();
+  });
+
   it("reports a live path as healthy", async () => {
     await addSubsystem(root, SUBSYSTEM);
     expect(await transport(kernelRunner()).condition("/dev/nvme7n1")).toBeUndefined();

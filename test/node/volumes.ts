@@ -10,9 +10,12 @@ export interface Vol {
   target: string;
 }
 
-/** Creates a sparse disk image and, as kubelet does, the staging directory and the target's parent. */
+/**
+ * Creates a sparse disk image where the emulator keeps a volume's (`vols/<volume id>/disk.img`)
+ * and, as kubelet does, the staging directory and the target's parent.
+ */
 export async function newVolume(h: NodeHarness, name: string, bytes: bigint): Promise<Vol> {
-  const dir = join(h.pool, "vols", name);
+  const dir = join(h.pool, "vols", `pvc-${name}`);
   await mkdir(dir, { recursive: true });
   const file = join(dir, "disk.img");
   await sparseFile(file, bytes);
