@@ -12,7 +12,11 @@ interface SimCliOptions {
   routerosVersion?: string;
   settings?: string;
   hostKey?: string;
+  stopWithParent?: boolean;
 }
+
+/** How often a sim started with --stop-with-parent checks that its parent is still there. */
+const PARENT_CHECK_MS = 500;
 
 /** `127.0.0.1:2222`, `[::1]:2222` or `:2222` (all interfaces). */
 function parseListen(text: string): { host: string; port: number } {
@@ -25,6 +29,9 @@ function parseListen(text: string): { host: string; port: number } {
 }
 
 async function runSim(opts: SimCliOptions): Promise<void> {
+  // A parent that went away takes the read ends of our output pipes with it: a write must not
+  // crash the process before it has unmounted the pool.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
   const { host, port } = parseListen(opts.listen);
   const size = parseSize(opts.size);
   if (size === undefined || size < 128n * 1024n * 1024n) {
@@ -65,6 +72,14 @@ async function runSim(opts: SimCliOptions): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  if (opts.stopWithParent) {
+    // A parent that dies without stopping us (SIGKILL, a crash) must not leave the pool mounted and
+    // its loop device taken: once we are re-parented, stop as on SIGTERM.
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) stop("parent exited");
+    }, PARENT_CHECK_MS).unref();
+  }
 }
 
 export function registerSimCommand(program: Command): void {
@@ -82,6 +97,7 @@ export function registerSimCommand(program: Command): void {
     )
     .option("--settings <file>", "JSON settings file (see src/sim/README.md)")
     .option("--host-key <file>", "SSH host private key (default: generated in the data directory)")
+    .option("--stop-with-parent", "stop (and unmount the pool) when the process that started it exits")
     .action(async (opts: SimCliOptions) => {
       try {
         await runSim(opts);

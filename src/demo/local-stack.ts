@@ -65,6 +65,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     authorizedKeys,
   ];
   simArgs.push("--size", options.poolSize ?? "4G");
+  // If this process is killed outright, the emulator still unmounts its pool and frees the device.
+  simArgs.push("--stop-with-parent");
   if (options.simSettings) {
     const settings = join(workDir, "sim-settings.json");
     writeFileSync(settings, JSON.stringify(options.simSettings));

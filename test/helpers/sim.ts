@@ -300,6 +300,8 @@ function prepareFiles(opts: StartSimOptions, pool: string): FixtureFiles {
   writeFileSync(privateKeyPath, keys.private, { mode: 0o600 });
   writeFileSync(authorizedKeysPath, `${keys.public}\n`);
   const args = ["--listen", "127.0.0.1:0", "--data-dir", dataDir, "--authorized-keys", authorizedKeysPath];
+  // A test process that dies (a crashed worker, a timeout) must not leave the pool mounted.
+  args.push("--stop-with-parent");
   args.push("--size", opts.size ?? "2G", "--pool", pool);
   if (opts.routerosVersion) args.push("--routeros-version", opts.routerosVersion);
   if (opts.settings) {

@@ -1,5 +1,6 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SimFixture, sshExec, startSim } from "../helpers/sim.js";
@@ -131,4 +132,62 @@ describe("sim volume lifecycle over SSH", () => {
     });
     expect(loops).not.toContain(health.imagePath);
   });
+
+  it("with --stop-with-parent, unmounts and frees its pool when the process that started it is killed", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "rds-sim-orphan-"));
+    const key = path.join(dir, "id_ed25519");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
+    const dataDir = path.join(dir, "data");
+    const image = path.join(dataDir, "pool.img");
+    const args = ["--import", "tsx", "src/cli.ts", "sim", "--listen", "127.0.0.1:0", "--data-dir", dataDir];
+    args.push("--authorized-keys", `${key}.pub`, "--size", "256M", "--stop-with-parent");
+    // A parent that starts the sim, reports its pid, and is then killed outright.
+    const parentScript = `const c = require("node:child_process").spawn(process.execPath, ${JSON.stringify(args)}, { stdio: ["ignore", "pipe", "inherit"] });
+c.stdout.on("data", (d) => { if (/listening/.test(String(d))) console.log("sim " + c.pid); });
+setInterval(() => {}, 1000);`;
+    const parent = spawn(process.execPath, ["-e", parentScript], { stdio: ["ignore", "pipe", "inherit"] });
+    let simPid = 0;
+    try {
+      simPid = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("the sim did not start")), 60_000);
+        parent.stdout.on("data", (d: Buffer) => {
+          const m = /sim (\d+)/.exec(String(d));
+          if (m) {
+            clearTimeout(timer);
+            resolve(Number(m[1]));
+          }
+        });
+      });
+      expect(readFileSync("/proc/self/mountinfo", "utf8")).toContain(path.join(dataDir, "mnt"));
+      parent.kill("SIGKILL");
+      const until = Date.now() + 30_000;
+      while (Date.now() < until && isAlive(simPid)) await new Promise((r) => setTimeout(r, 200));
+      expect(isAlive(simPid), "the orphaned sim is still running").toBe(false);
+      expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(path.join(dataDir, "mnt"));
+      expect(execFileSync("losetup", ["-j", image], { encoding: "utf8" })).toBe("");
+    } finally {
+      parent.kill("SIGKILL");
+      if (simPid && isAlive(simPid)) process.kill(simPid, "SIGTERM");
+      const until = Date.now() + 30_000;
+      while (simPid && Date.now() < until && isAlive(simPid)) await new Promise((r) => setTimeout(r, 200));
+      // Whatever went wrong, the pool must not outlive the test.
+      const mnt = path.join(dataDir, "mnt");
+      if (readFileSync("/proc/self/mountinfo", "utf8").includes(` ${mnt} `))
+        execFileSync("umount", ["-l", mnt]);
+      for (const line of execFileSync("losetup", ["-j", image], { encoding: "utf8" }).split("\n")) {
+        const device = line.split(":")[0];
+        if (device) execFileSync("losetup", ["-d", device]);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
