@@ -12,6 +12,7 @@ import { defineConfig } from "vitest/config";
 const pure = [
   "test/unit/config.test.ts",
   "test/unit/csi/**/*.test.ts",
+  "test/unit/observability/**/*.test.ts",
   "test/rds/unit/**/*.test.ts",
   "test/controller/storage-pure.test.ts",
   "test/node/mountinfo.test.ts",

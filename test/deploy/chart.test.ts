@@ -131,8 +131,13 @@ describe.each([
     const nodeVars = names([...commonOptions(), ...nodeOptions()]);
     const extra = new Set(["NODE_OPTIONS"]);
     const fullname = objects() === full ? "rds-csi-full" : "rds-csi";
+    // A variable that only exists to be expanded into another one (`$(HOST_IP)`) is read through it.
+    const expanded = (c: Container) =>
+      new Set(
+        (c.env ?? []).flatMap((e) => [...(e.value ?? "").matchAll(/\$\(([A-Z_]+)\)/g)].map((m) => m[1])),
+      );
     const unknown = (c: Container, known: Set<string | undefined>) =>
-      (c.env ?? []).map((e) => e.name).filter((n) => !known.has(n) && !extra.has(n));
+      (c.env ?? []).map((e) => e.name).filter((n) => !known.has(n) && !extra.has(n) && !expanded(c).has(n));
     expect(unknown(container(controllerOf(objects(), fullname), "rds-csi"), controllerVars)).toEqual([]);
     expect(unknown(container(nodeOf(objects(), fullname), "rds-csi"), nodeVars)).toEqual([]);
   });
@@ -300,6 +305,15 @@ describe("default values", () => {
     };
     expect(svc.ports[0]).toMatchObject({ name: "metrics", targetPort: "metrics" });
     expect(env(container(controllerOf(defaults), "rds-csi"), "METRICS_ADDRESS")?.value).toBe("0.0.0.0:9809");
+    // The node plugin is on the host network: its metrics listen on the node's own address only.
+    const node = container(nodeOf(defaults), "rds-csi");
+    expect(env(node, "HOST_IP")).toEqual({
+      name: "HOST_IP",
+      valueFrom: { fieldRef: { fieldPath: "status.hostIP" } },
+    });
+    expect(env(node, "METRICS_ADDRESS")?.value).toBe("[$(HOST_IP)]:9819");
+    const names = node.env?.map((e) => e.name) ?? [];
+    expect(names.indexOf("HOST_IP")).toBeLessThan(names.indexOf("METRICS_ADDRESS"));
     expect(
       defaults.filter((o) => o.kind === "ServiceMonitor" || o.metadata.name.includes("snapshot-controller")),
     ).toEqual([]);
