@@ -88,17 +88,12 @@ function faultOf(kind: FaultKind, line: string, command: LearnedCommand): ArmedF
     case "fail":
       return { line, occurrence, rule: { action: "fail", error: INJECTED_FAILURE } };
     case "timeout":
-      return {
-        line,
-        occurrence,
-        rule: { action: "delay-reply", ms: TIMEOUT_HOLD_MS },
-        deadlineAfterMs: TIMEOUT_DEADLINE_MS,
-      };
     case "late":
+      // The reply held after the command ran, or the command itself held before it runs.
       return {
         line,
         occurrence,
-        rule: { action: "delay", ms: TIMEOUT_HOLD_MS },
+        rule: { action: kind === "late" ? "delay" : "delay-reply", ms: TIMEOUT_HOLD_MS },
         deadlineAfterMs: TIMEOUT_DEADLINE_MS,
       };
     case "cut-reply":
