@@ -96,8 +96,9 @@ beforeAll(async () => {
     },
   ];
   await kubectl.run(["create", "namespace", NS]);
-  await kubectl.apply(objects);
+  await kubectl.apply(objects.slice(0, 1));
   const { pv } = await waitBound(kubectl, NS, "known");
+  await kubectl.apply(objects.slice(1));
   await waitReady(kubectl, NS, "known");
   // Leftovers no Kubernetes object refers to: a volume, and a snapshot of a volume the cluster knows.
   await storage.volumes.create(
@@ -112,7 +113,8 @@ afterAll(async () => {
   try {
     await kubectl.delete("namespace", NS, undefined, 120_000);
     // Only if a failed test left them: removing what is not there is a no-op.
-    await storage.snapshots.delete({ snapshotId: leftoverSnapshot, sourceVolumeId: knownVolume }, {});
+    if (knownVolume)
+      await storage.snapshots.delete({ snapshotId: leftoverSnapshot, sourceVolumeId: knownVolume }, {});
     await storage.volumes.delete(leftoverVolume, {});
   } finally {
     rds.close();

@@ -84,17 +84,15 @@ export class Kubectl {
     }
   }
 
-  /** Events whose involved object is the one named, newest last. */
+  /** Events about the object of this kind and name, in whichever namespace they were recorded. */
   async eventsFor(
     kind: string,
     name: string,
-    namespace: string,
   ): Promise<Array<{ reason: string; message: string; type: string }>> {
     const out = await this.run([
       "get",
       "events",
-      "-n",
-      namespace,
+      "-A",
       "-o",
       "json",
       `--field-selector=involvedObject.kind=${kind},involvedObject.name=${name}`,

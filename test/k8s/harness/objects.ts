@@ -68,11 +68,17 @@ export async function waitReady(
   namespace: string,
   name: string,
 ): Promise<{ vs: VolumeSnapshot; vsc: VolumeSnapshotContent }> {
-  const vs = await kubectl.waitFor(`volumesnapshot/${name} readyToUse`, async () => {
-    const s = await kubectl.get<VolumeSnapshot>("volumesnapshot", name, namespace);
-    if (s?.status?.error?.message) throw new Error(`volumesnapshot/${name}: ${s.status.error.message}`);
-    return s?.status?.readyToUse === true ? s : undefined;
-  });
+  // An error in the status may be passing (a claim not bound yet): it only explains a timeout.
+  let lastError = "";
+  const vs = await kubectl
+    .waitFor(`volumesnapshot/${name} readyToUse`, async () => {
+      const s = await kubectl.get<VolumeSnapshot>("volumesnapshot", name, namespace);
+      lastError = s?.status?.error?.message ?? lastError;
+      return s?.status?.readyToUse === true ? s : undefined;
+    })
+    .catch((err: Error) => {
+      throw new Error(`${err.message}${lastError ? ` (last error: ${lastError})` : ""}`);
+    });
   const vsc = await kubectl.get<VolumeSnapshotContent>(
     "volumesnapshotcontent",
     vs.status!.boundVolumeSnapshotContentName!,
