@@ -3,6 +3,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { commonOptions, controllerOptions, nodeOptions } from "../../src/config.js";
+import { k8sToolVersions } from "../k8s/harness/binaries.js";
 import type { ManifestValidator } from "./k8s-schema.js";
 import { createValidator } from "./schemas.js";
 import {
@@ -15,6 +16,7 @@ import {
   type RenderOptions,
   renderChart,
   renderChartError,
+  toolVersions,
 } from "./tools.js";
 import {
   allContainers,
@@ -30,14 +32,17 @@ import {
 
 const DRIVER = "rds.csi.mikrotik.com";
 const SIG_STORAGE = "registry.k8s.io/sig-storage";
+// The sidecars test/k8s runs must be the images the chart deploys: their versions come from the
+// file the suite's build script reads.
+const k8sTools = k8sToolVersions();
 const PINNED = {
-  provisioner: `${SIG_STORAGE}/csi-provisioner:v6.3.0`,
-  snapshotter: `${SIG_STORAGE}/csi-snapshotter:v8.6.0`,
-  resizer: `${SIG_STORAGE}/csi-resizer:v2.2.1`,
-  attacher: `${SIG_STORAGE}/csi-attacher:v4.12.0`,
+  provisioner: `${SIG_STORAGE}/csi-provisioner:${k8sTools.PROVISIONER_VERSION}`,
+  snapshotter: `${SIG_STORAGE}/csi-snapshotter:${k8sTools.SNAPSHOTTER_VERSION}`,
+  resizer: `${SIG_STORAGE}/csi-resizer:${k8sTools.RESIZER_VERSION}`,
+  attacher: `${SIG_STORAGE}/csi-attacher:v4.13.0`,
   livenessprobe: `${SIG_STORAGE}/livenessprobe:v2.19.0`,
   registrar: `${SIG_STORAGE}/csi-node-driver-registrar:v2.17.0`,
-  snapshotController: `${SIG_STORAGE}/snapshot-controller:v8.6.0`,
+  snapshotController: `${SIG_STORAGE}/snapshot-controller:${k8sTools.SNAPSHOTTER_VERSION}`,
 };
 const packageVersion = (
   JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string }
@@ -170,6 +175,11 @@ describe("default values", () => {
     expect(container(controller, "liveness-probe").image).toBe(PINNED.livenessprobe);
     expect(container(node, "node-driver-registrar").image).toBe(PINNED.registrar);
     expect(container(node, "liveness-probe").image).toBe(PINNED.livenessprobe);
+  });
+
+  it("are validated against the snapshot CRDs of the external-snapshotter release they run", () => {
+    // test/k8s installs the CRDs of SNAPSHOTTER_VERSION; the schema checks here must see the same ones.
+    expect(toolVersions().SNAPSHOT_CRD_VERSION).toBe(k8sTools.SNAPSHOTTER_VERSION);
   });
 
   it("run the driver images of this version: appVersion follows package.json", () => {
