@@ -115,7 +115,7 @@ describe("ext4 volume lifecycle on a loop device", () => {
 });
 
 describe("unstage and the kernel's deferred detach", () => {
-  it("answers only once the loop device is really released, and says so when it is not", async () => {
+  it("answers only once the kernel has really released the loop device", async () => {
     const v = await volume("held", 64n * MiB);
     await stage(v, blockCapability());
     const device = await loopDeviceOf(v.file);
