@@ -208,7 +208,9 @@ export class LoopTransport implements Transport {
       );
       return backing.trim() === "" ? undefined : backing.trim();
     } catch (err) {
-      if (isMissing(err)) return undefined;
+      // ENODEV: the device is being released at this very moment, which is no binding either.
+      if (isMissing(err) || (err instanceof Error && "code" in err && err.code === "ENODEV"))
+        return undefined;
       throw err;
     }
   }
