@@ -64,6 +64,7 @@ export const controllerSchema = z.object({
   nvmePort: intIn(1, 65535),
   nqnPrefix: z.string().regex(/^nqn\.\d{4}-\d{2}\.[a-z0-9.-]+(:[A-Za-z0-9._-]+)*$/, "not an NQN prefix"),
   maxSnapshotsPerVolume: intIn(0, 100_000),
+  rdsAllowHostList: boolish,
   nodeTransport: z.enum(["nvme-tcp", "loop"]),
   loopPoolPath: z.string().optional(),
   reconcileInterval: duration,
@@ -75,6 +76,8 @@ export const controllerSchema = z.object({
 export const nodeSchema = z.object({
   nodeId: z.string({ error: "is required (or env NODE_ID)" }).min(1, "is required (or env NODE_ID)").max(128),
   maxVolumesPerNode: intIn(0, 10_000),
+  hostNqn: z.string().optional(),
+  hostNqnFile: z.string().min(1),
 });
 
 export type CommonConfig = z.infer<typeof commonSchema>;
@@ -172,6 +175,13 @@ export function controllerOptions(): Option[] {
       "128",
     ),
     opt(
+      "--rds-allow-host-list [bool]",
+      "RouterOS takes several comma-separated host NQNs in nvme-tcp-server-allow-host-name " +
+        "(needed to publish a MULTI_NODE_MULTI_WRITER block volume to a second node)",
+      "RDS_ALLOW_HOST_LIST",
+      "false",
+    ),
+    opt(
       "--node-transport <kind>",
       "how nodes attach volumes: nvme-tcp, or loop for a local emulator",
       "NODE_TRANSPORT",
@@ -218,6 +228,12 @@ export function nodeOptions(): Option[] {
       "MAX_VOLUMES_PER_NODE",
       "0",
     ),
+    opt(
+      "--host-nqn <nqn>",
+      "the NQN this node presents to the RDS (default: --host-nqn-file, else derived from the node id)",
+      "HOST_NQN",
+    ),
+    opt("--host-nqn-file <path>", "where the host NQN is read from", "HOST_NQN_FILE", "/etc/nvme/hostnqn"),
   ];
 }
 

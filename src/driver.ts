@@ -1,3 +1,4 @@
+import { dirname, join } from "node:path";
 import type { CommonConfig, ControllerConfig, NodeConfig } from "./config.js";
 import { type ControllerSettings, createControllerService } from "./csi/controller-service.js";
 import { createIdentityService, type ReadinessSource } from "./csi/identity-service.js";
@@ -8,9 +9,11 @@ import type { CsiServiceName } from "./csi/proto.js";
 import { type CsiServer, startCsiServer } from "./csi/server.js";
 import { registerServices } from "./csi/services.js";
 import { createLogger, type Logger } from "./log.js";
+import { resolveHostNqn } from "./node/index.js";
 import { startMetricsServer } from "./observability/http.js";
 import { DriverMetrics } from "./observability/metrics.js";
 import { type Reconciler, startReconciler } from "./reconcile/index.js";
+import { TARGET_SOCKET } from "./sim/target.js";
 import { type OpenedStorage, type OpenStorageOptions, openStorage, type Storage } from "./storage/index.js";
 import { DRIVER_VERSION } from "./version.js";
 
@@ -91,6 +94,10 @@ export async function startDriver(config: DriverConfig): Promise<RunningDriver> 
       ? undefined
       : startController(required(config.controller, "controller"), shared, Boolean(common.metricsAddress));
   const readiness: ReadinessSource = controller?.readiness ?? (() => ({ ready: true }));
+  const node =
+    config.role === "controller"
+      ? undefined
+      : await nodeService(required(config.node, "node"), shared.locks, logger);
   const handlers: Partial<Record<CsiServiceName, ServiceHandlers>> = {
     Identity: createIdentityService({
       driverName: common.driverName,
@@ -99,9 +106,7 @@ export async function startDriver(config: DriverConfig): Promise<RunningDriver> 
       readiness,
     }),
     ...(controller ? { Controller: controller.service } : {}),
-    ...(config.role === "controller"
-      ? {}
-      : { Node: nodeService(required(config.node, "node"), shared.locks) }),
+    ...(node ? { Node: node } : {}),
   };
 
   const services = registerServices(handlers, { logger, observe: metrics.observeRpc });
@@ -196,6 +201,7 @@ function connectionOptions(c: ControllerConfig): OpenStorageOptions["connection"
 function controllerSettings(c: ControllerConfig): ControllerSettings {
   return {
     maxSnapshotsPerVolume: c.maxSnapshotsPerVolume,
+    allowHostList: c.rdsAllowHostList,
     attachment: {
       transport: c.nodeTransport,
       nvmeAddress: c.nvmeAddress ?? c.rdsAddress,
@@ -265,11 +271,28 @@ function refreshCensus(health: HealthSource, storage: Storage, shared: Shared): 
   });
 }
 
-function nodeService(n: NonNullable<DriverConfig["node"]>, locks: KeyedLocks): ServiceHandlers {
+async function nodeService(
+  n: NonNullable<DriverConfig["node"]>,
+  locks: KeyedLocks,
+  logger: Logger,
+): Promise<ServiceHandlers> {
+  const { hostNqn, from } = await resolveHostNqn({
+    given: n.hostNqn,
+    file: n.hostNqnFile,
+    nodeName: n.nodeId,
+  });
+  logger.info({ hostNqn, from }, "host NQN this node presents to the RDS");
   return createNodeService({
     nodeId: n.nodeId,
+    hostNqn,
     maxVolumesPerNode: n.maxVolumesPerNode,
-    ...(n.loopPoolPath ? { loopAllowedRoot: n.loopPoolPath } : {}),
+    ...(n.loopPoolPath
+      ? {
+          loopAllowedRoot: n.loopPoolPath,
+          // The emulator keeps its NVMe target stand-in beside the pool mount (`<data dir>/mnt`).
+          loopTargetSocket: join(dirname(n.loopPoolPath), TARGET_SOCKET),
+        }
+      : {}),
     locks,
   });
 }

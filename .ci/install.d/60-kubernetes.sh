@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Kubernetes components for test/k8s, built from the Go module proxy at the versions pinned in
 # scripts/k8s-tools.env: etcd, kube-apiserver, kube-controller-manager, kubectl, snapshot-controller,
-# csi-snapshotter, csi-provisioner and csi-resizer. The binaries are cached by a hash of those
+# csi-snapshotter, csi-provisioner, csi-resizer and csi-attacher. The binaries are cached by a hash of those
 # versions in ~/.cache/rds-csi/k8s/<hash>/bin, so a warm machine spends well under a second here and
 # a version bump builds a fresh set beside the old one. Prints the bin directory on its last line.
 set -euo pipefail
@@ -91,6 +91,9 @@ build github.com/kubernetes-csi/external-provisioner/v6 "$PROVISIONER_VERSION" "
 LDFLAGS="-X main.version=$RESIZER_VERSION"
 build github.com/kubernetes-csi/external-resizer/v2 "$RESIZER_VERSION" "$RESIZER_VERSION" \
   github.com/kubernetes-csi/external-resizer/v2/cmd/csi-resizer
+LDFLAGS="-X main.version=$ATTACHER_VERSION"
+build github.com/kubernetes-csi/external-attacher/v4 "$ATTACHER_VERSION" "$ATTACHER_VERSION" \
+  github.com/kubernetes-csi/external-attacher/v4/cmd/csi-attacher
 
 # etcd's own main package lives in a module that is not published; etcdmain is.
 if [ ! -x "$bin/etcd" ]; then

@@ -4,6 +4,7 @@ import { getCapacity } from "./controller/capacity.js";
 import { type ControllerSettings, createController } from "./controller/context.js";
 import { controllerExpandVolume } from "./controller/expand.js";
 import { listSnapshots } from "./controller/listing.js";
+import { controllerPublishVolume, controllerUnpublishVolume } from "./controller/publish.js";
 import { createSnapshot, deleteSnapshot } from "./controller/snapshots.js";
 import { createVolume, deleteVolume } from "./controller/volumes.js";
 import { unimplemented } from "./errors.js";
@@ -48,8 +49,8 @@ export function createControllerService(options: ControllerServiceOptions): Serv
     CreateSnapshot: (req, ctx) => createSnapshot(c, req, ctx),
     DeleteSnapshot: (req, ctx) => deleteSnapshot(c, req, ctx),
     ListSnapshots: (req, ctx) => listSnapshots(c, req, ctx),
-    ControllerPublishVolume: notImplemented("ControllerPublishVolume"),
-    ControllerUnpublishVolume: notImplemented("ControllerUnpublishVolume"),
+    ControllerPublishVolume: (req, ctx) => controllerPublishVolume(c, req, ctx),
+    ControllerUnpublishVolume: (req, ctx) => controllerUnpublishVolume(c, req, ctx),
     ListVolumes: notImplemented("ListVolumes"),
     ControllerGetVolume: notImplemented("ControllerGetVolume"),
     ControllerModifyVolume: notImplemented("ControllerModifyVolume"),

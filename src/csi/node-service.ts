@@ -4,6 +4,8 @@ import {
   checkAbsolutePath,
   checkVolumeId,
   createNodeEnv,
+  DEFAULT_NVME_SETTINGS,
+  derivedHostNqn,
   execFileRunner,
   expandVolume,
   type NodeEnv,
@@ -33,12 +35,23 @@ import {
   outOfRange,
 } from "./errors.js";
 import { KeyedLocks } from "./locks.js";
+import { formatNodeId } from "./node-id.js";
 import type { RequestContext } from "./pipeline.js";
 import type { NodeCapabilityType, NodeMethods, Outgoing } from "./types.js";
 
 export interface NodeServiceOptions {
-  /** This node's id (the Kubernetes node name). */
+  /** This node's name (the Kubernetes node name); the CSI node id adds the host NQN (node-id.ts). */
   nodeId: string;
+  /**
+   * The NQN this node presents to the RDS (`resolveHostNqn`); derived from the node name when not
+   * given. It goes into the node id and into every `nvme connect`.
+   */
+  hostNqn?: string;
+  /**
+   * The emulator's NVMe target stand-in (`<data dir>/nvme-target.sock`): loop attaches are
+   * admitted by it, as a real target admits connections.
+   */
+  loopTargetSocket?: string;
   /** Volumes this node may attach; 0 or undefined for no limit. */
   maxVolumesPerNode?: number;
   /** Host directory holding the emulator's pool; enables the loop transport for files inside it. */
@@ -119,13 +132,18 @@ export function createNodeService(options: NodeServiceOptions): NodeHandlers {
   const max = options.maxVolumesPerNode ?? 0;
   if (!Number.isSafeInteger(max) || max < 0)
     throw new Error("maxVolumesPerNode must be a non-negative integer");
+  const hostNqn = options.hostNqn ?? derivedHostNqn(options.nodeId);
+  const nodeId = formatNodeId(options.nodeId, hostNqn);
   const env: NodeEnv = createNodeEnv({
     run: options.run ?? execFileRunner,
     sysfsRoot: options.sysfsRoot ?? SYSFS,
     mountInfoPath: options.mountInfoPath ?? PROC_MOUNTINFO,
     ...(options.transports ? { transports: options.transports } : {}),
     ...(options.loopAllowedRoot !== undefined ? { loopAllowedRoot: options.loopAllowedRoot } : {}),
-    ...(options.nvme ? { nvme: options.nvme } : {}),
+    ...(options.loopTargetSocket !== undefined
+      ? { loopTarget: { socketPath: options.loopTargetSocket, hostNqn } }
+      : {}),
+    nvme: { ...DEFAULT_NVME_SETTINGS, ...options.nvme, hostNqn },
   });
   const locks = options.locks ?? new KeyedLocks();
 
@@ -210,7 +228,7 @@ export function createNodeService(options: NodeServiceOptions): NodeHandlers {
     }),
 
     NodeGetInfo: async () => ({
-      node_id: options.nodeId,
+      node_id: nodeId,
       max_volumes_per_node: String(max),
       accessible_topology: null,
     }),

@@ -1,6 +1,6 @@
 import type { Logger } from "../log.js";
 import type { CommandRunner, RunOptions } from "./exec.js";
-import { LoopTransport } from "./loop-transport.js";
+import { LoopTransport, type LoopTransportOptions } from "./loop-transport.js";
 import { Mounter } from "./mounter.js";
 import { type NvmeConnectSettings, NvmeTcpTransport } from "./nvme-transport.js";
 import type { Transports } from "./transport.js";
@@ -27,6 +27,7 @@ export interface NodeEnvOptions {
   /** Given transports replace the defaults from `createTransports`. */
   transports?: Transports;
   loopAllowedRoot?: string;
+  loopTarget?: LoopTransportOptions["target"];
   nvme?: NvmeConnectSettings;
 }
 
@@ -39,6 +40,7 @@ export function createNodeEnv(options: NodeEnvOptions): NodeEnv {
       sysfsRoot: options.sysfsRoot,
       inUse,
       ...(options.loopAllowedRoot !== undefined ? { loopAllowedRoot: options.loopAllowedRoot } : {}),
+      ...(options.loopTarget ? { loopTarget: options.loopTarget } : {}),
       ...(options.nvme ? { nvme: options.nvme } : {}),
     });
   return {
@@ -56,6 +58,7 @@ export interface TransportSettings {
   inUse: DeviceUsageProbe;
   /** Enables the loop transport for backing files inside this directory. */
   loopAllowedRoot?: string;
+  loopTarget?: LoopTransportOptions["target"];
   nvme?: NvmeConnectSettings;
 }
 
@@ -75,6 +78,7 @@ export function createTransports(settings: TransportSettings): Transports {
       sysfsRoot: settings.sysfsRoot,
       inUse: settings.inUse,
       allowedRoot: settings.loopAllowedRoot,
+      ...(settings.loopTarget ? { target: settings.loopTarget } : {}),
     });
   }
   return transports;

@@ -2,6 +2,7 @@ import { lstat, readdir, readFile, realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { badArgument, broken, missing, notReady } from "./errors.js";
 import type { CommandRunner } from "./exec.js";
+import { connectThroughTarget } from "./loop-target.js";
 import { isMissing, kernelName } from "./sysfs.js";
 import type { LoopTarget, Transport, TransportCall, VolumeTarget } from "./transport.js";
 import type { DeviceUsageProbe } from "./usage.js";
@@ -17,6 +18,11 @@ export interface LoopTransportOptions {
   allowedRoot: string;
   sysfsRoot: string;
   inUse: DeviceUsageProbe;
+  /**
+   * The emulator's NVMe target stand-in and the host NQN this node presents to it. With both set,
+   * every attach is admitted by the target first, as a real `nvme connect` is.
+   */
+  target?: { socketPath: string; hostNqn: string };
 }
 
 const LOOP_DEVICE = /^\/dev\/loop\d+$/;
@@ -56,7 +62,17 @@ export class LoopTransport implements Transport {
   }
 
   async attach(target: VolumeTarget, call: TransportCall): Promise<string> {
-    const file = await this.checkedBackingFile(loopTarget(target));
+    const loop = loopTarget(target);
+    const file = await this.checkedBackingFile(loop);
+    // Asked even when this host already has a device: two test "nodes" share one kernel.
+    if (this.options.target) {
+      await connectThroughTarget({
+        ...this.options.target,
+        subsystem: loop.nqn,
+        file: loop.backingFile,
+        signal: call.signal,
+      });
+    }
     const existing = await this.attachedDevices(file, call);
     if (existing[0]) return existing[0];
     const { stdout } = await this.options.run("losetup", ["--find", "--show", "--", file], {

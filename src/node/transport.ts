@@ -17,6 +17,8 @@ export interface NvmeTarget {
 export interface LoopTarget {
   transport: "loop";
   backingFile: string;
+  /** The volume's subsystem NQN, which the emulator's target admits hosts to. */
+  nqn?: string;
 }
 
 export type VolumeTarget = NvmeTarget | LoopTarget;
@@ -81,12 +83,14 @@ export function parseVolumeContext(context: Readonly<Record<string, string>>): V
     };
   }
   if (transport === "loop") {
+    const nqn = context.nqn;
     return {
       transport,
       backingFile: checkAbsolutePath(
         required(context, "backingFile", transport),
         "volume_context.backingFile",
       ),
+      ...(nqn !== undefined && nqn !== "" ? { nqn: checkNqn(nqn) } : {}),
     };
   }
   if (transport === undefined || transport === "") {

@@ -45,9 +45,18 @@ export interface AddFileDiskRequest {
   filePath: string;
   /** Size of a new file, rounded up to `FILE_SIZE_GRANULARITY`. Omit to attach an existing file at its size. */
   fileSize?: bigint;
-  /** Export over NVMe/TCP on this port with this NQN (NQN needs RouterOS 7.21+). */
-  nvme?: { port: number; nqn: string };
+  /**
+   * NVMe/TCP port and NQN (NQN needs RouterOS 7.21+). Exported only with `exported: true`; a disk
+   * added unexported is fenced until `setDiskExport` allows a host.
+   */
+  nvme?: { port: number; nqn: string; exported?: boolean };
   comment?: string;
+}
+
+/** What `setDiskExport` changes; an absent field is left as it is. */
+export interface DiskExportChange {
+  exported?: boolean;
+  allowHosts?: readonly string[];
 }
 
 function readBack<T, R>(
@@ -125,7 +134,7 @@ export const change = {
       ["file-path", value.string(diskFilePath(request.filePath), "file-path")],
       ["file-size", size === undefined ? undefined : value.integer(size, "file size")],
       ["mount-filesystem", value.bool(false)],
-      ["nvme-tcp-export", nvme ? value.bool(true) : undefined],
+      ["nvme-tcp-export", nvme ? value.bool(nvme.exported ?? true) : undefined],
       ["nvme-tcp-server-port", nvme ? value.integer(nvme.port, "port") : undefined],
       ["nvme-tcp-server-nqn", nvme ? value.string(nvme.nqn, "NQN") : undefined],
       ["comment", comment === undefined ? undefined : value.string(comment, "comment")],
@@ -181,6 +190,44 @@ export const change = {
         throw new RdsError(
           "transient",
           `disk ${slot} was changed meanwhile (comment ${JSON.stringify(disk.comment)})`,
+          { retryable: false },
+        );
+      }
+      return disk;
+    });
+  },
+
+  /**
+   * `/disk set [find where slot=…]` of the export: `nvme-tcp-export` and/or
+   * `nvme-tcp-server-allow-host-name` (host NQNs joined with commas), read back. A read-back
+   * that does not show what was set is `transient` (someone changed it meanwhile: read again).
+   */
+  setDiskExport(slot: string, wanted: DiskExportChange): Change<DiskInfo> {
+    validateId(slot, "disk slot");
+    const hosts = wanted.allowHosts?.map((h) => {
+      validateNqn(h);
+      if (h.includes(","))
+        throw new RdsError("invalid-input", `host NQN ${JSON.stringify(h)} contains a comma`, {
+          retryable: false,
+        });
+      return h;
+    });
+    const allow = hosts?.join(",");
+    if (wanted.exported === undefined && allow === undefined)
+      throw new Error("setDiskExport changes nothing");
+    const command = setCommand("/disk", findWhere(where.eq("slot", slot)), [
+      ["nvme-tcp-server-allow-host-name", allow === undefined ? undefined : value.string(allow, "host NQNs")],
+      ["nvme-tcp-export", wanted.exported === undefined ? undefined : value.bool(wanted.exported)],
+    ]);
+    return readBack(command, query.disk(slot), (found: DiskInfo | null) => {
+      const disk = diskOrNotFound(slot)(found);
+      const exportShown = wanted.exported === undefined || disk.nvmeExport === wanted.exported;
+      // The allow list is printed only while exported; unexported, only the flag can be checked.
+      const allowShown = allow === undefined || !disk.nvmeExport || disk.allowHostName === allow;
+      if (!exportShown || !allowShown) {
+        throw new RdsError(
+          "transient",
+          `disk ${slot} shows nvme-tcp-export=${disk.nvmeExport} allow-host-name=${JSON.stringify(disk.allowHostName)} after the change`,
           { retryable: false },
         );
       }

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { pino } from "pino";
-import { type AddFileDiskRequest, type Change, change } from "./changes.js";
+import { type AddFileDiskRequest, type Change, change, type DiskExportChange } from "./changes.js";
 import { findWhere, getValueCommand, type RouterOsCommand, where } from "./command.js";
 import { invalidInput, RdsError } from "./errors.js";
 import { parseInteger } from "./parse/values.js";
@@ -26,7 +26,7 @@ import {
 } from "./runner.js";
 import { parseRouterOsVersion, type RouterOsVersion, supports } from "./version.js";
 
-export type { AddFileDiskRequest } from "./changes.js";
+export type { AddFileDiskRequest, DiskExportChange } from "./changes.js";
 export type { CallOptions, CommandTransport, ListingForm } from "./runner.js";
 
 export interface RdsClientOptions extends RunnerOptions {
@@ -155,6 +155,11 @@ export class RdsClient {
   /** Replaces the comment of the disk that still carries `was`, with its read-back — 1 round trip. */
   async setDiskComment(slot: string, was: string, now: string, call: CallOptions = {}): Promise<DiskInfo> {
     return (await this.apply(change.setDiskComment(slot, was, now), [], call))[0];
+  }
+
+  /** Changes a disk's NVMe/TCP export or allowed hosts, with its read-back — 1 round trip. */
+  async setDiskExport(slot: string, wanted: DiskExportChange, call: CallOptions = {}): Promise<DiskInfo> {
+    return (await this.apply(change.setDiskExport(slot, wanted), [], call))[0];
   }
 
   /** The disk with this slot, or null — 1 round trip. */

@@ -28,6 +28,11 @@ export interface DiskInfo {
   nvmeExport: boolean;
   nvmePort: number | null;
   nqn: string | null;
+  /**
+   * `nvme-tcp-server-allow-host-name` as printed ("" when empty or not printed: RouterOS prints
+   * it only while the disk is exported, and an empty value lets every host connect).
+   */
+  allowHostName: string;
   disabled: boolean;
   comment: string | null;
 }
@@ -136,6 +141,7 @@ export function decodeDisk(item: PrintedItem): DiskInfo {
     nvmeExport: flag(item, "nvme-tcp-export", "t"),
     nvmePort: portNumber === null ? null : Number(portNumber),
     nqn: nonEmpty(item, "nvme-tcp-server-nqn"),
+    allowHostName: nonEmpty(item, "nvme-tcp-server-allow-host-name") ?? "",
     disabled: flag(item, "disabled", "X"),
     comment: item.comment ?? nonEmpty(item, "comment"),
   };

@@ -15,6 +15,7 @@ import { Mutex } from "./mutex.js";
 import { defaultSettings, mergeSettings, type Settings } from "./settings.js";
 import { SshServer } from "./ssh-server.js";
 import { type DiskRecord, StateStore } from "./state.js";
+import { targetServer } from "./target.js";
 import type { LogEntry, SimWorld } from "./world.js";
 
 export interface EmulatorOptions {
@@ -107,6 +108,8 @@ export class Emulator {
     readonly pool: Pool,
     readonly ssh: SshServer,
     readonly control: ControlServer,
+    /** The NVMe/TCP target stand-in the loop transport asks before attaching (target.ts). */
+    readonly target: ControlServer,
     readonly address: { host: string; port: number },
     readonly hostKeyFingerprint: string,
   ) {}
@@ -156,8 +159,11 @@ export class Emulator {
         }),
       );
       await control.listen();
+      undo.unshift(() => control.close());
+      const target = targetServer(options.dataDir, world);
+      await target.listen();
       const listening = { host: address.address, port: address.port };
-      return new Emulator(world, pool, ssh, control, listening, identity.fingerprint);
+      return new Emulator(world, pool, ssh, control, target, listening, identity.fingerprint);
     } catch (e) {
       for (const step of undo) await step().catch(() => undefined);
       throw e;
@@ -168,6 +174,7 @@ export class Emulator {
   async stop(): Promise<void> {
     await this.ssh.close();
     await this.control.close();
+    await this.target.close();
     await this.pool.close();
   }
 }

@@ -76,6 +76,12 @@ export const settingsSchema = z
     file_remove_in_use: z.enum(["fail", "allow"]).default("fail"),
     /** `/disk remove` of an exported disk (live initiators cannot be seen by the emulator). */
     remove_exported_disk: z.enum(["allow", "fail"]).default("allow"),
+    /**
+     * What `nvme-tcp-server-allow-host-name` holds (the NVMe target stand-in applies it): one host
+     * NQN compared exactly (a value with a comma then matches no host), or a comma-separated list.
+     * Real RouterOS documents a single "host name"; lists are unconfirmed.
+     */
+    allow_host_name_form: z.enum(["single", "list"]).default("single"),
     /** How a subvolume's `parent` is printed: the source's name or its full path. */
     subvolume_parent_format: z.enum(["name", "fullname"]).default("name"),
     /** Report the pool as full (free=0, use=100%) and refuse new files and subvolumes. */

@@ -10,6 +10,7 @@ export type StorageRds = Pick<
   | "setDiskFileSize"
   | "removeDisk"
   | "setDiskComment"
+  | "setDiskExport"
   | "getDisk"
   | "listDisks"
   | "createSubvolume"

@@ -10,6 +10,7 @@ import {
   type SubvolumeInfo,
 } from "../rds/index.js";
 import type { Directories } from "./directories.js";
+import { applyExport, exportOf, type VolumeExport } from "./exports.js";
 import type { Layout } from "./layout.js";
 import { type ContentSource, decodeVolumeComment, encodeVolumeComment } from "./metadata.js";
 import type { StorageRds } from "./rds-port.js";
@@ -31,6 +32,8 @@ export interface VolumeRecord {
   comment: string | undefined;
   /** Set while the create attempt that made the volume is unconfirmed (see `confirm`). */
   attempt: string | undefined;
+  /** Which hosts may connect (see exports.ts). */
+  export: VolumeExport;
 }
 
 /** What a new volume starts from: nothing, or the image in another subvolume. */
@@ -149,13 +152,14 @@ export class VolumeStore {
    * Removes the `/disk` item, then the subvolume (RouterOS keeps the file after `/disk remove`; it
    * goes with the subvolume), then the per-volume snapshot directory if no snapshot is left in it.
    * Snapshots are separate subvolumes and stay usable. Every step is idempotent, so a retry after
-   * any failure finishes the job.
+   * any failure finishes the job. `refuse` may throw to keep a volume that is still exported.
    */
-  async delete(volumeId: string, call: CallOptions): Promise<void> {
+  async delete(volumeId: string, call: CallOptions, refuse?: (current: VolumeExport) => void): Promise<void> {
     const { layout, directories } = this.options;
     const disk = await this.rds.getDisk(volumeId, call);
     if (disk !== null) {
       this.#checkOwned(volumeId, disk);
+      refuse?.(exportOf(disk));
       await this.rds.removeDisk(volumeId, call);
     }
     // The remove and the reads that say whether the snapshot directory can go: 1 round trip.
@@ -167,6 +171,19 @@ export class VolumeStore {
     // Without a `/disk` item this call is a retry (or the volume was never finished): only the
     // directory is left to tidy, and a RouterOS that will not remove it must not block the delete.
     await directories.pruneIfOrphaned(volumeId, remains, call, disk === null);
+  }
+
+  /**
+   * Lets exactly `hosts` connect to the volume (none: fenced), from the state in `volume`, which
+   * the caller read under the volume's lock. Returns the volume as RouterOS shows it afterwards.
+   */
+  async setAllowedHosts(
+    volume: VolumeRecord,
+    hosts: readonly string[],
+    call: CallOptions,
+  ): Promise<VolumeRecord> {
+    const disk = await applyExport(this.rds, volume.volumeId, volume.export, hosts, call);
+    return disk === undefined ? volume : this.#record(volume.volumeId, disk);
   }
 
   /**
@@ -255,7 +272,8 @@ export class VolumeStore {
         filePath: layout.volumeImage(plan.volumeId),
         // A copied image is attached as it is; RouterOS then takes the file's own size.
         fileSize: plan.seed.kind === "empty" ? plan.sizeBytes : undefined,
-        nvme: { port: nvmePort, nqn: this.nqnFor(plan.volumeId) },
+        // Exported to nobody until ControllerPublishVolume allows a node.
+        nvme: { port: nvmePort, nqn: this.nqnFor(plan.volumeId), exported: false },
         comment,
       },
       call,
@@ -318,6 +336,7 @@ export class VolumeStore {
       nqn: disk.nqn ?? this.nqnFor(volumeId),
       comment: disk.comment ?? undefined,
       attempt: meta?.attempt,
+      export: exportOf(disk),
     };
   }
 }

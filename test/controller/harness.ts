@@ -37,6 +37,8 @@ export interface HarnessOptions {
   wrapClient?: (client: RdsClient) => StorageRds;
   /** Upper bound of one RouterOS command (the controller's --rds-command-timeout). */
   commandTimeoutMs?: number;
+  /** The controller's --rds-allow-host-list. */
+  allowHostList?: boolean;
 }
 
 type Method = keyof ControllerMethods;
@@ -141,6 +143,7 @@ export function controllerServiceFor(
     ...(options.locks ? { locks: options.locks } : {}),
     settings: {
       maxSnapshotsPerVolume: options.maxSnapshotsPerVolume ?? 0,
+      allowHostList: options.allowHostList ?? false,
       attachment: {
         transport: options.transport ?? "nvme-tcp",
         nvmeAddress: "192.0.2.10",

@@ -42,6 +42,7 @@ function disk(slot: string, filePath = `/${layout.pool}/rds-csi/vols/${slot}/dis
     nvmeExport: true,
     nvmePort: 4420,
     nqn: null,
+    allowHostName: "",
     disabled: false,
     comment: "rds-csi v1",
   };

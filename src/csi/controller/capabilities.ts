@@ -14,8 +14,8 @@ import { capabilitiesVerdict, checkParameters, requireId } from "./validate.js";
 /** ControllerGetCapabilities and ValidateVolumeCapabilities: what this controller can do. */
 
 /**
- * GET_SNAPSHOT is alpha in CSI 1.12 and csi-sanity 5.4 rejects it; publish/unpublish and volume
- * listing are not implemented, so they are not advertised.
+ * GET_SNAPSHOT is alpha in CSI 1.12 and csi-sanity 5.4 rejects it; volume listing is not
+ * implemented, so it is not advertised. PUBLISH_UNPUBLISH_VOLUME is export fencing (publish.ts).
  */
 export const CONTROLLER_CAPABILITIES: readonly ControllerCapabilityType[] = [
   "CREATE_DELETE_VOLUME",
@@ -24,6 +24,7 @@ export const CONTROLLER_CAPABILITIES: readonly ControllerCapabilityType[] = [
   "CLONE_VOLUME",
   "EXPAND_VOLUME",
   "GET_CAPACITY",
+  "PUBLISH_UNPUBLISH_VOLUME",
 ];
 
 export async function controllerGetCapabilities(): Promise<Outgoing<ControllerGetCapabilitiesResponse>> {

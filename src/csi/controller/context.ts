@@ -18,6 +18,11 @@ export interface ControllerSettings {
   /** Snapshots one volume may have; 0 for no limit. */
   maxSnapshotsPerVolume: number;
   attachment: VolumeAttachment;
+  /**
+   * RouterOS takes several host NQNs, comma-separated, in `nvme-tcp-server-allow-host-name`
+   * (unconfirmed; off by default). Without it a second node is refused FAILED_PRECONDITION.
+   */
+  allowHostList?: boolean;
 }
 
 /** What every controller RPC module works with. */
@@ -25,6 +30,7 @@ export interface Controller {
   readonly storage: Storage;
   readonly locks: KeyedLocks;
   readonly maxSnapshotsPerVolume: number;
+  readonly allowHostList: boolean;
   /** What the node needs to attach a volume (keys documented in src/node/README.md). */
   volumeContext(volumeId: string, nqn: string): StringMap;
 }
@@ -42,6 +48,7 @@ export function createController(
     storage,
     locks,
     maxSnapshotsPerVolume: settings.maxSnapshotsPerVolume,
+    allowHostList: settings.allowHostList ?? false,
     volumeContext(volumeId, nqn) {
       const context: StringMap = { transport, nvmeAddress, nvmePort: String(nvmePort), nqn };
       if (transport === "loop" && loopPoolPath !== undefined) {

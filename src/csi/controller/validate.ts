@@ -74,7 +74,19 @@ function malformed(cap: VolumeCapability, index: number): string | undefined {
 function unsupported(cap: VolumeCapability, index: number): string | undefined {
   const mode = cap.access_mode?.mode;
   if (typeof mode === "string" && SINGLE_NODE_MODES.has(mode as AccessMode)) return undefined;
-  return `volume_capabilities[${index}] access mode ${String(mode)} is not supported: volumes attach to one node at a time`;
+  if (isSharedBlock(cap)) return undefined;
+  return (
+    `volume_capabilities[${index}] access mode ${String(mode)} is not supported: volumes attach to ` +
+    "one node at a time, except raw block volumes with MULTI_NODE_MULTI_WRITER"
+  );
+}
+
+/**
+ * Raw block with MULTI_NODE_MULTI_WRITER: several nodes may hold it at once (live migration), the
+ * writers coordinate themselves. No filesystem here is safe to mount on two nodes.
+ */
+export function isSharedBlock(cap: VolumeCapability): boolean {
+  return cap.access_type === "block" && cap.access_mode?.mode === "MULTI_NODE_MULTI_WRITER";
 }
 
 /** CreateVolume: every capability must be well-formed and supported. */

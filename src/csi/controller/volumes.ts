@@ -1,6 +1,7 @@
 import {
   type CallOptions,
   type ContentSource,
+  describeExport,
   describeSource,
   isSnapshotId,
   isVolumeId,
@@ -9,7 +10,14 @@ import {
   type VolumeSeed,
   volumeIdFor,
 } from "../../storage/index.js";
-import { alreadyExists, invalidArgument, notFound, outOfRange, resourceExhausted } from "../errors.js";
+import {
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  outOfRange,
+  resourceExhausted,
+} from "../errors.js";
 import type { RequestContext } from "../pipeline.js";
 import type {
   CreateVolumeRequest,
@@ -71,7 +79,13 @@ export async function deleteVolume(
   // An id this driver never hands out names nothing of ours: already deleted.
   if (!isVolumeId(volumeId)) return {};
   return c.locks.withLock(volumeId, async () => {
-    await c.storage.volumes.delete(volumeId, callOf(ctx));
+    await c.storage.volumes.delete(volumeId, callOf(ctx), (current) => {
+      if (current.kind === "hosts") {
+        throw failedPrecondition(
+          `volume ${volumeId} is still published (${describeExport(current)}); unpublish it first`,
+        );
+      }
+    });
     return {};
   });
 }

@@ -1,0 +1,243 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TARGET_SOCKET } from "../../src/sim/target.js";
+import {
+  blockCapability,
+  createVolumeRequest,
+  Harness,
+  mountCapability,
+  useHarness,
+} from "../controller/harness.js";
+import { sshExec } from "../helpers/sim.js";
+import { exec, loopDevicesUnder, type NodeHarness, startNodeHarness } from "../node/host.js";
+
+/*
+ * Export fencing end to end: the Controller service against the emulator, and two node plugins
+ * (two host NQNs) whose loop transport asks the emulator's NVMe target stand-in before attaching,
+ * as `nvme connect` asks a real target. Run under each reading of `nvme-tcp-server-allow-host-name`.
+ */
+
+const HOST_A = "nqn.2014-08.org.nvmexpress:uuid:0a0a0a0a-0000-4000-8000-00000000000a";
+const HOST_B = "nqn.2014-08.org.nvmexpress:uuid:0b0b0b0b-0000-4000-8000-00000000000b";
+const NODE_A = `node-a/${HOST_A}`;
+const NODE_B = `node-b/${HOST_B}`;
+
+const h = useHarness({ transport: "loop" });
+let a: NodeHarness;
+let b: NodeHarness;
+
+beforeAll(async () => {
+  const loopTargetSocket = join(h.sim.dataDir, TARGET_SOCKET);
+  const common = { loopAllowedRoot: h.sim.poolMountPath, loopTargetSocket };
+  a = await startNodeHarness("fence-a", { ...common, nodeId: "node-a", hostNqn: HOST_A });
+  b = await startNodeHarness("fence-b", { ...common, nodeId: "node-b", hostNqn: HOST_B });
+});
+
+afterAll(async () => {
+  try {
+    await a?.close();
+    await b?.close();
+  } finally {
+    for (const device of await loopDevicesUnder(h.sim.poolMountPath)) {
+      await exec("losetup", ["--detach", device]).catch(() => undefined);
+    }
+  }
+});
+
+async function create(name: string, capability = blockCapability()) {
+  const res = await h.call("CreateVolume", createVolumeRequest(name, { capabilities: [capability] }));
+  return { id: res.volume.volume_id as string, context: res.volume.volume_context as Record<string, string> };
+}
+
+function publishRequest(volumeId: string, nodeId: string, capability = blockCapability()) {
+  return {
+    volume_id: volumeId,
+    node_id: nodeId,
+    volume_capability: capability,
+    readonly: false,
+    secrets: {},
+    volume_context: {},
+  };
+}
+
+function unpublishRequest(volumeId: string, nodeId: string) {
+  return { volume_id: volumeId, node_id: nodeId, secrets: {} };
+}
+
+/** NodeStageVolume of a raw block volume on `node`, then unstaged again when it worked. */
+async function stageOutcome(
+  node: NodeHarness,
+  volume: { id: string; context: Record<string, string> },
+  mode = "SINGLE_NODE_WRITER",
+) {
+  const staging = join(node.dir, "staging", `${volume.id}-${Math.random().toString(16).slice(2)}`);
+  await mkdir(staging, { recursive: true });
+  const request = {
+    volume_id: volume.id,
+    staging_target_path: staging,
+    volume_capability: { block: {}, access_mode: { mode } },
+    volume_context: volume.context,
+  };
+  const outcome = await node.outcome("NodeStageVolume", request);
+  if (outcome.code === 0) {
+    await node.call("NodeUnstageVolume", { volume_id: volume.id, staging_target_path: staging });
+  }
+  return outcome;
+}
+
+async function diskOf(volumeId: string) {
+  const disk = await h.client.getDisk(volumeId);
+  if (disk === null) throw new Error(`no disk ${volumeId}`);
+  return { exported: disk.nvmeExport, allow: disk.allowHostName };
+}
+
+describe("a new volume", () => {
+  it("is exported to no host, and a node that was not published is refused FAILED_PRECONDITION", async () => {
+    const v = await create("fence-new");
+    expect(await diskOf(v.id)).toEqual({ exported: false, allow: "" });
+    const refused = await stageOutcome(a, v);
+    expect(refused.code).toBe(status.FAILED_PRECONDITION);
+    expect(refused.message).toContain(HOST_A);
+  });
+});
+
+describe("ControllerPublishVolume / ControllerUnpublishVolume", () => {
+  it("allow exactly the published node, idempotently, and revoke it again", async () => {
+    const v = await create("fence-rwo");
+    await h.call("ControllerPublishVolume", publishRequest(v.id, NODE_A));
+    expect(await diskOf(v.id)).toEqual({ exported: true, allow: HOST_A });
+    expect(await h.call("ControllerPublishVolume", publishRequest(v.id, NODE_A))).toEqual({
+      publish_context: {},
+    });
+    expect((await stageOutcome(a, v)).code).toBe(0);
+    expect((await stageOutcome(b, v)).code).toBe(status.FAILED_PRECONDITION);
+
+    // Single-node: another node is refused while the first holds it, and nothing changes.
+    const conflict = await h.outcome("ControllerPublishVolume", publishRequest(v.id, NODE_B));
+    expect(conflict.code).toBe(status.FAILED_PRECONDITION);
+    expect(await diskOf(v.id)).toEqual({ exported: true, allow: HOST_A });
+    // So is deleting it while published.
+    await h.expectCode("DeleteVolume", { volume_id: v.id, secrets: {} }, status.FAILED_PRECONDITION);
+
+    await h.call("ControllerUnpublishVolume", unpublishRequest(v.id, NODE_A));
+    expect((await diskOf(v.id)).exported).toBe(false);
+    expect((await stageOutcome(a, v)).code).toBe(status.FAILED_PRECONDITION);
+    // Repeated, for a node that never had it, for a node id that is not ours: all OK.
+    await h.call("ControllerUnpublishVolume", unpublishRequest(v.id, NODE_A));
+    await h.call("ControllerUnpublishVolume", unpublishRequest(v.id, NODE_B));
+    await h.call("ControllerUnpublishVolume", unpublishRequest(v.id, "some-fake-node-id"));
+    expect((await diskOf(v.id)).exported).toBe(false);
+
+    await h.call("ControllerPublishVolume", publishRequest(v.id, NODE_B));
+    expect((await stageOutcome(b, v)).code).toBe(0);
+    expect((await stageOutcome(a, v)).code).toBe(status.FAILED_PRECONDITION);
+    await h.call("ControllerUnpublishVolume", unpublishRequest(v.id, NODE_B));
+    await h.call("DeleteVolume", { volume_id: v.id, secrets: {} });
+  });
+
+  it("answer the CSI codes for bad, unknown and gone input", async () => {
+    const v = await create("fence-codes");
+    const missingCap = { ...publishRequest(v.id, NODE_A), volume_capability: null };
+    await h.expectCode("ControllerPublishVolume", missingCap, status.INVALID_ARGUMENT);
+    await h.expectCode("ControllerPublishVolume", publishRequest("", NODE_A), status.INVALID_ARGUMENT);
+    await h.expectCode("ControllerPublishVolume", publishRequest(v.id, ""), status.INVALID_ARGUMENT);
+    await h.expectCode(
+      "ControllerPublishVolume",
+      publishRequest(v.id, "some-fake-node-id"),
+      status.NOT_FOUND,
+    );
+    await h.expectCode("ControllerPublishVolume", publishRequest("fake-vol-id", NODE_A), status.NOT_FOUND);
+    const gone = "pvc-00000000-0000-5000-8000-000000000000";
+    await h.expectCode("ControllerPublishVolume", publishRequest(gone, NODE_A), status.NOT_FOUND);
+    await h.expectCode("ControllerUnpublishVolume", unpublishRequest("", NODE_A), status.INVALID_ARGUMENT);
+    await h.call("ControllerUnpublishVolume", unpublishRequest(gone, NODE_A));
+    await h.call("ControllerUnpublishVolume", unpublishRequest("fake-vol-id", NODE_A));
+    // A filesystem volume is never shared, whatever the access mode asks.
+    await h.expectCode(
+      "ControllerPublishVolume",
+      publishRequest(v.id, NODE_A, mountCapability("MULTI_NODE_MULTI_WRITER")),
+      status.INVALID_ARGUMENT,
+    );
+    expect((await diskOf(v.id)).exported).toBe(false);
+    await h.call("DeleteVolume", { volume_id: v.id, secrets: {} });
+  });
+});
+
+describe("MULTI_NODE_MULTI_WRITER raw block, under each reading of the allow list", () => {
+  const shared = blockCapability("MULTI_NODE_MULTI_WRITER");
+
+  it("with a RouterOS that takes a list, allows each published node", async () => {
+    await h.sim.control.setSettings({ allow_host_name_form: "list" });
+    const listing = new Harness(h.sim, { transport: "loop", allowHostList: true });
+    try {
+      const v = await create("fence-mnmw-list", shared);
+      await listing.call("ControllerPublishVolume", publishRequest(v.id, NODE_A, shared));
+      await listing.call("ControllerPublishVolume", publishRequest(v.id, NODE_B, shared));
+      expect(await diskOf(v.id)).toEqual({ exported: true, allow: `${HOST_A},${HOST_B}` });
+      expect((await stageOutcome(a, v, "MULTI_NODE_MULTI_WRITER")).code).toBe(0);
+      expect((await stageOutcome(b, v, "MULTI_NODE_MULTI_WRITER")).code).toBe(0);
+      await listing.call("ControllerUnpublishVolume", unpublishRequest(v.id, NODE_A));
+      expect(await diskOf(v.id)).toEqual({ exported: true, allow: HOST_B });
+      expect((await stageOutcome(a, v, "MULTI_NODE_MULTI_WRITER")).code).toBe(status.FAILED_PRECONDITION);
+      // An empty node id unpublishes from every node.
+      await listing.call("ControllerUnpublishVolume", unpublishRequest(v.id, ""));
+      expect((await diskOf(v.id)).exported).toBe(false);
+      await h.call("DeleteVolume", { volume_id: v.id, secrets: {} });
+    } finally {
+      listing.close();
+      await h.sim.control.setSettings({ allow_host_name_form: "single" });
+    }
+  });
+
+  it("without list support configured, a second node is FAILED_PRECONDITION and the first keeps it", async () => {
+    const v = await create("fence-mnmw-single", shared);
+    await h.call("ControllerPublishVolume", publishRequest(v.id, NODE_A, shared));
+    const second = await h.outcome("ControllerPublishVolume", publishRequest(v.id, NODE_B, shared));
+    expect(second.code).toBe(status.FAILED_PRECONDITION);
+    expect(second.message).toContain("--rds-allow-host-list");
+    expect(await diskOf(v.id)).toEqual({ exported: true, allow: HOST_A });
+    await h.call("ControllerUnpublishVolume", unpublishRequest(v.id, NODE_A));
+    await h.call("DeleteVolume", { volume_id: v.id, secrets: {} });
+  });
+
+  it("list support wrongly configured on a single-host RouterOS fails closed: neither node gets in", async () => {
+    const listing = new Harness(h.sim, { transport: "loop", allowHostList: true });
+    try {
+      const v = await create("fence-mnmw-wrong", shared);
+      await listing.call("ControllerPublishVolume", publishRequest(v.id, NODE_A, shared));
+      await listing.call("ControllerPublishVolume", publishRequest(v.id, NODE_B, shared));
+      expect((await stageOutcome(a, v, "MULTI_NODE_MULTI_WRITER")).code).toBe(status.FAILED_PRECONDITION);
+      expect((await stageOutcome(b, v, "MULTI_NODE_MULTI_WRITER")).code).toBe(status.FAILED_PRECONDITION);
+      await listing.call("ControllerUnpublishVolume", unpublishRequest(v.id, ""));
+      await h.call("DeleteVolume", { volume_id: v.id, secrets: {} });
+    } finally {
+      listing.close();
+    }
+  });
+});
+
+describe("a volume made before export fencing (exported to every host)", () => {
+  it("is narrowed to the node at its next publish", async () => {
+    const v = await create("fence-legacy");
+    const opened = await sshExec(
+      h.sim,
+      `/disk set [find slot="${v.id}"] nvme-tcp-export=yes nvme-tcp-server-allow-host-name=""`,
+    );
+    expect(opened.stdout).toBe("");
+    expect((await stageOutcome(b, v)).code).toBe(0);
+    await h.call("ControllerPublishVolume", publishRequest(v.id, NODE_A));
+    expect(await diskOf(v.id)).toEqual({ exported: true, allow: HOST_A });
+    expect((await stageOutcome(b, v)).code).toBe(status.FAILED_PRECONDITION);
+    expect((await stageOutcome(a, v)).code).toBe(0);
+    await h.call("ControllerUnpublishVolume", unpublishRequest(v.id, NODE_A));
+    await h.call("DeleteVolume", { volume_id: v.id, secrets: {} });
+  });
+});
+
+describe("NodeGetInfo", () => {
+  it("names the node and the host NQN it presents", async () => {
+    expect((await a.call("NodeGetInfo", {})).node_id).toBe(NODE_A);
+  });
+});
