@@ -65,6 +65,7 @@ export const controllerSchema = z.object({
   nqnPrefix: z.string().regex(/^nqn\.\d{4}-\d{2}\.[a-z0-9.-]+(:[A-Za-z0-9._-]+)*$/, "not an NQN prefix"),
   maxSnapshotsPerVolume: intIn(0, 100_000),
   rdsAllowHostList: boolish,
+  exportFencing: boolish,
   nodeTransport: z.enum(["nvme-tcp", "loop"]),
   loopPoolPath: z.string().optional(),
   reconcileInterval: duration,
@@ -173,6 +174,13 @@ export function controllerOptions(): Option[] {
       "refuse more snapshots of one volume (0 = no limit)",
       "MAX_SNAPSHOTS_PER_VOLUME",
       "128",
+    ),
+    opt(
+      "--export-fencing [bool]",
+      "create volumes exported to no host until ControllerPublishVolume allows a node " +
+        "(false: to every host, for clusters without csi-attacher)",
+      "EXPORT_FENCING",
+      "true",
     ),
     opt(
       "--rds-allow-host-list [bool]",

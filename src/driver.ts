@@ -153,6 +153,7 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
     root: c.rdsRoot,
     nvmePort: c.nvmePort,
     nqnPrefix: c.nqnPrefix,
+    fenceNewVolumes: c.exportFencing,
     logger,
     onCommand: ({ seconds, outcome }) => {
       metrics.sshCommandSeconds.observe({ outcome }, seconds);

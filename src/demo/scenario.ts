@@ -46,7 +46,8 @@ export class SnapshotScenario {
   private readonly csi: CsiClient;
   private readonly fsType: "ext4" | "xfs";
   private readonly size: bigint;
-  private readonly published = new Map<string, { target: string; staging: string }>();
+  private readonly published = new Map<string, { target: string; staging: string; nodeId: string }>();
+  #nodeId: string | undefined;
   private readonly volumes = new Set<string>();
   private readonly snapshots = new Set<string>();
 
@@ -114,12 +115,23 @@ export class SnapshotScenario {
       volume_capability: this.capability(),
       volume_context: vol.volume_context,
     };
+    // As the external-attacher does before kubelet stages: the volume is exported to this node only.
+    const nodeId = await this.nodeId();
+    this.published.set(vol.volume_id, { target: "", staging: "", nodeId });
+    await this.csi.call("Controller", "ControllerPublishVolume", {
+      volume_id: vol.volume_id,
+      node_id: nodeId,
+      volume_capability: this.capability(),
+      readonly: false,
+      secrets: {},
+      volume_context: vol.volume_context,
+    });
     await this.csi.call("Node", "NodeStageVolume", {
       ...common,
       staging_target_path: staging,
       publish_context: {},
     });
-    this.published.set(vol.volume_id, { target: "", staging });
+    this.published.set(vol.volume_id, { target: "", staging, nodeId });
     await this.csi.call("Node", "NodePublishVolume", {
       ...common,
       staging_target_path: staging,
@@ -127,8 +139,13 @@ export class SnapshotScenario {
       readonly: false,
       publish_context: {},
     });
-    this.published.set(vol.volume_id, { target, staging });
+    this.published.set(vol.volume_id, { target, staging, nodeId });
     return target;
+  }
+
+  private async nodeId(): Promise<string> {
+    this.#nodeId ??= (await this.csi.call<{ node_id: string }>("Node", "NodeGetInfo", {})).node_id;
+    return this.#nodeId;
   }
 
   async unmount(volumeId: string): Promise<void> {
@@ -136,7 +153,16 @@ export class SnapshotScenario {
     if (!p) return;
     if (p.target)
       await this.csi.call("Node", "NodeUnpublishVolume", { volume_id: volumeId, target_path: p.target });
-    await this.csi.call("Node", "NodeUnstageVolume", { volume_id: volumeId, staging_target_path: p.staging });
+    if (p.staging)
+      await this.csi.call("Node", "NodeUnstageVolume", {
+        volume_id: volumeId,
+        staging_target_path: p.staging,
+      });
+    await this.csi.call("Controller", "ControllerUnpublishVolume", {
+      volume_id: volumeId,
+      node_id: p.nodeId,
+      secrets: {},
+    });
     this.published.delete(volumeId);
   }
 

@@ -13,6 +13,11 @@ export interface StorageOptions {
   root: string;
   nvmePort: number;
   nqnPrefix: string;
+  /**
+   * New volumes are exported to no host until ControllerPublishVolume (default). False exports
+   * them to every host, for clusters that run no csi-attacher (CSIDriver attachRequired: false).
+   */
+  fenceNewVolumes?: boolean;
   logger: Logger;
 }
 
@@ -49,6 +54,7 @@ export function createStorage(rds: StorageRds, options: StorageOptions): Storage
       directories,
       nvmePort: options.nvmePort,
       nqnPrefix: options.nqnPrefix,
+      fenceNewVolumes: options.fenceNewVolumes ?? true,
       logger,
     }),
     snapshots: new SnapshotStore(rds, { layout, directories, logger }),

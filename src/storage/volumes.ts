@@ -63,6 +63,8 @@ export interface VolumeStoreOptions {
   directories: Directories;
   nvmePort: number;
   nqnPrefix: string;
+  /** See `StorageOptions.fenceNewVolumes`. */
+  fenceNewVolumes: boolean;
   logger: Logger;
 }
 
@@ -273,7 +275,7 @@ export class VolumeStore {
         // A copied image is attached as it is; RouterOS then takes the file's own size.
         fileSize: plan.seed.kind === "empty" ? plan.sizeBytes : undefined,
         // Exported to nobody until ControllerPublishVolume allows a node.
-        nvme: { port: nvmePort, nqn: this.nqnFor(plan.volumeId), exported: false },
+        nvme: { port: nvmePort, nqn: this.nqnFor(plan.volumeId), exported: !this.options.fenceNewVolumes },
         comment,
       },
       call,

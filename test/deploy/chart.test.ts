@@ -149,21 +149,37 @@ describe.each([
 });
 
 describe("default values", () => {
-  it("deploy no csi-attacher, and tell Kubernetes no attach step is needed", () => {
-    expect(containerNames(controllerOf(defaults))).toEqual([
+  it("deploy csi-attacher for export fencing, and tell Kubernetes an attach step is needed", () => {
+    const controller = controllerOf(defaults);
+    expect(containerNames(controller)).toEqual([
       "rds-csi",
       "csi-provisioner",
       "csi-snapshotter",
       "csi-resizer",
+      "csi-attacher",
       "liveness-probe",
     ]);
-    expect(defaults.filter((o) => o.metadata.name.endsWith("-attacher"))).toEqual([]);
+    expect(container(controller, "csi-attacher").image).toBe(PINNED.attacher);
     expect(find(defaults, "CSIDriver", DRIVER).spec).toMatchObject({
-      attachRequired: false,
+      attachRequired: true,
       podInfoOnMount: false,
       fsGroupPolicy: "File",
       volumeLifecycleModes: ["Persistent"],
     });
+    const env = container(controller, "rds-csi").env ?? [];
+    expect(env).toContainEqual({ name: "EXPORT_FENCING", value: "true" });
+    expect(env).toContainEqual({ name: "RDS_ALLOW_HOST_LIST", value: "false" });
+  });
+
+  it("without csi-attacher, create volumes unfenced and need no attach step", () => {
+    const objects = render({ set: ["sidecars.attacher.enabled=false"] });
+    const controller = controllerOf(objects);
+    expect(containerNames(controller)).not.toContain("csi-attacher");
+    expect(objects.filter((o) => o.metadata.name.endsWith("-attacher"))).toEqual([]);
+    expect((find(objects, "CSIDriver", DRIVER).spec as { attachRequired: boolean }).attachRequired).toBe(
+      false,
+    );
+    expect(container(controller, "rds-csi").env).toContainEqual({ name: "EXPORT_FENCING", value: "false" });
   });
 
   it("pin every sidecar image to its tested version", () => {
@@ -286,7 +302,10 @@ describe("default values", () => {
     expect(allows("", "persistentvolumes", "create") && allows("", "persistentvolumes", "delete")).toBe(true);
     expect(allows("snapshot.storage.k8s.io", "volumesnapshotcontents/status", "update")).toBe(true);
     expect(allows("", "persistentvolumeclaims/status", "patch")).toBe(true);
-    expect(allows("storage.k8s.io", "volumeattachments/status", "patch")).toBe(false);
+    // Attacher
+    expect(allows("storage.k8s.io", "volumeattachments/status", "patch")).toBe(true);
+    expect(allows("storage.k8s.io", "volumeattachments", "patch")).toBe(true);
+    expect(allows("storage.k8s.io", "csinodes", "get")).toBe(true);
     const leases = find(defaults, "Role", "rds-csi-leader-election").rules as Rule[];
     expect(leases).toContainEqual({
       apiGroups: ["coordination.k8s.io"],

@@ -12,7 +12,15 @@ import { withoutAttemptToken } from "../controller/harness.js";
 import type { SimFixture } from "../helpers/sim.js";
 import type { ArmedFault, ControllerRig, Outcome } from "./controller-rig.js";
 import type { Operation } from "./operations.js";
-import { ChecksumCache, changes, maskIds, type PoolState, type Roles, readPoolState } from "./pool-state.js";
+import {
+  ChecksumCache,
+  changes,
+  connectable,
+  maskIds,
+  type PoolState,
+  type Roles,
+  readPoolState,
+} from "./pool-state.js";
 
 export type FaultKind = "drop-before" | "drop-after" | "timeout" | "late" | "fail" | "cut-reply";
 
@@ -216,10 +224,12 @@ export class MatrixRunner {
       await this.sim.control.clearFaults();
     }
     result.codes.push(outcome.code);
+    await this.#checkExposure(op, input.roles, result);
     while (outcome.code !== status.OK && result.codes.length < MAX_ATTEMPTS) {
       if (isFinal(outcome.code)) await this.#checkFinal(op, kind, outcome, before, input.roles, result);
       outcome = await this.rig.attempt(input.method, input.request);
       result.codes.push(outcome.code);
+      await this.#checkExposure(op, input.roles, result);
     }
     if (outcome.code !== status.OK) {
       result.problems.push(
@@ -233,6 +243,7 @@ export class MatrixRunner {
     }
     // A late command must have run before the pool is judged: what it does is the point.
     if (kind === "late") await this.#heldReplySent(line, "delay");
+    await this.#checkExposure(op, input.roles, result);
     const got = changes(before, await this.state(), input.roles);
     const missing = learned.changes.filter((c) => !got.includes(c));
     const extra = got.filter((c) => !learned.changes.includes(c));
@@ -247,6 +258,18 @@ export class MatrixRunner {
     const injections = await this.#newInjections();
     if (injections.length > 0) result.problems.push(`emulator evaluated: ${injections.join("; ")}`);
     return result;
+  }
+
+  /** Export fencing: the case's volume must never let in a host the operation does not name. */
+  async #checkExposure(op: Operation, roles: Roles, result: CaseResult): Promise<void> {
+    if (op.mayConnect === undefined || roles.volume === undefined) return;
+    const who = connectable(await this.state(), roles.volume);
+    const allowed = new Set(op.mayConnect);
+    if (who === "nobody") return;
+    if (who === "everyone" || who.some((h) => !allowed.has(h))) {
+      const problem = `volume exported to ${who === "everyone" ? "every host" : who.join(", ")}`;
+      if (!result.problems.includes(problem)) result.problems.push(problem);
+    }
   }
 
   /**

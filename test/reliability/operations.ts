@@ -23,7 +23,9 @@ export type ControllerMethod =
   | "DeleteVolume"
   | "CreateSnapshot"
   | "DeleteSnapshot"
-  | "ControllerExpandVolume";
+  | "ControllerExpandVolume"
+  | "ControllerPublishVolume"
+  | "ControllerUnpublishVolume";
 
 export interface CaseInput {
   roles: Roles;
@@ -53,6 +55,11 @@ export interface Operation {
    * unknown; an empty directory is swept later (DeleteSnapshot of an unknown id, the reconciler).
    */
   mayRemainAfterRollBack?: readonly string[];
+  /**
+   * Who may connect to the case's volume at any moment, checked after every attempt: a problem when
+   * the pool lets in anyone else (export fencing must never widen access, whatever fails).
+   */
+  mayConnect?: readonly string[];
   /** Makes the inputs of one case; `tag` is unique per case and a valid CSI name. */
   prepare(driver: Driver, tag: string): Promise<CaseInput>;
 }
@@ -93,6 +100,20 @@ async function snapshotOf(driver: Driver, name: string, volumeId: string): Promi
 }
 
 const deleteVolumeRequest = (volumeId: string) => ({ volume_id: volumeId, secrets: {} });
+
+/** The node every publish case publishes to, as the external-attacher names it. */
+export const FENCED_HOST = "nqn.2014-08.org.nvmexpress:uuid:f0f0f0f0-0000-4000-8000-0000000000f0";
+const FENCED_NODE = `matrix-node/${FENCED_HOST}`;
+
+const publishRequest = (volumeId: string) => ({
+  volume_id: volumeId,
+  node_id: FENCED_NODE,
+  volume_capability: mountCapability(),
+  readonly: false,
+  secrets: {},
+  volume_context: {},
+});
+const unpublishRequest = (volumeId: string) => ({ volume_id: volumeId, node_id: FENCED_NODE, secrets: {} });
 const deleteSnapshotRequest = (snapshotId: string) => ({ snapshot_id: snapshotId, secrets: {} });
 
 /** Restores and clones only read their source, so one source serves every case of the operation. */
@@ -174,6 +195,26 @@ export function createOperations(): Record<string, Operation> {
             volume_capability: mountCapability(),
           },
         };
+      },
+    },
+    publish: {
+      name: "ControllerPublishVolume",
+      // The attacher retries until the VolumeAttachment is gone; a half-done publish is finished.
+      finalErrorRollsBack: false,
+      mayConnect: [FENCED_HOST],
+      prepare: async (driver, tag) => {
+        const volume = await volumeWithData(driver, tag);
+        return { roles: { volume }, method: "ControllerPublishVolume", request: publishRequest(volume) };
+      },
+    },
+    unpublish: {
+      name: "ControllerUnpublishVolume",
+      finalErrorRollsBack: false,
+      mayConnect: [FENCED_HOST],
+      prepare: async (driver, tag) => {
+        const volume = await volumeWithData(driver, tag);
+        await driver.call("ControllerPublishVolume", publishRequest(volume));
+        return { roles: { volume }, method: "ControllerUnpublishVolume", request: unpublishRequest(volume) };
       },
     },
     DeleteVolume: {

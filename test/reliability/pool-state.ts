@@ -26,6 +26,7 @@ const DISK_FIELDS = [
   "nvme-tcp-export",
   "nvme-tcp-server-port",
   "nvme-tcp-server-nqn",
+  "nvme-tcp-server-allow-host-name",
   "comment",
 ] as const;
 const SUBVOLUME_FIELDS = ["fs", "read-only", "snapshot", "parent"] as const;
@@ -43,6 +44,18 @@ function pick(item: Printed, fields: readonly string[]): string {
   return fields
     .map((f) => `${f}=${item[f] === undefined ? "-" : JSON.stringify(stable(f, item[f]))}`)
     .join(" ");
+}
+
+/**
+ * Who may connect to the disk `slot` in a reading: nobody (not exported), every host (exported with
+ * an empty allow list), or the hosts the allow list names.
+ */
+export function connectable(state: PoolState, slot: string): "nobody" | "everyone" | string[] {
+  const entry = state.get(`disk ${slot}`);
+  if (entry === undefined || !/nvme-tcp-export=true/.test(entry)) return "nobody";
+  const allow = /nvme-tcp-server-allow-host-name=("(?:[^"\\]|\\.)*")/.exec(entry);
+  const value = allow ? (JSON.parse(allow[1]!) as string) : "";
+  return value === "" ? "everyone" : value.split(",");
 }
 
 /**

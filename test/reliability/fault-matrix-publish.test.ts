@@ -1,0 +1,3 @@
+import { defineMatrixSuite } from "./matrix-suite.js";
+
+defineMatrixSuite("publish", ["publish", "unpublish"]);
