@@ -20,6 +20,7 @@ const pure = [
   "test/node/nvme-transport.test.ts",
   "test/node/validate.test.ts",
   "test/reconcile/classify.test.ts",
+  "test/reconcile/attachments.test.ts",
   "test/sim/cli.test.ts",
   "test/sim/layout.test.ts",
   "test/sim/sizes.test.ts",

@@ -222,6 +222,7 @@ function reconcilerFor(c: ControllerConfig, storage: Storage, shared: Shared): R
     dryRun: c.reconcileDryRun,
     gracePeriodMs: c.reconcileGracePeriod,
     passes: c.reconcilePasses,
+    exportFencing: c.exportFencing,
     locks: shared.locks,
     logger: shared.logger.child({ component: "reconciler" }),
     metrics: { findings: (type, action) => metrics.reconcilerFindings.inc({ type, action }) },

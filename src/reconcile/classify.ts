@@ -5,6 +5,7 @@ import type {
   SnapshotObjects,
   VolumeObjects,
 } from "../storage/index.js";
+import { judgeExport } from "./attachments.js";
 import type { FindingType } from "./findings.js";
 import type { LiveObjects } from "./kubernetes.js";
 
@@ -60,6 +61,12 @@ export function classify(layout: Layout, inventory: RdsInventory, live: LiveObje
     const verdict = judgeSnapshotDirectory(directory);
     if (typeof verdict === "string") unexplained.push(verdict);
     else if (verdict !== undefined) candidates.push(verdict);
+  }
+  if (live.attachedHosts !== undefined) {
+    for (const objects of inventory.volumes.values()) {
+      const verdict = judgeExport(objects, live.attachedHosts);
+      if (verdict !== undefined) candidates.push(verdict);
+    }
   }
   for (const fullname of inventory.strangeSnapshotSubvolumes) {
     unexplained.push(`subvolume ${fullname} is not <volume id>/<snapshot id>`);

@@ -13,6 +13,8 @@ export const FINDING_TYPES = [
   "file-without-disk",
   /** Per-volume snapshot directory whose volume and snapshots are all gone. */
   "empty-snapshot-directory",
+  /** Volume exported to a host NQN no VolumeAttachment names (export fencing; removal revokes it). */
+  "stale-export",
 ] as const;
 export type FindingType = (typeof FINDING_TYPES)[number];
 

@@ -7,6 +7,7 @@ import {
   type ObservableMiddleware,
 } from "@kubernetes/client-node";
 import { z } from "zod";
+import type { AttachedHosts } from "./attachments.js";
 
 /**
  * What the cluster says is alive: the volume handles of PersistentVolumes and the snapshot handles
@@ -29,6 +30,8 @@ export interface LiveObjects {
    * installed): volumes can still be judged, snapshots cannot.
    */
   snapshotsKnown: boolean;
+  /** With export fencing: the host NQNs VolumeAttachments give each volume (attachments.ts). */
+  attachedHosts?: AttachedHosts;
 }
 
 export interface KubernetesReader {

@@ -1,6 +1,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { CallOptions, RdsInventory, Storage } from "../storage/index.js";
+import { listAttachedHosts } from "./attachments.js";
 import { type Candidate, candidateKey, classify } from "./classify.js";
 import type { Finding, FindingAction, PassReport, ReconcilerMetrics } from "./findings.js";
 import {
@@ -39,6 +40,11 @@ export interface ReconcilerOptions {
   metrics?: ReconcilerMetrics;
   /** Bound for one Kubernetes list request (RouterOS commands have the connection's own). Default 30 s. */
   kubernetesTimeoutMs?: number;
+  /**
+   * Export fencing is on (csi-attacher deployed): also list VolumeAttachments and CSINodes, and
+   * report volumes exported to hosts none of them names (`stale-export`).
+   */
+  exportFencing?: boolean;
   /** Now, in epoch ms, for ages (tests move it forward). */
   clock?: () => number;
 }
@@ -136,6 +142,7 @@ class ReconcilePass {
   readonly #clock: () => number;
   readonly #kubernetesTimeoutMs: number;
   #kubernetes: KubernetesReader | undefined;
+  #config: KubeConfig | undefined;
 
   constructor(
     private readonly options: ReconcilerOptions,
@@ -168,6 +175,15 @@ class ReconcilePass {
       // The RDS first: whatever it shows then has had the longest time to appear in the cluster.
       inventory = await storage.readInventory({ kind: "all" }, this.#call());
       live = await this.#reader().listLive(this.#cancel.signal);
+      if (this.options.exportFencing) {
+        const attached = await listAttachedHosts(
+          this.#kubeConfig(),
+          this.options.driverName,
+          this.#kubernetesTimeoutMs,
+          this.#cancel.signal,
+        );
+        live = { ...live, attachedHosts: attached };
+      }
     } catch (err) {
       // Nothing has been judged yet, so nothing was changed: "could not list" is never "absent".
       return this.#failed(startedAt, err);
@@ -261,10 +277,17 @@ class ReconcilePass {
     );
   }
 
+  #kubeConfig(): KubeConfig {
+    if (this.#config === undefined) {
+      const { kube } = this.options;
+      this.#config = kube === undefined ? defaultKubeConfig() : typeof kube === "function" ? kube() : kube;
+    }
+    return this.#config;
+  }
+
   #reader(): KubernetesReader {
     if (this.#kubernetes === undefined) {
-      const { kube } = this.options;
-      const config = kube === undefined ? defaultKubeConfig() : typeof kube === "function" ? kube() : kube;
+      const config = this.#kubeConfig();
       this.#kubernetes = createKubernetesReader(config, {
         driverName: this.options.driverName,
         requestTimeoutMs: this.#kubernetesTimeoutMs,

@@ -5,6 +5,7 @@ import type {
   Storage,
   VolumeObjects,
 } from "../storage/index.js";
+import { hostsToKeep } from "./attachments.js";
 import { type Candidate, candidateKey, classify } from "./classify.js";
 import type { LiveObjects } from "./kubernetes.js";
 
@@ -103,6 +104,13 @@ async function remove(ctx: RemovalContext, candidate: Candidate, volume: VolumeO
       // Checks again that the volume and every snapshot of it are gone before removing.
       await storage.directories.pruneVolumeSnapshots(candidate.id, call);
       return;
+    case "stale-export": {
+      // Revokes only the hosts no VolumeAttachment names; the rest stay allowed.
+      const record = await storage.volumes.find(candidate.id, call);
+      if (record === undefined || volume === undefined || ctx.live.attachedHosts === undefined) return;
+      await storage.volumes.setAllowedHosts(record, hostsToKeep(volume, ctx.live.attachedHosts), call);
+      return;
+    }
   }
 }
 

@@ -5,7 +5,7 @@
 
 export type { CallOptions } from "../rds/index.js";
 export type { Directories } from "./directories.js";
-export { allowedHosts, describeExport, type VolumeExport } from "./exports.js";
+export { allowedHosts, describeExport, exportOf as exportOfDisk, type VolumeExport } from "./exports.js";
 export { isSnapshotId, isVolumeId, nameProblem, snapshotIdFor, volumeIdFor } from "./ids.js";
 export type {
   InventoryScope,

@@ -65,9 +65,9 @@ describe("CreateVolume", () => {
     expect(disk).toMatchObject({
       filePath: `/${h.sim.pool}/${ROOT}/vols/${id}/disk.img`,
       fileSize: 10n * MiB,
-      nvmeExport: true,
-      nvmePort: 4420,
-      nqn: `${NQN_PREFIX}:${id}`,
+      // Exported to no host until ControllerPublishVolume; port and NQN print once exported.
+      nvmeExport: false,
+      allowHostName: "",
       comment: expect.stringMatching(/^rds-csi v1 attempt=[0-9a-f]{16}$/),
     });
     expect(await h.client.getSubvolume(`${ROOT}/vols/${id}`, { fs: h.sim.fsLabel })).not.toBeNull();
@@ -422,9 +422,9 @@ describe("capabilities and capacity", () => {
       "EXPAND_VOLUME",
       "GET_CAPACITY",
       "LIST_SNAPSHOTS",
+      "PUBLISH_UNPUBLISH_VOLUME",
     ]);
     for (const method of [
-      "ControllerPublishVolume",
       "ListVolumes",
       "GetSnapshot",
       "ControllerGetVolume",

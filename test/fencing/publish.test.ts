@@ -8,6 +8,7 @@ import {
   createVolumeRequest,
   Harness,
   mountCapability,
+  NQN_PREFIX,
   useHarness,
 } from "../controller/harness.js";
 import { sshExec } from "../helpers/sim.js";
@@ -108,6 +109,7 @@ describe("ControllerPublishVolume / ControllerUnpublishVolume", () => {
     const v = await create("fence-rwo");
     await h.call("ControllerPublishVolume", publishRequest(v.id, NODE_A));
     expect(await diskOf(v.id)).toEqual({ exported: true, allow: HOST_A });
+    expect(await h.client.getDisk(v.id)).toMatchObject({ nvmePort: 4420, nqn: `${NQN_PREFIX}:${v.id}` });
     expect(await h.call("ControllerPublishVolume", publishRequest(v.id, NODE_A))).toEqual({
       publish_context: {},
     });

@@ -8,6 +8,7 @@ import type { RequestContext } from "../../src/csi/pipeline.js";
 import type { NodeStageVolumeRequest } from "../../src/csi/types.js";
 import { createLogger } from "../../src/log.js";
 import { CommandError, type CommandRunner, execFileRunner } from "../../src/node/exec.js";
+import { derivedHostNqn } from "../../src/node/index.js";
 import {
   blkidValue,
   blockCapability,
@@ -36,7 +37,8 @@ afterAll(async () => {
 describe("NodeGetInfo and NodeGetCapabilities", () => {
   it("reports the node id and the configured volume limit", async () => {
     expect(await h.call("NodeGetInfo", {})).toEqual({
-      node_id: "node-1",
+      // The node name and the host NQN derived from it (no --host-nqn, no /etc/nvme/hostnqn here).
+      node_id: `node-1/${derivedHostNqn("node-1")}`,
       max_volumes_per_node: "16",
       accessible_topology: null,
     });

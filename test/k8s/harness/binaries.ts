@@ -16,6 +16,7 @@ export const BINARIES = [
   "csi-snapshotter",
   "csi-provisioner",
   "csi-resizer",
+  "csi-attacher",
 ] as const;
 export type Binary = (typeof BINARIES)[number];
 
@@ -25,6 +26,7 @@ export const SIDECAR_VERSION_KEYS = {
   "csi-snapshotter": "SNAPSHOTTER_VERSION",
   "snapshot-controller": "SNAPSHOTTER_VERSION",
   "csi-resizer": "RESIZER_VERSION",
+  "csi-attacher": "ATTACHER_VERSION",
 } as const satisfies Partial<Record<Binary, string>>;
 export type Sidecar = keyof typeof SIDECAR_VERSION_KEYS;
 

@@ -48,6 +48,24 @@ export async function installChart(kubeconfig: string, settings: string[]): Prom
   return parseManifest(stdout);
 }
 
+/**
+ * `helm upgrade` of the installed release to charts/rds-csi as docs/install.md section 10 writes it
+ * (`--reuse-values` plus `extraArgs`); resolves with helm's exit code and stderr instead of throwing.
+ */
+export async function upgradeChart(
+  kubeconfig: string,
+  extraArgs: string[],
+): Promise<{ ok: boolean; stderr: string }> {
+  const chart = path.join(REPO_ROOT, "charts/rds-csi");
+  const args = ["upgrade", RELEASE, chart, `--kubeconfig=${kubeconfig}`, "-n", NAMESPACE, "--reuse-values"];
+  try {
+    await run(HELM, [...args, ...extraArgs], { timeout: 120_000 });
+    return { ok: true, stderr: "" };
+  } catch (err) {
+    return { ok: false, stderr: (err as { stderr?: string }).stderr ?? String(err) };
+  }
+}
+
 export function parseManifest(text: string): KubeObject[] {
   return parseAllDocuments(text)
     .map((d) => d.toJSON() as KubeObject | null)
