@@ -175,15 +175,7 @@ class ReconcilePass {
       // The RDS first: whatever it shows then has had the longest time to appear in the cluster.
       inventory = await storage.readInventory({ kind: "all" }, this.#call());
       live = await this.#reader().listLive(this.#cancel.signal);
-      if (this.options.exportFencing) {
-        const attached = await listAttachedHosts(
-          this.#kubeConfig(),
-          this.options.driverName,
-          this.#kubernetesTimeoutMs,
-          this.#cancel.signal,
-        );
-        live = { ...live, attachedHosts: attached };
-      }
+      if (this.options.exportFencing) live = { ...live, ...(await this.#attachedHosts()) };
     } catch (err) {
       // Nothing has been judged yet, so nothing was changed: "could not list" is never "absent".
       return this.#failed(startedAt, err);
@@ -275,6 +267,29 @@ class ReconcilePass {
       { dryRun: this.dryRun, findings: counts, unexplained: unexplained.length },
       "reconcile pass done",
     );
+  }
+
+  /**
+   * Exports are judged only when every attachment could be listed; a failure skips that judgement
+   * for this pass (never "no attachment"), and the orphan rules go on without it.
+   */
+  async #attachedHosts(): Promise<Pick<LiveObjects, "attachedHosts">> {
+    try {
+      const attachedHosts = await listAttachedHosts(
+        this.#kubeConfig(),
+        this.options.driverName,
+        this.#kubernetesTimeoutMs,
+        this.#cancel.signal,
+      );
+      return { attachedHosts };
+    } catch (err) {
+      if (this.#cancel.signal.aborted) throw err;
+      this.logger.warn(
+        { err: String(err) },
+        "could not list VolumeAttachments; exports not judged this pass",
+      );
+      return {};
+    }
   }
 
   #kubeConfig(): KubeConfig {

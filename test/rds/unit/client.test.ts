@@ -51,6 +51,7 @@ describe("RdsClient commands", () => {
       nvmeExport: true,
       nvmePort: 4420,
       nqn: "nqn.2000-02.com.mikrotik:pvc-1",
+      allowHostName: "",
       disabled: false,
       comment: "pvc",
     });

@@ -36,6 +36,7 @@ describe("parseDetail on captured layouts", () => {
       nvmeExport: true,
       nvmePort: 4420,
       nqn: "nqn.2026-09.com.mikrotik:rds2216.vm-storage-001",
+      allowHostName: "",
       disabled: false,
       comment: null,
     });
