@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { type Child, startChild } from "../../../src/demo/processes.js";
 
@@ -30,6 +30,8 @@ export class Processes {
 
   /** Writes every process's output to <dir>/<name>.log (for RDS_CSI_K8S_LOGS). */
   saveLogs(dir: string): void {
+    // A missing directory must not keep the teardown from stopping everything.
+    mkdirSync(dir, { recursive: true });
     for (const child of this.#children) {
       writeFileSync(
         path.join(dir, `${child.name.replace(/[^\w.-]+/g, "_")}.log`),
