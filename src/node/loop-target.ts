@@ -34,6 +34,15 @@ export async function connectThroughTarget(request: LoopConnect): Promise<void> 
   }
 }
 
+/** Whether the target still counts this host as connected to the image `file`. */
+export async function connectedThroughTarget(request: Omit<LoopConnect, "subsystem">): Promise<boolean> {
+  const line = JSON.stringify({ op: "status", host: request.hostNqn, file: request.file });
+  const reply = await ask(request.socketPath, line, request.signal);
+  if (reply.ok !== true)
+    throw broken(`the emulator's NVMe target refused the request: ${String(reply.error)}`);
+  return reply.connected === true;
+}
+
 function ask(socketPath: string, line: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const socket = net.createConnection(socketPath);

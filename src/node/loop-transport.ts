@@ -2,7 +2,7 @@ import { lstat, readdir, readFile, realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { badArgument, broken, missing, notReady } from "./errors.js";
 import type { CommandRunner } from "./exec.js";
-import { connectThroughTarget } from "./loop-target.js";
+import { connectedThroughTarget, connectThroughTarget } from "./loop-target.js";
 import { isMissing, kernelName } from "./sysfs.js";
 import type { LoopTarget, Transport, TransportCall, VolumeTarget } from "./transport.js";
 import type { DeviceUsageProbe } from "./usage.js";
@@ -143,6 +143,10 @@ export class LoopTransport implements Transport {
     const backing = await this.backingFileOf(devicePath);
     if (backing === undefined) return `${devicePath} is no longer attached to a file`;
     if (backing.endsWith(" (deleted)")) return `the backing file of ${devicePath} was deleted`;
+    const target = this.options.target;
+    if (target && !(await connectedThroughTarget({ ...target, file: backing }))) {
+      return `the RDS ended the session of host ${target.hostNqn} to ${backing}`;
+    }
     return undefined;
   }
 

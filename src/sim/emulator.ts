@@ -15,7 +15,7 @@ import { Mutex } from "./mutex.js";
 import { defaultSettings, mergeSettings, type Settings } from "./settings.js";
 import { SshServer } from "./ssh-server.js";
 import { type DiskRecord, StateStore } from "./state.js";
-import { targetServer } from "./target.js";
+import { NvmeSessions, targetServer } from "./target.js";
 import type { LogEntry, SimWorld } from "./world.js";
 
 export interface EmulatorOptions {
@@ -84,6 +84,7 @@ function createWorld(
       if (logEntries.length > 1000) logEntries.shift();
     },
     logEntries: () => logEntries,
+    nvmeSessions: new NvmeSessions(),
   };
 }
 

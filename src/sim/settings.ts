@@ -82,6 +82,12 @@ export const settingsSchema = z
      * Real RouterOS documents a single "host name"; lists are unconfirmed.
      */
     allow_host_name_form: z.enum(["single", "list"]).default("single"),
+    /**
+     * What a change of the allow list does to a host already connected that it no longer lets in:
+     * nothing (the Linux kernel target checks hosts only when they connect), or its session ends.
+     * Turning the export off ends every session either way (the subsystem leaves the port).
+     */
+    allow_host_change: z.enum(["keep-connections", "drop-connections"]).default("keep-connections"),
     /** How a subvolume's `parent` is printed: the source's name or its full path. */
     subvolume_parent_format: z.enum(["name", "fullname"]).default("name"),
     /** Report the pool as full (free=0, use=100%) and refuse new files and subvolumes. */

@@ -36,12 +36,50 @@ export function admits(disk: DiskRecord, host: string, form: Settings["allow_hos
     .includes(host);
 }
 
-export function admission(world: SimWorld, request: ConnectRequest): Admission {
-  const disk = world.state.disks.find((d) =>
+/**
+ * Who is connected to which disk, as the target would know it: a host admitted by `connect` stays
+ * connected until the export is turned off, the disk removed, or (setting `allow_host_change`) the
+ * allow list stops letting it in.
+ */
+export class NvmeSessions {
+  readonly #hosts = new Map<number, Set<string>>();
+
+  connected(disk: DiskRecord, host: string): void {
+    const hosts = this.#hosts.get(disk.id) ?? new Set<string>();
+    this.#hosts.set(disk.id, hosts.add(host));
+  }
+
+  isConnected(disk: DiskRecord, host: string): boolean {
+    return this.#hosts.get(disk.id)?.has(host) ?? false;
+  }
+
+  /** After a `/disk set` of this disk. */
+  changed(disk: DiskRecord, settings: Settings): void {
+    const hosts = this.#hosts.get(disk.id);
+    if (hosts === undefined) return;
+    if (!disk.nvmeTcpExport || disk.disabled) {
+      this.#hosts.delete(disk.id);
+      return;
+    }
+    if (settings.allow_host_change === "keep-connections") return;
+    for (const host of hosts) if (!admits(disk, host, settings.allow_host_name_form)) hosts.delete(host);
+  }
+
+  removed(disk: DiskRecord): void {
+    this.#hosts.delete(disk.id);
+  }
+}
+
+function diskOf(world: SimWorld, request: Omit<ConnectRequest, "host">): DiskRecord | undefined {
+  return world.state.disks.find((d) =>
     request.subsystem !== undefined
       ? (d.nvmeTcpServerNqn ?? d.slot) === request.subsystem
       : d.filePath !== undefined && world.paths.toHost(d.filePath) === request.file,
   );
+}
+
+export function admission(world: SimWorld, request: ConnectRequest): Admission {
+  const disk = diskOf(world, request);
   const what = request.subsystem ?? request.file ?? "(nothing)";
   if (disk === undefined || !disk.nvmeTcpExport) {
     return { admitted: false, reason: `no exported subsystem ${what}` };
@@ -50,6 +88,7 @@ export function admission(world: SimWorld, request: ConnectRequest): Admission {
     world.log("disk,warning", `nvme-tcp: host ${request.host} refused for ${disk.slot}`);
     return { admitted: false, reason: `host ${request.host} is not allowed to connect to ${what}` };
   }
+  world.nvmeSessions?.connected(disk, request.host);
   return { admitted: true, slot: disk.slot };
 }
 
@@ -65,7 +104,14 @@ function connectRequest(request: ControlRequest): ConnectRequest {
 
 export function targetServer(dataDir: string, world: SimWorld): ControlServer {
   return new ControlServer(path.join(dataDir, TARGET_SOCKET), async (request) => {
-    if (request.op !== "connect") throw new Error(`unknown op ${request.op}`);
-    return { ...admission(world, connectRequest(request)) };
+    const connect = connectRequest(request);
+    if (request.op === "connect") return { ...admission(world, connect) };
+    if (request.op === "status") {
+      const disk = diskOf(world, connect);
+      return {
+        connected: disk !== undefined && (world.nvmeSessions?.isConnected(disk, connect.host) ?? false),
+      };
+    }
+    throw new Error(`unknown op ${request.op}`);
   });
 }

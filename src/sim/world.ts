@@ -2,6 +2,7 @@ import type { Btrfs } from "./backend/btrfs.js";
 import type { PathMapper } from "./backend/paths.js";
 import type { Settings } from "./settings.js";
 import type { StateStore } from "./state.js";
+import type { NvmeSessions } from "./target.js";
 
 /** The mounted storage pool as the menus see it. */
 export interface PoolView {
@@ -43,5 +44,7 @@ export interface SimWorld {
   /** Changes settings at runtime (`/system identity set`); validated like the control channel. */
   applySettings(patch: Record<string, unknown>): Promise<Settings>;
   log(topics: string, message: string): void;
+  /** Hosts connected through the NVMe target stand-in (target.ts); absent in unit-test worlds. */
+  readonly nvmeSessions?: NvmeSessions;
   logEntries(): readonly LogEntry[];
 }

@@ -88,6 +88,47 @@ async function stageOutcome(
   return outcome;
 }
 
+/** A raw block volume staged and published on `node`, as kubelet does; `health()` is NodeGetVolumeStats' condition. */
+async function inUse(
+  node: NodeHarness,
+  volume: { id: string; context: Record<string, string> },
+  mode = "SINGLE_NODE_WRITER",
+) {
+  const base = join(node.dir, "held", `${volume.id}-${Math.random().toString(16).slice(2)}`);
+  const staging = join(base, "staging");
+  const target = join(base, "pod", "dev");
+  await mkdir(staging, { recursive: true });
+  await mkdir(join(base, "pod"), { recursive: true });
+  const capability = { block: {}, access_mode: { mode } };
+  await node.call("NodeStageVolume", {
+    volume_id: volume.id,
+    staging_target_path: staging,
+    volume_capability: capability,
+    volume_context: volume.context,
+  });
+  await node.call("NodePublishVolume", {
+    volume_id: volume.id,
+    staging_target_path: staging,
+    target_path: target,
+    volume_capability: capability,
+    volume_context: volume.context,
+    readonly: false,
+  });
+  return {
+    health: async () =>
+      (
+        await node.call<{ volume_condition: { abnormal: boolean; message: string } }>("NodeGetVolumeStats", {
+          volume_id: volume.id,
+          volume_path: target,
+        })
+      ).volume_condition,
+    release: async () => {
+      await node.call("NodeUnpublishVolume", { volume_id: volume.id, target_path: target });
+      await node.call("NodeUnstageVolume", { volume_id: volume.id, staging_target_path: staging });
+    },
+  };
+}
+
 async function diskOf(volumeId: string) {
   const disk = await h.client.getDisk(volumeId);
   if (disk === null) throw new Error(`no disk ${volumeId}`);
@@ -216,6 +257,65 @@ describe("MULTI_NODE_MULTI_WRITER raw block, under each reading of the allow lis
       await h.call("DeleteVolume", { volume_id: v.id, secrets: {} });
     } finally {
       listing.close();
+    }
+  });
+});
+
+describe("a host that is still connected when it is revoked", () => {
+  const shared = blockCapability("MULTI_NODE_MULTI_WRITER");
+
+  it("loses its session when the last revoke turns the export off, whatever the setting", async () => {
+    for (const change of ["keep-connections", "drop-connections"]) {
+      await h.sim.control.setSettings({ allow_host_change: change });
+      const v = await create(`fence-revoke-last-${change}`);
+      await h.call("ControllerPublishVolume", publishRequest(v.id, NODE_A));
+      const held = await inUse(a, v);
+      try {
+        expect((await held.health()).abnormal).toBe(false);
+        // A node cut off from the API server: Kubernetes force-detaches after its timeout.
+        await h.call("ControllerUnpublishVolume", unpublishRequest(v.id, NODE_A));
+        const condition = await held.health();
+        expect(condition.abnormal).toBe(true);
+        expect(condition.message).toContain("ended the session");
+      } finally {
+        await held.release();
+      }
+      await h.call("DeleteVolume", { volume_id: v.id, secrets: {} });
+    }
+    await h.sim.control.setSettings({ allow_host_change: "keep-connections" });
+  });
+
+  it("keeps or loses its session when only the allow list changes, as the setting says", async () => {
+    await h.sim.control.setSettings({ allow_host_name_form: "list" });
+    const listing = new Harness(h.sim, { transport: "loop", allowHostList: true });
+    try {
+      for (const [change, abnormal] of [
+        ["keep-connections", false],
+        ["drop-connections", true],
+      ] as const) {
+        await h.sim.control.setSettings({ allow_host_change: change });
+        const v = await create(`fence-revoke-one-${change}`, shared);
+        await listing.call("ControllerPublishVolume", publishRequest(v.id, NODE_A, shared));
+        await listing.call("ControllerPublishVolume", publishRequest(v.id, NODE_B, shared));
+        const held = await inUse(a, v, "MULTI_NODE_MULTI_WRITER");
+        try {
+          await listing.call("ControllerUnpublishVolume", unpublishRequest(v.id, NODE_A));
+          expect(await diskOf(v.id)).toEqual({ exported: true, allow: HOST_B });
+          expect((await held.health()).abnormal, change).toBe(abnormal);
+          // Either way it cannot connect again.
+          expect((await stageOutcome(a, v, "MULTI_NODE_MULTI_WRITER")).code).toBe(status.FAILED_PRECONDITION);
+        } finally {
+          await held.release();
+        }
+        await listing.call("ControllerUnpublishVolume", unpublishRequest(v.id, ""));
+        await h.call("DeleteVolume", { volume_id: v.id, secrets: {} });
+      }
+    } finally {
+      listing.close();
+      await h.sim.control.setSettings({
+        allow_host_name_form: "single",
+        allow_host_change: "keep-connections",
+      });
     }
   });
 });

@@ -215,6 +215,7 @@ async function setDisks(world: SimWorld, inv: Invocation): Promise<RosValue> {
     const size = inv.args.get("file-size");
     if (size?.t === "num" && !record.pool) await resize(world, record, size.v);
     applyProperties(record, inv.args);
+    world.nvmeSessions?.changed(record, world.settings());
   }
   await world.state.save();
   return NIL;
@@ -244,7 +245,10 @@ async function removeDisks(world: SimWorld, inv: Invocation): Promise<RosValue> 
   const ids = new Set(records.map((r) => r.id));
   world.state.disks = world.state.disks.filter((d) => !ids.has(d.id));
   await world.state.save();
-  for (const r of records) world.log("disk,info", `disk ${r.slot} removed`);
+  for (const r of records) {
+    world.nvmeSessions?.removed(r);
+    world.log("disk,info", `disk ${r.slot} removed`);
+  }
   return NIL;
 }
 
