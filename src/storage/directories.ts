@@ -26,6 +26,16 @@ export class Directories {
     return made;
   }
 
+  /** Makes `<root>` and `<root>/deleted` (the deletes' marks); true when either was missing. */
+  async ensureTombstones(call: CallOptions): Promise<boolean> {
+    const { layout } = this;
+    let made = false;
+    for (const dir of [layout.root, layout.tombstonesDir()]) {
+      if (await this.#make(layout.inPool(dir), call)) made = true;
+    }
+    return made;
+  }
+
   /** Makes `<root>/snaps/<volume id>`; true when this call created it. */
   async ensureVolumeSnapshots(volumeId: string, call: CallOptions): Promise<boolean> {
     const dir = this.layout.inPool(this.layout.volumeSnapshotsDir(volumeId));
