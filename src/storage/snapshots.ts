@@ -256,15 +256,12 @@ export class SnapshotStore {
    * not notice. When it was the last snapshot of a volume that no longer exists, the volume's
    * snapshot directory goes too.
    */
-  async delete(located: SnapshotLocation & { subvolume?: SubvolumeInfo }, call: CallOptions): Promise<void> {
+  async delete(located: SnapshotLocation, call: CallOptions): Promise<void> {
     const { layout, directories } = this.options;
     const target = layout.snapshotSubvolume(located.sourceVolumeId, located.snapshotId);
-    // By uuid when it was read: should RouterOS run this remove late, it cannot take a snapshot
-    // made again under the same name since.
-    const uuid = located.subvolume?.uuid ?? undefined;
     // The remove and the reads that say whether the volume's directory is now orphaned: 1 round trip.
     const [, ...remains] = await this.rds.apply(
-      change.removeSubvolume(target, { fs: layout.fsLabel, ...(uuid ? { uuid } : {}) }),
+      change.removeSubvolume(target, { fs: layout.fsLabel }),
       directories.remainsQueries(located.sourceVolumeId),
       call,
     );

@@ -93,9 +93,9 @@ export class Tombstones {
 
   /**
    * Marks `id` as deleted and sends `queries` in the same exec line — 1 round trip, as the reads
-   * alone. The first mark ever also makes `<root>/deleted` (2 more). A mark that cannot be written
-   * for a reason RouterOS would repeat (a full pool: deleting is how space is freed) never blocks
-   * the delete: it is logged, and only a late command's leftover could then stay.
+   * alone. The first mark ever also makes `<root>/deleted` (2 more). A full pool never blocks the
+   * delete (deleting is how space is freed): the missing mark is logged, and only a late
+   * command's leftover could then stay. Any other failure fails the delete, to be retried.
    */
   async markThen<const Q extends readonly Query<unknown>[]>(
     id: string,
@@ -119,7 +119,8 @@ export class Tombstones {
         return results as QueryResults<Q>;
       }
     } catch (err) {
-      if (!isRdsError(err) || err.kind === "outcome-unknown" || err.retryable) throw err;
+      // Any other failure fails the delete: the CO retries it, and the retry leaves the mark.
+      if (!isRdsError(err, "no-space")) throw err;
       this.logger.warn(
         { id, err: err.message },
         "could not leave the delete's mark; a command that RouterOS runs late could leave a copy behind",

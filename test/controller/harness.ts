@@ -259,7 +259,7 @@ export interface RdsState {
   disks: string[];
   /** Subvolumes under the root: fullname and read-only flag. */
   subvolumes: string[];
-  /** Every file and directory under the root on the pool's filesystem, with sizes of files. */
+  /** Every file and directory under the root on the pool's filesystem, with sizes of files (no delete marks). */
   files: string[];
 }
 
@@ -272,7 +272,7 @@ export async function rdsState(h: Harness): Promise<RdsState> {
   const subvolumes = (await h.client.listSubvolumes({ fullnamePrefix: `${ROOT}/`, fs: h.sim.fsLabel })).map(
     (s) => `${s.fullname}${s.readOnly ? " ro" : ""}`,
   );
-  const files = stableMarks(await walk(path.join(h.sim.poolMountPath, ROOT), ROOT));
+  const files = withoutMarks(await walk(path.join(h.sim.poolMountPath, ROOT), ROOT));
   return { disks: disks.sort(), subvolumes: subvolumes.sort(), files: files.sort() };
 }
 
@@ -302,23 +302,11 @@ export function exactLine(line: string): string {
 }
 
 /**
- * Delete marks as one entry per marked id (`<root>/deleted/<id> marked`): how many a delete leaves
- * depends on its retries, and the directory holding them is bookkeeping made by the first delete.
+ * Without the delete marks (`<root>/deleted/`): how many a delete leaves depends on its retries,
+ * their names on the clock, and the sweep drops them; test/controller/late-deletes.test.ts checks them.
  */
-function stableMarks(files: readonly string[]): string[] {
-  const dir = `${ROOT}/deleted/`;
-  const marked = new Set<string>();
-  const rest: string[] = [];
-  for (const file of files) {
-    if (!file.startsWith(dir)) {
-      rest.push(file);
-      continue;
-    }
-    const id = /^((?:pvc|snap)-[0-9a-f-]{36})\.\d+ /.exec(file.slice(dir.length))?.[1];
-    if (id !== undefined) marked.add(`${dir}${id} marked`);
-    else if (file !== dir) rest.push(file);
-  }
-  return [...rest, ...marked];
+function withoutMarks(files: readonly string[]): string[] {
+  return files.filter((f) => !f.startsWith(`${ROOT}/deleted/`));
 }
 
 function stableComment(comment: string | null): string {

@@ -247,6 +247,21 @@ describe("what the sweep never touches", () => {
   });
 });
 
+describe("a mark that cannot be written", () => {
+  it("never blocks a delete on a full pool: deleting is how space is freed", async () => {
+    const volumeId = await newVolume("full-pool-volume");
+    await h.sim.control.setSettings({ pool_full: true });
+    try {
+      await h.call("DeleteVolume", { volume_id: volumeId, secrets: {} });
+    } finally {
+      await h.sim.control.setSettings({ pool_full: false });
+    }
+    expect(await h.client.getDisk(volumeId)).toBeNull();
+    expect(await subvolume(`${ROOT}/vols/${volumeId}`)).toBeNull();
+    expect(await marksOf(volumeId)).toEqual([]);
+  });
+});
+
 describe("across a SIGKILL of the controller", () => {
   it("the next process finds the mark on the RDS and removes the late snapshot", {
     timeout: 240_000,
