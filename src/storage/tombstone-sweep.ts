@@ -53,6 +53,8 @@ export class TombstoneSweep {
   readonly #firstSeen = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<unknown> | undefined;
+  /** Cancels the RouterOS calls of a pass under way when the process stops. */
+  readonly #cancel = new AbortController();
 
   constructor(private readonly options: TombstoneSweepOptions) {}
 
@@ -69,6 +71,7 @@ export class TombstoneSweep {
     const expired = (m: Tombstone) => started - (this.#firstSeen.get(m.name) ?? started) >= windowMs;
 
     for (const id of new Set(marks.map((m) => m.id))) {
+      if (this.#cancel.signal.aborted) break;
       // Checked and taken in the same tick, so no CSI call can slip in between.
       if (locks.isBusy(id)) {
         report.busy.push(id);
@@ -128,14 +131,15 @@ export class TombstoneSweep {
     this.#timer.unref();
   }
 
-  /** Stops the timer and waits for a pass under way. */
+  /** Stops the timer, cancels a pass under way and waits for it to end. */
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#cancel.abort(new Error("the controller is stopping"));
     await this.#running;
   }
 
   #call(): CallOptions {
-    return { deadline: Date.now() + (this.options.budgetMs ?? 60_000) };
+    return { deadline: Date.now() + (this.options.budgetMs ?? 60_000), signal: this.#cancel.signal };
   }
 }
