@@ -247,6 +247,27 @@ describe("what the sweep never touches", () => {
   });
 });
 
+describe("where the marks go", () => {
+  // An RDS set up by a driver without marks has no `deleted` directory; whether RouterOS makes a
+  // missing parent on `/file add` is unknown, so both ways.
+  it.each([false, true])(
+    "the first delete makes the marks directory when it is missing (auto_create_parent_dirs=%s)",
+    async (auto) => {
+      const volumeId = await newVolume(`no-marks-dir-${auto}`);
+      const dir = `/${h.sim.pool}/${ROOT}/deleted`;
+      const marks = await h.client.listFiles({ namePrefix: `${dir}/` });
+      for (const mark of marks) await h.client.removeFile(`/${mark.name}`);
+      await h.client.removeFile(dir);
+      expect(await h.client.getFile(dir)).toBeNull();
+      await h.sim.control.setSettings({ auto_create_parent_dirs: auto });
+
+      await h.call("DeleteVolume", { volume_id: volumeId, secrets: {} });
+      expect(await marksOf(volumeId)).toHaveLength(1);
+      expect(await h.client.getDisk(volumeId)).toBeNull();
+    },
+  );
+});
+
 describe("a mark that cannot be written", () => {
   it("never blocks a delete on a full pool: deleting is how space is freed", async () => {
     const volumeId = await newVolume("full-pool-volume");
