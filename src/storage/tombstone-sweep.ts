@@ -6,9 +6,11 @@ import type { Reclaimed, Tombstone } from "./tombstones.js";
 
 /**
  * The controller's sweep of delete marks (`tombstones.ts`): every pass lists the marks (1 round
- * trip, nothing more when there are none); for each marked id, under the same per-id lock the CSI
- * operations take, it reads the marks again, removes what a late command re-created, and drops the
- * marks this process has known for longer than the window. It needs no Kubernetes and keeps no
+ * trip, nothing more when there are none) and looks whether anything is there under the marked
+ * names (1 round trip per 50 names). Marks of names that stayed empty are dropped once this
+ * process has known them for longer than the window. For a name where something is there, under
+ * the same per-id lock the CSI operations take, it reads the marks again, removes what a late
+ * command re-created, and drops the marks whose window has passed. It needs no Kubernetes and keeps no
  * state that matters: after a restart the marks are still on the RDS, and the window starts again
  * from when this process first saw them, so it can only grow, never shrink, with restarts or clock
  * changes.
@@ -70,7 +72,16 @@ export class TombstoneSweep {
     for (const mark of marks) if (!this.#firstSeen.has(mark.name)) this.#firstSeen.set(mark.name, started);
     const expired = (m: Tombstone) => started - (this.#firstSeen.get(m.name) ?? started) >= windowMs;
 
-    for (const id of new Set(marks.map((m) => m.id))) {
+    if (marks.length === 0) return report;
+    // One look at every marked name first: most stay gone, and need no lock and no more reads.
+    const present = await storage.tombstones.present([...new Set(marks.map((m) => m.id))], this.#call());
+    // Nothing came back under these names, and nothing can any more: their marks go, all at once.
+    // No lock needed: only marks listed above are dropped, and a create clears the same ones.
+    const quiet = marks.filter((m) => !present.has(m.id) && expired(m));
+    await storage.tombstones.clear(quiet, this.#call());
+    report.dropped += quiet.length;
+
+    for (const id of present) {
       if (this.#cancel.signal.aborted) break;
       // Checked and taken in the same tick, so no CSI call can slip in between.
       if (locks.isBusy(id)) {

@@ -129,10 +129,47 @@ export class Tombstones {
     }
   }
 
-  /** Drops marks — 1 round trip; none for none. */
+  /** Drops marks — 1 round trip per 100; none for none. */
   async clear(marks: readonly Tombstone[], call: CallOptions): Promise<void> {
-    if (marks.length === 0) return;
-    await this.rds.apply(change.removeFiles(marks.map((m) => m.name)), [], call);
+    for (const part of chunks(marks, 100)) {
+      await this.rds.apply(change.removeFiles(part.map((m) => m.name)), [], call);
+    }
+  }
+
+  /**
+   * Which of these ids have anything on the RDS that `removeLeftovers` could be about (for a
+   * snapshot id a snapshot subvolume; for a volume id its `/disk` item, subvolume, directory,
+   * image or snapshot directory) — 1 round trip per 50 ids, so a sweep over many marks whose
+   * objects stayed gone costs a few listings, not a few per mark.
+   */
+  async present(ids: readonly string[], call: CallOptions): Promise<Set<string>> {
+    const { layout, rds } = this;
+    const found = new Set<string>();
+    for (const part of chunks(ids, 50)) {
+      const volumeIds = part.filter((id) => isVolumeId(id));
+      const files = volumeIds.flatMap((id) => [
+        layout.inPool(layout.volumeSubvolume(id)),
+        layout.volumeImage(id),
+        layout.inPool(layout.volumeSnapshotsDir(id)),
+      ]);
+      const named = query.subvolumesNamedAny(part, { fs: layout.fsLabel, proplist: ["name", "fullname"] });
+      const [subvolumes, disks, listed] =
+        volumeIds.length === 0
+          ? [...(await rds.read([named], call)), [], []]
+          : await rds.read([named, query.disksWithSlots(volumeIds), query.filesNamed(files)], call);
+      for (const subvolume of subvolumes) {
+        const snapshot = layout.parseSnapshotSubvolume(subvolume.fullname);
+        if (snapshot !== undefined) found.add(snapshot.snapshotId);
+        const volumeId = layout.parseVolumeSubvolume(subvolume.fullname);
+        if (volumeId !== undefined) found.add(volumeId);
+      }
+      for (const disk of disks) found.add(disk.slot);
+      for (const file of listed) {
+        const id = volumeIds.find((v) => file.name.includes(`/${v}`));
+        if (id !== undefined) found.add(id);
+      }
+    }
+    return new Set(ids.filter((id) => found.has(id)));
   }
 
   /**
@@ -230,4 +267,10 @@ export class Tombstones {
     await this.directories.pruneVolumeSnapshots(volumeId, call, true);
     return done;
   }
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }

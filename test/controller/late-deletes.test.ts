@@ -247,6 +247,26 @@ describe("what the sweep never touches", () => {
   });
 });
 
+describe("what the sweep costs", () => {
+  it("a few listings for many marks whose names stayed empty, whatever their number", async () => {
+    const source = await newVolume("many-marks-source");
+    const ids: string[] = [];
+    for (let i = 0; i < 55; i++) {
+      const snapshot = await h.call("CreateSnapshot", createSnapshotRequest(`many-marks-${i}`, source));
+      ids.push(snapshot.snapshot.snapshot_id as string);
+      await h.call("DeleteSnapshot", { snapshot_id: ids[i] as string, secrets: {} });
+    }
+    const since = await lastSeq();
+    const report = await sweep(0).pass();
+    const lines = (await h.sim.control.commands(since)).map((e) => e.line);
+    expect(report.dropped).toBeGreaterThanOrEqual(ids.length);
+    expect(report.removed).toEqual([]);
+    // The listing of marks, two looks at the names (50 a line), one remove of the marks.
+    expect(lines).toHaveLength(4);
+    for (const id of ids) expect(await marksOf(id)).toEqual([]);
+  });
+});
+
 describe("where the marks go", () => {
   // An RDS set up by a driver without marks has no `deleted` directory; whether RouterOS makes a
   // missing parent on `/file add` is unknown, so both ways.
