@@ -94,7 +94,7 @@ export class TombstoneSweep {
           // Read again under the lock: a create may have cleared them since the listing.
           const fresh = await storage.tombstones.of(id, call);
           if (fresh.length === 0) return;
-          const done: Reclaimed = await storage.tombstones.removeLeftovers(id, call);
+          const done: Reclaimed = await storage.tombstones.removeLeftovers(id, fresh, call);
           report.removed.push(...done.removed);
           report.kept.push(...done.kept);
           if (done.removed.length > 0) {

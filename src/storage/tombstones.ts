@@ -7,6 +7,7 @@ import {
   type Query,
   type QueryResults,
   query,
+  type SubvolumeInfo,
 } from "../rds/index.js";
 import type { Directories } from "./directories.js";
 import { isSnapshotId, isVolumeId } from "./ids.js";
@@ -36,6 +37,8 @@ export interface Tombstone {
   name: string;
   id: string;
   deletedAt: Date;
+  /** When the mark reached the RDS, by the router's clock (`last-modified`); null when not printed. */
+  landedAt: Date | null;
 }
 
 /** What the removal of reappeared objects did, for the log and the tests. */
@@ -72,7 +75,7 @@ export class Tombstones {
       const m = MARK.exec(name.slice(prefix.length));
       if (m === null || (id !== undefined && m[1] !== id)) continue;
       if (!isVolumeId(m[1] as string) && !isSnapshotId(m[1] as string)) continue;
-      out.push({ name, id: m[1] as string, deletedAt: new Date(Number(m[2])) });
+      out.push({ name, id: m[1] as string, deletedAt: new Date(Number(m[2])), landedAt: file.lastModified });
     }
     return out;
   }
@@ -178,7 +181,7 @@ export class Tombstones {
    * leaves what it makes alone.
    */
   async reclaimForCreate(id: string, marks: readonly Tombstone[], call: CallOptions): Promise<void> {
-    const done = await this.removeLeftovers(id, call);
+    const done = await this.removeLeftovers(id, marks, call);
     if (done.kept.length > 0) {
       this.logger.warn(
         { id, kept: done.kept },
@@ -198,13 +201,18 @@ export class Tombstones {
    *   once no disk uses it; the plain directory and image a `/disk add` leaves when RouterOS made
    *   the parent directories itself; and the volume's snapshot directory once nothing is in it.
    * Every remove is fenced, so that should RouterOS run it late, it cannot take what a later
-   * create makes again under the name.
+   * create makes again under the name. A snapshot or volume subvolume made before the earliest of
+   * `marks` reached the RDS (router clock, both) is not a late command's after that delete: it is
+   * left alone (a delete's mark that itself ran late, after a create of the name).
    */
-  async removeLeftovers(id: string, call: CallOptions): Promise<Reclaimed> {
-    return isSnapshotId(id) ? this.#snapshotLeftovers(id, call) : this.#volumeLeftovers(id, call);
+  async removeLeftovers(id: string, marks: readonly Tombstone[], call: CallOptions): Promise<Reclaimed> {
+    const since = earliest(marks);
+    return isSnapshotId(id)
+      ? this.#snapshotLeftovers(id, since, call)
+      : this.#volumeLeftovers(id, since, call);
   }
 
-  async #snapshotLeftovers(snapshotId: string, call: CallOptions): Promise<Reclaimed> {
+  async #snapshotLeftovers(snapshotId: string, since: Date | null, call: CallOptions): Promise<Reclaimed> {
     const { layout, rds } = this;
     const fs = layout.fsLabel;
     const done: Reclaimed = { removed: [], kept: [] };
@@ -212,7 +220,7 @@ export class Tombstones {
     for (const subvolume of named) {
       const location = layout.parseSnapshotSubvolume(subvolume.fullname);
       if (location === undefined || location.snapshotId !== snapshotId) continue;
-      if (!subvolume.readOnly || subvolume.uuid === null) {
+      if (!subvolume.readOnly || subvolume.uuid === null || madeBefore(subvolume, since)) {
         done.kept.push(subvolume.fullname);
         continue;
       }
@@ -223,12 +231,16 @@ export class Tombstones {
     return done;
   }
 
-  async #volumeLeftovers(volumeId: string, call: CallOptions): Promise<Reclaimed> {
+  async #volumeLeftovers(volumeId: string, since: Date | null, call: CallOptions): Promise<Reclaimed> {
     const { layout, rds } = this;
     const fs = layout.fsLabel;
     const done: Reclaimed = { removed: [], kept: [] };
     const listings = await readListings(rds, layout, { kind: "volume", volumeId }, call);
     const found = buildInventory(layout, listings).volumes.get(volumeId);
+    if (found?.subvolume && madeBefore(found.subvolume, since)) {
+      done.kept.push(found.subvolume.fullname);
+      return done;
+    }
     if (found !== undefined) {
       let diskLeft = false;
       const { disk, subvolume } = found;
@@ -267,6 +279,19 @@ export class Tombstones {
     await this.directories.pruneVolumeSnapshots(volumeId, call, true);
     return done;
   }
+}
+
+/** When the earliest of these marks reached the RDS; null when none says. */
+function earliest(marks: readonly Tombstone[]): Date | null {
+  let first: Date | null = null;
+  for (const m of marks)
+    if (m.landedAt !== null && (first === null || m.landedAt < first)) first = m.landedAt;
+  return first;
+}
+
+/** Made in an earlier second than `since` (both printed to the second by the router's clock). */
+function madeBefore(subvolume: SubvolumeInfo, since: Date | null): boolean {
+  return since !== null && subvolume.creationTime !== null && subvolume.creationTime < since;
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {

@@ -217,6 +217,35 @@ describe("what the sweep never touches", () => {
     expect((await subvolume(snapshotPath(source, snapshotId)))?.uuid).toBe(taken?.uuid);
   });
 
+  it("a snapshot made again before a delete's own mark arrived late", async () => {
+    const source = await newVolume("late-mark-source");
+    const request = createSnapshotRequest("late-mark-snap", source);
+    const snapshotId = (await h.call("CreateSnapshot", request)).snapshot.snapshot_id as string;
+    // The delete's first line (the mark with the snapshot's lookup) runs only after the CO retried
+    // the delete to success and created the name again.
+    await h.sim.control.addFault({
+      match: `^/file add name=".*/deleted/${snapshotId}\\.`,
+      action: "delay",
+      ms: LATE_MS,
+      times: 1,
+    });
+    const since = await lastSeq();
+    const first = await h.outcome("DeleteSnapshot", { snapshot_id: snapshotId, secrets: {} });
+    expect(first.code, first.message).toBe(status.UNAVAILABLE);
+    await h.call("DeleteSnapshot", { snapshot_id: snapshotId, secrets: {} });
+    await h.call("CreateSnapshot", request);
+    const made = await subvolume(snapshotPath(source, snapshotId));
+    expect(made?.readOnly).toBe(true);
+    await ranLate(new RegExp(`^/file add name=".*/deleted/${snapshotId}\\.`), since);
+    expect(await marksOf(snapshotId), "the late mark arrived after the create").toHaveLength(1);
+
+    const report = await sweep(0).pass();
+    expect(report.removed).toEqual([]);
+    expect(report.kept).toEqual([snapshotPath(source, snapshotId)]);
+    expect((await subvolume(snapshotPath(source, snapshotId)))?.uuid).toBe(made?.uuid);
+    expect(await marksOf(snapshotId)).toEqual([]);
+  });
+
   it("a snapshot kept on the RDS (Retain) whose volume was deleted, and objects no late command makes", async () => {
     const source = await newVolume("retained-source");
     const retained = (await h.call("CreateSnapshot", createSnapshotRequest("retained-snap", source))).snapshot

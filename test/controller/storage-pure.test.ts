@@ -282,8 +282,13 @@ describe("delete marks", () => {
       file(`raid1/rds-csi/deleted/${v}.1/nested`),
     ]);
     expect(found).toEqual([
-      { name: `raid1/rds-csi/deleted/${v}.1796467052110`, id: v, deletedAt: new Date(1796467052110) },
-      { name: `raid1/rds-csi/deleted/${s}.5`, id: s, deletedAt: new Date(5) },
+      {
+        name: `raid1/rds-csi/deleted/${v}.1796467052110`,
+        id: v,
+        deletedAt: new Date(1796467052110),
+        landedAt: null,
+      },
+      { name: `raid1/rds-csi/deleted/${s}.5`, id: s, deletedAt: new Date(5), landedAt: null },
     ]);
     expect(marks.parse([file(`raid1/rds-csi/deleted/${v}.1`)], s)).toEqual([]);
   });
