@@ -20,7 +20,8 @@ export function encodeOutput(lines: readonly string[]): Buffer {
 
 /**
  * Runs one exec request with its fault rules applied: drop before running, delay, answer a failure
- * instead of running, delay the reply, drop after running, or cut the reply after N bytes.
+ * instead of running, delay the reply, drop after running, cut the reply after N bytes, or pad
+ * the reply with N bytes (a very large or hostile RDS).
  */
 export async function runExec(deps: ExecDeps, request: ExecRequest, io: ExecIO): Promise<void> {
   const rules = deps.faults.take(request.line);
@@ -48,13 +49,15 @@ export async function runExec(deps: ExecDeps, request: ExecRequest, io: ExecIO):
     error = outcome.error;
   }
   for (const rule of rules) if (rule.action === "delay-reply") await sleep(rule.ms ?? 0);
-  const output = encodeOutput(lines);
+  const pad = first("pad-reply");
+  const reply = encodeOutput(lines);
+  const output = pad ? Buffer.concat([reply, padding(pad.bytes ?? 0)]) : reply;
   deps.events.command({
     ...base,
     ran,
     outcome: failRule ? "fault" : error === undefined ? "ok" : "error",
     ...(error !== undefined ? { error } : {}),
-    output: output.toString("utf8"),
+    output: reply.toString("utf8"),
   });
   if (first("drop-after")) {
     io.drop();
@@ -68,4 +71,14 @@ export async function runExec(deps: ExecDeps, request: ExecRequest, io: ExecIO):
   }
   io.write(output);
   io.finish(error !== undefined && deps.settings().strict_exit_codes ? 1 : 0);
+}
+
+/** `bytes` of printable filler in CRLF-terminated lines of at most 1 000 bytes, like a long listing. */
+function padding(bytes: number): Buffer {
+  const out = Buffer.alloc(bytes, 0x78);
+  for (let end = 1000; end < bytes; end += 1000) {
+    out[end - 2] = 0x0d;
+    out[end - 1] = 0x0a;
+  }
+  return out;
 }

@@ -19,7 +19,7 @@ const STOP_TIMEOUT_MS = 30_000;
 export interface SimFaultRule {
   /** Regular expression tested against the whole exec line. */
   match: string;
-  action: "drop-before" | "drop-after" | "delay" | "delay-reply" | "fail" | "drop-after-bytes";
+  action: "drop-before" | "drop-after" | "delay" | "delay-reply" | "fail" | "drop-after-bytes" | "pad-reply";
   ms?: number;
   error?: string;
   bytes?: number;
