@@ -3,12 +3,7 @@ import type { Logger } from "pino";
 import type { CallOptions, RdsInventory, Storage } from "../storage/index.js";
 import { type Candidate, candidateKey, classify } from "./classify.js";
 import type { Finding, FindingAction, PassReport, ReconcilerMetrics } from "./findings.js";
-import {
-  createKubernetesReader,
-  defaultKubeConfig,
-  type KubernetesReader,
-  type LiveObjects,
-} from "./kubernetes.js";
+import { createKubernetesReader, type KubernetesReader, type LiveObjects } from "./kubernetes.js";
 import { type OperationLocks, removeCandidate } from "./removal.js";
 import { type Sighting, SightingTracker } from "./tracker.js";
 
@@ -263,9 +258,7 @@ class ReconcilePass {
 
   #reader(): KubernetesReader {
     if (this.#kubernetes === undefined) {
-      const { kube } = this.options;
-      const config = kube === undefined ? defaultKubeConfig() : typeof kube === "function" ? kube() : kube;
-      this.#kubernetes = createKubernetesReader(config, {
+      this.#kubernetes = createKubernetesReader(this.options.kube, {
         driverName: this.options.driverName,
         requestTimeoutMs: this.#kubernetesTimeoutMs,
       });
