@@ -29,7 +29,7 @@ export async function runExec(deps: ExecDeps, request: ExecRequest, io: ExecIO):
   const faultNames = rules.map((r) => r.action).join(",");
   const base = { user: request.user, line: request.line, ...(faultNames ? { fault: faultNames } : {}) };
   if (first("drop-before")) {
-    deps.events.command({ ...base, ran: false, outcome: "fault", output: "" });
+    deps.events.command({ ...base, ran: false, outcome: "fault" }, "");
     io.drop();
     return;
   }
@@ -52,13 +52,15 @@ export async function runExec(deps: ExecDeps, request: ExecRequest, io: ExecIO):
   const pad = first("pad-reply");
   const reply = encodeOutput(lines);
   const output = pad ? Buffer.concat([reply, padding(pad.bytes ?? 0)]) : reply;
-  deps.events.command({
-    ...base,
-    ran,
-    outcome: failRule ? "fault" : error === undefined ? "ok" : "error",
-    ...(error !== undefined ? { error } : {}),
-    output: reply.toString("utf8"),
-  });
+  deps.events.command(
+    {
+      ...base,
+      ran,
+      outcome: failRule ? "fault" : error === undefined ? "ok" : "error",
+      ...(error !== undefined ? { error } : {}),
+    },
+    reply.toString("utf8"),
+  );
   if (first("drop-after")) {
     io.drop();
     return;

@@ -5,6 +5,7 @@ import { BATCH_SEPARATOR, batchCommand, splitBatchReply } from "../../../src/rds
 import { RdsError } from "../../../src/rds/errors.js";
 import { query } from "../../../src/rds/queries.js";
 import type { CommandTransport } from "../../../src/rds/runner.js";
+import { listCommand } from "../../../src/rds/runner.js";
 import { CRLF, MID_TOKEN_PATH_SPLIT, renderDetail } from "./layouts.js";
 
 /** A scripted transport: answers exec lines in order and records them. */
@@ -206,5 +207,24 @@ describe("RdsClient.apply", () => {
     ]);
     expect(remaining).toEqual([]);
     expect(t.sent[0]).toContain("print detail as-value proplist=name,fullname where");
+  });
+});
+
+describe("what /file listings ask for", () => {
+  it("every /file query names its properties (a listing without proplist carries small files' contents)", () => {
+    const fileQueries = [
+      query.file("/pool/a/disk.img"),
+      query.files({ namePrefix: "pool/a/" }),
+      query.filesNamed(["pool/a/disk.img", "pool/b/disk.img"]),
+    ];
+    for (const q of fileQueries) {
+      expect(q.menu).toBe("/file");
+      expect(q.proplist).toEqual(["name", "type", "size", "last-modified"]);
+      for (const form of ["json", "as-value", "detail"] as const) {
+        expect(listCommand(q.menu, q.condition, form, q.proplist).line).toContain(
+          "proplist=name,type,size,last-modified",
+        );
+      }
+    }
   });
 });
