@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { change } from "../../../src/rds/changes.js";
 import { RdsClient, type RdsClientOptions } from "../../../src/rds/client.js";
@@ -226,5 +227,46 @@ describe("what /file listings ask for", () => {
         );
       }
     }
+  });
+});
+
+describe("splitBatchReply on large and odd replies", () => {
+  /** The line-by-line definition: a line that is the separator (trailing blanks allowed) splits. */
+  const byLines = (stdout: string): string[] => {
+    const parts: string[] = [];
+    let current: string[] = [];
+    for (const line of stdout.split("\n")) {
+      if (line.replace(/\r$/, "").trimEnd() === BATCH_SEPARATOR) {
+        parts.push(current.join("\n"));
+        current = [];
+      } else current.push(line);
+    }
+    parts.push(current.join("\n"));
+    return parts;
+  };
+
+  it("property: agrees with the line-by-line definition", () => {
+    const piece = fc.constantFrom(
+      "a",
+      "\r",
+      "\n",
+      " ",
+      BATCH_SEPARATOR,
+      `${BATCH_SEPARATOR} `,
+      `x${BATCH_SEPARATOR}`,
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 30 }), (pieces) => {
+        const text = pieces.join("");
+        expect(splitBatchReply(text)).toEqual(byLines(text));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("splits a reply of megabytes into its parts", () => {
+    const big = `${"x".repeat(100)}\r\n`.repeat(20_000);
+    const parts = splitBatchReply(`${big}${SEP_LINE}${big}${SEP_LINE}[]\r\n`);
+    expect(parts.map((p) => p.length)).toEqual([big.length - 1, big.length - 1, 4]);
   });
 });
