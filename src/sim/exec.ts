@@ -1,3 +1,4 @@
+import type { CostModel } from "./cost.js";
 import type { EventLog } from "./events.js";
 import type { FaultInjector, FaultRule } from "./faults.js";
 import type { Interpreter } from "./interpreter.js";
@@ -8,6 +9,7 @@ export interface ExecDeps {
   readonly interpreter: Interpreter;
   readonly faults: FaultInjector;
   readonly events: EventLog;
+  readonly cost: CostModel;
   settings(): Settings;
 }
 
@@ -34,6 +36,9 @@ export async function runExec(deps: ExecDeps, request: ExecRequest, io: ExecIO):
     return;
   }
   for (const rule of rules) if (rule.action === "delay") await sleep(rule.ms ?? 0);
+  // What RouterOS would make this request wait (off by default); the reply then comes all at once.
+  const cost = deps.cost.delayFor(deps.settings());
+  if (cost > 0) await sleep(cost);
   const failRule = first("fail");
   let lines: string[];
   let ran: boolean;
