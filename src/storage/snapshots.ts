@@ -67,8 +67,13 @@ export class SnapshotStore {
   /**
    * Full records of listed snapshots: the sizes of their images only, named in one `/file`
    * query (a long page lists the directory instead, to keep the line short) — 1 round trip.
+   * `dropMissing` leaves out snapshots whose image is not there (deleted since they were listed).
    */
-  async describeAll(located: readonly SnapshotSubvolume[], call: CallOptions): Promise<SnapshotRecord[]> {
+  async describeAll(
+    located: readonly SnapshotSubvolume[],
+    call: CallOptions,
+    options: { dropMissing?: boolean } = {},
+  ): Promise<SnapshotRecord[]> {
     if (located.length === 0) return [];
     const { layout } = this.options;
     const images = located.map((l) => layout.snapshotImage(l.sourceVolumeId, l.snapshotId));
@@ -85,7 +90,8 @@ export class SnapshotStore {
       const location = layout.parseSnapshotImage(file.name);
       if (location !== undefined) byId.set(location.snapshotId, file);
     }
-    return located.map((l) => this.#record(l, l.subvolume, byId.get(l.snapshotId) ?? null));
+    const present = options.dropMissing ? located.filter((l) => byId.has(l.snapshotId)) : located;
+    return present.map((l) => this.#record(l, l.subvolume, byId.get(l.snapshotId) ?? null));
   }
 
   /**
@@ -100,11 +106,13 @@ export class SnapshotStore {
   /**
    * Everything CreateSnapshot decides on, in one exec line — 1 round trip: the snapshot wherever
    * it is, its image if it is already under `sourceVolumeId` (a retry), the source volume's
-   * `/disk` item and how many snapshots that volume has.
+   * `/disk` item and how many snapshots that volume has (`countSnapshots`; without it, `taken` is
+   * 0 and the volume's snapshots are not listed, so the line costs the same however many it has).
    */
   async prepare(
     location: SnapshotLocation,
     call: CallOptions,
+    options: { countSnapshots?: boolean } = {},
   ): Promise<{
     found: SnapshotSubvolume | undefined;
     existing?: SnapshotRecord;
@@ -114,19 +122,20 @@ export class SnapshotStore {
     const { layout } = this.options;
     const { snapshotId, sourceVolumeId } = location;
     const fs = layout.fsLabel;
-    const [named, image, disk, siblings] = await this.rds.read(
-      [
-        this.#named(snapshotId),
-        query.file(layout.snapshotImage(sourceVolumeId, snapshotId)),
-        query.disk(sourceVolumeId),
-        query.subvolumes({
-          fullnamePrefix: `${layout.volumeSnapshotsDir(sourceVolumeId)}/`,
-          fs,
-          proplist: ["name"],
-        }),
-      ],
-      call,
-    );
+    const count = options.countSnapshots ?? true;
+    const siblingsQuery = query.subvolumes({
+      fullnamePrefix: `${layout.volumeSnapshotsDir(sourceVolumeId)}/`,
+      fs,
+      proplist: ["name"],
+    });
+    const reads = [
+      this.#named(snapshotId),
+      query.file(layout.snapshotImage(sourceVolumeId, snapshotId)),
+      query.disk(sourceVolumeId),
+    ] as const;
+    const [named, image, disk, siblings] = count
+      ? await this.rds.read([...reads, siblingsQuery], call)
+      : [...(await this.rds.read(reads, call)), []];
     const found = this.#find(named, snapshotId);
     const taken = this.#located(siblings).length;
     const existing =

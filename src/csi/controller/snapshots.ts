@@ -37,6 +37,7 @@ export async function createSnapshot(
     const { found, existing, sourceExists, taken } = await snapshots.prepare(
       { snapshotId, sourceVolumeId },
       call,
+      { countSnapshots: c.maxSnapshotsPerVolume > 0 },
     );
     if (found !== undefined) {
       if (existing === undefined) throw conflict(name, found.sourceVolumeId, sourceVolumeId);
@@ -49,7 +50,11 @@ export async function createSnapshot(
           "delete some or raise the limit",
       );
     }
-    return { snapshot: snapshotMessage(await snapshots.create({ snapshotId, sourceVolumeId }, call)) };
+    try {
+      return { snapshot: snapshotMessage(await snapshots.create({ snapshotId, sourceVolumeId }, call)) };
+    } finally {
+      c.walks.clear();
+    }
   });
 }
 
@@ -73,6 +78,7 @@ export async function deleteSnapshot(
       await c.storage.directories.sweepVolumeSnapshots(call);
       return {};
     }
+    c.walks.clear();
     await c.storage.snapshots.delete(found, call);
     return {};
   });
