@@ -168,9 +168,14 @@ function printAsValue(menu: Menu, condition?: Condition, proplist?: Proplist): s
   );
 }
 
-/** `:put [/menu print detail as-value [proplist=…] [where …]]`: exact numbers, records joined by `;`. */
+/**
+ * `:put [/menu print detail as-value [proplist=…] [where …]]`: exact numbers, records joined by `;`.
+ * Each record starts at `.id=` (that is how the parser tells records apart), so a proplist always
+ * includes `.id`.
+ */
 export function printAsValueCommand(menu: Menu, condition?: Condition, proplist?: Proplist): RouterOsCommand {
-  return { line: `:put [${printAsValue(menu, condition, proplist)}]`, mutating: false };
+  const withId = proplist === undefined || proplist.includes(".id") ? proplist : [".id", ...proplist];
+  return { line: `:put [${printAsValue(menu, condition, withId)}]`, mutating: false };
 }
 
 /** `:put [:serialize to=json [/menu print detail as-value …]]` (RouterOS 7.13+): one JSON array. */

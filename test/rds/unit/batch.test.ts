@@ -221,11 +221,15 @@ describe("what /file listings ask for", () => {
     for (const q of fileQueries) {
       expect(q.menu).toBe("/file");
       expect(q.proplist).toEqual(["name", "type", "size", "last-modified"]);
-      for (const form of ["json", "as-value", "detail"] as const) {
+      for (const form of ["json", "detail"] as const) {
         expect(listCommand(q.menu, q.condition, form, q.proplist).line).toContain(
           "proplist=name,type,size,last-modified",
         );
       }
+      // as-value records are told apart by `.id`, so it is always asked for.
+      expect(listCommand(q.menu, q.condition, "as-value", q.proplist).line).toContain(
+        "proplist=.id,name,type,size,last-modified",
+      );
     }
   });
 });
