@@ -1,4 +1,4 @@
-import type { CommonConfig, ControllerConfig, NodeConfig } from "./config.js";
+import { type CommonConfig, type ControllerConfig, lateCommandWindowMs, type NodeConfig } from "./config.js";
 import { type ControllerSettings, createControllerService } from "./csi/controller-service.js";
 import { createIdentityService, type ReadinessSource } from "./csi/identity-service.js";
 import { KeyedLocks } from "./csi/locks.js";
@@ -11,7 +11,14 @@ import { createLogger, type Logger } from "./log.js";
 import { startMetricsServer } from "./observability/http.js";
 import { DriverMetrics } from "./observability/metrics.js";
 import { type Reconciler, startReconciler } from "./reconcile/index.js";
-import { type OpenedStorage, type OpenStorageOptions, openStorage, type Storage } from "./storage/index.js";
+import {
+  type OpenedStorage,
+  type OpenStorageOptions,
+  openStorage,
+  type Storage,
+  sweepIntervalFor,
+  TombstoneSweep,
+} from "./storage/index.js";
 import { DRIVER_VERSION } from "./version.js";
 
 export type Role = "controller" | "node" | "all";
@@ -141,6 +148,7 @@ function required<T>(section: T | undefined, role: string): T {
  */
 function startController(c: ControllerConfig, shared: Shared, withCensus: boolean): ControllerParts {
   const { logger, metrics, timers } = shared;
+  const lateWindowMs = lateCommandWindowMs(c);
   const opened = openStorage({
     connection: connectionOptions(c),
     pool: c.rdsPool,
@@ -149,6 +157,7 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
     nvmePort: c.nvmePort,
     nqnPrefix: c.nqnPrefix,
     logger,
+    deleteMarks: lateWindowMs > 0,
     onCommand: ({ seconds, outcome }) => {
       metrics.sshCommandSeconds.observe({ outcome }, seconds);
       if (outcome !== "ok") metrics.sshErrors.inc({ kind: outcome });
@@ -157,6 +166,7 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
   const { storage, health } = opened;
   const service = createControllerService({ storage, settings: controllerSettings(c), locks: shared.locks });
   const reconciler = reconcilerFor(c, storage, shared);
+  const sweep = sweepFor(lateWindowMs, storage, shared);
   keepConnected(health, opened.reach, shared);
   watchConnection(health, metrics, timers);
   if (withCensus) refreshCensus(health, storage, shared);
@@ -170,6 +180,7 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
     },
     stop: async () => {
       await reconciler.stop();
+      await sweep?.stop();
       opened.close();
     },
   };
@@ -219,6 +230,22 @@ function reconcilerFor(c: ControllerConfig, storage: Storage, shared: Shared): R
     logger: shared.logger.child({ component: "reconciler" }),
     metrics: { findings: (type, action) => metrics.reconcilerFindings.inc({ type, action }) },
   });
+}
+
+/**
+ * The sweep of delete marks: what a RouterOS command run late re-creates after DeleteVolume or
+ * DeleteSnapshot is removed (see src/storage/tombstones.ts). Off with a window of 0.
+ */
+function sweepFor(windowMs: number, storage: Storage, shared: Shared): TombstoneSweep | undefined {
+  if (windowMs <= 0) return undefined;
+  const sweep = new TombstoneSweep({
+    storage,
+    locks: shared.locks,
+    windowMs,
+    logger: shared.logger.child({ component: "delete-marks" }),
+  });
+  sweep.start(sweepIntervalFor(windowMs));
+  return sweep;
 }
 
 type HealthSource = OpenedStorage["health"];

@@ -13,6 +13,7 @@ import {
 import type { Directories } from "./directories.js";
 import type { Layout, SnapshotLocation } from "./layout.js";
 import type { StorageRds } from "./rds-port.js";
+import type { Tombstone, Tombstones } from "./tombstones.js";
 
 /** Past this many images a page's sizes come from a listing of the directory, not by name. */
 const MAX_NAMED_FILES = 200;
@@ -37,6 +38,7 @@ export interface SnapshotRecord extends SnapshotLocation {
 export interface SnapshotStoreOptions {
   layout: Layout;
   directories: Directories;
+  tombstones: Tombstones;
   logger: Logger;
 }
 
@@ -104,10 +106,20 @@ export class SnapshotStore {
   }
 
   /**
+   * DeleteSnapshot's first step: marks the id as deleted (see `tombstones.ts`) and locates the
+   * snapshot, in one exec line — 1 round trip.
+   */
+  async markAndLocate(snapshotId: string, call: CallOptions): Promise<SnapshotSubvolume | undefined> {
+    const [named] = await this.options.tombstones.markThen(snapshotId, [this.#named(snapshotId)], call);
+    return this.#find(named, snapshotId);
+  }
+
+  /**
    * Everything CreateSnapshot decides on, in one exec line — 1 round trip: the snapshot wherever
    * it is, its image if it is already under `sourceVolumeId` (a retry), the source volume's
-   * `/disk` item and how many snapshots that volume has (`countSnapshots`; without it, `taken` is
-   * 0 and the volume's snapshots are not listed, so the line costs the same however many it has).
+   * `/disk` item, how many snapshots that volume has (`countSnapshots`; without it, `taken` is 0
+   * and the volume's snapshots are not listed, so the line costs the same however many it has),
+   * and the marks a delete of this id left.
    */
   async prepare(
     location: SnapshotLocation,
@@ -118,31 +130,34 @@ export class SnapshotStore {
     existing?: SnapshotRecord;
     sourceExists: boolean;
     taken: number;
+    marks: Tombstone[];
   }> {
-    const { layout } = this.options;
+    const { layout, tombstones } = this.options;
     const { snapshotId, sourceVolumeId } = location;
     const fs = layout.fsLabel;
     const count = options.countSnapshots ?? true;
+    const namedQuery = this.#named(snapshotId);
+    const imageQuery = query.file(layout.snapshotImage(sourceVolumeId, snapshotId));
+    const diskQuery = query.disk(sourceVolumeId);
+    const marksQuery = tombstones.query(snapshotId);
     const siblingsQuery = query.subvolumes({
       fullnamePrefix: `${layout.volumeSnapshotsDir(sourceVolumeId)}/`,
       fs,
       proplist: ["name"],
     });
-    const reads = [
-      this.#named(snapshotId),
-      query.file(layout.snapshotImage(sourceVolumeId, snapshotId)),
-      query.disk(sourceVolumeId),
-    ] as const;
-    const [named, image, disk, siblings] = count
-      ? await this.rds.read([...reads, siblingsQuery], call)
-      : [...(await this.rds.read(reads, call)), []];
+    const [named, image, disk, siblings, marked] = count
+      ? await this.rds.read([namedQuery, imageQuery, diskQuery, siblingsQuery, marksQuery], call)
+      : await this.rds
+          .read([namedQuery, imageQuery, diskQuery, marksQuery], call)
+          .then(([n, i, d, m]) => [n, i, d, [], m] as const);
     const found = this.#find(named, snapshotId);
     const taken = this.#located(siblings).length;
     const existing =
       found !== undefined && found.sourceVolumeId === sourceVolumeId
         ? this.#record(found, found.subvolume, image)
         : undefined;
-    return { found, ...(existing ? { existing } : {}), sourceExists: disk !== null, taken };
+    const marks = tombstones.parse(marked, snapshotId);
+    return { found, ...(existing ? { existing } : {}), sourceExists: disk !== null, taken, marks };
   }
 
   /** The full record of a located snapshot: adds the image size — 1 round trip. */
