@@ -3,7 +3,12 @@ import { z } from "zod";
 import { parseNodeId } from "../csi/node-id.js";
 import { allowedHosts, exportOfDisk, type VolumeObjects } from "../storage/index.js";
 import type { Candidate } from "./classify.js";
-import { KubernetesListError } from "./kubernetes.js";
+import {
+  defaultKubeConfig,
+  KubernetesListError,
+  type KubeSource,
+  loadKubernetesClient,
+} from "./kubernetes.js";
 
 /**
  * Export fencing seen from the cluster: which host NQNs the VolumeAttachments of this driver give
@@ -35,6 +40,12 @@ const pvSchema = z.object({
   spec: z.object({ csi: z.object({ volumeHandle: z.string() }).optional() }).optional(),
 });
 
+/** The reconciler's cluster connection, made once (the client library loads here, not at start). */
+export async function resolveKubeConfig(kube: KubeSource): Promise<KubeConfig> {
+  if (kube === undefined) return defaultKubeConfig(await loadKubernetesClient());
+  return typeof kube === "function" ? kube() : kube;
+}
+
 /** Lists VolumeAttachments, CSINodes and PersistentVolumes completely, or throws. */
 export async function listAttachedHosts(
   kube: KubeConfig,
@@ -43,7 +54,7 @@ export async function listAttachedHosts(
   signal: AbortSignal,
 ): Promise<AttachedHosts> {
   // Loaded when export fencing is judged, like the rest of the client: not at start-up.
-  const { CoreV1Api, StorageV1Api } = await import("@kubernetes/client-node");
+  const { CoreV1Api, StorageV1Api } = await loadKubernetesClient();
   const storage = kube.makeApiClient(StorageV1Api);
   const core = kube.makeApiClient(CoreV1Api);
   const bounded = () => AbortSignal.any([signal, AbortSignal.timeout(requestTimeoutMs)]);

@@ -1,15 +1,10 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { CallOptions, RdsInventory, Storage } from "../storage/index.js";
-import { listAttachedHosts } from "./attachments.js";
+import { listAttachedHosts, resolveKubeConfig } from "./attachments.js";
 import { type Candidate, candidateKey, classify } from "./classify.js";
 import type { Finding, FindingAction, PassReport, ReconcilerMetrics } from "./findings.js";
-import {
-  createKubernetesReader,
-  defaultKubeConfig,
-  type KubernetesReader,
-  type LiveObjects,
-} from "./kubernetes.js";
+import { createKubernetesReader, type KubernetesReader, type LiveObjects } from "./kubernetes.js";
 import { type OperationLocks, removeCandidate } from "./removal.js";
 import { type Sighting, SightingTracker } from "./tracker.js";
 
@@ -276,7 +271,7 @@ class ReconcilePass {
   async #attachedHosts(): Promise<Pick<LiveObjects, "attachedHosts">> {
     try {
       const attachedHosts = await listAttachedHosts(
-        this.#kubeConfig(),
+        await this.#kubeConfig(),
         this.options.driverName,
         this.#kubernetesTimeoutMs,
         this.#cancel.signal,
@@ -292,18 +287,14 @@ class ReconcilePass {
     }
   }
 
-  #kubeConfig(): KubeConfig {
-    if (this.#config === undefined) {
-      const { kube } = this.options;
-      this.#config = kube === undefined ? defaultKubeConfig() : typeof kube === "function" ? kube() : kube;
-    }
+  async #kubeConfig(): Promise<KubeConfig> {
+    this.#config ??= await resolveKubeConfig(this.options.kube);
     return this.#config;
   }
 
   #reader(): KubernetesReader {
     if (this.#kubernetes === undefined) {
-      const config = this.#kubeConfig();
-      this.#kubernetes = createKubernetesReader(config, {
+      this.#kubernetes = createKubernetesReader(this.options.kube, {
         driverName: this.options.driverName,
         requestTimeoutMs: this.#kubernetesTimeoutMs,
       });
