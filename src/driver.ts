@@ -216,7 +216,7 @@ function reconcilerFor(c: ControllerConfig, storage: Storage, shared: Shared): R
     gracePeriodMs: c.reconcileGracePeriod,
     passes: c.reconcilePasses,
     locks: shared.locks,
-    logger: shared.logger.child({ component: "reconciler" }),
+    logger: shared.logger,
     metrics: { findings: (type, action) => metrics.reconcilerFindings.inc({ type, action }) },
   });
 }
