@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../../src/demo/local-stack.js";
 import { freePort } from "../../src/demo/processes.js";
 import { SnapshotScenario } from "../../src/demo/scenario.js";
-import { type FakeKube, startFakeKube } from "../reconcile/fake-kube.js";
 import { parseStrictJson } from "../helpers/strict-json.js";
+import { type FakeKube, startFakeKube } from "../reconcile/fake-kube.js";
 
 const workDir = mkdtempSync(join(tmpdir(), "rds-csi-log-keys-"));
 let kube: FakeKube;

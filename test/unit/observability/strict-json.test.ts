@@ -11,14 +11,12 @@ describe("strict JSON check used on every log line", () => {
     });
   });
 
-  it.each([
-    ['{"a":1,"a":2}'],
-    ['{"x":{"b":1,"b":2}}'],
-    ['{"x":[1,{"c":1,"c":2}]}'],
-    ['{"a":1,"\\u0061":2}'],
-  ])("rejects a duplicate key: %s", (text) => {
-    expect(() => parseStrictJson(text)).toThrow(/duplicate key/);
-  });
+  it.each([['{"a":1,"a":2}'], ['{"x":{"b":1,"b":2}}'], ['{"x":[1,{"c":1,"c":2}]}'], ['{"a":1,"\\u0061":2}']])(
+    "rejects a duplicate key: %s",
+    (text) => {
+      expect(() => parseStrictJson(text)).toThrow(/duplicate key/);
+    },
+  );
 
   it("rejects what is not JSON", () => {
     expect(() => parseStrictJson("{a: 1}")).toThrow();
