@@ -9,7 +9,7 @@ import { type CsiServer, startCsiServer } from "./csi/server.js";
 import { registerServices } from "./csi/services.js";
 import { createLogger, type Logger } from "./log.js";
 import { startMetricsServer } from "./observability/http.js";
-import { DriverMetrics } from "./observability/metrics.js";
+import { type ControllerMetrics, DriverMetrics } from "./observability/metrics.js";
 import { type Reconciler, startReconciler } from "./reconcile/index.js";
 import { type OpenedStorage, type OpenStorageOptions, openStorage, type Storage } from "./storage/index.js";
 import { DRIVER_VERSION } from "./version.js";
@@ -78,7 +78,7 @@ interface ControllerParts {
 export async function startDriver(config: DriverConfig): Promise<RunningDriver> {
   const { common } = config;
   const logger = createLogger(common.logLevel);
-  const metrics = new DriverMetrics();
+  const metrics = new DriverMetrics({ role: config.role, version: DRIVER_VERSION });
   const shared: Shared = {
     driverName: common.driverName,
     logger,
@@ -140,7 +140,8 @@ function required<T>(section: T | undefined, role: string): T {
  * RouterOS metrics.
  */
 function startController(c: ControllerConfig, shared: Shared, withCensus: boolean): ControllerParts {
-  const { logger, metrics, timers } = shared;
+  const { logger, timers } = shared;
+  const metrics = required(shared.metrics.controller, "controller metrics");
   const opened = openStorage({
     connection: connectionOptions(c),
     pool: c.rdsPool,
@@ -151,7 +152,6 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
     logger,
     onCommand: ({ seconds, outcome }) => {
       metrics.sshCommandSeconds.observe({ outcome }, seconds);
-      if (outcome !== "ok") metrics.sshErrors.inc({ kind: outcome });
     },
   });
   const { storage, health } = opened;
@@ -207,7 +207,7 @@ function controllerSettings(c: ControllerConfig): ControllerSettings {
 
 /** With interval 0 this starts nothing: no timer, no Kubernetes client, no RouterOS command. */
 function reconcilerFor(c: ControllerConfig, storage: Storage, shared: Shared): Reconciler {
-  const { metrics } = shared;
+  const metrics = required(shared.metrics.controller, "controller metrics");
   return startReconciler({
     storage,
     driverName: shared.driverName,
@@ -237,7 +237,7 @@ function keepConnected(health: HealthSource, probe: () => Promise<unknown>, shar
 }
 
 /** The connection gauges: connected or not, and reconnects since the last look. */
-function watchConnection(health: HealthSource, metrics: DriverMetrics, timers: Timers): void {
+function watchConnection(health: HealthSource, metrics: ControllerMetrics, timers: Timers): void {
   let reconnectsSeen = 0;
   timers.every(CONNECTION_GAUGE_MS, () => {
     const h = health();
@@ -249,7 +249,8 @@ function watchConnection(health: HealthSource, metrics: DriverMetrics, timers: T
 
 /** Inventory gauges: two listings a minute, whatever the number of objects; skipped while disconnected. */
 function refreshCensus(health: HealthSource, storage: Storage, shared: Shared): void {
-  const { metrics, timers } = shared;
+  const { timers } = shared;
+  const metrics = required(shared.metrics.controller, "controller metrics");
   const census = async () => {
     if (!health().connected) return;
     const counts = await storage.census({ deadline: Date.now() + CENSUS_BUDGET_MS });

@@ -6,9 +6,10 @@
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { type Logger, pino } from "pino";
+import { Registry } from "prom-client";
 import { expect } from "vitest";
 import { KeyedLocks } from "../../src/csi/locks.js";
-import { DriverMetrics } from "../../src/observability/metrics.js";
+import { ControllerMetrics } from "../../src/observability/metrics.js";
 import { RdsClient, RdsConnection } from "../../src/rds/index.js";
 import {
   type PassReport,
@@ -76,7 +77,7 @@ export class Scene {
   readonly storage: Storage;
   readonly locks = new KeyedLocks();
   readonly clock = new TestClock();
-  readonly metrics = new DriverMetrics({ processMetrics: false });
+  readonly metrics = new ControllerMetrics(new Registry());
   readonly log = captureLogger();
   readonly #reconcilers: Reconciler[] = [];
 
