@@ -8,6 +8,7 @@ import type { CsiServiceName } from "./csi/proto.js";
 import { type CsiServer, startCsiServer } from "./csi/server.js";
 import { registerServices } from "./csi/services.js";
 import { createLogger, type Logger } from "./log.js";
+import { checkNvmeSettings, DEFAULT_NVME_SETTINGS, type NvmeConnectSettings } from "./node/nvme-transport.js";
 import { startMetricsServer } from "./observability/http.js";
 import { type ControllerMetrics, DriverMetrics } from "./observability/metrics.js";
 import { type Reconciler, startReconciler } from "./reconcile/index.js";
@@ -270,7 +271,18 @@ function nodeService(n: NonNullable<DriverConfig["node"]>, locks: KeyedLocks): S
   return createNodeService({
     nodeId: n.nodeId,
     maxVolumesPerNode: n.maxVolumesPerNode,
+    nvme: nvmeSettings(n),
     ...(n.loopPoolPath ? { loopAllowedRoot: n.loopPoolPath } : {}),
     locks,
+  });
+}
+
+/** The kernel counts NVMe/TCP timeouts in whole seconds; a part second is rounded up. */
+export function nvmeSettings(n: NodeConfig): NvmeConnectSettings {
+  const seconds = (ms: number) => (ms < 0 ? -1 : Math.ceil(ms / 1000));
+  return checkNvmeSettings({
+    ...DEFAULT_NVME_SETTINGS,
+    ctrlLossTmoSeconds: seconds(n.nvmeCtrlLossTimeout),
+    reconnectDelaySeconds: Math.max(1, seconds(n.nvmeReconnectDelay)),
   });
 }

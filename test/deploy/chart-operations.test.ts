@@ -1,0 +1,93 @@
+/**
+ * The chart's settings for running the driver over time: controller replicas spread and protected
+ * from drains, and the NVMe/TCP reconnect timeout.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import type { ManifestValidator } from "./k8s-schema.js";
+import { createValidator } from "./schemas.js";
+import {
+  type K8sObject,
+  parseManifests,
+  type RenderOptions,
+  renderChart,
+  renderChartError,
+} from "./tools.js";
+import { container, env, find, podTemplate } from "./workloads.js";
+
+let validator: ManifestValidator;
+beforeAll(() => {
+  validator = createValidator();
+});
+
+const render = (...set: string[]): K8sObject[] =>
+  parseManifests(renderChart({ set } satisfies RenderOptions));
+const pdbs = (objs: K8sObject[]) => objs.filter((o) => o.kind === "PodDisruptionBudget");
+const affinityOf = (objs: K8sObject[]) =>
+  (podTemplate(find(objs, "Deployment", "rds-csi-controller")).spec as { affinity?: Record<string, unknown> })
+    .affinity;
+const SELECTOR = {
+  "app.kubernetes.io/name": "rds-csi",
+  "app.kubernetes.io/instance": "rds-csi",
+  "app.kubernetes.io/component": "controller",
+};
+
+describe("controller replicas", () => {
+  it("one replica: no PodDisruptionBudget (it would block every drain) and no anti-affinity", () => {
+    const objs = render();
+    expect(pdbs(objs)).toEqual([]);
+    expect(affinityOf(objs)).toBeUndefined();
+  });
+
+  it("more than one: a PodDisruptionBudget over the controller pods, valid against the schema", () => {
+    const objs = render("controller.replicas=3");
+    const [pdb] = pdbs(objs);
+    expect(pdbs(objs)).toHaveLength(1);
+    expect(validator.validate(pdb!)).toEqual([]);
+    expect(pdb!.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: SELECTOR } });
+    expect(pdbs(render("controller.replicas=3", "controller.podDisruptionBudget.enabled=false"))).toEqual([]);
+  });
+
+  it("more than one: spread over nodes, preferred by default, required when hard, or not at all", () => {
+    const term = { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: SELECTOR } };
+    expect(affinityOf(render("controller.replicas=2"))).toEqual({
+      podAntiAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }],
+      },
+    });
+    expect(affinityOf(render("controller.replicas=2", "controller.podAntiAffinity=hard"))).toEqual({
+      podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term] },
+    });
+    expect(affinityOf(render("controller.replicas=2", "controller.podAntiAffinity=none"))).toBeUndefined();
+    const own = render("controller.replicas=2", "controller.affinity.nodeAffinity.x=1");
+    expect(affinityOf(own)).toEqual({ nodeAffinity: { x: 1 } });
+    for (const o of render("controller.replicas=2", "controller.podAntiAffinity=hard")) {
+      expect(validator.validate(o), `${o.kind}/${o.metadata.name}`).toEqual([]);
+    }
+  });
+
+  it("refuses an unknown anti-affinity mode", () => {
+    expect(renderChartError({ set: ["controller.podAntiAffinity=strict"] })).toMatch(/podAntiAffinity/);
+  });
+});
+
+describe("NVMe/TCP reconnect settings", () => {
+  const nodeEnv = (objs: K8sObject[], name: string) =>
+    env(container(find(objs, "DaemonSet", "rds-csi-node"), "rds-csi"), name)?.value;
+
+  it("reach the node plugin, 30m and 5s by default, in Go's duration form", () => {
+    expect(nodeEnv(render(), "NVME_CTRL_LOSS_TIMEOUT")).toBe("30m");
+    expect(nodeEnv(render(), "NVME_RECONNECT_DELAY")).toBe("5s");
+    const objs = render("node.nvme.ctrlLossTimeout=1h30m", "node.nvme.reconnectDelay=10s");
+    expect(nodeEnv(objs, "NVME_CTRL_LOSS_TIMEOUT")).toBe("1h30m");
+    expect(nodeEnv(objs, "NVME_RECONNECT_DELAY")).toBe("10s");
+    expect(nodeEnv(render("node.nvme.ctrlLossTimeout=forever"), "NVME_CTRL_LOSS_TIMEOUT")).toBe("forever");
+  });
+
+  it("are checked by the values schema", () => {
+    expect(renderChartError({ set: ["node.nvme.ctrlLossTimeout=half an hour"] })).toMatch(/ctrlLossTimeout/);
+    expect(renderChartError({ set: ["controller.reconciler.interval=10 minutes"] })).toMatch(/interval/);
+    expect(() =>
+      render("controller.reconciler.interval=1h30m", "controller.reconciler.gracePeriod=90m"),
+    ).not.toThrow();
+  });
+});
