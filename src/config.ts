@@ -74,6 +74,18 @@ export const controllerSchema = z.object({
   reconcileDryRun: boolish,
   reconcileGracePeriod: duration,
   reconcilePasses: intIn(1, 100),
+  reconcileLeaderElection: boolish,
+  reconcileLeaseName: z
+    .string()
+    .regex(
+      /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/,
+      "a Kubernetes object name (lower case, digits, '-', '.')",
+    )
+    .optional(),
+  reconcileLeaseNamespace: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "a Kubernetes namespace name")
+    .optional(),
 });
 
 export const nodeSchema = z.object({
@@ -211,6 +223,22 @@ export function controllerOptions(): Option[] {
       "consecutive passes an object must be seen orphaned",
       "RECONCILE_PASSES",
       "3",
+    ),
+    opt(
+      "--reconcile-leader-election [bool]",
+      "run reconciler passes only in the controller holding a coordination.k8s.io Lease",
+      "RECONCILE_LEADER_ELECTION",
+      "true",
+    ),
+    opt(
+      "--reconcile-lease-name <name>",
+      "the reconciler's Lease (default: <driver name with dashes>-reconciler)",
+      "RECONCILE_LEASE_NAME",
+    ),
+    opt(
+      "--reconcile-lease-namespace <namespace>",
+      "namespace of the Lease (default: the pod's own, else default)",
+      "RECONCILE_LEASE_NAMESPACE",
     ),
   ];
 }

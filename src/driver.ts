@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { CommonConfig, ControllerConfig, NodeConfig } from "./config.js";
 import { type ControllerSettings, createControllerService } from "./csi/controller-service.js";
 import { createIdentityService, type ReadinessSource } from "./csi/identity-service.js";
@@ -11,7 +12,7 @@ import { createLogger, type Logger } from "./log.js";
 import { checkNvmeSettings, DEFAULT_NVME_SETTINGS, type NvmeConnectSettings } from "./node/nvme-transport.js";
 import { startMetricsServer } from "./observability/http.js";
 import { type ControllerMetrics, DriverMetrics } from "./observability/metrics.js";
-import { type Reconciler, startReconciler } from "./reconcile/index.js";
+import { leaseNameFor, type Reconciler, startReconciler } from "./reconcile/index.js";
 import { type OpenedStorage, type OpenStorageOptions, openStorage, type Storage } from "./storage/index.js";
 import { DRIVER_VERSION } from "./version.js";
 
@@ -206,6 +207,17 @@ function controllerSettings(c: ControllerConfig): ControllerSettings {
   };
 }
 
+/** The namespace a pod runs in, from its service account; "default" outside a cluster. */
+function podNamespace(): string {
+  try {
+    return (
+      readFileSync("/var/run/secrets/kubernetes.io/serviceaccount/namespace", "utf8").trim() || "default"
+    );
+  } catch {
+    return "default";
+  }
+}
+
 /** With interval 0 this starts nothing: no timer, no Kubernetes client, no RouterOS command. */
 function reconcilerFor(c: ControllerConfig, storage: Storage, shared: Shared): Reconciler {
   const metrics = required(shared.metrics.controller, "controller metrics");
@@ -218,7 +230,18 @@ function reconcilerFor(c: ControllerConfig, storage: Storage, shared: Shared): R
     passes: c.reconcilePasses,
     locks: shared.locks,
     logger: shared.logger,
-    metrics: { findings: (type, action) => metrics.reconcilerFindings.inc({ type, action }) },
+    metrics: {
+      findings: (type, action) => metrics.reconcilerFindings.inc({ type, action }),
+      leader: (leading) => metrics.reconcilerLeader.set(leading ? 1 : 0),
+    },
+    ...(c.reconcileLeaderElection
+      ? {
+          lease: {
+            name: c.reconcileLeaseName ?? leaseNameFor(shared.driverName),
+            namespace: c.reconcileLeaseNamespace ?? podNamespace(),
+          },
+        }
+      : {}),
   });
 }
 

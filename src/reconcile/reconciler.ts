@@ -9,6 +9,7 @@ import {
   type KubernetesReader,
   type LiveObjects,
 } from "./kubernetes.js";
+import { type Leadership, type LeaseOptions, startLeaderElection } from "./lease.js";
 import { type OperationLocks, removeCandidate } from "./removal.js";
 import { type Sighting, SightingTracker } from "./tracker.js";
 
@@ -41,6 +42,12 @@ export interface ReconcilerOptions {
   kubernetesTimeoutMs?: number;
   /** Now, in epoch ms, for ages (tests move it forward). */
   clock?: () => number;
+  /**
+   * Run passes only while holding this Lease, so that of several controllers (replicas, or old and
+   * new during a rolling update) one reconciles. Without it every process that starts a
+   * reconciler runs passes.
+   */
+  lease?: LeaseOptions;
 }
 
 export interface Reconciler {
@@ -48,6 +55,8 @@ export interface Reconciler {
   stop(): Promise<void>;
   /** Runs one pass now (or joins the one running) and reports it. */
   runPass(): Promise<PassReport>;
+  /** Whether this process runs the passes now: it holds the Lease, or runs without one. */
+  isLeader(): boolean;
 }
 
 /** Removing things needs more care than reporting them: below these, a slow provisioner could lose a new volume. */
@@ -60,10 +69,18 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
   const dryRun = options.dryRun ?? true;
   if (!(options.intervalMs > 0)) {
     logger.info("orphan reconciler is off (interval 0)");
-    return { stop: async () => {}, runPass: async () => emptyReport("disabled", dryRun) };
+    options.metrics?.leader?.(false);
+    return {
+      stop: async () => {},
+      runPass: async () => emptyReport("disabled", dryRun),
+      isLeader: () => false,
+    };
   }
   checkOptions(options, dryRun);
-  const pass = new ReconcilePass(options, logger, dryRun);
+  const leadership = options.lease ? electLeader(options, options.lease, logger) : undefined;
+  const isLeader = () => (leadership ? leadership.current?.isLeader() === true : true);
+  if (!leadership) options.metrics?.leader?.(true);
+  const pass = new ReconcilePass(options, logger, dryRun, isLeader);
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<PassReport> | undefined;
   let stopped = false;
@@ -94,13 +111,49 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
   );
   return {
     runPass,
+    isLeader,
     stop: async () => {
       stopped = true;
       clearTimeout(timer);
       pass.cancel();
       await running;
+      await (await leadership?.started)?.stop();
     },
   };
+}
+
+/** Starts taking part in the Lease election; until the client is loaded this process is no leader. */
+function electLeader(
+  options: ReconcilerOptions,
+  lease: LeaseOptions,
+  logger: Logger,
+): { current: Leadership | undefined; started: Promise<Leadership | undefined> } {
+  const holder: { current: Leadership | undefined; started: Promise<Leadership | undefined> } = {
+    current: undefined,
+    started: Promise.resolve(undefined),
+  };
+  holder.started = startLeaderElection(kubeConfigOf(options), lease, {
+    logger,
+    onChange: (leading) => options.metrics?.leader?.(leading),
+  }).then(
+    (leadership) => {
+      holder.current = leadership;
+      return leadership;
+    },
+    (err: unknown) => {
+      logger.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        "lease: cannot start; no passes",
+      );
+      return undefined;
+    },
+  );
+  return holder;
+}
+
+function kubeConfigOf(options: ReconcilerOptions): KubeConfig {
+  const { kube } = options;
+  return kube === undefined ? defaultKubeConfig() : typeof kube === "function" ? kube() : kube;
 }
 
 function checkOptions(options: ReconcilerOptions, dryRun: boolean): void {
@@ -141,6 +194,7 @@ class ReconcilePass {
     private readonly options: ReconcilerOptions,
     private readonly logger: Logger,
     private readonly dryRun: boolean,
+    private readonly isLeader: () => boolean,
   ) {
     this.#clock = options.clock ?? Date.now;
     this.#kubernetesTimeoutMs = options.kubernetesTimeoutMs ?? DEFAULT_KUBERNETES_TIMEOUT_MS;
@@ -162,6 +216,12 @@ class ReconcilePass {
 
   async #run(startedAt: Date): Promise<PassReport> {
     const { storage } = this.options;
+    if (!this.isLeader()) {
+      // Counts made while leading earlier are stale once another controller has been in charge.
+      this.#tracker.clear();
+      this.logger.debug("reconcile pass skipped: another controller holds the lease");
+      return { ...emptyReport("not-leader", this.dryRun), startedAt };
+    }
     let live: LiveObjects;
     let inventory: RdsInventory;
     try {
@@ -218,6 +278,7 @@ class ReconcilePass {
       this.logger.info(log, `dry-run, would remove: ${candidate.detail}`);
       return finding("would-remove");
     }
+    if (!this.isLeader()) return finding("pending", "lost the reconciler lease during the pass");
     const outcome = await removeCandidate(
       {
         storage: this.options.storage,
@@ -263,9 +324,7 @@ class ReconcilePass {
 
   #reader(): KubernetesReader {
     if (this.#kubernetes === undefined) {
-      const { kube } = this.options;
-      const config = kube === undefined ? defaultKubeConfig() : typeof kube === "function" ? kube() : kube;
-      this.#kubernetes = createKubernetesReader(config, {
+      this.#kubernetes = createKubernetesReader(kubeConfigOf(this.options), {
         driverName: this.options.driverName,
         requestTimeoutMs: this.#kubernetesTimeoutMs,
       });
