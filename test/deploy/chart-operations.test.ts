@@ -2,6 +2,9 @@
  * The chart's settings for running the driver over time: controller replicas spread and protected
  * from drains, and the NVMe/TCP reconnect timeout.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ManifestValidator } from "./k8s-schema.js";
 import { createValidator } from "./schemas.js";
@@ -89,5 +92,35 @@ describe("NVMe/TCP reconnect settings", () => {
     expect(() =>
       render("controller.reconciler.interval=1h30m", "controller.reconciler.gracePeriod=90m"),
     ).not.toThrow();
+  });
+});
+
+describe("VolumeSnapshotClass for backup tools", () => {
+  it("takes extra labels (Velero finds its class by one) and annotations, keeping the chart's own", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rds-csi-vsc-"));
+    const values = join(dir, "values.yaml");
+    writeFileSync(
+      values,
+      [
+        "volumeSnapshotClass:",
+        "  labels:",
+        '    velero.io/csi-volumesnapshot-class: "true"',
+        "  annotations:",
+        "    example.com/owner: backup",
+        "",
+      ].join("\n"),
+    );
+    const objs = parseManifests(renderChart({ valuesFiles: [values] }));
+    rmSync(dir, { recursive: true, force: true });
+    const vsc = find(objs, "VolumeSnapshotClass", "rds-snapshot");
+    expect(vsc.metadata.labels).toMatchObject({
+      "velero.io/csi-volumesnapshot-class": "true",
+      "app.kubernetes.io/name": "rds-csi",
+    });
+    expect(vsc.metadata.annotations).toEqual({
+      "snapshot.storage.kubernetes.io/is-default-class": "true",
+      "example.com/owner": "backup",
+    });
+    expect(validator.validate(vsc)).toEqual([]);
   });
 });
