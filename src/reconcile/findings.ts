@@ -47,6 +47,8 @@ export interface Finding {
   detail: string;
   /** Why it was refused, or how it failed. */
   reason?: string;
+  /** The PV and claim a volume was made for, as its `/disk` comment recorded them. */
+  madeFor?: string;
 }
 
 /** `not-leader`: another controller holds the reconciler's Lease, so this one did nothing. */

@@ -262,9 +262,16 @@ class ReconcilePass {
       ageMs,
       passes: sighting.passes,
       detail: candidate.detail,
+      ...(candidate.madeFor ? { madeFor: candidate.madeFor } : {}),
       ...(reason ? { reason } : {}),
     });
-    const log = { type: candidate.type, id: candidate.id, ageMs, passes: sighting.passes };
+    const log = {
+      type: candidate.type,
+      id: candidate.id,
+      ageMs,
+      passes: sighting.passes,
+      ...(candidate.madeFor ? { madeFor: candidate.madeFor } : {}),
+    };
     if (sighting.passes < this.options.passes || ageMs < this.options.gracePeriodMs) {
       this.logger.debug(log, `seen: ${candidate.detail}`);
       return finding("pending");

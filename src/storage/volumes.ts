@@ -11,7 +11,12 @@ import {
 } from "../rds/index.js";
 import type { Directories } from "./directories.js";
 import type { Layout } from "./layout.js";
-import { type ContentSource, decodeVolumeComment, encodeVolumeComment } from "./metadata.js";
+import {
+  type ContentSource,
+  decodeVolumeComment,
+  encodeVolumeComment,
+  type KubernetesNames,
+} from "./metadata.js";
 import type { StorageRds } from "./rds-port.js";
 
 /**
@@ -31,6 +36,8 @@ export interface VolumeRecord {
   comment: string | undefined;
   /** Set while the create attempt that made the volume is unconfirmed (see `confirm`). */
   attempt: string | undefined;
+  /** The PV and claim it was made for, when the provisioner said. */
+  names: KubernetesNames | undefined;
 }
 
 /** What a new volume starts from: nothing, or the image in another subvolume. */
@@ -42,6 +49,8 @@ export interface VolumePlan {
   volumeId: string;
   sizeBytes: bigint;
   seed: VolumeSeed;
+  /** Recorded in the `/disk` comment so an operator can match the disk to its PV. */
+  names?: KubernetesNames | undefined;
 }
 
 /**
@@ -102,7 +111,11 @@ export class VolumeStore {
         );
       }
       await directories.ensureVolumeSnapshots(id, call);
-      const comment = encodeVolumeComment({ source: seedSource(plan.seed), attempt });
+      const comment = encodeVolumeComment({
+        source: seedSource(plan.seed),
+        attempt,
+        ...(plan.names ? { names: plan.names } : {}),
+      });
       // Registered before the add: a definite error after RouterOS made the item must not leave it.
       undo.unshift((c) => this.rds.removeDisk(id, { ...c, comment }));
       let disk = await this.#addDisk(plan, comment, call);
@@ -124,7 +137,10 @@ export class VolumeStore {
    */
   async confirm(record: VolumeRecord, call: CallOptions): Promise<VolumeRecord> {
     if (record.attempt === undefined || record.comment === undefined) return record;
-    const confirmed = encodeVolumeComment({ source: record.source });
+    const confirmed = encodeVolumeComment({
+      source: record.source,
+      ...(record.names ? { names: record.names } : {}),
+    });
     try {
       return this.#record(
         record.volumeId,
@@ -318,6 +334,7 @@ export class VolumeStore {
       nqn: disk.nqn ?? this.nqnFor(volumeId),
       comment: disk.comment ?? undefined,
       attempt: meta?.attempt,
+      names: meta?.names,
     };
   }
 }

@@ -17,6 +17,7 @@ import {
   type ReconcilerOptions,
   startReconciler,
 } from "../../src/reconcile/index.js";
+import type { KubernetesNames } from "../../src/storage/index.js";
 import {
   createStorage,
   type Storage,
@@ -108,9 +109,9 @@ export class Scene {
     return snapshotIdFor(`${this.root}-${name}`);
   }
 
-  async volume(name: string): Promise<string> {
+  async volume(name: string, names?: KubernetesNames): Promise<string> {
     const volumeId = this.volumeId(name);
-    await this.storage.volumes.create({ volumeId, sizeBytes: 8n * MiB, seed: { kind: "empty" } }, {});
+    await this.storage.volumes.create({ volumeId, sizeBytes: 8n * MiB, seed: { kind: "empty" }, names }, {});
     return volumeId;
   }
 
