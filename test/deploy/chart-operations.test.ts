@@ -124,3 +124,50 @@ describe("VolumeSnapshotClass for backup tools", () => {
     expect(validator.validate(vsc)).toEqual([]);
   });
 });
+
+describe("two driver instances side by side (several RDS units)", () => {
+  const SECOND = join(import.meta.dirname, "../../charts/rds-csi/ci/second-instance-values.yaml");
+  const first = () => parseManifests(renderChart({ release: "rds-csi" }));
+  const second = () => parseManifests(renderChart({ release: "rds-b", valuesFiles: [SECOND] }));
+  const key = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+  const driverEnv = (objs: K8sObject[], kind: string, name: string) =>
+    env(container(find(objs, kind, name), "rds-csi"), "DRIVER_NAME")?.value;
+  /** What the node plugin takes on the host: its ports (host network) and its kubelet plugin paths. */
+  const hostClaims = (objs: K8sObject[], fullname: string) => {
+    const pod = podTemplate(find(objs, "DaemonSet", `${fullname}-node`)).spec as {
+      containers: { ports?: { containerPort: number }[]; args?: string[] }[];
+      volumes: { hostPath?: { path: string } }[];
+    };
+    const ports = pod.containers.flatMap((c) => (c.ports ?? []).map((p) => `port ${p.containerPort}`));
+    const paths = pod.volumes.flatMap((v) =>
+      v.hostPath?.path.includes("/plugins/") ? [v.hostPath.path] : [],
+    );
+    return [...ports, ...paths.map((p) => `path ${p}`)];
+  };
+
+  it("share no object, driver name, class, host port or kubelet socket path", () => {
+    const a = first();
+    const b = second();
+    const keysA = new Set(a.map(key));
+    expect(b.map(key).filter((k) => keysA.has(k))).toEqual([]);
+    expect(find(b, "CSIDriver", "rds-b.csi.mikrotik.com")).toBeDefined();
+    expect(driverEnv(b, "Deployment", "rds-b-rds-csi-controller")).toBe("rds-b.csi.mikrotik.com");
+    expect(driverEnv(b, "DaemonSet", "rds-b-rds-csi-node")).toBe("rds-b.csi.mikrotik.com");
+    expect(driverEnv(a, "DaemonSet", "rds-csi-node")).toBe("rds.csi.mikrotik.com");
+    expect(find(b, "StorageClass", "rds-b-nvme").provisioner).toBe("rds-b.csi.mikrotik.com");
+    expect(find(b, "VolumeSnapshotClass", "rds-b-snapshot").driver).toBe("rds-b.csi.mikrotik.com");
+    const claimsA = hostClaims(a, "rds-csi");
+    const claimsB = hostClaims(b, "rds-b-rds-csi");
+    expect(claimsB.some((c) => c.includes("/plugins/rds-b.csi.mikrotik.com"))).toBe(true);
+    expect(claimsB.filter((c) => claimsA.includes(c))).toEqual([]);
+    const registration = container(find(b, "DaemonSet", "rds-b-rds-csi-node"), "node-driver-registrar");
+    expect(registration.args).toContain(
+      "--kubelet-registration-path=/var/lib/kubelet/plugins/rds-b.csi.mikrotik.com/csi.sock",
+    );
+    for (const o of b) expect(validator.validate(o), key(o)).toEqual([]);
+  });
+
+  it("refuses a driver name the driver itself would refuse", () => {
+    expect(renderChartError({ set: ["driverName=-bad-"] })).toMatch(/driverName/);
+  });
+});
