@@ -125,7 +125,8 @@ class LeaseElector implements Leadership {
   start(): void {
     const tick = () => {
       if (this.#stopped) return;
-      this.#attempt = this.#tryAcquireOrRenew()
+      // A request the API server never answers must not stop the loop: leadership lapses by itself.
+      this.#attempt = withTimeout(this.#tryAcquireOrRenew(), this.#o.renewDeadlineMs)
         .catch((err: unknown) => this.events.logger.warn({ err: describe(err) }, "lease: attempt failed"))
         .finally(() => {
           this.#report();
@@ -139,7 +140,7 @@ class LeaseElector implements Leadership {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#attempt;
-    if (this.isLeader()) await this.#release().catch(() => {});
+    if (this.isLeader()) await withTimeout(this.#release(), this.#o.renewDeadlineMs).catch(() => {});
     this.#renewedAt = undefined;
     this.#report();
   }
@@ -241,6 +242,14 @@ class LeaseElector implements Leadership {
     );
     this.events.onChange?.(leader);
   }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 function withoutUndefined<T extends object>(o: T): Partial<T> {

@@ -104,3 +104,38 @@ describe("reconciler lease", () => {
     }
   });
 });
+
+describe("reconciler lease with an API server that never answers", () => {
+  it("is never leader, keeps trying, and stops within its bounds", async () => {
+    const { createServer } = await import("node:net");
+    const { KubeConfig } = await import("@kubernetes/client-node");
+    const held: import("node:net").Socket[] = [];
+    const server = createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as import("node:net").AddressInfo).port;
+    const kube = new KubeConfig();
+    kube.loadFromOptions({
+      clusters: [{ name: "silent", server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+      users: [{ name: "u", token: "t" }],
+      contexts: [{ name: "c", cluster: "silent", user: "u" }],
+      currentContext: "c",
+    });
+    const elector = await startLeaderElection(
+      kube,
+      { name: "silent", namespace: "kube-system", identity: "x", ...TIMING },
+      { logger: silent },
+    );
+    try {
+      // Requests keep arriving: the loop goes on after each unanswered one.
+      await waitFor(
+        () => held.length >= 2,
+        () => expect(elector.isLeader()).toBe(false),
+      );
+    } finally {
+      await elector.stop();
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    expect(elector.isLeader()).toBe(false);
+  });
+});
