@@ -110,7 +110,10 @@ describe("reconciler lease with an API server that never answers", () => {
     const { createServer } = await import("node:net");
     const { KubeConfig } = await import("@kubernetes/client-node");
     const held: import("node:net").Socket[] = [];
-    const server = createServer((socket) => void held.push(socket));
+    let closing = false;
+    // Once the test ends, a connection the client still opens (a retry) is closed at once, so the
+    // server can close.
+    const server = createServer((socket) => (closing ? socket.destroy() : void held.push(socket)));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as import("node:net").AddressInfo).port;
     const kube = new KubeConfig();
@@ -133,6 +136,7 @@ describe("reconciler lease with an API server that never answers", () => {
       );
     } finally {
       await elector.stop();
+      closing = true;
       for (const socket of held) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
