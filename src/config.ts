@@ -86,7 +86,22 @@ export const controllerSchema = z.object({
     .string()
     .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "a Kubernetes namespace name")
     .optional(),
+  /** "auto" or milliseconds; see `lateCommandWindowMs`. */
+  lateCommandWindow: z.union([z.literal("auto"), duration]),
 });
+
+/** The window a late RouterOS command can still arrive in, for the auto setting: ten command timeouts. */
+export const LATE_WINDOW_TIMEOUTS = 10;
+
+/**
+ * How long after a delete a command the driver gave up on may still run on the RDS, in ms; 0 turns
+ * the delete marks and their sweep off.
+ */
+export function lateCommandWindowMs(
+  c: Pick<ControllerConfig, "lateCommandWindow" | "rdsCommandTimeout">,
+): number {
+  return c.lateCommandWindow === "auto" ? LATE_WINDOW_TIMEOUTS * c.rdsCommandTimeout : c.lateCommandWindow;
+}
 
 export const nodeSchema = z.object({
   nodeId: z.string({ error: "is required (or env NODE_ID)" }).min(1, "is required (or env NODE_ID)").max(128),
@@ -239,6 +254,13 @@ export function controllerOptions(): Option[] {
       "--reconcile-lease-namespace <namespace>",
       "namespace of the Lease (default: the pod's own, else default)",
       "RECONCILE_LEASE_NAMESPACE",
+    ),
+    opt(
+      "--late-command-window <duration|auto>",
+      "how long after a delete a RouterOS command the driver gave up on may still run; deletes are " +
+        "re-checked that long (auto: 10 x --rds-command-timeout; 0 disables)",
+      "LATE_COMMAND_WINDOW",
+      "auto",
     ),
   ];
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { CommonConfig, ControllerConfig, NodeConfig } from "./config.js";
+import { type CommonConfig, type ControllerConfig, lateCommandWindowMs, type NodeConfig } from "./config.js";
 import { type ControllerSettings, createControllerService } from "./csi/controller-service.js";
 import { createIdentityService, type ReadinessSource } from "./csi/identity-service.js";
 import { KeyedLocks } from "./csi/locks.js";
@@ -13,7 +13,14 @@ import { checkNvmeSettings, DEFAULT_NVME_SETTINGS, type NvmeConnectSettings } fr
 import { startMetricsServer } from "./observability/http.js";
 import { type ControllerMetrics, DriverMetrics } from "./observability/metrics.js";
 import { leaseNameFor, type Reconciler, startReconciler } from "./reconcile/index.js";
-import { type OpenedStorage, type OpenStorageOptions, openStorage, type Storage } from "./storage/index.js";
+import {
+  type OpenedStorage,
+  type OpenStorageOptions,
+  openStorage,
+  type Storage,
+  sweepIntervalFor,
+  TombstoneSweep,
+} from "./storage/index.js";
 import { DRIVER_VERSION } from "./version.js";
 
 export type Role = "controller" | "node" | "all";
@@ -144,6 +151,7 @@ function required<T>(section: T | undefined, role: string): T {
 function startController(c: ControllerConfig, shared: Shared, withCensus: boolean): ControllerParts {
   const { logger, timers } = shared;
   const metrics = required(shared.metrics.controller, "controller metrics");
+  const lateWindowMs = lateCommandWindowMs(c);
   const opened = openStorage({
     connection: connectionOptions(c),
     pool: c.rdsPool,
@@ -152,6 +160,7 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
     nvmePort: c.nvmePort,
     nqnPrefix: c.nqnPrefix,
     logger,
+    deleteMarks: lateWindowMs > 0,
     onCommand: ({ seconds, outcome }) => {
       metrics.sshCommandSeconds.observe({ outcome }, seconds);
     },
@@ -159,6 +168,7 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
   const { storage, health } = opened;
   const service = createControllerService({ storage, settings: controllerSettings(c), locks: shared.locks });
   const reconciler = reconcilerFor(c, storage, shared);
+  const sweep = sweepFor(lateWindowMs, storage, shared);
   keepConnected(health, opened.reach, shared);
   watchConnection(health, metrics, timers);
   if (withCensus) refreshCensus(health, storage, shared);
@@ -172,6 +182,7 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
     },
     stop: async () => {
       await reconciler.stop();
+      await sweep?.stop();
       opened.close();
     },
   };
@@ -243,6 +254,22 @@ function reconcilerFor(c: ControllerConfig, storage: Storage, shared: Shared): R
         }
       : {}),
   });
+}
+
+/**
+ * The sweep of delete marks: what a RouterOS command run late re-creates after DeleteVolume or
+ * DeleteSnapshot is removed (see src/storage/tombstones.ts). Off with a window of 0.
+ */
+function sweepFor(windowMs: number, storage: Storage, shared: Shared): TombstoneSweep | undefined {
+  if (windowMs <= 0) return undefined;
+  const sweep = new TombstoneSweep({
+    storage,
+    locks: shared.locks,
+    windowMs,
+    logger: shared.logger.child({ component: "delete-marks" }),
+  });
+  sweep.start(sweepIntervalFor(windowMs));
+  return sweep;
 }
 
 type HealthSource = OpenedStorage["health"];

@@ -7,7 +7,7 @@ import {
   value,
   where,
 } from "./command.js";
-import { protocolError, RdsError } from "./errors.js";
+import { invalidInput, protocolError, RdsError } from "./errors.js";
 import { diskFilePath, fileName } from "./paths.js";
 import { type Query, query } from "./queries.js";
 import {
@@ -231,6 +231,35 @@ export const change = {
   /** `/file remove [find where name=…]`; a missing file is not an error. */
   removeFile(path: string): Change<void> {
     return noReadBack(removeCommand("/file", findWhere(where.eq("name", fileName(path)))));
+  },
+
+  /**
+   * `/file remove [find where name="a" or name="b" …]`: several files in one command; missing ones
+   * are not an error.
+   */
+  removeFiles(paths: readonly string[]): Change<void> {
+    if (paths.length === 0) throw invalidInput("no file to remove");
+    return noReadBack(
+      removeCommand(
+        "/file",
+        findWhere(
+          where.anyOf(
+            "name",
+            paths.map((p) => fileName(p)),
+          ),
+        ),
+      ),
+    );
+  },
+
+  /** `/file add name=… type=file`: an empty file; an existing one is `already-exists`. */
+  addFile(path: string): Change<void> {
+    return noReadBack(
+      addCommand("/file", [
+        ["name", value.string(fileName(path), "name")],
+        ["type", value.word("file")],
+      ]),
+    );
   },
 
   /** `/file add name=… type=directory`; an existing directory is `already-exists`. */

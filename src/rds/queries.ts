@@ -70,6 +70,16 @@ export const query = {
     };
   },
 
+  /** The disks with any of these slots (those that exist), in one listing. */
+  disksWithSlots(slots: readonly string[]): Query<DiskInfo[]> {
+    const wanted = new Set(slots.map((slot) => validateId(slot, "disk slot")));
+    return {
+      menu: "/disk",
+      condition: where.anyOf("slot", [...wanted]),
+      decode: (items) => items.map(decodeDisk).filter((d) => wanted.has(d.slot)),
+    };
+  },
+
   /** The subvolume at `fullname`, or null. */
   subvolume(fullname: string, options: { fs?: string } = {}): Query<SubvolumeInfo | null> {
     const wanted = validatePath(fullname, "subvolume").join("/");
@@ -108,6 +118,31 @@ export const query = {
       menu: "/disk/btrfs/subvolume",
       condition: subvolumeCondition(where.eq("name", wanted), options.fs),
       decode: (items, o) => subvolumes(items, o).filter((s) => s.name === wanted),
+    };
+  },
+
+  /**
+   * Subvolumes whose last path component is any of `names`, wherever they are, in one listing
+   * (`where name="a" or name="b" …`), with only the properties `proplist` names (and the names).
+   */
+  subvolumesNamedAny(
+    names: readonly string[],
+    options: { fs?: string; proplist?: Proplist } = {},
+  ): Query<SubvolumeInfo[]> {
+    const wanted = new Set(
+      names.map((name) => {
+        const components = validatePath(name, "subvolume name");
+        if (components.length !== 1 || components[0] === undefined) {
+          throw invalidInput(`subvolume name ${JSON.stringify(name)} must be one path component`);
+        }
+        return components[0];
+      }),
+    );
+    return {
+      menu: "/disk/btrfs/subvolume",
+      condition: subvolumeCondition(where.anyOf("name", [...wanted]), options.fs),
+      ...(options.proplist ? { proplist: withNames(options.proplist, ["name", "fullname"]) } : {}),
+      decode: (items, o) => subvolumes(items, o).filter((s) => wanted.has(s.name)),
     };
   },
 

@@ -16,11 +16,24 @@ export class Directories {
     private readonly logger: Logger,
   ) {}
 
-  /** Makes the base directories; true when any was missing. */
+  /**
+   * Makes the base directories, with the one for the deletes' marks, so that a delete need not make
+   * it; true when any was missing.
+   */
   async ensureBase(call: CallOptions): Promise<boolean> {
     const { layout } = this;
     let made = false;
-    for (const dir of [layout.root, layout.volumesDir(), layout.snapshotsDir()]) {
+    for (const dir of [layout.root, layout.volumesDir(), layout.snapshotsDir(), layout.tombstonesDir()]) {
+      if (await this.#make(layout.inPool(dir), call)) made = true;
+    }
+    return made;
+  }
+
+  /** Makes `<root>` and `<root>/deleted` (the deletes' marks); true when either was missing. */
+  async ensureTombstones(call: CallOptions): Promise<boolean> {
+    const { layout } = this;
+    let made = false;
+    for (const dir of [layout.root, layout.tombstonesDir()]) {
       if (await this.#make(layout.inPool(dir), call)) made = true;
     }
     return made;

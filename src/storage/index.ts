@@ -24,5 +24,13 @@ export type { StorageRds } from "./rds-port.js";
 export type { SnapshotRecord, SnapshotSubvolume } from "./snapshots.js";
 export { SnapshotStore } from "./snapshots.js";
 export { type Census, createStorage, type Storage, type StorageOptions } from "./storage.js";
+export {
+  type SweepLocks,
+  type SweepReport,
+  sweepIntervalFor,
+  TombstoneSweep,
+  type TombstoneSweepOptions,
+} from "./tombstone-sweep.js";
+export type { Reclaimed, Tombstone, Tombstones } from "./tombstones.js";
 export type { VolumePlan, VolumeRecord, VolumeSeed } from "./volumes.js";
 export { IMAGE_SIZE_STEP, VolumeStore } from "./volumes.js";

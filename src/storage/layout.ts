@@ -48,6 +48,14 @@ export class Layout {
     return `${this.root}/snaps`;
   }
 
+  /**
+   * The marks deletes leave (`tombstones.ts`): plain files, never a subvolume; nothing else of the
+   * layout is listed under it, so the reconciler never sees them.
+   */
+  tombstonesDir(): string {
+    return `${this.root}/deleted`;
+  }
+
   volumeSubvolume(volumeId: string): string {
     return `${this.volumesDir()}/${volumeId}`;
   }

@@ -13,6 +13,7 @@ import {
 import type { Directories } from "./directories.js";
 import type { Layout, SnapshotLocation } from "./layout.js";
 import type { StorageRds } from "./rds-port.js";
+import type { Tombstone, Tombstones } from "./tombstones.js";
 
 /** Past this many images a page's sizes come from a listing of the directory, not by name. */
 const MAX_NAMED_FILES = 200;
@@ -37,6 +38,7 @@ export interface SnapshotRecord extends SnapshotLocation {
 export interface SnapshotStoreOptions {
   layout: Layout;
   directories: Directories;
+  tombstones: Tombstones;
   logger: Logger;
 }
 
@@ -98,9 +100,18 @@ export class SnapshotStore {
   }
 
   /**
+   * DeleteSnapshot's first step: marks the id as deleted (see `tombstones.ts`) and locates the
+   * snapshot, in one exec line — 1 round trip.
+   */
+  async markAndLocate(snapshotId: string, call: CallOptions): Promise<SnapshotSubvolume | undefined> {
+    const [named] = await this.options.tombstones.markThen(snapshotId, [this.#named(snapshotId)], call);
+    return this.#find(named, snapshotId);
+  }
+
+  /**
    * Everything CreateSnapshot decides on, in one exec line — 1 round trip: the snapshot wherever
    * it is, its image if it is already under `sourceVolumeId` (a retry), the source volume's
-   * `/disk` item and how many snapshots that volume has.
+   * `/disk` item, how many snapshots that volume has, and the marks a delete of this id left.
    */
   async prepare(
     location: SnapshotLocation,
@@ -110,11 +121,12 @@ export class SnapshotStore {
     existing?: SnapshotRecord;
     sourceExists: boolean;
     taken: number;
+    marks: Tombstone[];
   }> {
-    const { layout } = this.options;
+    const { layout, tombstones } = this.options;
     const { snapshotId, sourceVolumeId } = location;
     const fs = layout.fsLabel;
-    const [named, image, disk, siblings] = await this.rds.read(
+    const [named, image, disk, siblings, marked] = await this.rds.read(
       [
         this.#named(snapshotId),
         query.file(layout.snapshotImage(sourceVolumeId, snapshotId)),
@@ -124,6 +136,7 @@ export class SnapshotStore {
           fs,
           proplist: ["name"],
         }),
+        tombstones.query(snapshotId),
       ],
       call,
     );
@@ -133,7 +146,8 @@ export class SnapshotStore {
       found !== undefined && found.sourceVolumeId === sourceVolumeId
         ? this.#record(found, found.subvolume, image)
         : undefined;
-    return { found, ...(existing ? { existing } : {}), sourceExists: disk !== null, taken };
+    const marks = tombstones.parse(marked, snapshotId);
+    return { found, ...(existing ? { existing } : {}), sourceExists: disk !== null, taken, marks };
   }
 
   /** The full record of a located snapshot: adds the image size — 1 round trip. */

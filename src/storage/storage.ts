@@ -5,6 +5,7 @@ import { buildInventory, type InventoryScope, type RdsInventory, readListings } 
 import { Layout } from "./layout.js";
 import type { StorageRds } from "./rds-port.js";
 import { SnapshotStore } from "./snapshots.js";
+import { Tombstones } from "./tombstones.js";
 import { VolumeStore } from "./volumes.js";
 
 export interface StorageOptions {
@@ -14,6 +15,11 @@ export interface StorageOptions {
   nvmePort: number;
   nqnPrefix: string;
   logger: Logger;
+  /**
+   * Deletes leave marks for the sweep of what late commands re-create (`tombstones.ts`); default
+   * true. Off only when no sweep runs, since nothing would ever drop them.
+   */
+  deleteMarks?: boolean;
 }
 
 /** How many of the driver's objects the RDS holds, and the room left in the pool. */
@@ -28,6 +34,7 @@ export interface Storage {
   readonly volumes: VolumeStore;
   readonly snapshots: SnapshotStore;
   readonly directories: Directories;
+  readonly tombstones: Tombstones;
   /** Free bytes in the pool — 1 round trip. */
   poolFreeBytes(call: CallOptions): Promise<bigint>;
   /** Volume and snapshot subvolumes under the root, and free space — 2 round trips, whatever the count. */
@@ -40,18 +47,21 @@ export function createStorage(rds: StorageRds, options: StorageOptions): Storage
   const layout = new Layout(options);
   const { logger } = options;
   const directories = new Directories(rds, layout, logger);
+  const tombstones = new Tombstones(rds, layout, directories, logger, options.deleteMarks ?? true);
   const poolFreeBytes = async (call: CallOptions) => (await rds.poolCapacity(layout.pool, call)).free;
   return {
     layout,
     directories,
+    tombstones,
     volumes: new VolumeStore(rds, {
       layout,
       directories,
+      tombstones,
       nvmePort: options.nvmePort,
       nqnPrefix: options.nqnPrefix,
       logger,
     }),
-    snapshots: new SnapshotStore(rds, { layout, directories, logger }),
+    snapshots: new SnapshotStore(rds, { layout, directories, tombstones, logger }),
     poolFreeBytes,
     census: async (call) => {
       const subvolumes = await rds.listSubvolumes(

@@ -6,6 +6,7 @@ import {
   type DiskInfo,
   FILE_SIZE_GRANULARITY,
   isRdsError,
+  query,
   RdsError,
   type SubvolumeInfo,
 } from "../rds/index.js";
@@ -18,6 +19,7 @@ import {
   type KubernetesNames,
 } from "./metadata.js";
 import type { StorageRds } from "./rds-port.js";
+import type { Tombstone, Tombstones } from "./tombstones.js";
 
 /**
  * Volumes on the RDS: a subvolume `<root>/vols/<id>` holding `disk.img`, and a `/disk` item of the
@@ -67,6 +69,7 @@ const ROLLBACK_BUDGET_MS = 30_000;
 export interface VolumeStoreOptions {
   layout: Layout;
   directories: Directories;
+  tombstones: Tombstones;
   nvmePort: number;
   nqnPrefix: string;
   logger: Logger;
@@ -86,6 +89,22 @@ export class VolumeStore {
   async find(volumeId: string, call: CallOptions): Promise<VolumeRecord | undefined> {
     const disk = await this.rds.getDisk(volumeId, call);
     return disk === null ? undefined : this.#record(volumeId, disk);
+  }
+
+  /**
+   * CreateVolume's first look: the volume, and the marks a delete of this id left, in one exec
+   * line — 1 round trip.
+   */
+  async lookup(
+    volumeId: string,
+    call: CallOptions,
+  ): Promise<{ record: VolumeRecord | undefined; marks: Tombstone[] }> {
+    const { tombstones } = this.options;
+    const [disk, marked] = await this.rds.read([query.disk(volumeId), tombstones.query(volumeId)], call);
+    return {
+      record: disk === null ? undefined : this.#record(volumeId, disk),
+      marks: tombstones.parse(marked, volumeId),
+    };
   }
 
   /**
@@ -168,8 +187,9 @@ export class VolumeStore {
    * any failure finishes the job.
    */
   async delete(volumeId: string, call: CallOptions): Promise<void> {
-    const { layout, directories } = this.options;
-    const disk = await this.rds.getDisk(volumeId, call);
+    const { layout, directories, tombstones } = this.options;
+    // Marked as deleted in the same line as the first read (see tombstones.ts).
+    const [disk] = await tombstones.markThen(volumeId, [query.disk(volumeId)], call);
     if (disk !== null) {
       this.#checkOwned(volumeId, disk);
       await this.rds.removeDisk(volumeId, call);

@@ -22,7 +22,7 @@ import type {
   VolumeContentSource,
 } from "../../src/csi/types.js";
 import { RdsClient, RdsConnection } from "../../src/rds/index.js";
-import { createStorage, type StorageRds } from "../../src/storage/index.js";
+import { createStorage, type Storage, type StorageRds } from "../../src/storage/index.js";
 import { type SimFixture, startSim } from "../helpers/sim.js";
 
 export const ROOT = "rds-csi";
@@ -126,16 +126,9 @@ export class Harness {
 export function controllerServiceFor(
   sim: SimFixture,
   rds: StorageRds,
-  options: Omit<HarnessOptions, "wrapClient"> = {},
+  options: Omit<HarnessOptions, "wrapClient"> & { storage?: Storage } = {},
 ): ServiceHandlers {
-  const storage = createStorage(rds, {
-    pool: sim.pool,
-    fsLabel: sim.fsLabel,
-    root: ROOT,
-    nvmePort: 4420,
-    nqnPrefix: NQN_PREFIX,
-    logger: pino({ level: "silent" }),
-  });
+  const storage = options.storage ?? storageFor(sim, rds);
   return createControllerService({
     storage,
     ...(options.locks ? { locks: options.locks } : {}),
@@ -148,6 +141,18 @@ export function controllerServiceFor(
         loopPoolPath: sim.poolMountPath,
       },
     },
+  });
+}
+
+/** The storage layer as the driver builds it, over `rds`, for the emulator's pool and root `ROOT`. */
+export function storageFor(sim: SimFixture, rds: StorageRds): Storage {
+  return createStorage(rds, {
+    pool: sim.pool,
+    fsLabel: sim.fsLabel,
+    root: ROOT,
+    nvmePort: 4420,
+    nqnPrefix: NQN_PREFIX,
+    logger: pino({ level: "silent" }),
   });
 }
 
@@ -254,7 +259,7 @@ export interface RdsState {
   disks: string[];
   /** Subvolumes under the root: fullname and read-only flag. */
   subvolumes: string[];
-  /** Every file and directory under the root on the pool's filesystem, with sizes of files. */
+  /** Every file and directory under the root on the pool's filesystem, with sizes of files (no delete marks). */
   files: string[];
 }
 
@@ -267,7 +272,7 @@ export async function rdsState(h: Harness): Promise<RdsState> {
   const subvolumes = (await h.client.listSubvolumes({ fullnamePrefix: `${ROOT}/`, fs: h.sim.fsLabel })).map(
     (s) => `${s.fullname}${s.readOnly ? " ro" : ""}`,
   );
-  const files = await walk(path.join(h.sim.poolMountPath, ROOT), ROOT);
+  const files = withoutMarks(await walk(path.join(h.sim.poolMountPath, ROOT), ROOT));
   return { disks: disks.sort(), subvolumes: subvolumes.sort(), files: files.sort() };
 }
 
@@ -277,15 +282,31 @@ export async function rdsState(h: Harness): Promise<RdsState> {
  */
 export const ATTEMPT_TOKEN = /attempt=[0-9a-f]+/g;
 
-/** A command line or comment with the attempt token made uniform, to compare runs. */
+/**
+ * The time in the name of a delete's mark (`<root>/deleted/<id>.<unix ms>`, see
+ * src/storage/tombstones.ts): different in every run, like the attempt token.
+ */
+const MARK_TIME = /(\/deleted\/(?:pvc|snap)-[0-9a-f-]{36})\.\d+/g;
+
+/** A command line or comment with the attempt token and the mark time made uniform, to compare runs. */
 export function withoutAttemptToken(text: string): string {
-  return text.replace(ATTEMPT_TOKEN, "attempt=*");
+  return text.replace(ATTEMPT_TOKEN, "attempt=*").replace(MARK_TIME, "$1.*");
 }
 
-/** A regular expression matching exactly this command line, whatever attempt token it carries. */
+/** A regular expression matching exactly this command line, whatever attempt token or mark time it carries. */
 export function exactLine(line: string): string {
   const escaped = line.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return `^${escaped.replace(ATTEMPT_TOKEN, "attempt=[0-9a-f]+")}$`;
+  return `^${escaped
+    .replace(ATTEMPT_TOKEN, "attempt=[0-9a-f]+")
+    .replace(/(\/deleted\/(?:pvc|snap)-[0-9a-f-]{36})\\\.\d+/g, "$1\\.[0-9]+")}$`;
+}
+
+/**
+ * Without the delete marks (`<root>/deleted/`): how many a delete leaves depends on its retries,
+ * their names on the clock, and the sweep drops them; test/controller/late-deletes.test.ts checks them.
+ */
+function withoutMarks(files: readonly string[]): string[] {
+  return files.filter((f) => !f.startsWith(`${ROOT}/deleted/`));
 }
 
 function stableComment(comment: string | null): string {

@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import {
   expandedSize,
@@ -13,7 +14,10 @@ import {
   sizeFromSource,
 } from "../../src/csi/controller/sizes.js";
 import { decodeListToken, encodeListToken, pageOf } from "../../src/csi/controller/tokens.js";
+import type { FileInfo } from "../../src/rds/index.js";
+import type { Directories } from "../../src/storage/directories.js";
 import { isSnapshotId, isVolumeId, nameProblem, snapshotIdFor, volumeIdFor } from "../../src/storage/ids.js";
+import type { StorageRds } from "../../src/storage/index.js";
 import { Layout } from "../../src/storage/layout.js";
 import {
   checkedNames,
@@ -22,6 +26,8 @@ import {
   encodeVolumeComment,
   sameSource,
 } from "../../src/storage/metadata.js";
+import { sweepIntervalFor } from "../../src/storage/tombstone-sweep.js";
+import { Tombstones } from "../../src/storage/tombstones.js";
 
 describe("ids", () => {
   it("derives stable, distinct, well-formed ids from names", () => {
@@ -306,5 +312,43 @@ describe("Kubernetes names in the volume comment", () => {
     });
     expect(decodeVolumeComment("rds-csi v1 pvc=noslash")).toBeUndefined();
     expect(decodeVolumeComment("rds-csi v1 pv=Bad_Name")).toBeUndefined();
+  });
+});
+
+describe("delete marks", () => {
+  const layout = new Layout({ pool: "raid1", fsLabel: "raid1", root: "rds-csi" });
+  // Parsing and naming touch no RouterOS: the port and directories are never called here.
+  const marks = new Tombstones({} as StorageRds, layout, {} as Directories, pino({ level: "silent" }), true);
+  const file = (name: string): FileInfo => ({ id: null, name, type: "file", size: 0n, lastModified: null });
+
+  it("reads only well-formed marks under the root's marks directory, of the id asked for", () => {
+    const v = volumeIdFor("a");
+    const s = snapshotIdFor("b");
+    const found = marks.parse([
+      file(`raid1/rds-csi/deleted/${v}.1796467052110`),
+      file(`/raid1/rds-csi/deleted/${s}.5`),
+      file(`raid1/rds-csi/deleted/${v}`),
+      file(`raid1/rds-csi/deleted/${v}.12x`),
+      file(`raid1/rds-csi/deleted/pvc-foreign.1`),
+      file(`raid1/other/deleted/${v}.1`),
+      file(`raid1/rds-csi/deleted/${v}.1/nested`),
+    ]);
+    expect(found).toEqual([
+      {
+        name: `raid1/rds-csi/deleted/${v}.1796467052110`,
+        id: v,
+        deletedAt: new Date(1796467052110),
+        landedAt: null,
+      },
+      { name: `raid1/rds-csi/deleted/${s}.5`, id: s, deletedAt: new Date(5), landedAt: null },
+    ]);
+    expect(marks.parse([file(`raid1/rds-csi/deleted/${v}.1`)], s)).toEqual([]);
+  });
+
+  it("sweeps a fifth of the window apart, between 1 s and 1 min", () => {
+    expect(sweepIntervalFor(300_000)).toBe(60_000);
+    expect(sweepIntervalFor(3_600_000)).toBe(60_000);
+    expect(sweepIntervalFor(20_000)).toBe(4_000);
+    expect(sweepIntervalFor(2_000)).toBe(1_000);
   });
 });

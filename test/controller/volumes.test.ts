@@ -221,7 +221,7 @@ describe("CreateVolume", () => {
 });
 
 describe("DeleteVolume", () => {
-  it("removes the disk item, then the subvolume; is idempotent; ignores ids that are not ours", async () => {
+  it("marks the id deleted, removes the disk item, then the subvolume; is idempotent; ignores ids that are not ours", async () => {
     const { volume } = await h.call("CreateVolume", createVolumeRequest("pvc-delete", { required: MiB }));
     const id = volume.volume_id;
     const since = (await h.sim.control.commands()).at(-1)?.seq ?? 0;
@@ -229,8 +229,14 @@ describe("DeleteVolume", () => {
     const changes = (await h.sim.control.commands(since))
       .filter((c) => / (remove|set|add) /.test(c.line))
       .map((c) => c.line);
-    expect(changes[0]).toMatch(/^\/disk remove /);
-    expect(changes[1]).toMatch(/^\/disk\/btrfs\/subvolume remove /);
+    // The mark for the sweep of late commands travels with the first read (the directory for the
+    // marks may be made first), before anything is removed.
+    const removals = changes.filter((line) => !line.startsWith("/file add "));
+    const marked = changes.findIndex((line) => line.includes(`/deleted/${id}.`));
+    expect(marked).toBeGreaterThanOrEqual(0);
+    expect(marked).toBeLessThan(changes.indexOf(removals[0] as string));
+    expect(removals[0]).toMatch(/^\/disk remove /);
+    expect(removals[1]).toMatch(/^\/disk\/btrfs\/subvolume remove /);
     expect(await h.client.getDisk(id)).toBeNull();
     expect(await h.client.getSubvolume(`${ROOT}/vols/${id}`, { fs: h.sim.fsLabel })).toBeNull();
     expect(await h.client.getFile(`/${h.sim.pool}/${ROOT}/vols/${id}/disk.img`)).toBeNull();

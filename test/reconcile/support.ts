@@ -172,7 +172,7 @@ export class Scene {
     await Promise.all(this.#reconcilers.map((r) => r.stop()));
   }
 
-  /** Everything under the root: `/disk` items (RouterOS), subvolumes (RouterOS), files (the pool itself). */
+  /** Everything under the root but the delete marks: `/disk` items (RouterOS), subvolumes (RouterOS), files (the pool itself). */
   async state(): Promise<{ disks: string[]; subvolumes: string[]; files: string[] }> {
     const { client, sim } = this.env;
     const disks = (await client.listDisks({ slotPrefix: "pvc-" }))
@@ -181,7 +181,11 @@ export class Scene {
     const subvolumes = (
       await client.listSubvolumes({ fullnamePrefix: `${this.root}/`, fs: sim.fsLabel })
     ).map((s) => `${s.fullname}${s.readOnly ? " ro" : ""}`);
-    const files = await walk(path.join(sim.poolMountPath, this.root), "");
+    // Without the delete marks (`deleted/`): bookkeeping the controller's sweep drops, checked in
+    // test/controller/late-deletes.test.ts.
+    const files = (await walk(path.join(sim.poolMountPath, this.root), "")).filter(
+      (f) => !f.startsWith("deleted/"),
+    );
     return { disks: disks.sort(), subvolumes: subvolumes.sort(), files: files.sort() };
   }
 }

@@ -9,6 +9,7 @@
 import { status } from "@grpc/grpc-js";
 import { pino } from "pino";
 import { toStatusError } from "../../src/csi/errors.js";
+import { KeyedLocks } from "../../src/csi/locks.js";
 import type { RequestContext, ServiceHandlers } from "../../src/csi/pipeline.js";
 import {
   type CommandTransport,
@@ -17,7 +18,8 @@ import {
   RdsClient,
   RdsConnection,
 } from "../../src/rds/index.js";
-import { controllerServiceFor, exactLine, withoutAttemptToken } from "../controller/harness.js";
+import { type Storage, type SweepReport, TombstoneSweep } from "../../src/storage/index.js";
+import { controllerServiceFor, exactLine, storageFor, withoutAttemptToken } from "../controller/harness.js";
 import type { SimFaultRule, SimFixture } from "../helpers/sim.js";
 import type { ControllerMethod, Driver } from "./operations.js";
 
@@ -99,6 +101,8 @@ export class ControllerRig implements Driver {
   readonly transport: ArmingTransport;
   readonly client: RdsClient;
   readonly service: ServiceHandlers;
+  readonly storage: Storage;
+  readonly locks = new KeyedLocks();
 
   constructor(readonly sim: SimFixture) {
     this.connection = new RdsConnection({
@@ -112,7 +116,22 @@ export class ControllerRig implements Driver {
     });
     this.transport = new ArmingTransport(this.connection, sim);
     this.client = new RdsClient(this.transport, { retryBackoff: { initialMs: 20, maxMs: 200 } });
-    this.service = controllerServiceFor(sim, this.client);
+    this.storage = storageFor(sim, this.client);
+    this.service = controllerServiceFor(sim, this.client, { storage: this.storage, locks: this.locks });
+  }
+
+  /**
+   * One pass of the controller's delete-mark sweep, as it runs once the late-command window has
+   * passed: what a late command re-created after a delete is removed, and every mark dropped.
+   */
+  async sweep(): Promise<SweepReport> {
+    const sweep = new TombstoneSweep({
+      storage: this.storage,
+      locks: this.locks,
+      windowMs: 0,
+      logger: pino({ level: "silent" }),
+    });
+    return sweep.pass();
   }
 
   /** One call, run as the gRPC pipeline runs it, ending in the status the caller would see. */

@@ -11,16 +11,24 @@ import { status } from "@grpc/grpc-js";
 import { withoutAttemptToken } from "../controller/harness.js";
 import type { SimFixture } from "../helpers/sim.js";
 import type { ArmedFault, ControllerRig, Outcome } from "./controller-rig.js";
-import type { Operation } from "./operations.js";
+import type { ControllerMethod, Operation } from "./operations.js";
 import { ChecksumCache, changes, maskIds, type PoolState, type Roles, readPoolState } from "./pool-state.js";
 
-export type FaultKind = "drop-before" | "drop-after" | "timeout" | "late" | "fail" | "cut-reply";
+export type FaultKind =
+  | "drop-before"
+  | "drop-after"
+  | "timeout"
+  | "late"
+  | "late-after-delete"
+  | "fail"
+  | "cut-reply";
 
 /**
  * Every kind: the connection cut before or after the command ran; its reply held past the caller's
  * deadline (it ran in time); `late`, the command held before it even starts, so it runs after the
  * caller gave up, while the retries go on (an SSH exec whose channel was closed may still run on a
- * real RDS); a RouterOS failure; a reply cut off halfway (the full matrix only).
+ * real RDS); a RouterOS failure; a reply cut off halfway (the full matrix only). Creates also get
+ * `late-after-delete` (see `CREATE_KINDS`).
  */
 export const FAULT_KINDS: readonly FaultKind[] = [
   "drop-before",
@@ -30,6 +38,13 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   "fail",
   "cut-reply",
 ];
+
+/**
+ * For a change of a create: held so long that it runs only after the retries succeeded and the CO
+ * deleted what they made (DeleteVolume, DeleteSnapshot); the pool must end as before the create
+ * once the controller's delete-mark sweep has passed.
+ */
+export const CREATE_KINDS: readonly FaultKind[] = ["late-after-delete"];
 
 /** A command as a template: the case's ids replaced by `{role}`. */
 export interface LearnedCommand {
@@ -44,6 +59,8 @@ export interface Learned {
   commands: LearnedCommand[];
   /** The pool changes of the clean run, ids masked. */
   changes: string[];
+  /** For a create: the pool changes once what it made was deleted again (none expected). */
+  changesAfterDelete?: string[];
   /** The clean response, ids masked. */
   response: string;
 }
@@ -76,6 +93,8 @@ const MAX_ATTEMPTS = 6;
 const TIMEOUT_DEADLINE_MS = 500;
 /** ...while the emulator holds its reply back for this long. */
 const TIMEOUT_HOLD_MS = 2_000;
+/** A late command meant to run after the retries and the CO's delete are done. */
+const AFTER_DELETE_HOLD_MS = 6_000;
 /** A failure RouterOS could print that names no known cause: the client must take it as definite. */
 export const INJECTED_FAILURE = "failure: operation could not be completed (injected)";
 
@@ -94,6 +113,13 @@ function faultOf(kind: FaultKind, line: string, command: LearnedCommand): ArmedF
         line,
         occurrence,
         rule: { action: kind === "late" ? "delay" : "delay-reply", ms: TIMEOUT_HOLD_MS },
+        deadlineAfterMs: TIMEOUT_DEADLINE_MS,
+      };
+    case "late-after-delete":
+      return {
+        line,
+        occurrence,
+        rule: { action: "delay", ms: AFTER_DELETE_HOLD_MS },
         deadlineAfterMs: TIMEOUT_DEADLINE_MS,
       };
     case "cut-reply":
@@ -146,7 +172,7 @@ export class MatrixRunner {
    * waiting for it keeps it out of the next clean run's command list.
    */
   async #heldReplySent(line: string, fault: "delay-reply" | "delay" = "delay-reply"): Promise<void> {
-    const until = Date.now() + TIMEOUT_HOLD_MS + 30_000;
+    const until = Date.now() + AFTER_DELETE_HOLD_MS + 30_000;
     const shape = withoutAttemptToken(line);
     while (Date.now() < until) {
       const entries = await this.sim.control.commands(this.#seq);
@@ -178,11 +204,41 @@ export class MatrixRunner {
       seen.set(line, occurrence);
       return { template: maskIds(line, input.roles), occurrence, replyBytes };
     });
-    return {
+    await this.rig.sweep();
+    const learned: Learned = {
       commands,
       changes: changes(before, await this.state(), input.roles),
       response: maskedResponse(outcome.response, input.roles),
     };
+    const remove = deleteOf(input.method, outcome.response);
+    if (remove !== undefined) {
+      const deleted = await this.rig.attempt(remove.method, remove.request);
+      if (deleted.code !== status.OK) {
+        throw new Error(`clean ${remove.method} failed: ${status[deleted.code]} ${deleted.message}`);
+      }
+      await this.rig.sweep();
+      learned.changesAfterDelete = changes(before, await this.state(), input.roles);
+      await this.#newCommands();
+    }
+    return learned;
+  }
+
+  /**
+   * The CO deletes what the create made, retrying as the sidecars do; problems are recorded.
+   */
+  async #deleteResult(method: ControllerMethod, outcome: Outcome, result: CaseResult): Promise<void> {
+    const remove = deleteOf(method, outcome.response);
+    if (remove === undefined) {
+      result.problems.push("no id to delete in the response");
+      return;
+    }
+    let deleted = await this.rig.attempt(remove.method, remove.request);
+    for (let n = 1; deleted.code !== status.OK && n < MAX_ATTEMPTS; n++) {
+      deleted = await this.rig.attempt(remove.method, remove.request);
+    }
+    if (deleted.code !== status.OK) {
+      result.problems.push(`${remove.method} never succeeded: ${status[deleted.code]} ${deleted.message}`);
+    }
   }
 
   /** One case: a fresh start, one fault at one command, then retries until OK (bounded). */
@@ -231,11 +287,18 @@ export class MatrixRunner {
         result.problems.push(`response differs from the clean run:\n  ${response}\n  ${learned.response}`);
       }
     }
+    let expected = learned.changes;
+    if (kind === "late-after-delete") {
+      expected = learned.changesAfterDelete ?? [];
+      if (outcome.code === status.OK) await this.#deleteResult(input.method, outcome, result);
+    }
     // A late command must have run before the pool is judged: what it does is the point.
-    if (kind === "late") await this.#heldReplySent(line, "delay");
+    if (kind === "late" || kind === "late-after-delete") await this.#heldReplySent(line, "delay");
+    // Once the late-command window has passed, as the controller's sweep then sees it.
+    await this.rig.sweep();
     const got = changes(before, await this.state(), input.roles);
-    const missing = learned.changes.filter((c) => !got.includes(c));
-    const extra = got.filter((c) => !learned.changes.includes(c));
+    const missing = expected.filter((c) => !got.includes(c));
+    const extra = got.filter((c) => !expected.includes(c));
     if (missing.length > 0 || extra.length > 0) {
       result.problems.push(
         `pool differs from the clean run:${missing.map((c) => `\n  missing ${c}`).join("")}${extra
@@ -281,9 +344,28 @@ export class MatrixRunner {
  * Which fault kinds hit command `index` in the default run: both drops, fail or timeout in turn,
  * and, for a change, running late.
  */
-export function defaultKinds(index: number, isChange: boolean): FaultKind[] {
+export function defaultKinds(index: number, isChange: boolean, isCreate: boolean): FaultKind[] {
   const kinds: FaultKind[] = ["drop-before", "drop-after", index % 2 === 0 ? "fail" : "timeout"];
-  return isChange ? [...kinds, "late"] : kinds;
+  if (!isChange) return kinds;
+  return isCreate ? [...kinds, "late", ...CREATE_KINDS] : [...kinds, "late"];
+}
+
+/** The delete that undoes a create, from its response; undefined for other operations. */
+function deleteOf(
+  method: ControllerMethod,
+  response: Record<string, unknown> | undefined,
+): { method: ControllerMethod; request: object } | undefined {
+  if (method === "CreateVolume") {
+    const id = (response?.volume as { volume_id?: string } | undefined)?.volume_id;
+    return id === undefined ? undefined : { method: "DeleteVolume", request: { volume_id: id, secrets: {} } };
+  }
+  if (method === "CreateSnapshot") {
+    const id = (response?.snapshot as { snapshot_id?: string } | undefined)?.snapshot_id;
+    return id === undefined
+      ? undefined
+      : { method: "DeleteSnapshot", request: { snapshot_id: id, secrets: {} } };
+  }
+  return undefined;
 }
 
 export const FULL_MATRIX = process.env.RDS_CSI_FULL_FAULT_MATRIX === "1";
@@ -292,8 +374,12 @@ export const FULL_MATRIX = process.env.RDS_CSI_FULL_FAULT_MATRIX === "1";
 export async function runMatrix(runner: MatrixRunner, key: string, op: Operation): Promise<CaseResult[]> {
   const learned = await runner.learn(op, `${key}-clean`);
   const results: CaseResult[] = [];
+  const isCreate = learned.changesAfterDelete !== undefined;
   for (const [index, command] of learned.commands.entries()) {
-    const kinds = FULL_MATRIX ? FAULT_KINDS : defaultKinds(index, !command.template.startsWith(":put "));
+    const isChange = !command.template.startsWith(":put ");
+    const kinds = FULL_MATRIX
+      ? [...FAULT_KINDS, ...(isCreate && isChange ? CREATE_KINDS : [])]
+      : defaultKinds(index, isChange, isCreate);
     for (const kind of kinds) {
       results.push(await runner.runCase(op, learned, index, kind, `${key}-${index + 1}-${kind}`));
     }

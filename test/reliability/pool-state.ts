@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
+import { ROOT } from "../controller/harness.js";
 import type { SimFixture } from "../helpers/sim.js";
 
 /** Entry key (`disk <slot>`, `subvolume <fullname>`, `file <path>`) → stable description. */
@@ -104,7 +105,27 @@ export async function readPoolState(sim: SimFixture, sums: ChecksumCache): Promi
     state.set(`subvolume ${String(subvolume.fullname)}`, pick(subvolume, SUBVOLUME_FIELDS));
   }
   await walk(sim.poolMountPath, "", sums, state);
-  return new Map([...state.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return new Map([...stableMarks(state).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * Delete marks (`<root>/deleted/<id>.<unix ms>`, src/storage/tombstones.ts) as one `mark <id>`
+ * entry per id: how many a delete leaves depends on its retries, their names on the clock, and the
+ * directory holding them is bookkeeping made by the first delete.
+ */
+function stableMarks(state: Map<string, string>): Map<string, string> {
+  const dir = `file ${ROOT}/deleted/`;
+  const out = new Map<string, string>();
+  for (const [key, value] of state) {
+    if (!key.startsWith(dir)) {
+      out.set(key, value);
+      continue;
+    }
+    const id = /^((?:pvc|snap)-[0-9a-f-]{36})\.\d+$/.exec(key.slice(dir.length))?.[1];
+    if (id !== undefined) out.set(`mark ${id}`, "present");
+    else if (key !== dir) out.set(key, value);
+  }
+  return out;
 }
 
 /** Role name → id, e.g. `{ source: "pvc-…", snapshot: "snap-…" }`. */

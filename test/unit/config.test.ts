@@ -6,6 +6,7 @@ import {
   commonSchema,
   controllerOptions,
   controllerSchema,
+  lateCommandWindowMs,
   nodeOptions,
   nodeSchema,
   validateConfig,
@@ -41,6 +42,19 @@ describe("driver configuration", () => {
     expect(c.reconcileGracePeriod).toBe(3_600_000);
     expect(validateConfig(commonSchema, raw).endpoint).toBe("unix:///csi/csi.sock");
     expect(() => checkControllerConfig(c)).not.toThrow();
+  });
+
+  it("derives the late-command window from the command timeout unless it is set", () => {
+    const auto = validateConfig(controllerSchema, parse([...pinned, "--rds-command-timeout", "20s"]));
+    expect(auto.lateCommandWindow).toBe("auto");
+    expect(lateCommandWindowMs(auto)).toBe(200_000);
+    const set = validateConfig(controllerSchema, parse([...pinned, "--late-command-window", "15m"]));
+    expect(lateCommandWindowMs(set)).toBe(900_000);
+    const off = validateConfig(controllerSchema, parse(pinned, { LATE_COMMAND_WINDOW: "0" }));
+    expect(lateCommandWindowMs(off)).toBe(0);
+    expect(() =>
+      validateConfig(controllerSchema, parse([...pinned, "--late-command-window", "never"])),
+    ).toThrow(/late/i);
   });
 
   it("reads every setting from the environment when no flag is given", () => {

@@ -34,10 +34,14 @@ export async function createSnapshot(
       throw notFound(`source volume ${sourceVolumeId} does not exist`);
     }
     // One round trip for everything the decision needs, one more to take the snapshot.
-    const { found, existing, sourceExists, taken } = await snapshots.prepare(
-      { snapshotId, sourceVolumeId },
-      call,
-    );
+    let prepared = await snapshots.prepare({ snapshotId, sourceVolumeId }, call);
+    if (prepared.marks.length > 0) {
+      // The name was deleted: what a late command re-created since goes, then the marks (so the
+      // sweep leaves this snapshot alone), and the state is read again.
+      await c.storage.tombstones.reclaimForCreate(snapshotId, prepared.marks, call);
+      prepared = await snapshots.prepare({ snapshotId, sourceVolumeId }, call);
+    }
+    const { found, existing, sourceExists, taken } = prepared;
     if (found !== undefined) {
       if (existing === undefined) throw conflict(name, found.sourceVolumeId, sourceVolumeId);
       return { snapshot: snapshotMessage(existing) };
@@ -70,7 +74,8 @@ export async function deleteSnapshot(
   if (!isSnapshotId(snapshotId)) return {};
   return c.locks.withLock(snapshotId, async () => {
     const call = callOf(ctx);
-    const found = await c.storage.snapshots.locate(snapshotId, call);
+    // Marked first, so that what a late CreateSnapshot re-creates after this delete is swept.
+    const found = await c.storage.snapshots.markAndLocate(snapshotId, call);
     if (found === undefined) {
       // Gone already; a delete cut short after removing it may have left its volume's directory.
       await c.storage.directories.sweepVolumeSnapshots(call);

@@ -57,15 +57,22 @@ export async function createVolume(
   const names = kubernetesNamesOf(req.parameters);
   return c.locks.withLock(volumeId, async () => {
     const call = callOf(ctx);
-    const existing = await c.storage.volumes.find(volumeId, call);
-    const record = existing
+    const { record, marks } = await c.storage.volumes.lookup(volumeId, call);
+    let existing = record;
+    if (marks.length > 0) {
+      // The name was deleted: what a late command re-created since goes, then the marks (so the
+      // sweep leaves this volume alone), and the state is read again.
+      await c.storage.tombstones.reclaimForCreate(volumeId, marks, call);
+      existing = (await c.storage.volumes.lookup(volumeId, call)).record;
+    }
+    const made = existing
       ? await reuse(c, existing, range, source, call)
       : await provision(c, { volumeId, names }, range, source, call);
     ctx.log.info(
-      { volumeId, ...namesForLog(record.names ?? names) },
+      { volumeId, ...namesForLog(made.names ?? names) },
       existing ? "volume found" : "volume created",
     );
-    return { volume: volumeMessage(c, record) };
+    return { volume: volumeMessage(c, made) };
   });
 }
 
