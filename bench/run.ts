@@ -15,6 +15,19 @@ import { writeResults } from "./lib/write-results.js";
 import { runPhases } from "./phases/index.js";
 
 const RESULTS_DIR = fileURLToPath(new URL("./results/", import.meta.url));
+
+/**
+ * `BENCH_COST_MODEL=1`: the emulator's cost model (src/sim/cost.ts) as measured on RouterOS 7.23 —
+ * about 1 ms per request for a burst of 120–220, then 20 ms each — with the burst in the middle of
+ * that range, and 5 ms per command for the exec itself (an assumption: SSH exec on an RDS over a LAN
+ * has not been measured).
+ */
+const COST_MODEL = {
+  cost_command_latency_ms: 5,
+  cost_throttle_burst: 170,
+  cost_throttle_fast_ms: 1,
+  cost_throttle_slow_ms: 20,
+};
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<number> {
@@ -56,6 +69,11 @@ async function main(): Promise<number> {
     starting = BenchStack.start({ workDir, poolSize: plan.poolSize, profileDir: join(workDir, "profiles") });
     stack = await starting;
     log(`emulator on 127.0.0.1:${stack.local.simPort}, driver pid ${stack.driverPid}`);
+    const costModel = process.env.BENCH_COST_MODEL === "1" ? COST_MODEL : undefined;
+    if (costModel) {
+      await stack.control.setSettings(costModel);
+      log(`emulator cost model on: ${JSON.stringify(costModel)}`);
+    }
     const results = await runPhases(stack, plan, (line) =>
       log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`),
     );
@@ -63,14 +81,19 @@ async function main(): Promise<number> {
     for (const p of problems) log(`stop: ${p}`);
     const profiles = results.summarizeProfiles(join(workDir, "profiles"));
     machine.loadAverageEnd = collectMachine().loadAverageStart;
-    const files = await writeResults(RESULTS_DIR, {
-      ...results.data,
-      profiles,
-      machine,
-      mode: plan.mode,
-      date: new Date(started).toISOString(),
-      durationS: Math.round((Date.now() - started) / 1000),
-    });
+    const files = await writeResults(
+      RESULTS_DIR,
+      {
+        ...results.data,
+        ...(costModel ? { costModel } : {}),
+        profiles,
+        machine,
+        mode: plan.mode,
+        date: new Date(started).toISOString(),
+        durationS: Math.round((Date.now() - started) / 1000),
+      },
+      costModel ? "latest-cost-model" : "latest",
+    );
     log(`report: ${files.join(", ")}`);
     return 0;
   } catch (err) {

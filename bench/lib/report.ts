@@ -1,6 +1,7 @@
 import { analyseMisses, beyondTargets } from "./analysis.js";
 import type { ProfileSummary } from "./profile-summary.js";
 import { type BenchResults, type Figure, formatValue } from "./results.js";
+import { scaleSection } from "./scale-report.js";
 
 /** Renders latest.md from the results: tables first, then where the time went, then the misses. */
 
@@ -328,10 +329,12 @@ function cpuSection(r: BenchResults): string {
   ].join("\n");
 }
 
-export function renderReport(r: BenchResults): string {
+/** `other`: the latest run with the other cost-model setting, whose scale targets are shown too. */
+export function renderReport(r: BenchResults, other?: { results: BenchResults; file: string }): string {
   return [
     header(r),
     targets(r),
+    scaleSection(r, other),
     analyseMisses(r),
     beyondTargets(r),
     floorSection(r),
@@ -343,7 +346,7 @@ export function renderReport(r: BenchResults): string {
     [
       "## Reproduce",
       "",
-      "`npm run bench` (as root: the emulator mounts a Btrfs image on a loop device; 12–15 minutes on 2 quiet cores, longer under load) writes this file and `latest.json`; `BENCH_QUICK=1 npm run bench` is a short smoke run with fewer snapshots and repetitions. See `bench/README.md`.",
+      "`npm run bench` (as root: the emulator mounts a Btrfs image on a loop device; 12–15 minutes on 2 quiet cores, longer under load) writes this file and `latest.json`; `BENCH_QUICK=1 npm run bench` is a short smoke run with fewer snapshots and repetitions; `BENCH_COST_MODEL=1` turns on the emulator's cost model and writes `latest-cost-model.*` instead. See `bench/README.md`.",
     ].join("\n"),
   ]
     .join("\n\n")

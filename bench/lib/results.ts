@@ -47,6 +47,11 @@ export function figure(
   return out;
 }
 
+/** The verdict of a median against a target (exported for targets computed when the report is rendered). */
+export function verdictFor(median: number, target: Target, unit: Figure["unit"]): Verdict {
+  return verdictOf(median, target, unit);
+}
+
 export function formatValue(value: number, unit: Figure["unit"]): string {
   if (!Number.isFinite(value)) return "—";
   if (unit === "ms") return value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(1)} ms`;
@@ -163,6 +168,8 @@ export type ProfilesByPhase = Record<string, { driver?: ProfileSummary; emulator
 /** latest.json: the measurements plus when, where and how they were taken. */
 export interface BenchResults extends BenchData {
   version: 1;
+  /** The emulator's cost model during the run (settings), absent when it was off. */
+  costModel?: Record<string, number>;
   date: string;
   mode: "full" | "quick";
   durationS: number;

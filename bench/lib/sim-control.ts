@@ -49,6 +49,16 @@ export class SimControl {
     await request(this.socketPath, { op: "clearLogs", which: "commands" });
   }
 
+  /** Makes the emulator forget its cached Btrfs listing (after changes made behind its back). */
+  async refresh(): Promise<void> {
+    await request(this.socketPath, { op: "refresh" });
+  }
+
+  /** Changes emulator settings at runtime (e.g. the cost model). */
+  async setSettings(settings: Record<string, unknown>): Promise<void> {
+    await request(this.socketPath, { op: "setSettings", settings });
+  }
+
   /** Runs a line inside the emulator, bypassing SSH; returns its output. */
   async exec(line: string): Promise<string> {
     const reply = await request(this.socketPath, { op: "exec", line, width: 512 });

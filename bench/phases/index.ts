@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchStack } from "../lib/bench-stack.js";
 import { chartControllerMemoryLimitMiB } from "../lib/chart-limit.js";
+import { idleMemoryKiB } from "../lib/idle-memory.js";
 import type { Plan } from "../lib/plan.js";
 import { summarizeProfile } from "../lib/profile-summary.js";
 import { type BenchData, figure, type ProfilesByPhase } from "../lib/results.js";
@@ -57,6 +58,18 @@ export async function runPhases(
   figures.push(
     figure("memory.driverRss.start", "controller RSS after start-up, idle", "MiB", [idle.rssKiB / 1024]),
   );
+
+  const alone = await idleMemoryKiB(stack.options.workDir);
+  if (alone.controller !== undefined)
+    figures.push(
+      figure("memory.controllerOnly.idle", "`rds-csi controller` alone, idle after start-up", "MiB", [
+        alone.controller / 1024,
+      ]),
+    );
+  if (alone.node !== undefined)
+    figures.push(
+      figure("memory.nodeOnly.idle", "`rds-csi node` alone, idle after start-up", "MiB", [alone.node / 1024]),
+    );
 
   await recordPhase(ctx, "SSH floor", () => floorPhase(ctx));
   await recordPhase(ctx, "snapshot operations by volume size", () => snapshotOpsPhase(ctx));

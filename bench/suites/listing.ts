@@ -86,9 +86,11 @@ export class ListingSuite {
 
   /**
    * The emulator caches its subvolume table and re-reads it only after a while (it patches the
-   * cache for changes made through itself); wait until it sees every snapshot made behind its back.
+   * cache for changes made through itself): tell it to read it again now, and check it sees every
+   * snapshot made behind its back.
    */
   private async awaitEmulatorSees(count: number): Promise<void> {
+    await this.stack.control.refresh();
     const until = Date.now() + 120_000;
     const query = '/disk/btrfs/subvolume print count-only where fullname~"^rds-csi/snaps/"';
     for (;;) {

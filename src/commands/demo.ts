@@ -1,5 +1,4 @@
 import { type Command, Option } from "commander";
-import { runDemo } from "../demo/run-demo.js";
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -14,6 +13,8 @@ export function registerDemoCommand(program: Command): void {
     )
     .option("--keep", "keep the working directory (emulator image, logs) after the run")
     .action(async (opts: { fsType: "ext4" | "xfs"; keep?: boolean }) => {
+      // Loaded on use: the driver's processes share this CLI and never run the demo.
+      const { runDemo } = await import("../demo/run-demo.js");
       process.exitCode = await runDemo({ fsType: opts.fsType, keep: opts.keep ?? false });
     });
 }

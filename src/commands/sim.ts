@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { Emulator } from "../sim/emulator.js";
 import { parseSize } from "../sim/sizes.js";
 import { parseRosVersion } from "../sim/version.js";
 
@@ -40,6 +39,8 @@ async function runSim(opts: SimCliOptions): Promise<void> {
   if (!/^[A-Za-z0-9._-]+$/.test(opts.pool))
     throw new Error(`--pool must match [A-Za-z0-9._-]+, got ${opts.pool}`);
   if (opts.routerosVersion) parseRosVersion(opts.routerosVersion);
+  // Loaded here, not at the top: the driver's processes share this CLI and never run the emulator.
+  const { Emulator } = await import("../sim/emulator.js");
   const emulator = await Emulator.start({
     host,
     port,

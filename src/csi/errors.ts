@@ -38,7 +38,8 @@ export type BackendErrorKind =
   | "transient"
   | "outcome-unknown"
   | "connection"
-  | "protocol";
+  | "protocol"
+  | "too-large";
 
 const backendCodes: Record<BackendErrorKind, status> = {
   "not-found": status.NOT_FOUND,
@@ -50,6 +51,8 @@ const backendCodes: Record<BackendErrorKind, status> = {
   "outcome-unknown": status.UNAVAILABLE,
   connection: status.UNAVAILABLE,
   protocol: status.INTERNAL,
+  // gRPC's own answer to a message over the receiver's size limit.
+  "too-large": status.RESOURCE_EXHAUSTED,
 };
 
 function backendKind(err: unknown): BackendErrorKind | undefined {

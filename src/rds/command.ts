@@ -168,9 +168,14 @@ function printAsValue(menu: Menu, condition?: Condition, proplist?: Proplist): s
   );
 }
 
-/** `:put [/menu print detail as-value [proplist=…] [where …]]`: exact numbers, records joined by `;`. */
+/**
+ * `:put [/menu print detail as-value [proplist=…] [where …]]`: exact numbers, records joined by `;`.
+ * Each record starts at `.id=` (that is how the parser tells records apart), so a proplist always
+ * includes `.id`.
+ */
 export function printAsValueCommand(menu: Menu, condition?: Condition, proplist?: Proplist): RouterOsCommand {
-  return { line: `:put [${printAsValue(menu, condition, proplist)}]`, mutating: false };
+  const withId = proplist === undefined || proplist.includes(".id") ? proplist : [".id", ...proplist];
+  return { line: `:put [${printAsValue(menu, condition, withId)}]`, mutating: false };
 }
 
 /** `:put [:serialize to=json [/menu print detail as-value …]]` (RouterOS 7.13+): one JSON array. */
@@ -207,16 +212,22 @@ export function batchCommand(commands: readonly RouterOsCommand[]): RouterOsComm
 
 /** The replies of a batch, in order; fewer than sent when RouterOS stopped at an error. */
 export function splitBatchReply(stdout: string): string[] {
+  // Found with indexOf rather than by splitting every line: a batch reply may be megabytes.
   const parts: string[] = [];
-  let current: string[] = [];
-  for (const line of stdout.split("\n")) {
-    if (line.replace(/\r$/, "").trimEnd() === BATCH_SEPARATOR) {
-      parts.push(current.join("\n"));
-      current = [];
-    } else {
-      current.push(line);
-    }
+  let partStart = 0;
+  let from = 0;
+  for (;;) {
+    const at = stdout.indexOf(BATCH_SEPARATOR, from);
+    if (at < 0) break;
+    from = at + BATCH_SEPARATOR.length;
+    const lineEnd = stdout.indexOf("\n", from);
+    const rest = stdout.slice(from, lineEnd < 0 ? stdout.length : lineEnd);
+    // Only a whole line that is the separator (trailing blanks and CR allowed) separates.
+    if ((at > 0 && stdout[at - 1] !== "\n") || rest.replace(/\r$/, "").trimEnd() !== "") continue;
+    parts.push(at === 0 ? "" : stdout.slice(partStart, at - 1));
+    partStart = lineEnd < 0 ? stdout.length : lineEnd + 1;
+    from = partStart;
   }
-  parts.push(current.join("\n"));
+  parts.push(stdout.slice(partStart));
   return parts;
 }

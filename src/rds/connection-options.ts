@@ -40,8 +40,14 @@ export interface RdsConnectionOptions {
   commandTimeoutMs?: number;
   /** Kept free before the caller's deadline so the answer arrives before it (ms). Default 250. */
   deadlineMarginMs?: number;
-  /** Replies longer than this are cut off and reported. Default 8 MiB. */
+  /** A reply longer than this is cut off and reported (`too-large`). Default 8 MiB. */
   maxOutputBytes?: number;
+  /**
+   * What the replies of all channels may hold together (bytes); a reply that would pass it is cut
+   * off (a read as `transient`, retried). Bounds the controller's memory against a very large or
+   * hostile RDS. At least `maxOutputBytes`. Default 16 MiB.
+   */
+  maxReplyBytesInFlight?: number;
   /** Backoff between failed connection attempts. Default 200 ms doubling to 10 s, jittered. */
   reconnectBackoff?: BackoffOptions;
   /** Never receives key material or passphrases. Default silent. */
@@ -83,6 +89,11 @@ const schema = z
       .int()
       .min(1024)
       .default(8 * 1024 * 1024),
+    maxReplyBytesInFlight: z
+      .number()
+      .int()
+      .min(1024)
+      .default(16 * 1024 * 1024),
     reconnectBackoff: z
       .object({
         initialMs: z.number().min(1),
@@ -124,6 +135,11 @@ export function resolveConnectionOptions(options: RdsConnectionOptions): Resolve
   const resolved = result.data as ResolvedConnectionOptions;
   if ("fingerprint" in resolved.hostKey) {
     resolved.hostKey = { fingerprint: normalizeFingerprint(resolved.hostKey.fingerprint) };
+  }
+  if (resolved.maxReplyBytesInFlight < resolved.maxOutputBytes) {
+    throw new Error(
+      `invalid RouterOS connection options: maxReplyBytesInFlight (${resolved.maxReplyBytesInFlight}) is below maxOutputBytes (${resolved.maxOutputBytes}); no reply could reach its own limit`,
+    );
   }
   if (resolved.channelsPerConnection > resolved.maxChannels)
     resolved.channelsPerConnection = resolved.maxChannels;

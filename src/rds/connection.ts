@@ -8,6 +8,7 @@ import {
   resolveConnectionOptions,
 } from "./connection-options.js";
 import { RdsError } from "./errors.js";
+import { ReplyBudget } from "./reply-budget.js";
 import { Semaphore } from "./semaphore.js";
 import { type ExecResult, SshSession } from "./ssh-session.js";
 
@@ -49,12 +50,16 @@ export interface ConnectionHealth {
   openConnections: number;
   /** SHA256 fingerprint of the host key last accepted. */
   hostKeyFingerprint: string | null;
+  /** Reply bytes held now by commands in flight, and the most ever held at once (`maxReplyBytesInFlight` bounds both). */
+  replyBytesHeld: number;
+  replyBytesPeak: number;
 }
 
 export class RdsConnection {
   readonly #options: ResolvedConnectionOptions;
   readonly #logger: Logger;
   readonly #permits: Semaphore;
+  readonly #replyBudget: ReplyBudget;
   readonly #sessions = new Set<SshSession>();
   #connecting: Promise<SshSession> | null = null;
   #nextSessionId = 1;
@@ -79,6 +84,7 @@ export class RdsConnection {
       rds: `${this.#options.host}:${this.#options.port}`,
     });
     this.#permits = new Semaphore(this.#options.maxChannels);
+    this.#replyBudget = new ReplyBudget(this.#options.maxReplyBytesInFlight);
     if ("insecureSkipVerify" in this.#options.hostKey) {
       this.#logger.warn(
         "RouterOS host key verification is DISABLED: any server can impersonate the RDS; pin a fingerprint or a known_hosts file",
@@ -103,6 +109,8 @@ export class RdsConnection {
       keepalives: this.#keepalives,
       openConnections: open.length,
       hostKeyFingerprint: this.#hostKeyFingerprint,
+      replyBytesHeld: this.#replyBudget.held,
+      replyBytesPeak: this.#replyBudget.peak,
     };
   }
 
@@ -124,6 +132,7 @@ export class RdsConnection {
         signal: options.signal,
         mutating: options.mutating,
         maxOutputBytes: this.#options.maxOutputBytes,
+        budget: this.#replyBudget,
       });
       this.#lastLatencyMs = Date.now() - started;
       this.#logger.debug({ command: line, ms: this.#lastLatencyMs, session: session.id }, "RouterOS command");
@@ -304,6 +313,7 @@ export class RdsConnection {
         deadline: started + Math.min(this.#options.connectTimeoutMs, this.#options.commandTimeoutMs),
         mutating: false,
         maxOutputBytes: 4096,
+        budget: this.#replyBudget,
       });
       this.#keepalives++;
       this.#lastLatencyMs = Date.now() - started;

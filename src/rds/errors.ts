@@ -20,7 +20,9 @@ export type RdsErrorKind =
   /** No command was sent: connecting, authenticating or verifying the host key failed. */
   | "connection"
   /** RouterOS answered with something the client could not interpret. */
-  | "protocol";
+  | "protocol"
+  /** A reply longer than the client accepts for one command (`maxOutputBytes`). */
+  | "too-large";
 
 export interface RdsErrorDetails {
   /** The RouterOS command line concerned, when there is one. It never holds secrets. */

@@ -1,11 +1,14 @@
 import type { ClientChannel } from "ssh2";
 import { RdsError } from "./errors.js";
+import type { ReplyBudget } from "./reply-budget.js";
 
 export interface ExecCallOptions {
   deadline: number;
   signal?: AbortSignal;
   mutating: boolean;
   maxOutputBytes: number;
+  /** Shared by every channel of a connection: what all replies in flight may hold together. */
+  budget?: ReplyBudget;
 }
 
 export interface ExecResult {
@@ -101,21 +104,41 @@ export class ExecCall {
   #finish(): boolean {
     if (this.#settled) return false;
     this.#settled = true;
+    // The reply's bytes leave the budget here: on success they are handed to the caller as one
+    // string (parsed at once), on failure they are dropped.
+    this.options.budget?.give(this.#bytes);
     clearTimeout(this.#timer);
     this.options.signal?.removeEventListener("abort", this.#onAbort);
     return true;
   }
 
   #collect(into: Buffer[], chunk: Buffer): void {
-    this.#bytes += chunk.length;
-    if (this.#bytes <= this.options.maxOutputBytes) {
-      into.push(chunk);
+    if (this.#settled) return;
+    const max = this.options.maxOutputBytes;
+    if (this.#bytes + chunk.length > max) {
+      // A change that printed that much did run, but not as expected; a read can be trusted to fail,
+      // and the same read would fail again.
+      const why = `reply exceeded ${max} bytes (the per-reply limit; a RouterOS listing this large is not expected)`;
+      this.fail(
+        this.options.mutating
+          ? this.unknown(why)
+          : new RdsError("too-large", why, { command: this.line, retryable: false }),
+      );
       return;
     }
-    const why = `reply exceeded ${this.options.maxOutputBytes} bytes`;
-    // A change that printed that much did run, but not as expected; a read can be trusted to fail.
-    this.fail(
-      this.options.mutating ? this.unknown(why) : new RdsError("protocol", why, { command: this.line }),
-    );
+    const budget = this.options.budget;
+    if (budget && !budget.tryTake(chunk.length)) {
+      // Other replies in flight hold the rest of the budget: a read is worth trying again once
+      // they are done.
+      const why = `replies in flight would hold more than ${budget.capacity} bytes together (${budget.held} held)`;
+      this.fail(
+        this.options.mutating
+          ? this.unknown(why)
+          : new RdsError("transient", `${why}; try again`, { command: this.line }),
+      );
+      return;
+    }
+    this.#bytes += chunk.length;
+    into.push(chunk);
   }
 }

@@ -36,7 +36,10 @@ export type QueryResults<Q extends readonly Query<unknown>[]> = {
 /** The subvolume properties the driver reads (decodeSubvolume); for listings that only need these. */
 export const SUBVOLUME_PROPLIST: Proplist = ["name", "fullname", "read-only", "creation-time"];
 
-/** The file properties the driver reads (decodeFile). */
+/**
+ * The file properties the driver reads (decodeFile). Every `/file` listing asks for these only: on
+ * RouterOS a listing without `proplist` carries the whole content of small files.
+ */
 export const FILE_PROPLIST: Proplist = ["name", "type", "size", "last-modified"];
 
 function subvolumeCondition(condition: Condition, fs: string | undefined): Condition {
@@ -152,6 +155,7 @@ export const query = {
     return {
       menu: "/file",
       condition: where.eq("name", name),
+      proplist: FILE_PROPLIST,
       exactSizes: true,
       decode: (items, o) => files(items, o).find((f) => samePath(f.name, name)) ?? null,
     };
@@ -163,6 +167,7 @@ export const query = {
     return {
       menu: "/file",
       condition: where.startsWith("name", prefix),
+      proplist: FILE_PROPLIST,
       decode: (items, o) => files(items, o).filter((f) => f.name.startsWith(prefix)),
     };
   },

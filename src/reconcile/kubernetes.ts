@@ -1,12 +1,24 @@
-import {
-  ApiException,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  Observable,
-  type ObservableMiddleware,
-} from "@kubernetes/client-node";
+import type { KubeConfig, ObservableMiddleware } from "@kubernetes/client-node";
 import { z } from "zod";
+
+/**
+ * The Kubernetes client library, loaded at the reconciler's first pass and not before: importing it
+ * costs tens of MiB resident, which a controller with the reconciler off and every node plugin
+ * should not pay. Nothing in this module imports it at load time (types only).
+ */
+type ClientLibrary = typeof import("@kubernetes/client-node");
+let library: Promise<ClientLibrary> | undefined;
+
+export function loadKubernetesClient(): Promise<ClientLibrary> {
+  library ??= import("@kubernetes/client-node").catch((err: unknown) => {
+    library = undefined;
+    throw err;
+  });
+  return library;
+}
+
+/** A KubeConfig, a function making one, or undefined for the default (in-cluster / $KUBECONFIG). */
+export type KubeSource = KubeConfig | (() => KubeConfig) | undefined;
 
 /**
  * What the cluster says is alive: the volume handles of PersistentVolumes and the snapshot handles
@@ -93,23 +105,40 @@ const snapshotContent = z.object({
 
 type Page = z.infer<typeof listEnvelope>;
 
-export function createKubernetesReader(kube: KubeConfig, options: KubernetesReaderOptions): KubernetesReader {
-  const core = kube.makeApiClient(CoreV1Api);
-  const custom = kube.makeApiClient(CustomObjectsApi);
+/** Loads the client library and makes the config at the first list, not when the reader is made. */
+export function createKubernetesReader(kube: KubeSource, options: KubernetesReaderOptions): KubernetesReader {
   const limit = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  let apis:
+    | {
+        lib: ClientLibrary;
+        core: import("@kubernetes/client-node").CoreV1Api;
+        custom: import("@kubernetes/client-node").CustomObjectsApi;
+      }
+    | undefined;
 
   return {
     async listLive(signal) {
+      if (apis === undefined) {
+        const lib = await loadKubernetesClient();
+        const config =
+          kube === undefined ? defaultKubeConfig(lib) : typeof kube === "function" ? kube() : kube;
+        apis = {
+          lib,
+          core: config.makeApiClient(lib.CoreV1Api),
+          custom: config.makeApiClient(lib.CustomObjectsApi),
+        };
+      }
+      const { lib, core, custom } = apis;
       const requestOptions = () => ({
         middleware: [
-          abortMiddleware(AbortSignal.any([signal, AbortSignal.timeout(options.requestTimeoutMs)])),
+          abortMiddleware(lib, AbortSignal.any([signal, AbortSignal.timeout(options.requestTimeoutMs)])),
         ],
         middlewareMergeStrategy: "append" as const,
       });
-      const pvs = await listAll("persistentvolumes", (token) =>
+      const pvs = await listAll(lib, "persistentvolumes", (token) =>
         core.listPersistentVolume({ limit, _continue: token }, requestOptions()).then(plainList),
       );
-      const vscs = await listSnapshotContents((token) =>
+      const vscs = await listSnapshotContents(lib, (token) =>
         custom.listClusterCustomObject(
           {
             group: SNAPSHOT_GROUP,
@@ -127,18 +156,19 @@ export function createKubernetesReader(kube: KubeConfig, options: KubernetesRead
 }
 
 /** The default cluster connection: in-cluster service account, or $KUBECONFIG / ~/.kube/config. */
-export function defaultKubeConfig(): KubeConfig {
-  const kube = new KubeConfig();
+export function defaultKubeConfig(lib: ClientLibrary): KubeConfig {
+  const kube = new lib.KubeConfig();
   kube.loadFromDefault();
   return kube;
 }
 
 /** VolumeSnapshotContents, or undefined when the API server does not serve the resource at all. */
 async function listSnapshotContents(
+  lib: ClientLibrary,
   fetchPage: (token: string | undefined) => Promise<unknown>,
 ): Promise<unknown[] | undefined> {
   try {
-    return await listAll(SNAPSHOT_CONTENTS, fetchPage);
+    return await listAll(lib, SNAPSHOT_CONTENTS, fetchPage);
   } catch (err) {
     if (err instanceof KubernetesListError && err.notServed) return undefined;
     throw err;
@@ -146,6 +176,7 @@ async function listSnapshotContents(
 }
 
 async function listAll(
+  lib: ClientLibrary,
   resource: string,
   fetchPage: (token: string | undefined) => Promise<unknown>,
 ): Promise<unknown[]> {
@@ -158,8 +189,8 @@ async function listAll(
       body = await fetchPage(token);
     } catch (err) {
       // Only a 404 on the very first page means "no such resource"; a 404 later is a broken list.
-      const notServed = page === 0 && err instanceof ApiException && err.code === 404;
-      throw new KubernetesListError(resource, describeFailure(err), notServed, { cause: err });
+      const notServed = page === 0 && err instanceof lib.ApiException && err.code === 404;
+      throw new KubernetesListError(resource, describeFailure(lib, err), notServed, { cause: err });
     }
     const parsed = listEnvelope.safeParse(body);
     if (!parsed.success) throw new KubernetesListError(resource, `page ${page + 1} is not a list`);
@@ -218,18 +249,18 @@ function plainList(list: { metadata?: { _continue?: string }; items: unknown[] }
 }
 
 /** Bounds each request: the object API's options take the client's own (observable) middleware. */
-function abortMiddleware(signal: AbortSignal): ObservableMiddleware {
+function abortMiddleware(lib: ClientLibrary, signal: AbortSignal): ObservableMiddleware {
   return {
     pre: (context) => {
       context.setSignal(signal);
-      return new Observable(Promise.resolve(context));
+      return new lib.Observable(Promise.resolve(context));
     },
-    post: (context) => new Observable(Promise.resolve(context)),
+    post: (context) => new lib.Observable(Promise.resolve(context)),
   };
 }
 
-function describeFailure(err: unknown): string {
-  if (err instanceof ApiException) return `HTTP ${err.code}`;
+function describeFailure(lib: ClientLibrary, err: unknown): string {
+  if (err instanceof lib.ApiException) return `HTTP ${err.code}`;
   if (err instanceof Error) return err.name === "AbortError" ? "timed out or cancelled" : err.message;
   return String(err);
 }

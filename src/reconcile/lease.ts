@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
-import type { CoordinationV1Api, KubeConfig, V1Lease } from "@kubernetes/client-node";
+import type { CoordinationV1Api, V1Lease } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { defaultKubeConfig, type KubeSource, loadKubernetesClient } from "./kubernetes.js";
 
 /**
  * Leader election over a coordination.k8s.io Lease, as the CSI sidecars (client-go) do it, so the
@@ -57,13 +58,14 @@ export function leaseNameFor(driverName: string): string {
 }
 
 export async function startLeaderElection(
-  kube: KubeConfig,
+  kube: KubeSource,
   options: LeaseOptions,
   events: { logger: Logger; onChange?: (leader: boolean) => void; clock?: () => number },
 ): Promise<Leadership> {
   // Loaded when the reconciler starts, so processes that never talk to Kubernetes do not pay for it.
-  const k8s = await import("@kubernetes/client-node");
-  const api = kube.makeApiClient(k8s.CoordinationV1Api);
+  const k8s = await loadKubernetesClient();
+  const config = kube === undefined ? defaultKubeConfig(k8s) : typeof kube === "function" ? kube() : kube;
+  const api = config.makeApiClient(k8s.CoordinationV1Api);
   const elector = new LeaseElector(
     { api, ApiException: k8s.ApiException, MicroTime: k8s.V1MicroTime },
     options,

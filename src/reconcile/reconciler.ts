@@ -3,12 +3,7 @@ import type { Logger } from "pino";
 import type { CallOptions, RdsInventory, Storage } from "../storage/index.js";
 import { type Candidate, candidateKey, classify } from "./classify.js";
 import type { Finding, FindingAction, PassReport, ReconcilerMetrics } from "./findings.js";
-import {
-  createKubernetesReader,
-  defaultKubeConfig,
-  type KubernetesReader,
-  type LiveObjects,
-} from "./kubernetes.js";
+import { createKubernetesReader, type KubernetesReader, type LiveObjects } from "./kubernetes.js";
 import { type Leadership, type LeaseOptions, startLeaderElection } from "./lease.js";
 import { type OperationLocks, removeCandidate } from "./removal.js";
 import { type Sighting, SightingTracker } from "./tracker.js";
@@ -132,7 +127,7 @@ function electLeader(
     current: undefined,
     started: Promise.resolve(undefined),
   };
-  holder.started = startLeaderElection(kubeConfigOf(options), lease, {
+  holder.started = startLeaderElection(options.kube, lease, {
     logger,
     onChange: (leading) => options.metrics?.leader?.(leading),
   }).then(
@@ -149,11 +144,6 @@ function electLeader(
     },
   );
   return holder;
-}
-
-function kubeConfigOf(options: ReconcilerOptions): KubeConfig {
-  const { kube } = options;
-  return kube === undefined ? defaultKubeConfig() : typeof kube === "function" ? kube() : kube;
 }
 
 function checkOptions(options: ReconcilerOptions, dryRun: boolean): void {
@@ -331,7 +321,7 @@ class ReconcilePass {
 
   #reader(): KubernetesReader {
     if (this.#kubernetes === undefined) {
-      this.#kubernetes = createKubernetesReader(kubeConfigOf(this.options), {
+      this.#kubernetes = createKubernetesReader(this.options.kube, {
         driverName: this.options.driverName,
         requestTimeoutMs: this.#kubernetesTimeoutMs,
       });

@@ -56,7 +56,10 @@ export function controlHandler(deps: ControlDeps): ControlHandler {
       case "injections":
         return { events: deps.events.injections.filter((e) => e.seq > since(request)) };
       case "commands":
-        return { entries: deps.events.commands.filter((e) => e.seq > since(request)) };
+        return {
+          entries: deps.events.commands.filter((e) => e.seq > since(request)),
+          counters: deps.events.counters(),
+        };
       case "clearLogs":
         deps.events.clear(
           request.which === "commands" || request.which === "injections" ? request.which : "all",

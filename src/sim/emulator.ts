@@ -5,6 +5,7 @@ import { PathMapper } from "./backend/paths.js";
 import { assertCanMount, Pool } from "./backend/pool.js";
 import { ControlServer } from "./control.js";
 import { controlHandler } from "./control-ops.js";
+import { CostModel } from "./cost.js";
 import { EventLog } from "./events.js";
 import { type ExecDeps, runExec } from "./exec.js";
 import { FaultInjector } from "./faults.js";
@@ -97,7 +98,7 @@ function createExecDeps(world: SimWorld, settings: LiveSettings): ExecDeps {
   });
   const faults = new FaultInjector();
   for (const rule of settings.current.faults) faults.add(rule);
-  return { interpreter, faults, events, settings: () => settings.current };
+  return { interpreter, faults, events, cost: new CostModel(), settings: () => settings.current };
 }
 
 /** A running RDS emulator: Btrfs pool, RouterOS CLI interpreter, SSH front and control channel. */

@@ -4,19 +4,33 @@ export const faultRuleSchema = z
   .object({
     /** Regular expression tested against the whole exec line. */
     match: z.string().default(""),
-    action: z.enum(["drop-before", "drop-after", "delay", "delay-reply", "fail", "drop-after-bytes"]),
+    action: z.enum([
+      "drop-before",
+      "drop-after",
+      "delay",
+      "delay-reply",
+      "fail",
+      "drop-after-bytes",
+      "pad-reply",
+    ]),
     /** `delay` (before running) and `delay-reply` (after running, before replying), in milliseconds. */
     ms: z.number().int().min(0).optional(),
     /** `fail`: the text printed instead of running the line (e.g. `failure: not enough space`). */
     error: z.string().optional(),
-    /** `drop-after-bytes`: bytes of the reply sent before the connection is cut. */
+    /** `drop-after-bytes`: bytes of the reply sent before the connection is cut; `pad-reply`: bytes added to the reply. */
     bytes: z.number().int().min(0).optional(),
     /** How many matching lines the rule affects; absent = until cleared. */
     times: z.number().int().min(1).optional(),
   })
   .strict()
   .superRefine((rule, ctx) => {
-    const need = { delay: "ms", "delay-reply": "ms", fail: "error", "drop-after-bytes": "bytes" } as const;
+    const need = {
+      delay: "ms",
+      "delay-reply": "ms",
+      fail: "error",
+      "drop-after-bytes": "bytes",
+      "pad-reply": "bytes",
+    } as const;
     const field = need[rule.action as keyof typeof need];
     if (field && rule[field] === undefined)
       ctx.addIssue({ code: "custom", message: `${rule.action} needs ${field}` });

@@ -84,6 +84,14 @@ export const settingsSchema = z
     reject_sessions: z.boolean().default(false),
     /** Enables password login for `admin` when set (public keys are always accepted). */
     admin_password: z.string().optional(),
+    /** Cost model (see cost.ts), off by default: a fixed wait before every exec line runs (ms). */
+    cost_command_latency_ms: z.number().min(0).max(60_000).default(0),
+    /** Requests the aggregate throttle lets through at `cost_throttle_fast_ms` before it slows; 0 = off. */
+    cost_throttle_burst: z.number().int().min(0).default(0),
+    /** Wait of a request within the burst (ms). */
+    cost_throttle_fast_ms: z.number().min(0).max(60_000).default(1),
+    /** Wait of each request past the burst, and the time to earn back one request of burst (ms). */
+    cost_throttle_slow_ms: z.number().min(0).max(60_000).default(20),
     error_texts: errorTexts.default(errorTexts.parse({})),
     /** Fault rules installed at start (see the control channel's addFault); not kept across restarts. */
     faults: z.array(faultRuleSchema).default([]),

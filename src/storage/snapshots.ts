@@ -69,8 +69,13 @@ export class SnapshotStore {
   /**
    * Full records of listed snapshots: the sizes of their images only, named in one `/file`
    * query (a long page lists the directory instead, to keep the line short) — 1 round trip.
+   * `dropMissing` leaves out snapshots whose image is not there (deleted since they were listed).
    */
-  async describeAll(located: readonly SnapshotSubvolume[], call: CallOptions): Promise<SnapshotRecord[]> {
+  async describeAll(
+    located: readonly SnapshotSubvolume[],
+    call: CallOptions,
+    options: { dropMissing?: boolean } = {},
+  ): Promise<SnapshotRecord[]> {
     if (located.length === 0) return [];
     const { layout } = this.options;
     const images = located.map((l) => layout.snapshotImage(l.sourceVolumeId, l.snapshotId));
@@ -87,7 +92,8 @@ export class SnapshotStore {
       const location = layout.parseSnapshotImage(file.name);
       if (location !== undefined) byId.set(location.snapshotId, file);
     }
-    return located.map((l) => this.#record(l, l.subvolume, byId.get(l.snapshotId) ?? null));
+    const present = options.dropMissing ? located.filter((l) => byId.has(l.snapshotId)) : located;
+    return present.map((l) => this.#record(l, l.subvolume, byId.get(l.snapshotId) ?? null));
   }
 
   /**
@@ -111,11 +117,14 @@ export class SnapshotStore {
   /**
    * Everything CreateSnapshot decides on, in one exec line — 1 round trip: the snapshot wherever
    * it is, its image if it is already under `sourceVolumeId` (a retry), the source volume's
-   * `/disk` item, how many snapshots that volume has, and the marks a delete of this id left.
+   * `/disk` item, how many snapshots that volume has (`countSnapshots`; without it, `taken` is 0
+   * and the volume's snapshots are not listed, so the line costs the same however many it has),
+   * and the marks a delete of this id left.
    */
   async prepare(
     location: SnapshotLocation,
     call: CallOptions,
+    options: { countSnapshots?: boolean } = {},
   ): Promise<{
     found: SnapshotSubvolume | undefined;
     existing?: SnapshotRecord;
@@ -126,20 +135,21 @@ export class SnapshotStore {
     const { layout, tombstones } = this.options;
     const { snapshotId, sourceVolumeId } = location;
     const fs = layout.fsLabel;
-    const [named, image, disk, siblings, marked] = await this.rds.read(
-      [
-        this.#named(snapshotId),
-        query.file(layout.snapshotImage(sourceVolumeId, snapshotId)),
-        query.disk(sourceVolumeId),
-        query.subvolumes({
-          fullnamePrefix: `${layout.volumeSnapshotsDir(sourceVolumeId)}/`,
-          fs,
-          proplist: ["name"],
-        }),
-        tombstones.query(snapshotId),
-      ],
-      call,
-    );
+    const count = options.countSnapshots ?? true;
+    const namedQuery = this.#named(snapshotId);
+    const imageQuery = query.file(layout.snapshotImage(sourceVolumeId, snapshotId));
+    const diskQuery = query.disk(sourceVolumeId);
+    const marksQuery = tombstones.query(snapshotId);
+    const siblingsQuery = query.subvolumes({
+      fullnamePrefix: `${layout.volumeSnapshotsDir(sourceVolumeId)}/`,
+      fs,
+      proplist: ["name"],
+    });
+    const [named, image, disk, siblings, marked] = count
+      ? await this.rds.read([namedQuery, imageQuery, diskQuery, siblingsQuery, marksQuery], call)
+      : await this.rds
+          .read([namedQuery, imageQuery, diskQuery, marksQuery], call)
+          .then(([n, i, d, m]) => [n, i, d, [], m] as const);
     const found = this.#find(named, snapshotId);
     const taken = this.#located(siblings).length;
     const existing =

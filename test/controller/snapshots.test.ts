@@ -253,6 +253,57 @@ describe("ListSnapshots", () => {
     await setup(`/disk/btrfs/subvolume remove [find where fullname="${ROOT}/snaps/${vol}/backup"]`);
   });
 
+  it("a walk's later pages cost one round trip; what others delete meanwhile is left out, tokens still survive a restart", async () => {
+    const vol = await volume("walk-src");
+    for (const n of ["walk-1", "walk-2", "walk-3", "walk-4", "walk-5", "walk-6"]) await snapshot(n, vol);
+    const request = (token = "") => listSnapshotsRequest({ sourceVolumeId: vol, maxEntries: 2, token });
+    const ids = (page: Record<string, unknown>) =>
+      (page.entries as Array<{ snapshot: { snapshot_id: string } }>).map((e) => e.snapshot.snapshot_id);
+    const all = (await listAll(listSnapshotsRequest({ sourceVolumeId: vol }))).map(
+      (s: { snapshot_id: string }) => s.snapshot_id,
+    );
+    expect(all).toHaveLength(6);
+
+    let before = h.connection.roundTrips;
+    const first = await h.call("ListSnapshots", request());
+    expect(h.connection.roundTrips - before).toBe(2);
+    expect(ids(first)).toEqual(all.slice(0, 2));
+    // Someone else (a person, another controller) deletes the first snapshot of the next page.
+    await setup(`/disk/btrfs/subvolume remove [find where name="${all[2]}"]`);
+    before = h.connection.roundTrips;
+    const second = await h.call("ListSnapshots", request(first.next_token));
+    expect(h.connection.roundTrips - before).toBe(1);
+    expect(ids(second)).toEqual([all[3]]);
+    // A restarted controller keeps nothing: the same token reads RouterOS again, same answer.
+    h.restart();
+    before = h.connection.roundTrips;
+    const again = await h.call("ListSnapshots", request(first.next_token));
+    // 2, and 1 more: a new client asks the RouterOS version once.
+    expect(h.connection.roundTrips - before).toBe(3);
+    expect(ids(again)).toEqual([all[3], all[4]]);
+    // A snapshot this controller takes mid-walk clears what the walk kept: the next page reads again.
+    await snapshot("walk-7", vol);
+    before = h.connection.roundTrips;
+    const next = await h.call("ListSnapshots", request(again.next_token));
+    expect(h.connection.roundTrips - before).toBe(2);
+    const rest: string[] = ids(next);
+    let token = next.next_token as string;
+    while (token !== "") {
+      const page = await h.call("ListSnapshots", request(token));
+      rest.push(...ids(page));
+      token = page.next_token;
+    }
+    const expected = [...all.filter((id: string) => id !== all[2]), snapshotIdFor("walk-7")]
+      .sort()
+      .filter((id: string) => id > (all[4] as string));
+    expect(rest).toEqual(expected);
+    // A new walk always reads RouterOS: it sees everything as it is now.
+    const fresh = await listAll(listSnapshotsRequest({ sourceVolumeId: vol }));
+    expect(fresh.map((s: { snapshot_id: string }) => s.snapshot_id)).toEqual(
+      [...all.filter((id: string) => id !== all[2]), snapshotIdFor("walk-7")].sort(),
+    );
+  });
+
   it("lists everything in a constant number of round trips", async () => {
     const count = async () => {
       const before = h.connection.roundTrips;

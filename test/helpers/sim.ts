@@ -19,7 +19,7 @@ const STOP_TIMEOUT_MS = 30_000;
 export interface SimFaultRule {
   /** Regular expression tested against the whole exec line. */
   match: string;
-  action: "drop-before" | "drop-after" | "delay" | "delay-reply" | "fail" | "drop-after-bytes";
+  action: "drop-before" | "drop-after" | "delay" | "delay-reply" | "fail" | "drop-after-bytes" | "pad-reply";
   ms?: number;
   error?: string;
   bytes?: number;
@@ -57,7 +57,18 @@ export interface SimCommandEntry {
   outcome: "ok" | "error" | "fault";
   error?: string;
   fault?: string;
+  /** The reply, cut after 64 KiB; `outputBytes` is its whole length. */
   output: string;
+  outputBytes: number;
+}
+
+export interface SimCommandCounters {
+  commands: number;
+  ok: number;
+  error: number;
+  fault: number;
+  outputBytes: number;
+  dropped: number;
 }
 
 export interface SimExecResult {
@@ -80,6 +91,8 @@ export interface SimControl {
   injections(since?: number): Promise<SimInjectionEvent[]>;
   /** Exec lines received over SSH, with whether they ran and what was answered. */
   commands(since?: number): Promise<SimCommandEntry[]>;
+  /** Counters of every command since start or the last clear, including entries the log no longer keeps. */
+  commandCounters(): Promise<SimCommandCounters>;
   clearLogs(which?: "commands" | "injections" | "all"): Promise<void>;
   /** Forgets cached Btrfs listings (after changing subvolumes directly on the host). */
   refresh(): Promise<void>;
@@ -149,6 +162,8 @@ function makeControl(socketPath: string): SimControl {
     rejectSessions: async (on) => void (await call("rejectSessions", { on })),
     injections: async (since = 0) => (await call("injections", { since })).events as SimInjectionEvent[],
     commands: async (since = 0) => (await call("commands", { since })).entries as SimCommandEntry[],
+    commandCounters: async () =>
+      (await call("commands", { since: Number.MAX_SAFE_INTEGER })).counters as SimCommandCounters,
     clearLogs: async (which = "all") => void (await call("clearLogs", { which })),
     refresh: async () => void (await call("refresh")),
     exec: async (line, width) =>

@@ -164,7 +164,7 @@ export class MatrixRunner {
     const entries = await this.sim.control.commands(this.#seq);
     const last = entries.at(-1);
     if (last) this.#seq = last.seq;
-    return entries.map((e) => ({ line: e.line, replyBytes: Buffer.byteLength(e.output, "utf8") }));
+    return entries.map((e) => ({ line: e.line, replyBytes: e.outputBytes }));
   }
 
   /**

@@ -2,6 +2,7 @@ import type { CallOptions, Storage } from "../../storage/index.js";
 import type { KeyedLocks } from "../locks.js";
 import type { RequestContext } from "../pipeline.js";
 import type { StringMap } from "../types.js";
+import { WalkCache } from "./walk-cache.js";
 
 /** How nodes reach a volume: what goes into its volume_context (keys in src/node/README.md). */
 export interface VolumeAttachment {
@@ -25,6 +26,8 @@ export interface Controller {
   readonly storage: Storage;
   readonly locks: KeyedLocks;
   readonly maxSnapshotsPerVolume: number;
+  /** Listings kept for the later pages of a ListSnapshots walk (walk-cache.ts); never the truth. */
+  readonly walks: WalkCache;
   /** What the node needs to attach a volume (keys documented in src/node/README.md). */
   volumeContext(volumeId: string, nqn: string): StringMap;
 }
@@ -42,6 +45,7 @@ export function createController(
     storage,
     locks,
     maxSnapshotsPerVolume: settings.maxSnapshotsPerVolume,
+    walks: new WalkCache(),
     volumeContext(volumeId, nqn) {
       const context: StringMap = { transport, nvmeAddress, nvmePort: String(nvmePort), nqn };
       if (transport === "loop" && loopPoolPath !== undefined) {

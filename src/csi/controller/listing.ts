@@ -9,7 +9,9 @@ import { decodeListToken, pageOf } from "./tokens.js";
 /**
  * ListSnapshots: every snapshot of this driver, one volume's, or one by id, in id order. Paging
  * tokens carry the last id returned (tokens.ts), so they need no server memory and survive
- * restarts. A filter naming nothing of ours is an empty answer, not an error.
+ * restarts. The pages after the first of a walk use the listing the first page read, for a few
+ * seconds (walk-cache.ts), so a page costs its page. A filter naming nothing of ours is an empty
+ * answer, not an error.
  */
 export async function listSnapshots(
   c: Controller,
@@ -24,29 +26,41 @@ export async function listSnapshots(
     );
   }
   const call = callOf(ctx);
-  const snapshots = await matching(c, req, call);
+  const { snapshots, cached } = await matching(c, req, after, call);
   const page = pageOf(snapshots, (s) => s.snapshotId, after, req.max_entries);
-  // Only the returned page's images are read for their sizes.
-  const records = await c.storage.snapshots.describeAll(page.items, call);
+  if (page.nextToken !== "" && !cached) c.walks.put(walkKey(req), snapshots);
+  // Only the returned page's images are read for their sizes; from a kept listing, a snapshot
+  // whose image is gone was deleted since, and is left out.
+  const records = await c.storage.snapshots.describeAll(page.items, call, { dropMissing: cached });
   return {
     entries: records.map((s) => ({ snapshot: snapshotMessage(s) })),
     next_token: page.nextToken,
   };
 }
 
+/** The walk a request continues: all snapshots, or one volume's. */
+function walkKey(req: ListSnapshotsRequest): string {
+  return req.source_volume_id === "" ? "all" : `volume:${req.source_volume_id}`;
+}
+
 async function matching(
   c: Controller,
   req: ListSnapshotsRequest,
+  after: string | undefined,
   call: CallOptions,
-): Promise<SnapshotSubvolume[]> {
+): Promise<{ snapshots: readonly SnapshotSubvolume[]; cached: boolean }> {
   const { snapshot_id: snapshotId, source_volume_id: sourceVolumeId } = req;
-  if (snapshotId !== "" && !isSnapshotId(snapshotId)) return [];
-  if (sourceVolumeId !== "" && !isVolumeId(sourceVolumeId)) return [];
+  const none = { snapshots: [], cached: false };
+  if (snapshotId !== "" && !isSnapshotId(snapshotId)) return none;
+  if (sourceVolumeId !== "" && !isVolumeId(sourceVolumeId)) return none;
   if (snapshotId !== "") {
     const found = await c.storage.snapshots.locate(snapshotId, call);
     return found !== undefined && (sourceVolumeId === "" || found.sourceVolumeId === sourceVolumeId)
-      ? [found]
-      : [];
+      ? { snapshots: [found], cached: false }
+      : none;
   }
-  return c.storage.snapshots.list(sourceVolumeId === "" ? {} : { sourceVolumeId }, call);
+  const kept = after === undefined ? undefined : c.walks.get(walkKey(req));
+  if (kept !== undefined) return { snapshots: kept, cached: true };
+  const read = await c.storage.snapshots.list(sourceVolumeId === "" ? {} : { sourceVolumeId }, call);
+  return { snapshots: read, cached: false };
 }

@@ -34,12 +34,13 @@ export async function createSnapshot(
       throw notFound(`source volume ${sourceVolumeId} does not exist`);
     }
     // One round trip for everything the decision needs, one more to take the snapshot.
-    let prepared = await snapshots.prepare({ snapshotId, sourceVolumeId }, call);
+    const prepareOptions = { countSnapshots: c.maxSnapshotsPerVolume > 0 };
+    let prepared = await snapshots.prepare({ snapshotId, sourceVolumeId }, call, prepareOptions);
     if (prepared.marks.length > 0) {
       // The name was deleted: what a late command re-created since goes, then the marks (so the
       // sweep leaves this snapshot alone), and the state is read again.
       await c.storage.tombstones.reclaimForCreate(snapshotId, prepared.marks, call);
-      prepared = await snapshots.prepare({ snapshotId, sourceVolumeId }, call);
+      prepared = await snapshots.prepare({ snapshotId, sourceVolumeId }, call, prepareOptions);
     }
     const { found, existing, sourceExists, taken } = prepared;
     if (found !== undefined) {
@@ -53,10 +54,14 @@ export async function createSnapshot(
           "delete some or raise the limit",
       );
     }
-    const created = await snapshots.create({ snapshotId, sourceVolumeId }, call);
-    // Subvolumes carry no comment on RouterOS: the VolumeSnapshot's name is only in this log line.
-    ctx.log.info({ snapshotId, sourceVolumeId, ...snapshotNamesOf(req.parameters) }, "snapshot created");
-    return { snapshot: snapshotMessage(created) };
+    try {
+      const created = await snapshots.create({ snapshotId, sourceVolumeId }, call);
+      // Subvolumes carry no comment on RouterOS: the VolumeSnapshot's name is only in this log line.
+      ctx.log.info({ snapshotId, sourceVolumeId, ...snapshotNamesOf(req.parameters) }, "snapshot created");
+      return { snapshot: snapshotMessage(created) };
+    } finally {
+      c.walks.clear();
+    }
   });
 }
 
@@ -81,6 +86,7 @@ export async function deleteSnapshot(
       await c.storage.directories.sweepVolumeSnapshots(call);
       return {};
     }
+    c.walks.clear();
     await c.storage.snapshots.delete(found, call);
     return {};
   });

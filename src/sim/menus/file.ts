@@ -9,6 +9,7 @@ import { formatDateTime } from "../sizes.js";
 import { NIL, num, type RosValue, str, toText } from "../values.js";
 import type { SimWorld } from "../world.js";
 import { readCommands, targetItems } from "./list-commands.js";
+import type { ListScope } from "./scope.js";
 import type { Table, TableItem } from "./table.js";
 
 interface Entry {
@@ -21,21 +22,34 @@ interface Entry {
 class FileIds {
   private next = 1;
   private readonly ids = new Map<string, number>();
+  private readonly paths = new Map<number, string>();
 
   idOf(relative: string): number {
     let id = this.ids.get(relative);
     if (id === undefined) {
       id = this.next++;
       this.ids.set(relative, id);
+      this.paths.set(id, relative);
     }
     return id;
   }
+
+  /** The path an id was given to, if any. */
+  pathOf(id: number): string | undefined {
+    return this.paths.get(id);
+  }
 }
 
-/** Breadth-first, as RouterOS lists files: all entries of one depth before the next. */
-async function walk(root: string): Promise<Entry[]> {
-  const out: Entry[] = [{ relative: "", stats: await lstat(root) }];
-  let level: string[] = [""];
+/**
+ * Breadth-first, as RouterOS lists files: all entries of one depth before the next. `start` (a
+ * directory relative to the root) walks only that subtree, in the same relative order.
+ */
+async function walk(root: string, start = ""): Promise<Entry[]> {
+  const first = await lstat(path.join(root, start)).catch(() => undefined);
+  if (!first) return [];
+  const out: Entry[] = [{ relative: start, stats: first }];
+  if (!first.isDirectory()) return out;
+  let level: string[] = [start];
   while (level.length > 0) {
     const next: string[] = [];
     for (const dir of level) {
@@ -75,8 +89,8 @@ function fileTable(world: SimWorld, ids: FileIds): Table {
       { title: "LAST-MODIFIED", prop: "last-modified", align: "left" },
     ],
     properties: ["name", "type", "size", "last-modified", "contents"],
-    list: async () => {
-      const entries = await walk(world.pool.mountPath);
+    list: async (_ctx, scope) => {
+      const entries = await scopedEntries(world, ids, scope);
       return entries.map((entry): TableItem => {
         const name = world.paths.fileName(entry.relative);
         const isFile = entry.stats.isFile();
@@ -95,6 +109,57 @@ function fileTable(world: SimWorld, ids: FileIds): Table {
       });
     },
   };
+}
+
+/**
+ * The entries a scope allows, read directly: an exact name or id costs one `lstat`, a prefix walks
+ * only the directory that holds it. Without a scope, the whole pool.
+ */
+async function scopedEntries(world: SimWorld, ids: FileIds, scope: ListScope | undefined): Promise<Entry[]> {
+  const root = world.pool.mountPath;
+  if (scope === undefined) return walk(root);
+  if (scope.kind === "prefix") {
+    const parts = world.paths.components(scope.prefix);
+    if (parts === undefined)
+      return scope.prefix === "" || world.pool.name.startsWith(scope.prefix) ? walk(root) : [];
+    // The deepest directory every match lies in: the prefix up to its last `/`.
+    const dir = scope.prefix.endsWith("/") ? parts : parts.slice(0, -1);
+    return walk(root, dir.join("/"));
+  }
+  const relatives = new Set<string>();
+  if (scope.kind === "names") {
+    for (const name of scope.names) {
+      const parts = world.paths.components(name);
+      // Only the form `/file` prints matches `name=`: the pool name, then the path, no extra slashes.
+      if (parts !== undefined && world.paths.fileName(parts.join("/")) === name)
+        relatives.add(parts.join("/"));
+    }
+  } else {
+    for (const id of scope.ids) {
+      const relative = ids.pathOf(id);
+      if (relative !== undefined) relatives.add(relative);
+    }
+  }
+  const found = await Promise.all(
+    [...relatives].map(async (relative) => {
+      const stats = await lstat(path.join(root, relative)).catch(() => undefined);
+      return stats ? { relative, stats } : undefined;
+    }),
+  );
+  return found.filter((e): e is Entry => e !== undefined).sort((a, b) => walkOrder(a.relative, b.relative));
+}
+
+/** The order `walk` lists two paths in: shallower first, then component by component. */
+function walkOrder(a: string, b: string): number {
+  const pa = a === "" ? [] : a.split("/");
+  const pb = b === "" ? [] : b.split("/");
+  if (pa.length !== pb.length) return pa.length - pb.length;
+  for (let i = 0; i < pa.length; i++) {
+    const x = pa[i] as string;
+    const y = pb[i] as string;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
 }
 
 async function addFile(world: SimWorld, inv: Invocation): Promise<RosValue> {

@@ -1,8 +1,9 @@
 import { rosErrors } from "../errors.js";
 import { formatDetail, formatTable, formatTerse, type PrintRow } from "../printer.js";
 import type { ArgSpec, CommandSpec, ExecContext, Invocation, ResolvedWhere } from "../schema.js";
-import { array, itemId, NIL, num, toText } from "../values.js";
+import { array, itemId, NIL, num, parseIdLiteral, toText } from "../values.js";
 import { whereMatches } from "../where-eval.js";
+import { type ListScope, scopeOf, scopeOfTargets } from "./scope.js";
 import { checkIdLiterals, lookupFor, recordOf, resolveTargets, type Table, type TableItem } from "./table.js";
 
 const flag = (name: string, since?: string): ArgSpec => ({ name, kind: "flag", ...(since ? { since } : {}) });
@@ -26,13 +27,20 @@ export async function targetItems(
 ): Promise<{ all: TableItem[]; targets: TableItem[] }> {
   const value = inv.args.get("numbers");
   if (value === undefined) throw rosErrors.missingArgs(["numbers"]);
-  const all = await table.list(inv.ctx);
+  // A `[find]` result names its items by id: only those are read.
+  const all = await table.list(inv.ctx, scopeOfTargets(value));
   return { all, targets: resolveTargets(all, value, inv.cols.get("numbers") ?? 1) };
 }
 
-function filterItems(table: Table, items: readonly TableItem[], where: ResolvedWhere | null): TableItem[] {
+function filterItems(
+  table: Table,
+  items: readonly TableItem[],
+  where: ResolvedWhere | null,
+  scoped = false,
+): TableItem[] {
   if (where === null) return [...items];
-  checkIdLiterals(where, items);
+  // Over a scoped read an id literal may name an item left out, so it is only checked over all items.
+  if (!scoped) checkIdLiterals(where, items);
   return items.filter((item) => whereMatches(where, lookupFor(item, table.flags)));
 }
 
@@ -59,15 +67,24 @@ function printOptions(ctx: ExecContext) {
   };
 }
 
-/** The items a print shows: the whole table, narrowed by `from=` and `where`. */
+/**
+ * The items a print shows: the whole table, narrowed by `from=` and `where`. A print that shows no
+ * item numbers (`as-value`, `count-only`) reads only what its `where` can match; the others read
+ * every item, since an item's number is its position in the whole table.
+ */
 export async function selectItems(
   table: Table,
   inv: Invocation,
 ): Promise<{ all: TableItem[]; selected: TableItem[] }> {
-  const all = await table.list(inv.ctx);
   const from = inv.args.get("from");
-  const scope = from === undefined ? all : resolveTargets(all, from, inv.cols.get("from") ?? 1);
-  return { all, selected: filterItems(table, scope, inv.where) };
+  const numbered = !inv.args.has("as-value") && !inv.args.has("count-only");
+  const scope = from === undefined && !numbered ? scopeOf(inv.where) : undefined;
+  const all = await table.list(inv.ctx, scope);
+  if (scope !== undefined && inv.where !== null && hasIdLiteral(inv.where)) {
+    checkIdLiterals(inv.where, await table.list(inv.ctx, idScope(inv.where)));
+  }
+  const base = from === undefined ? all : resolveTargets(all, from, inv.cols.get("from") ?? 1);
+  return { all, selected: filterItems(table, base, inv.where, scope !== undefined) };
 }
 
 export function printCommand(table: Table): CommandSpec {
@@ -105,13 +122,18 @@ export function findCommand(table: Table): CommandSpec {
     args: table.properties.map((name) => ({ name, kind: "any" as const })),
     where: true,
     async run(inv) {
-      const all = await table.list(inv.ctx);
       let where: ResolvedWhere | null = inv.where;
       for (const [prop, value] of inv.args) {
         const term: ResolvedWhere = { kind: "compare", prop, op: "=", value, col: inv.cols.get(prop) ?? 1 };
         where = where === null ? term : { kind: "and", left: term, right: where };
       }
-      return array(filterItems(table, all, where).map((item) => itemId(item.id)));
+      // `find` shows no numbers: only what the condition can match is read.
+      const scope = scopeOf(where);
+      const all = await table.list(inv.ctx, scope);
+      if (scope !== undefined && where !== null && hasIdLiteral(where)) {
+        checkIdLiterals(where, await table.list(inv.ctx, idScope(where)));
+      }
+      return array(filterItems(table, all, where, scope !== undefined).map((item) => itemId(item.id)));
     },
   };
 }
@@ -140,4 +162,36 @@ export function getCommand(table: Table): CommandSpec {
 
 export function readCommands(table: Table): CommandSpec[] {
   return [printCommand(table), findCommand(table), getCommand(table)];
+}
+
+function hasIdLiteral(where: ResolvedWhere): boolean {
+  switch (where.kind) {
+    case "and":
+    case "or":
+      return hasIdLiteral(where.left) || hasIdLiteral(where.right);
+    case "not":
+    case "is":
+      return hasIdLiteral(where.inner);
+    case "truthy":
+      return false;
+    case "compare":
+      return where.prop === ".id";
+  }
+}
+
+/** The items `.id` literals of a condition name (checked to exist, as over the whole table). */
+function idScope(where: ResolvedWhere): ListScope {
+  const ids: number[] = [];
+  const visit = (w: ResolvedWhere): void => {
+    if (w.kind === "and" || w.kind === "or") {
+      visit(w.left);
+      visit(w.right);
+    } else if (w.kind === "not" || w.kind === "is") visit(w.inner);
+    else if (w.kind === "compare" && w.prop === ".id" && w.value !== undefined) {
+      const id = w.value.t === "id" ? w.value.v : parseIdLiteral(toText(w.value));
+      if (id !== undefined) ids.push(id);
+    }
+  };
+  visit(where);
+  return { kind: "ids", ids };
 }

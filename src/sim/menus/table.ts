@@ -3,6 +3,7 @@ import type { FlagDef, PropValue, TableColumn } from "../printer.js";
 import type { ExecContext, ResolvedWhere } from "../schema.js";
 import { bool, idsOf, itemId, map, parseIdLiteral, type RosValue, str, toText } from "../values.js";
 import type { PropLookup } from "../where-eval.js";
+import type { ListScope } from "./scope.js";
 
 /** One item of a list menu, in the shape every generic command (print, find, get) understands. */
 export interface TableItem {
@@ -24,7 +25,11 @@ export interface Table {
   readonly columns: readonly TableColumn[];
   /** Property names `find name=value` and `get value-name` accept. */
   readonly properties: readonly string[];
-  list(ctx: ExecContext): Promise<TableItem[]>;
+  /**
+   * The items in print order. With a scope, a table may return only the items the scope allows
+   * (in the same relative order) instead of all of them; tables that cannot narrow return all.
+   */
+  list(ctx: ExecContext, scope?: ListScope): Promise<TableItem[]>;
 }
 
 /** Property lookup used by `where`: `.id`, flags as booleans, comment, shown and hidden properties. */

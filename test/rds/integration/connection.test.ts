@@ -199,8 +199,55 @@ describe("channels", () => {
   it("caps the output of a command", async () => {
     const connection = connections.open({ maxOutputBytes: 1024 });
     const err = await failure(connection.exec(`:put "${"x".repeat(3000)}"`, { mutating: false }));
-    expect(err.kind).toBe("protocol");
+    expect(err.kind).toBe("too-large");
+    expect(err.retryable).toBe(false);
     expect(err.message).toMatch(/exceeded 1024 bytes/);
+    expect((await connection.exec(":put 1", { mutating: false })).stdout).toBe("1\r\n");
+  });
+
+  it("cuts off a hostile reply past the default per-reply limit (8 MiB) and keeps serving", async () => {
+    await sim.control.addFault({
+      match: "^:put huge$",
+      action: "pad-reply",
+      bytes: 9 * 1024 * 1024,
+      times: 1,
+    });
+    const connection = connections.open();
+    const err = await failure(connection.exec(":put huge", { mutating: false }));
+    expect(err.kind).toBe("too-large");
+    expect(err.message).toMatch(/exceeded 8388608 bytes/);
+    expect(connection.health().replyBytesPeak).toBeLessThanOrEqual(8 * 1024 * 1024);
+    expect((await connection.exec(":put 1", { mutating: false })).stdout).toBe("1\r\n");
+    expect(connection.health().replyBytesHeld).toBe(0);
+  });
+
+  it("large replies on every channel at once hold no more than maxReplyBytesInFlight together", async () => {
+    const mib = 1024 * 1024;
+    // Every reply is 3 MiB; four at once would hold 12 MiB, the budget allows 4 MiB.
+    await sim.control.addFault({ match: "^:put wide", action: "pad-reply", bytes: 3 * mib });
+    await sim.control.addFault({ match: "^:put wide", action: "delay-reply", ms: 200 });
+    const connection = connections.open({
+      maxChannels: 4,
+      maxOutputBytes: 4 * mib,
+      maxReplyBytesInFlight: 4 * mib,
+    });
+    const results = await Promise.allSettled(
+      [0, 1, 2, 3].map((i) => connection.exec(`:put wide${i}`, { mutating: false })),
+    );
+    for (const [i, r] of results.entries()) {
+      if (r.status === "fulfilled") {
+        expect(r.value.stdout.startsWith(`wide${i}\r\n`)).toBe(true);
+        expect(r.value.stdout.length).toBeGreaterThan(3 * mib);
+      } else {
+        expect(isRdsError(r.reason, "transient")).toBe(true);
+        expect((r.reason as Error).message).toMatch(/more than 4194304 bytes together/);
+      }
+    }
+    // One 3 MiB reply fits, two do not: at least one succeeded and at least one was cut off.
+    expect(results.some((r) => r.status === "fulfilled")).toBe(true);
+    const health = connection.health();
+    expect(health.replyBytesPeak).toBeLessThanOrEqual(4 * mib);
+    expect(health.replyBytesHeld).toBe(0);
     expect((await connection.exec(":put 1", { mutating: false })).stdout).toBe("1\r\n");
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RdsClient } from "../../../src/rds/client.js";
 import type { RdsConnection } from "../../../src/rds/connection.js";
+import { query, SUBVOLUME_PROPLIST } from "../../../src/rds/queries.js";
 import { type SimFixture, startSim } from "../../helpers/sim.js";
 import { Connections, MiB } from "./support.js";
 
@@ -121,8 +122,18 @@ describe.each([
         [`${root}/vols/${slot(1)}`, false],
         [`${root}/vols/${slot(2)}`, false],
       ]);
+      // With a proplist too (what ListSnapshots asks for): every record comes back apart.
+      const [narrow] = await client.read([
+        query.subvolumes({ fullnamePrefix: `${root}/`, fs: sim.fsLabel, proplist: SUBVOLUME_PROPLIST }),
+      ]);
+      expect(narrow.map((s) => [s.fullname, s.readOnly]).sort()).toEqual([
+        [`${root}/snaps/snap-${form}-1`, true],
+        [`${root}/vols/${slot(1)}`, false],
+        [`${root}/vols/${slot(2)}`, false],
+      ]);
       const files = await client.listFiles({ namePrefix: `${sim.pool}/${root}/vols/` });
       expect(files.map((f) => f.name)).toContain(`${sim.pool}/${root}/vols/${slot(1)}/disk.img`);
+      expect(files.map((f) => f.name)).toContain(`${sim.pool}/${root}/vols/${slot(2)}/disk.img`);
 
       await client.removeDisk(slot(1));
       await client.removeDisk(slot(1));

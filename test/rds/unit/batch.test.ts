@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { change } from "../../../src/rds/changes.js";
 import { RdsClient, type RdsClientOptions } from "../../../src/rds/client.js";
@@ -5,6 +6,7 @@ import { BATCH_SEPARATOR, batchCommand, splitBatchReply } from "../../../src/rds
 import { RdsError } from "../../../src/rds/errors.js";
 import { query } from "../../../src/rds/queries.js";
 import type { CommandTransport } from "../../../src/rds/runner.js";
+import { listCommand } from "../../../src/rds/runner.js";
 import { CRLF, MID_TOKEN_PATH_SPLIT, renderDetail } from "./layouts.js";
 
 /** A scripted transport: answers exec lines in order and records them. */
@@ -206,5 +208,69 @@ describe("RdsClient.apply", () => {
     ]);
     expect(remaining).toEqual([]);
     expect(t.sent[0]).toContain("print detail as-value proplist=name,fullname where");
+  });
+});
+
+describe("what /file listings ask for", () => {
+  it("every /file query names its properties (a listing without proplist carries small files' contents)", () => {
+    const fileQueries = [
+      query.file("/pool/a/disk.img"),
+      query.files({ namePrefix: "pool/a/" }),
+      query.filesNamed(["pool/a/disk.img", "pool/b/disk.img"]),
+    ];
+    for (const q of fileQueries) {
+      expect(q.menu).toBe("/file");
+      expect(q.proplist).toEqual(["name", "type", "size", "last-modified"]);
+      for (const form of ["json", "detail"] as const) {
+        expect(listCommand(q.menu, q.condition, form, q.proplist).line).toContain(
+          "proplist=name,type,size,last-modified",
+        );
+      }
+      // as-value records are told apart by `.id`, so it is always asked for.
+      expect(listCommand(q.menu, q.condition, "as-value", q.proplist).line).toContain(
+        "proplist=.id,name,type,size,last-modified",
+      );
+    }
+  });
+});
+
+describe("splitBatchReply on large and odd replies", () => {
+  /** The line-by-line definition: a line that is the separator (trailing blanks allowed) splits. */
+  const byLines = (stdout: string): string[] => {
+    const parts: string[] = [];
+    let current: string[] = [];
+    for (const line of stdout.split("\n")) {
+      if (line.replace(/\r$/, "").trimEnd() === BATCH_SEPARATOR) {
+        parts.push(current.join("\n"));
+        current = [];
+      } else current.push(line);
+    }
+    parts.push(current.join("\n"));
+    return parts;
+  };
+
+  it("property: agrees with the line-by-line definition", () => {
+    const piece = fc.constantFrom(
+      "a",
+      "\r",
+      "\n",
+      " ",
+      BATCH_SEPARATOR,
+      `${BATCH_SEPARATOR} `,
+      `x${BATCH_SEPARATOR}`,
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 30 }), (pieces) => {
+        const text = pieces.join("");
+        expect(splitBatchReply(text)).toEqual(byLines(text));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("splits a reply of megabytes into its parts", () => {
+    const big = `${"x".repeat(100)}\r\n`.repeat(20_000);
+    const parts = splitBatchReply(`${big}${SEP_LINE}${big}${SEP_LINE}[]\r\n`);
+    expect(parts.map((p) => p.length)).toEqual([big.length - 1, big.length - 1, 4]);
   });
 });

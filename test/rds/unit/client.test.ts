@@ -192,7 +192,7 @@ describe("RdsClient commands", () => {
     const file = await new RdsClient(t, { listingForm: "detail" }).getFile("/pool/x/disk.img");
     expect(file).toMatchObject({ name: "pool/x/disk.img", size: 50n * GiB });
     expect(t.sent).toEqual([
-      '/file print detail where name="pool/x/disk.img"',
+      '/file print detail proplist=name,type,size,last-modified where name="pool/x/disk.img"',
       ':put [/file get [find where name="pool/x/disk.img"] size]',
     ]);
   });

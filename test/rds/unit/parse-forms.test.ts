@@ -87,6 +87,32 @@ describe("parseJson", () => {
     expect(parseJsonRecords("{}")).toEqual([]);
   });
 
+  it("never takes a string for a number, nor a number for a key", () => {
+    expect(parseJson('["\\u0000N12","\\u0000S","\\u0000",12]')).toEqual([
+      "\u0000N12",
+      "\u0000S",
+      "\u0000",
+      new JsonNumber("12"),
+    ]);
+    const m = parseJson('{"\\u0000N1":1}') as Map<string, unknown>;
+    expect([...m.keys()]).toEqual(["\u0000N1"]);
+    for (const bad of ["{1:2}", '{"a":01}', "[1.]", "[.5]", "[-]", "[1e]", "[1 2]", '["a" "b"]']) {
+      expect(() => parseJson(bad), bad).toThrowError(expect.objectContaining({ kind: "protocol" }));
+    }
+  });
+
+  it("reads a listing of 10 000 records with exact 64-bit numbers", () => {
+    const records = Array.from(
+      { length: 10_000 },
+      (_, i) =>
+        `{".id":"*${i + 1}","name":"snap-${i}","size":${18446744073709551615n - BigInt(i)},"read-only":true}`,
+    );
+    const items = parseJsonRecords(`[${records.join(",")}]\r\n`);
+    expect(items).toHaveLength(10_000);
+    expect(items[9_999]?.properties.get("size")).toBe("18446744073709541616");
+    expect(items[0]?.properties.get("name")).toBe("snap-0");
+  });
+
   it("decodes escapes and refuses malformed JSON", () => {
     expect(parseJson('"a\\"b\\\\c\\u00e9\\n"')).toBe('a"b\\cé\n');
     for (const bad of ['{"a":1', "[1,]", '{"a" 1}', '"\\x"', "[1] 2", "tru", '"unterminated']) {

@@ -30,6 +30,7 @@ describe("toStatusError", () => {
     ["outcome-unknown", status.UNAVAILABLE],
     ["connection", status.UNAVAILABLE],
     ["protocol", status.INTERNAL],
+    ["too-large", status.RESOURCE_EXHAUSTED],
   ])("maps backend kind %s", (kind, code) => {
     expect(toStatusError(new BackendError(kind, "boom")).code).toBe(code);
   });

@@ -1,0 +1,180 @@
+import type { BenchResults, Figure, Target } from "./results.js";
+import { formatValue, verdictFor } from "./results.js";
+
+/**
+ * The scale targets (10 000 snapshots cost what 10 cost, in time and memory), computed from the
+ * figures of a run when the report is rendered, and the round trips of each operation beside the
+ * other CSI driver for the same hardware (measured against the same emulator).
+ */
+
+/** Round trips of the other driver for the same hardware, per operation. */
+const OTHER_DRIVER: ReadonlyArray<{
+  operation: string;
+  ours: (r: BenchResults) => number | undefined;
+  other: number;
+}> = [
+  { operation: "CreateVolume", ours: (r) => median(r, "ops.CreateVolume.roundTrips"), other: 3 },
+  { operation: "CreateSnapshot", ours: (r) => median(r, "ops.CreateSnapshot.1 GiB.roundTrips"), other: 5 },
+  { operation: "DeleteSnapshot", ours: (r) => median(r, "ops.DeleteSnapshot.1 GiB.roundTrips"), other: 3 },
+  {
+    operation: "restore (CreateVolume from a snapshot)",
+    ours: (r) => median(r, "ops.restore.1 GiB.roundTrips"),
+    other: 5,
+  },
+  {
+    operation: "DeleteVolume",
+    ours: (r) => median(r, "ops.DeleteVolume (restored).1 GiB.roundTrips"),
+    other: 4,
+  },
+  {
+    operation: "ListSnapshots (first page)",
+    ours: (r) => median(r, `list.${largest(r)}.firstPage.roundTrips`),
+    other: 1,
+  },
+];
+
+function median(r: BenchResults, id: string): number | undefined {
+  return r.figures.find((f) => f.id === id)?.summary.median;
+}
+
+function largest(r: BenchResults): number {
+  return Math.max(...r.setup.snapshotCounts);
+}
+
+const row = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
+
+interface Line {
+  figure: string;
+  value: number | undefined;
+  unit: Figure["unit"];
+  target: Target;
+  /** Said after the verdict when missed: by how much it is, and what dominates. */
+  why?: string;
+}
+
+function lines(r: BenchResults): Line[] {
+  const n = largest(r);
+  const out: Line[] = [];
+  for (const op of ["CreateSnapshot", "DeleteSnapshot"] as const) {
+    const none = median(r, `ops.${op}.1 GiB.latency`);
+    const many = median(r, `list.${n}.${op === "CreateSnapshot" ? "createSnapshot" : "deleteSnapshot"}`);
+    if (none === undefined || many === undefined) continue;
+    out.push({
+      figure: `${op} median with ${n} snapshots present (${formatValue(many, "ms")}) ÷ with none (${formatValue(none, "ms")})`,
+      value: many / none,
+      unit: "ratio",
+      target: { text: "≤ 1.5×", limit: 1.5 },
+    });
+  }
+  const first = median(r, `list.${n}.firstPage`);
+  if (first !== undefined)
+    out.push({
+      figure: `ListSnapshots at ${n}: first page`,
+      value: first,
+      unit: "ms",
+      target: { text: "< 100 ms", limit: 100 },
+    });
+  const walk = median(r, `list.${n}.walk`);
+  if (walk !== undefined)
+    out.push({
+      figure: `ListSnapshots at ${n}: full walk`,
+      value: walk,
+      unit: "ms",
+      target: { text: "< 1 s", limit: 1000 },
+    });
+  out.push(
+    {
+      figure: "controller RSS idle (`rds-csi controller` alone, after start-up)",
+      value: median(r, "memory.controllerOnly.idle"),
+      unit: "MiB",
+      target: { text: "< 64 MiB", limit: 64 },
+    },
+    {
+      figure: "controller and node in one process (`rds-csi all`), idle after start-up",
+      value: median(r, "memory.driverRss.start"),
+      unit: "MiB",
+      target: { text: "< 64 MiB", limit: 64 },
+    },
+    {
+      figure: "controller peak RSS through the whole benchmark (`rds-csi all`, VmHWM)",
+      value: median(r, "memory.driverRss.peak"),
+      unit: "MiB",
+      target: { text: "< 160 MiB", limit: 160 },
+    },
+    {
+      figure: "node plugin RSS idle (`rds-csi node` alone, after start-up)",
+      value: median(r, "memory.nodeOnly.idle"),
+      unit: "MiB",
+      target: { text: "< 64 MiB", limit: 64 },
+    },
+  );
+  return out;
+}
+
+function targetRows(r: BenchResults): string[] {
+  return lines(r).map((l) => {
+    if (l.value === undefined) return row([l.figure, "not measured in this run", l.target.text, ""]);
+    const v = verdictFor(l.value, l.target, l.unit);
+    return row([l.figure, formatValue(l.value, l.unit), l.target.text, `${v.met ? "✅" : "❌"} ${v.text}`]);
+  });
+}
+
+function emulatorRss(r: BenchResults): string {
+  const peak = Math.max(0, ...r.phases.map((p) => p.emulatorRssKiB));
+  const last = r.phases.at(-1)?.emulatorRssKiB ?? 0;
+  return `Emulator RSS: ${(last / 1024).toFixed(0)} MiB after the last phase, at most ${(peak / 1024).toFixed(0)} MiB after any phase (its command log is bounded: a tail of 20 000 entries, 64 KiB of each reply, 32 MiB in all).`;
+}
+
+function costModelText(r: BenchResults): string {
+  const c = r.costModel;
+  if (!c) return "cost model off (the emulator answers as fast as it can)";
+  return `cost model on: ${c.cost_command_latency_ms} ms per command, throttle ${c.cost_throttle_fast_ms} ms per request for a burst of ${c.cost_throttle_burst}, then ${c.cost_throttle_slow_ms} ms each`;
+}
+
+/** The scale targets of one run (and of the run with the other cost-model setting, when given). */
+export function scaleSection(r: BenchResults, other?: { results: BenchResults; file: string }): string {
+  const head = row(["figure", "value", "target", "verdict"]);
+  const rule = row(["---", "---", "---", "---"]);
+  const parts = [
+    "## Scale targets",
+    "",
+    `This run: ${costModelText(r)}.`,
+    "",
+    head,
+    rule,
+    ...targetRows(r),
+    "",
+    emulatorRss(r),
+  ];
+  if (other) {
+    parts.push(
+      "",
+      `The same targets from [${other.file}](${other.file}) (${other.results.mode} run, ${costModelText(other.results)}, ${other.results.date.slice(0, 16).replace("T", " ")} UTC):`,
+      "",
+      head,
+      rule,
+      ...targetRows(other.results),
+      "",
+      emulatorRss(other.results),
+    );
+  }
+  parts.push(
+    "",
+    "**Round trips per operation** (exec lines the emulator received during the call, median; the other driver's counts for the same hardware, measured against the same emulator):",
+    "",
+    row(["operation", "rds-csi", "the other driver", "verdict"]),
+    row(["---", "---", "---", "---"]),
+    ...OTHER_DRIVER.map((o) => {
+      const ours = o.ours(r);
+      if (ours === undefined)
+        return row([o.operation, "not measured by this benchmark", String(o.other), ""]);
+      return row([
+        o.operation,
+        String(ours),
+        String(o.other),
+        ours <= o.other ? "✅ at most theirs" : `❌ ${ours - o.other} more`,
+      ]);
+    }),
+  );
+  return parts.join("\n");
+}

@@ -1,0 +1,65 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+/**
+ * Heavy modules the driver's processes load only when they use them: the Kubernetes client (tens
+ * of MiB resident) only when the reconciler runs, the emulator and the demo only for their
+ * commands. A static `import … from` of them anywhere under src/ would load them at start.
+ */
+const ROOT = join(import.meta.dirname, "..", "..");
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
+}
+
+describe("lazy imports", () => {
+  it("@kubernetes/client-node is imported for types only, and loaded with import() where it is used", () => {
+    const valueImports: string[] = [];
+    let dynamic = 0;
+    for (const file of sources(join(ROOT, "src"))) {
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(/^import\s+(type\s+)?[^;]*?from\s+"@kubernetes\/client-node";/gms)) {
+        if (!m[1]) valueImports.push(`${file}: ${m[0].split("\n")[0]}`);
+      }
+      dynamic += text.match(/import\("@kubernetes\/client-node"\)\.catch/g)?.length ?? 0;
+    }
+    expect(valueImports).toEqual([]);
+    expect(dynamic).toBe(1);
+  });
+
+  it("the CLI and the driver load neither the Kubernetes client nor the emulator until asked", () => {
+    // A child process records every module URL resolved while importing the CLI's commands (the
+    // resolve hook runs on its own thread, so it writes to a file).
+    const dir = mkdtempSync(join(tmpdir(), "lazy-imports-"));
+    const seenFile = join(dir, "seen.txt");
+    const hooks = `import { appendFileSync } from "node:fs";
+      export async function resolve(spec, ctx, next) {
+        const r = await next(spec, ctx);
+        appendFileSync(${JSON.stringify(seenFile)}, r.url + "\\n");
+        return r;
+      }`;
+    const script = `
+      import { register } from "node:module";
+      register("data:text/javascript,${encodeURIComponent(hooks)}");
+      await import("./src/commands/driver.ts");
+      await import("./src/commands/sim.ts");
+      await import("./src/commands/demo.ts");
+    `;
+    let out: string;
+    try {
+      execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: ROOT });
+      out = readFileSync(seenFile, "utf8");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const urls = out.split("\n");
+    expect(urls.some((u) => u.includes("/src/driver.ts"))).toBe(true);
+    expect(urls.filter((u) => u.includes("@kubernetes/client-node"))).toEqual([]);
+    expect(urls.filter((u) => u.includes("/src/sim/emulator.ts") || u.includes("/src/demo/"))).toEqual([]);
+  });
+});
