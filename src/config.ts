@@ -1,5 +1,6 @@
 import { Option } from "commander";
 import { z } from "zod";
+import { parseDurationMs } from "./duration.js";
 import { LOG_LEVELS } from "./log.js";
 import { DRIVER_NAME } from "./version.js";
 
@@ -22,17 +23,20 @@ const safeName = z
 const pathComponents = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/, "relative path of lower-case components");
-/** Durations: plain seconds or with a unit (500ms, 30s, 5m, 1h). Returned in milliseconds. */
+/** Durations in Go's form (90s, 1h30m, 500ms) or plain seconds. Returned in milliseconds. */
 const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   if (typeof v === "number") return v * 1000;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
-  if (!m) {
-    ctx.addIssue({ code: "custom", message: `not a duration: ${v} (e.g. 30s, 5m, 1h)` });
+  const ms = parseDurationMs(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: "custom", message: `not a duration: ${v} (e.g. 30s, 5m, 1h30m)` });
     return z.NEVER;
   }
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
-  return Math.round(Number(m[1]) * unit);
+  return ms;
 });
+/** A duration, or `forever` (also -1, nvme-cli's own spelling), returned as -1. */
+const durationOrForever = z
+  .union([z.literal("forever"), z.literal("-1"), duration])
+  .transform((v) => (v === "forever" || v === "-1" ? -1 : v));
 
 export const commonSchema = z.object({
   endpoint: z.string().min(1),
@@ -72,6 +76,18 @@ export const controllerSchema = z.object({
   reconcileDryRun: boolish,
   reconcileGracePeriod: duration,
   reconcilePasses: intIn(1, 100),
+  reconcileLeaderElection: boolish,
+  reconcileLeaseName: z
+    .string()
+    .regex(
+      /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/,
+      "a Kubernetes object name (lower case, digits, '-', '.')",
+    )
+    .optional(),
+  reconcileLeaseNamespace: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "a Kubernetes namespace name")
+    .optional(),
   /** "auto" or milliseconds; see `lateCommandWindowMs`. */
   lateCommandWindow: z.union([z.literal("auto"), duration]),
 });
@@ -94,6 +110,8 @@ export const nodeSchema = z.object({
   maxVolumesPerNode: intIn(0, 10_000),
   hostNqn: z.string().optional(),
   hostNqnFile: z.string().min(1),
+  nvmeCtrlLossTimeout: durationOrForever,
+  nvmeReconnectDelay: duration,
 });
 
 export type CommonConfig = z.infer<typeof commonSchema>;
@@ -240,6 +258,22 @@ export function controllerOptions(): Option[] {
       "3",
     ),
     opt(
+      "--reconcile-leader-election [bool]",
+      "run reconciler passes only in the controller holding a coordination.k8s.io Lease",
+      "RECONCILE_LEADER_ELECTION",
+      "true",
+    ),
+    opt(
+      "--reconcile-lease-name <name>",
+      "the reconciler's Lease (default: <driver name with dashes>-reconciler)",
+      "RECONCILE_LEASE_NAME",
+    ),
+    opt(
+      "--reconcile-lease-namespace <namespace>",
+      "namespace of the Lease (default: the pod's own, else default)",
+      "RECONCILE_LEASE_NAMESPACE",
+    ),
+    opt(
       "--late-command-window <duration|auto>",
       "how long after a delete a RouterOS command the driver gave up on may still run; deletes are " +
         "re-checked that long (auto: 10 x --rds-command-timeout; 0 disables)",
@@ -264,6 +298,18 @@ export function nodeOptions(): Option[] {
       "HOST_NQN",
     ),
     opt("--host-nqn-file <path>", "where the host NQN is read from", "HOST_NQN_FILE", "/etc/nvme/hostnqn"),
+    opt(
+      "--nvme-ctrl-loss-timeout <duration>",
+      "how long the kernel keeps reconnecting a lost NVMe/TCP connection before failing I/O; forever never gives up",
+      "NVME_CTRL_LOSS_TIMEOUT",
+      "30m",
+    ),
+    opt(
+      "--nvme-reconnect-delay <duration>",
+      "pause between NVMe/TCP reconnect attempts (whole seconds)",
+      "NVME_RECONNECT_DELAY",
+      "5s",
+    ),
   ];
 }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type CommonConfig, type ControllerConfig, lateCommandWindowMs, type NodeConfig } from "./config.js";
 import { type ControllerSettings, createControllerService } from "./csi/controller-service.js";
@@ -10,9 +11,10 @@ import { type CsiServer, startCsiServer } from "./csi/server.js";
 import { registerServices } from "./csi/services.js";
 import { createLogger, type Logger } from "./log.js";
 import { resolveHostNqn } from "./node/index.js";
+import { checkNvmeSettings, DEFAULT_NVME_SETTINGS, type NvmeConnectSettings } from "./node/nvme-transport.js";
 import { startMetricsServer } from "./observability/http.js";
-import { DriverMetrics } from "./observability/metrics.js";
-import { type Reconciler, startReconciler } from "./reconcile/index.js";
+import { type ControllerMetrics, DriverMetrics } from "./observability/metrics.js";
+import { leaseNameFor, type Reconciler, startReconciler } from "./reconcile/index.js";
 import { TARGET_SOCKET } from "./sim/target.js";
 import {
   type OpenedStorage,
@@ -88,7 +90,7 @@ interface ControllerParts {
 export async function startDriver(config: DriverConfig): Promise<RunningDriver> {
   const { common } = config;
   const logger = createLogger(common.logLevel);
-  const metrics = new DriverMetrics();
+  const metrics = new DriverMetrics({ role: config.role, version: DRIVER_VERSION });
   const shared: Shared = {
     driverName: common.driverName,
     logger,
@@ -152,7 +154,8 @@ function required<T>(section: T | undefined, role: string): T {
  * RouterOS metrics.
  */
 function startController(c: ControllerConfig, shared: Shared, withCensus: boolean): ControllerParts {
-  const { logger, metrics, timers } = shared;
+  const { logger, timers } = shared;
+  const metrics = required(shared.metrics.controller, "controller metrics");
   const lateWindowMs = lateCommandWindowMs(c);
   const opened = openStorage({
     connection: connectionOptions(c),
@@ -166,7 +169,6 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
     deleteMarks: lateWindowMs > 0,
     onCommand: ({ seconds, outcome }) => {
       metrics.sshCommandSeconds.observe({ outcome }, seconds);
-      if (outcome !== "ok") metrics.sshErrors.inc({ kind: outcome });
     },
   });
   const { storage, health } = opened;
@@ -223,9 +225,20 @@ function controllerSettings(c: ControllerConfig): ControllerSettings {
   };
 }
 
+/** The namespace a pod runs in, from its service account; "default" outside a cluster. */
+function podNamespace(): string {
+  try {
+    return (
+      readFileSync("/var/run/secrets/kubernetes.io/serviceaccount/namespace", "utf8").trim() || "default"
+    );
+  } catch {
+    return "default";
+  }
+}
+
 /** With interval 0 this starts nothing: no timer, no Kubernetes client, no RouterOS command. */
 function reconcilerFor(c: ControllerConfig, storage: Storage, shared: Shared): Reconciler {
-  const { metrics } = shared;
+  const metrics = required(shared.metrics.controller, "controller metrics");
   return startReconciler({
     storage,
     driverName: shared.driverName,
@@ -235,8 +248,19 @@ function reconcilerFor(c: ControllerConfig, storage: Storage, shared: Shared): R
     passes: c.reconcilePasses,
     exportFencing: c.exportFencing,
     locks: shared.locks,
-    logger: shared.logger.child({ component: "reconciler" }),
-    metrics: { findings: (type, action) => metrics.reconcilerFindings.inc({ type, action }) },
+    logger: shared.logger,
+    metrics: {
+      findings: (type, action) => metrics.reconcilerFindings.inc({ type, action }),
+      leader: (leading) => metrics.reconcilerLeader.set(leading ? 1 : 0),
+    },
+    ...(c.reconcileLeaderElection
+      ? {
+          lease: {
+            name: c.reconcileLeaseName ?? leaseNameFor(shared.driverName),
+            namespace: c.reconcileLeaseNamespace ?? podNamespace(),
+          },
+        }
+      : {}),
   });
 }
 
@@ -272,7 +296,7 @@ function keepConnected(health: HealthSource, probe: () => Promise<unknown>, shar
 }
 
 /** The connection gauges: connected or not, and reconnects since the last look. */
-function watchConnection(health: HealthSource, metrics: DriverMetrics, timers: Timers): void {
+function watchConnection(health: HealthSource, metrics: ControllerMetrics, timers: Timers): void {
   let reconnectsSeen = 0;
   timers.every(CONNECTION_GAUGE_MS, () => {
     const h = health();
@@ -284,7 +308,8 @@ function watchConnection(health: HealthSource, metrics: DriverMetrics, timers: T
 
 /** Inventory gauges: two listings a minute, whatever the number of objects; skipped while disconnected. */
 function refreshCensus(health: HealthSource, storage: Storage, shared: Shared): void {
-  const { metrics, timers } = shared;
+  const { timers } = shared;
+  const metrics = required(shared.metrics.controller, "controller metrics");
   const census = async () => {
     if (!health().connected) return;
     const counts = await storage.census({ deadline: Date.now() + CENSUS_BUDGET_MS });
@@ -315,6 +340,7 @@ async function nodeService(
     nodeId: n.nodeId,
     hostNqn,
     maxVolumesPerNode: n.maxVolumesPerNode,
+    nvme: nvmeSettings(n),
     ...(n.loopPoolPath
       ? {
           loopAllowedRoot: n.loopPoolPath,
@@ -323,5 +349,15 @@ async function nodeService(
         }
       : {}),
     locks,
+  });
+}
+
+/** The kernel counts NVMe/TCP timeouts in whole seconds; a part second is rounded up. */
+export function nvmeSettings(n: NodeConfig): NvmeConnectSettings {
+  const seconds = (ms: number) => (ms < 0 ? -1 : Math.ceil(ms / 1000));
+  return checkNvmeSettings({
+    ...DEFAULT_NVME_SETTINGS,
+    ctrlLossTmoSeconds: seconds(n.nvmeCtrlLossTimeout),
+    reconnectDelaySeconds: Math.max(1, seconds(n.nvmeReconnectDelay)),
   });
 }

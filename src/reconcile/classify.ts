@@ -1,9 +1,11 @@
-import type {
-  Layout,
-  RdsInventory,
-  SnapshotDirectoryObjects,
-  SnapshotObjects,
-  VolumeObjects,
+import {
+  decodeVolumeComment,
+  describeNames,
+  type Layout,
+  type RdsInventory,
+  type SnapshotDirectoryObjects,
+  type SnapshotObjects,
+  type VolumeObjects,
 } from "../storage/index.js";
 import { judgeExport } from "./attachments.js";
 import type { FindingType } from "./findings.js";
@@ -27,6 +29,8 @@ export interface Candidate {
   /** From RouterOS (subvolume creation-time, file last-modified); null when it printed none. */
   createdAt: Date | null;
   detail: string;
+  /** The PV and claim the volume was made for, from its `/disk` comment ("PV pvc-… (PVC ns/name)"). */
+  madeFor?: string;
 }
 
 export interface Classification {
@@ -84,13 +88,15 @@ function judgeVolume(layout: Layout, v: VolumeObjects): Candidate | string | und
   }
   if (subvolume?.readOnly) return `volume subvolume ${subvolume.fullname} is read-only`;
   if (v.strangers.length > 0) return `volume ${id} holds ${v.strangers.join(", ")}`;
-  const base = { id, lockKeys: [id], fingerprint: volumeFingerprint(v) };
+  const madeFor = describeNames(decodeVolumeComment(disk?.comment ?? undefined)?.names);
+  const forWhom = madeFor ? `, made for ${madeFor}` : "";
+  const base = { id, lockKeys: [id], fingerprint: volumeFingerprint(v), ...(madeFor ? { madeFor } : {}) };
   if (disk !== null && subvolume !== null) {
     return {
       ...base,
       type: "orphaned-volume",
       createdAt: subvolume.creationTime,
-      detail: `volume ${id}: /disk item and subvolume, no PersistentVolume`,
+      detail: `volume ${id}: /disk item and subvolume, no PersistentVolume${forWhom}`,
     };
   }
   if (disk !== null) {
@@ -99,7 +105,7 @@ function judgeVolume(layout: Layout, v: VolumeObjects): Candidate | string | und
       type: "disk-without-subvolume",
       // RouterOS prints no creation time for a /disk item: age counts from first sight.
       createdAt: null,
-      detail: `volume ${id}: /disk item, no subvolume${v.image ? ", image in a plain directory" : ""}`,
+      detail: `volume ${id}: /disk item, no subvolume${v.image ? ", image in a plain directory" : ""}${forWhom}`,
     };
   }
   if (subvolume !== null) {

@@ -49,9 +49,12 @@ export interface Finding {
   detail: string;
   /** Why it was refused, or how it failed. */
   reason?: string;
+  /** The PV and claim a volume was made for, as its `/disk` comment recorded them. */
+  madeFor?: string;
 }
 
-export type PassOutcome = "completed" | "failed" | "disabled" | "stopped";
+/** `not-leader`: another controller holds the reconciler's Lease, so this one did nothing. */
+export type PassOutcome = "completed" | "failed" | "disabled" | "stopped" | "not-leader";
 
 export interface PassReport {
   outcome: PassOutcome;
@@ -68,4 +71,6 @@ export interface PassReport {
 /** Counts findings, e.g. into `rds_csi_reconciler_findings_total{type,action}`. */
 export interface ReconcilerMetrics {
   findings(type: FindingType, action: FindingAction): void;
+  /** Whether this process runs the passes now (holds the Lease, or needs none). */
+  leader?(leading: boolean): void;
 }

@@ -9,6 +9,7 @@ export type {
 } from "./findings.js";
 export { FINDING_ACTIONS, FINDING_TYPES } from "./findings.js";
 export type { LiveObjects } from "./kubernetes.js";
+export { type Leadership, type LeaseOptions, leaseNameFor, startLeaderElection } from "./lease.js";
 export {
   MIN_ACTING_GRACE_PERIOD_MS,
   MIN_ACTING_PASSES,

@@ -5,6 +5,7 @@ import { listAttachedHosts, resolveKubeConfig } from "./attachments.js";
 import { type Candidate, candidateKey, classify } from "./classify.js";
 import type { Finding, FindingAction, PassReport, ReconcilerMetrics } from "./findings.js";
 import { createKubernetesReader, type KubernetesReader, type LiveObjects } from "./kubernetes.js";
+import { type Leadership, type LeaseOptions, startLeaderElection } from "./lease.js";
 import { type OperationLocks, removeCandidate } from "./removal.js";
 import { type Sighting, SightingTracker } from "./tracker.js";
 
@@ -42,6 +43,12 @@ export interface ReconcilerOptions {
   exportFencing?: boolean;
   /** Now, in epoch ms, for ages (tests move it forward). */
   clock?: () => number;
+  /**
+   * Run passes only while holding this Lease, so that of several controllers (replicas, or old and
+   * new during a rolling update) one reconciles. Without it every process that starts a
+   * reconciler runs passes.
+   */
+  lease?: LeaseOptions;
 }
 
 export interface Reconciler {
@@ -49,6 +56,8 @@ export interface Reconciler {
   stop(): Promise<void>;
   /** Runs one pass now (or joins the one running) and reports it. */
   runPass(): Promise<PassReport>;
+  /** Whether this process runs the passes now: it holds the Lease, or runs without one. */
+  isLeader(): boolean;
 }
 
 /** Removing things needs more care than reporting them: below these, a slow provisioner could lose a new volume. */
@@ -61,10 +70,18 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
   const dryRun = options.dryRun ?? true;
   if (!(options.intervalMs > 0)) {
     logger.info("orphan reconciler is off (interval 0)");
-    return { stop: async () => {}, runPass: async () => emptyReport("disabled", dryRun) };
+    options.metrics?.leader?.(false);
+    return {
+      stop: async () => {},
+      runPass: async () => emptyReport("disabled", dryRun),
+      isLeader: () => false,
+    };
   }
   checkOptions(options, dryRun);
-  const pass = new ReconcilePass(options, logger, dryRun);
+  const leadership = options.lease ? electLeader(options, options.lease, logger) : undefined;
+  const isLeader = () => (leadership ? leadership.current?.isLeader() === true : true);
+  if (!leadership) options.metrics?.leader?.(true);
+  const pass = new ReconcilePass(options, logger, dryRun, isLeader);
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<PassReport> | undefined;
   let stopped = false;
@@ -95,13 +112,44 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
   );
   return {
     runPass,
+    isLeader,
     stop: async () => {
       stopped = true;
       clearTimeout(timer);
       pass.cancel();
       await running;
+      await (await leadership?.started)?.stop();
     },
   };
+}
+
+/** Starts taking part in the Lease election; until the client is loaded this process is no leader. */
+function electLeader(
+  options: ReconcilerOptions,
+  lease: LeaseOptions,
+  logger: Logger,
+): { current: Leadership | undefined; started: Promise<Leadership | undefined> } {
+  const holder: { current: Leadership | undefined; started: Promise<Leadership | undefined> } = {
+    current: undefined,
+    started: Promise.resolve(undefined),
+  };
+  holder.started = startLeaderElection(options.kube, lease, {
+    logger,
+    onChange: (leading) => options.metrics?.leader?.(leading),
+  }).then(
+    (leadership) => {
+      holder.current = leadership;
+      return leadership;
+    },
+    (err: unknown) => {
+      logger.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        "lease: cannot start; no passes",
+      );
+      return undefined;
+    },
+  );
+  return holder;
 }
 
 function checkOptions(options: ReconcilerOptions, dryRun: boolean): void {
@@ -143,6 +191,7 @@ class ReconcilePass {
     private readonly options: ReconcilerOptions,
     private readonly logger: Logger,
     private readonly dryRun: boolean,
+    private readonly isLeader: () => boolean,
   ) {
     this.#clock = options.clock ?? Date.now;
     this.#kubernetesTimeoutMs = options.kubernetesTimeoutMs ?? DEFAULT_KUBERNETES_TIMEOUT_MS;
@@ -164,6 +213,12 @@ class ReconcilePass {
 
   async #run(startedAt: Date): Promise<PassReport> {
     const { storage } = this.options;
+    if (!this.isLeader()) {
+      // Counts made while leading earlier are stale once another controller has been in charge.
+      this.#tracker.clear();
+      this.logger.debug("reconcile pass skipped: another controller holds the lease");
+      return { ...emptyReport("not-leader", this.dryRun), startedAt };
+    }
     let live: LiveObjects;
     let inventory: RdsInventory;
     try {
@@ -205,9 +260,16 @@ class ReconcilePass {
       ageMs,
       passes: sighting.passes,
       detail: candidate.detail,
+      ...(candidate.madeFor ? { madeFor: candidate.madeFor } : {}),
       ...(reason ? { reason } : {}),
     });
-    const log = { type: candidate.type, id: candidate.id, ageMs, passes: sighting.passes };
+    const log = {
+      type: candidate.type,
+      id: candidate.id,
+      ageMs,
+      passes: sighting.passes,
+      ...(candidate.madeFor ? { madeFor: candidate.madeFor } : {}),
+    };
     if (sighting.passes < this.options.passes || ageMs < this.options.gracePeriodMs) {
       this.logger.debug(log, `seen: ${candidate.detail}`);
       return finding("pending");
@@ -221,6 +283,7 @@ class ReconcilePass {
       this.logger.info(log, `dry-run, would remove: ${candidate.detail}`);
       return finding("would-remove");
     }
+    if (!this.isLeader()) return finding("pending", "lost the reconciler lease during the pass");
     const outcome = await removeCandidate(
       {
         storage: this.options.storage,

@@ -1,11 +1,21 @@
+import { MAX_COMMENT_LENGTH } from "../rds/quote.js";
 import { isSnapshotId, isVolumeId } from "./ids.js";
 
 /**
  * What a volume must remember across controller restarts that RouterOS does not show by itself:
  * the content it was made from (CreateVolume must echo it, and a retry with another source is a
  * conflict). It travels in the `/disk` item's comment, e.g. `rds-csi v1 source=snapshot:snap-…`.
- * Only ids go there — never CSI names, parameters or secrets — and the format is parsed strictly.
+ * Besides ids, only the Kubernetes names of the volume's PersistentVolume and claim go there
+ * (`pv=pvc-… pvc=<namespace>/<name>`, from the provisioner's --extra-create-metadata), so an
+ * operator can tell which PV a disk belongs to; they are DNS names by Kubernetes' own rules and are
+ * checked again here. Never parameters or secrets, and the format is parsed strictly.
  */
+
+/** Who a volume was made for, as the external-provisioner passes it; each part optional. */
+export interface KubernetesNames {
+  pv?: string;
+  pvc?: { namespace: string; name: string };
+}
 
 export type ContentSource = { kind: "snapshot"; snapshotId: string } | { kind: "volume"; volumeId: string };
 
@@ -18,10 +28,42 @@ export interface VolumeMetadata {
    * driver gave up on it) can no longer take a volume that is in use.
    */
   attempt?: string;
+  names?: KubernetesNames;
 }
 
 const MARKER = "rds-csi v1";
 const ATTEMPT = /^[0-9a-f]{8,32}$/;
+/** A DNS-1123 subdomain (object names) and label (namespaces), as Kubernetes validates them. */
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** The names when each is what Kubernetes allows; anything else is left out (they are informational). */
+export function checkedNames(names: {
+  pv?: string | undefined;
+  pvcNamespace?: string | undefined;
+  pvcName?: string | undefined;
+}): KubernetesNames | undefined {
+  const out: KubernetesNames = {};
+  if (names.pv !== undefined && DNS_SUBDOMAIN.test(names.pv)) out.pv = names.pv;
+  const { pvcNamespace: namespace, pvcName: name } = names;
+  if (
+    namespace !== undefined &&
+    name !== undefined &&
+    DNS_LABEL.test(namespace) &&
+    DNS_SUBDOMAIN.test(name)
+  ) {
+    out.pvc = { namespace, name };
+  }
+  return out.pv === undefined && out.pvc === undefined ? undefined : out;
+}
+
+/** "PV pvc-… (PVC ns/name)", for findings and messages; empty when nothing is known. */
+export function describeNames(names: KubernetesNames | undefined): string {
+  if (names === undefined) return "";
+  const pvc = names.pvc ? `PVC ${names.pvc.namespace}/${names.pvc.name}` : "";
+  if (names.pv === undefined) return pvc;
+  return pvc ? `PV ${names.pv} (${pvc})` : `PV ${names.pv}`;
+}
 
 export function encodeVolumeComment(meta: VolumeMetadata): string {
   const words = [MARKER];
@@ -37,6 +79,17 @@ export function encodeVolumeComment(meta: VolumeMetadata): string {
     if (!ATTEMPT.test(meta.attempt)) throw new Error(`bad attempt token ${JSON.stringify(meta.attempt)}`);
     words.push(`attempt=${meta.attempt}`);
   }
+  const names =
+    meta.names &&
+    checkedNames({
+      pv: meta.names.pv,
+      pvcNamespace: meta.names.pvc?.namespace,
+      pvcName: meta.names.pvc?.name,
+    });
+  if (names?.pv !== undefined) words.push(`pv=${names.pv}`);
+  // RouterOS keeps comments up to 255 characters: a long claim name is left out rather than cut.
+  const pvc = names?.pvc && `pvc=${names.pvc.namespace}/${names.pvc.name}`;
+  if (pvc && [...words, pvc].join(" ").length <= MAX_COMMENT_LENGTH) words.push(pvc);
   return words.join(" ");
 }
 
@@ -59,11 +112,22 @@ export function decodeVolumeComment(comment: string | undefined): VolumeMetadata
       meta.source = source;
     } else if (key === "attempt" && ATTEMPT.test(value)) {
       meta.attempt = value;
+    } else if (key === "pv" && DNS_SUBDOMAIN.test(value)) {
+      meta.names = { ...meta.names, pv: value };
+    } else if (key === "pvc" && parsePvc(value) !== undefined) {
+      meta.names = { ...meta.names, pvc: parsePvc(value)! };
     } else {
       return undefined;
     }
   }
   return meta;
+}
+
+function parsePvc(text: string): { namespace: string; name: string } | undefined {
+  const slash = text.indexOf("/");
+  const namespace = text.slice(0, slash);
+  const name = text.slice(slash + 1);
+  return slash > 0 && DNS_LABEL.test(namespace) && DNS_SUBDOMAIN.test(name) ? { namespace, name } : undefined;
 }
 
 function parseSource(text: string): ContentSource | undefined {

@@ -13,7 +13,12 @@ import {
 import type { Directories } from "./directories.js";
 import { applyExport, exportOf, type VolumeExport } from "./exports.js";
 import type { Layout } from "./layout.js";
-import { type ContentSource, decodeVolumeComment, encodeVolumeComment } from "./metadata.js";
+import {
+  type ContentSource,
+  decodeVolumeComment,
+  encodeVolumeComment,
+  type KubernetesNames,
+} from "./metadata.js";
 import type { StorageRds } from "./rds-port.js";
 import type { Tombstone, Tombstones } from "./tombstones.js";
 
@@ -34,6 +39,8 @@ export interface VolumeRecord {
   comment: string | undefined;
   /** Set while the create attempt that made the volume is unconfirmed (see `confirm`). */
   attempt: string | undefined;
+  /** The PV and claim it was made for, when the provisioner said. */
+  names: KubernetesNames | undefined;
   /** Which hosts may connect (see exports.ts). */
   export: VolumeExport;
 }
@@ -47,6 +54,8 @@ export interface VolumePlan {
   volumeId: string;
   sizeBytes: bigint;
   seed: VolumeSeed;
+  /** Recorded in the `/disk` comment so an operator can match the disk to its PV. */
+  names?: KubernetesNames | undefined;
 }
 
 /**
@@ -126,7 +135,11 @@ export class VolumeStore {
         );
       }
       await directories.ensureVolumeSnapshots(id, call);
-      const comment = encodeVolumeComment({ source: seedSource(plan.seed), attempt });
+      const comment = encodeVolumeComment({
+        source: seedSource(plan.seed),
+        attempt,
+        ...(plan.names ? { names: plan.names } : {}),
+      });
       // Registered before the add: a definite error after RouterOS made the item must not leave it.
       undo.unshift((c) => this.rds.removeDisk(id, { ...c, comment }));
       let disk = await this.#addDisk(plan, comment, call);
@@ -148,7 +161,10 @@ export class VolumeStore {
    */
   async confirm(record: VolumeRecord, call: CallOptions): Promise<VolumeRecord> {
     if (record.attempt === undefined || record.comment === undefined) return record;
-    const confirmed = encodeVolumeComment({ source: record.source });
+    const confirmed = encodeVolumeComment({
+      source: record.source,
+      ...(record.names ? { names: record.names } : {}),
+    });
     try {
       return this.#record(
         record.volumeId,
@@ -359,6 +375,7 @@ export class VolumeStore {
       nqn: disk.nqn ?? this.nqnFor(volumeId),
       comment: disk.comment ?? undefined,
       attempt: meta?.attempt,
+      names: meta?.names,
       export: exportOf(disk),
     };
   }

@@ -19,7 +19,13 @@ import type { Directories } from "../../src/storage/directories.js";
 import { isSnapshotId, isVolumeId, nameProblem, snapshotIdFor, volumeIdFor } from "../../src/storage/ids.js";
 import type { StorageRds } from "../../src/storage/index.js";
 import { Layout } from "../../src/storage/layout.js";
-import { decodeVolumeComment, encodeVolumeComment, sameSource } from "../../src/storage/metadata.js";
+import {
+  checkedNames,
+  decodeVolumeComment,
+  describeNames,
+  encodeVolumeComment,
+  sameSource,
+} from "../../src/storage/metadata.js";
 import { sweepIntervalFor } from "../../src/storage/tombstone-sweep.js";
 import { Tombstones } from "../../src/storage/tombstones.js";
 
@@ -260,6 +266,52 @@ describe("list tokens", () => {
     for (const t of ["invalid-token", "v1.", "v1.snap-x", `v2.${ids[0]}`, ids[0]!]) {
       expect(decodeListToken(t), t).toBeUndefined();
     }
+  });
+});
+
+describe("Kubernetes names in the volume comment", () => {
+  const snap = snapshotIdFor("s");
+  const pv = "pvc-0f3c7a52-9d1e-4b7a-8c55-2a1b3c4d5e6f";
+  const names = { pv, pvc: { namespace: "shop", name: "data-postgres-0" } };
+
+  it("records the PV and claim beside the source and attempt token, and reads them back", () => {
+    const source = { kind: "snapshot", snapshotId: snap } as const;
+    const made = encodeVolumeComment({ source, attempt: "0123456789abcdef", names });
+    expect(made).toBe(
+      `rds-csi v1 source=snapshot:${snap} attempt=0123456789abcdef pv=${pv} pvc=shop/data-postgres-0`,
+    );
+    expect(decodeVolumeComment(made)).toEqual({ source, attempt: "0123456789abcdef", names });
+    // Confirming drops only the token.
+    expect(decodeVolumeComment(encodeVolumeComment({ source, names }))).toEqual({ source, names });
+    expect(describeNames(names)).toBe(`PV ${pv} (PVC shop/data-postgres-0)`);
+  });
+
+  it("stays within RouterOS's 255-character comments: a claim name too long is left out, the PV kept", () => {
+    const long = { pv, pvc: { namespace: "a".repeat(63), name: "b".repeat(200) } };
+    const made = encodeVolumeComment({
+      source: { kind: "snapshot", snapshotId: snap },
+      attempt: "0123456789abcdef",
+      names: long,
+    });
+    expect(made.length).toBeLessThanOrEqual(255);
+    expect(decodeVolumeComment(made)?.names).toEqual({ pv });
+  });
+
+  it("leaves out names Kubernetes would not allow, so nothing odd reaches RouterOS", () => {
+    expect(checkedNames({ pv: 'x" ; /system reboot', pvcNamespace: "ns", pvcName: "Data" })).toBeUndefined();
+    expect(checkedNames({ pv, pvcNamespace: "ns", pvcName: "$(x)" })).toEqual({ pv });
+    expect(checkedNames({ pvcNamespace: "ns", pvcName: "ok.name-1" })).toEqual({
+      pvc: { namespace: "ns", name: "ok.name-1" },
+    });
+    expect(encodeVolumeComment({ source: undefined, names: { pv: "UPPER" } })).toBe("rds-csi v1");
+  });
+
+  it("reads comments written before names were recorded, and refuses malformed names", () => {
+    expect(decodeVolumeComment(`rds-csi v1 source=snapshot:${snap}`)).toEqual({
+      source: { kind: "snapshot", snapshotId: snap },
+    });
+    expect(decodeVolumeComment("rds-csi v1 pvc=noslash")).toBeUndefined();
+    expect(decodeVolumeComment("rds-csi v1 pv=Bad_Name")).toBeUndefined();
   });
 });
 

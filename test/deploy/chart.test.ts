@@ -530,7 +530,7 @@ describe("values.schema.json", () => {
     ["a malformed host key fingerprint", "rds.hostKey.fingerprint=MD5:ab:cd", "fingerprint"],
     ["an upper-case root directory", "rds.root=K8s", "root"],
     ["more SSH channels than the driver allows", "rds.maxChannels=17", "maxChannels"],
-    ["a driver duration with two units", "controller.reconciler.interval=1h30m", "interval"],
+    ["a duration with a space in it", "controller.reconciler.interval=1h 30m", "interval"],
   ])("rejects %s", (_label, setting, message) => {
     expect(renderChartError({ set: [setting] })).toContain(message);
   });

@@ -47,6 +47,8 @@ describe("reconciler in the controller process", () => {
     expect(done().length).toBeGreaterThanOrEqual(3);
     expect(kube.requests.some((r) => r.path.startsWith("/api/v1/persistentvolumes"))).toBe(true);
     expect(kube.requests.every((r) => r.authorized)).toBe(true);
+    // By default the passes run in the holder of the reconciler's Lease, named after the driver.
+    expect([...kube.leases.keys()]).toEqual(["default/rds-csi-mikrotik-com-reconciler"]);
     // No PV names the volume, but it is younger than the grace period and the mode is dry-run.
     const validate = await stack.csi.call<{ confirmed: unknown }>(
       "Controller",

@@ -157,3 +157,64 @@ describe("orphan reconciler against the real API server", () => {
     for (const s of known.snapshots) expect(state.snapshots.has(s), `snapshot ${s} of a content`).toBe(true);
   });
 });
+
+describe("the reconciler's Lease against the real API server", () => {
+  const LEASE = "rds-csi-k8s-suite-reconciler";
+  const TIMING = { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 };
+
+  function candidate(identity: string) {
+    const kube = new KubeConfig();
+    // The chart's controller service account, in the release namespace: the chart's RBAC is tested.
+    kube.loadFromFile(info.controllerKubeconfig);
+    return startReconciler({
+      storage,
+      kube,
+      driverName: info.driverName,
+      intervalMs: HOUR,
+      dryRun: true,
+      gracePeriodMs: 60_000,
+      passes: 2,
+      locks: new KeyedLocks(),
+      logger: pino({ level: "silent" }),
+      lease: { name: LEASE, namespace: "kube-system", identity, ...TIMING },
+    });
+  }
+
+  async function until(done: () => boolean, check: () => void): Promise<void> {
+    for (let i = 0; i < 300; i++) {
+      check();
+      if (done()) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error("condition not reached");
+  }
+
+  it("two controllers: only the holder reconciles, and the other takes over when it stops", async () => {
+    const a = candidate("controller-a");
+    const b = candidate("controller-b");
+    const both = [a, b];
+    const atMostOne = () => expect(both.filter((r) => r.isLeader()).length).toBeLessThanOrEqual(1);
+    try {
+      await until(() => both.some((r) => r.isLeader()), atMostOne);
+      const leader = a.isLeader() ? a : b;
+      const other = leader === a ? b : a;
+      const lease = await kubectl.get<{ spec: { holderIdentity: string } }>("lease", LEASE, "kube-system");
+      expect(lease?.spec.holderIdentity).toBe(leader === a ? "controller-a" : "controller-b");
+      expect((await leader.runPass()).outcome).toBe("completed");
+      expect((await other.runPass()).outcome).toBe("not-leader");
+
+      await leader.stop();
+      await until(() => other.isLeader(), atMostOne);
+      expect((await other.runPass()).outcome).toBe("completed");
+      const after = await kubectl.get<{ spec: { holderIdentity: string; leaseTransitions: number } }>(
+        "lease",
+        LEASE,
+        "kube-system",
+      );
+      expect(after?.spec.holderIdentity).toBe(other === a ? "controller-a" : "controller-b");
+      expect(after?.spec.leaseTransitions).toBeGreaterThanOrEqual(1);
+    } finally {
+      await Promise.all(both.map((r) => r.stop()));
+    }
+  });
+});

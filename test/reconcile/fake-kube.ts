@@ -49,6 +49,8 @@ export interface FakeKube {
   snapshotApiServed: boolean;
   /** The server pages at most this many items, whatever the client asks. */
   maxPageSize: number;
+  /** coordination.k8s.io Leases by `namespace/name`, with optimistic concurrency on resourceVersion. */
+  leases: Map<string, { metadata: { resourceVersion: string }; spec?: Record<string, unknown> }>;
   failures: Failure[];
   readonly requests: RecordedRequest[];
   kubeConfig(): KubeConfig;
@@ -68,6 +70,7 @@ export async function startFakeKube(): Promise<FakeKube> {
     snapshotContents: [],
     snapshotApiServed: true,
     maxPageSize: 1_000,
+    leases: new Map(),
     failures: [],
     requests: [],
   };
@@ -85,6 +88,8 @@ export async function startFakeKube(): Promise<FakeKube> {
       authorized,
     });
     if (!authorized) return status(res, 401, "Unauthorized");
+    const lease = LEASE_PATH.exec(url.pathname);
+    if (lease) return void serveLease(req, res, lease, state.leases, () => String(resourceVersion++));
     if (req.method !== "GET" || resource === undefined) return status(res, 404, "NotFound");
     if (resource === "volumesnapshotcontents" && !state.snapshotApiServed) {
       return status(res, 404, "NotFound");
@@ -175,6 +180,45 @@ export async function startFakeKube(): Promise<FakeKube> {
       rmSync(dir, { recursive: true, force: true });
     },
   });
+}
+
+const LEASE_PATH = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/;
+
+/** GET, POST (create) and PUT (replace, refused with 409 on a stale resourceVersion) of one Lease. */
+async function serveLease(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  [, namespace, name]: RegExpExecArray,
+  leases: FakeKube["leases"],
+  nextVersion: () => string,
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const body = (chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : {}) as {
+    metadata?: { name?: string };
+  };
+  const key = `${namespace}/${name ?? body.metadata?.name}`;
+  const current = leases.get(key);
+  const reply = (code: number, object: object) => {
+    res.writeHead(code, { "content-type": "application/json" });
+    res.end(JSON.stringify(object));
+  };
+  if (req.method === "GET" && name) return current ? reply(200, current) : status(res, 404, "NotFound");
+  if (req.method === "POST" && !name) {
+    if (current) return status(res, 409, "AlreadyExists");
+    const created = { ...body, metadata: { ...body.metadata, resourceVersion: nextVersion() } };
+    leases.set(key, created);
+    return reply(201, created);
+  }
+  if (req.method === "PUT" && name) {
+    if (!current) return status(res, 404, "NotFound");
+    const sent = (body.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
+    if (sent !== current.metadata.resourceVersion) return status(res, 409, "Conflict");
+    const replaced = { ...body, metadata: { ...body.metadata, resourceVersion: nextVersion() } };
+    leases.set(key, replaced);
+    return reply(200, replaced);
+  }
+  return status(res, 405, "MethodNotAllowed");
 }
 
 function takeFailure(failures: Failure[], resource: Resource, page: number): Failure | undefined {

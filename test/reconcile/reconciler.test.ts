@@ -70,6 +70,22 @@ describe("judging", () => {
     expect(logged.map((l) => l.id).sort()).toEqual([orphanSnapshot, orphanVolume].sort());
   });
 
+  it("names the PV and claim an orphaned volume was made for, in the finding and the log", async () => {
+    const pv = "pvc-6a0e54b1-3f0c-4d2e-9a77-0c1d2e3f4a5b";
+    const orphan = await scene.volume("made-for", { pv, pvc: { namespace: "shop", name: "data-0" } });
+    const unnamed = await scene.volume("unnamed");
+    scene.pv(await scene.volume("live"));
+    const reconciler = scene.reconciler({ gracePeriodMs: 60_000, passes: 1 });
+    scene.clock.advance(2 * HOUR);
+    const report = await reconciler.runPass();
+    const finding = report.findings.find((f) => f.id === orphan);
+    expect(finding?.madeFor).toBe(`PV ${pv} (PVC shop/data-0)`);
+    expect(finding?.detail).toContain(`made for PV ${pv} (PVC shop/data-0)`);
+    expect(report.findings.find((f) => f.id === unnamed)?.madeFor).toBeUndefined();
+    const logged = scene.log.lines.find((l) => l.id === orphan && String(l.msg).startsWith("dry-run"));
+    expect(logged?.madeFor).toBe(`PV ${pv} (PVC shop/data-0)`);
+  });
+
   it("removes only true orphans, and only after the grace period and the consecutive passes", async () => {
     const live = await scene.volume("live");
     scene.pv(live);

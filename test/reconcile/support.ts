@@ -6,9 +6,10 @@
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { type Logger, pino } from "pino";
+import { Registry } from "prom-client";
 import { expect } from "vitest";
 import { KeyedLocks } from "../../src/csi/locks.js";
-import { DriverMetrics } from "../../src/observability/metrics.js";
+import { ControllerMetrics } from "../../src/observability/metrics.js";
 import { RdsClient, RdsConnection } from "../../src/rds/index.js";
 import {
   type PassReport,
@@ -16,6 +17,7 @@ import {
   type ReconcilerOptions,
   startReconciler,
 } from "../../src/reconcile/index.js";
+import type { KubernetesNames } from "../../src/storage/index.js";
 import {
   createStorage,
   type Storage,
@@ -76,7 +78,7 @@ export class Scene {
   readonly storage: Storage;
   readonly locks = new KeyedLocks();
   readonly clock = new TestClock();
-  readonly metrics = new DriverMetrics({ processMetrics: false });
+  readonly metrics = new ControllerMetrics(new Registry());
   readonly log = captureLogger();
   readonly #reconcilers: Reconciler[] = [];
 
@@ -107,9 +109,9 @@ export class Scene {
     return snapshotIdFor(`${this.root}-${name}`);
   }
 
-  async volume(name: string): Promise<string> {
+  async volume(name: string, names?: KubernetesNames): Promise<string> {
     const volumeId = this.volumeId(name);
-    await this.storage.volumes.create({ volumeId, sizeBytes: 8n * MiB, seed: { kind: "empty" } }, {});
+    await this.storage.volumes.create({ volumeId, sizeBytes: 8n * MiB, seed: { kind: "empty" }, names }, {});
     return volumeId;
   }
 

@@ -121,3 +121,71 @@ describe("driver configuration", () => {
     expect(() => validateConfig(nodeSchema, parse([]))).toThrow(/--node-id/);
   });
 });
+
+describe("durations in Go's form", () => {
+  it.each([
+    ["1h30m", 5_400_000],
+    ["90s", 90_000],
+    ["1.5h", 5_400_000],
+    ["2h45m30.5s", 9_930_500],
+    ["300ms", 300],
+    ["1m0s", 60_000],
+    ["0", 0],
+    ["30", 30_000],
+  ])("%s is %d ms in every duration setting", (text, ms) => {
+    const c = validateConfig(controllerSchema, parse([...pinned, "--reconcile-grace-period", text]));
+    expect(c.reconcileGracePeriod).toBe(ms);
+    const t = validateConfig(controllerSchema, parse([...pinned, "--rds-command-timeout", text]));
+    expect(t.rdsCommandTimeout).toBe(ms);
+  });
+
+  it.each(["1h 30m", "h", "-5s", "5 minutes", "1d", "1.5.2s", ""])(
+    "refuses %j with a readable message",
+    (text) => {
+      expect(() =>
+        validateConfig(controllerSchema, parse([...pinned, "--reconcile-interval", text])),
+      ).toThrow(/--reconcile-interval: not a duration/);
+    },
+  );
+
+  it("the NVMe/TCP reconnect timeout is a node setting: 30m by default, a duration or forever", () => {
+    expect(validateConfig(nodeSchema, parse(["--node-id", "n"])).nvmeCtrlLossTimeout).toBe(1_800_000);
+    expect(
+      validateConfig(nodeSchema, parse(["--node-id", "n"], { NVME_CTRL_LOSS_TIMEOUT: "2h" }))
+        .nvmeCtrlLossTimeout,
+    ).toBe(7_200_000);
+    expect(
+      validateConfig(nodeSchema, parse(["--node-id", "n", "--nvme-ctrl-loss-timeout", "forever"]))
+        .nvmeCtrlLossTimeout,
+    ).toBe(-1);
+    expect(
+      validateConfig(nodeSchema, parse(["--node-id", "n", "--nvme-reconnect-delay", "10s"]))
+        .nvmeReconnectDelay,
+    ).toBe(10_000);
+    expect(() =>
+      validateConfig(nodeSchema, parse(["--node-id", "n", "--nvme-ctrl-loss-timeout", "soon"])),
+    ).toThrow(/--nvme-ctrl-loss-timeout/);
+  });
+});
+
+describe("NVMe/TCP connect settings from the node configuration", () => {
+  it("become nvme connect's whole seconds, -1 for forever", async () => {
+    const { nvmeSettings } = await import("../../src/driver.js");
+    const { nvmeConnectArgs } = await import("../../src/node/nvme-transport.js");
+    const node = (flags: string[]) => validateConfig(nodeSchema, parse(["--node-id", "n", ...flags]));
+    const target = {
+      transport: "nvme-tcp" as const,
+      address: "10.0.0.1",
+      port: 4420,
+      nqn: "nqn.2000-02.com.mikrotik:pvc-1",
+    };
+    expect(nvmeConnectArgs(target, nvmeSettings(node([])))).toEqual(
+      expect.arrayContaining(["--ctrl-loss-tmo=1800", "--reconnect-delay=5"]),
+    );
+    expect(nvmeConnectArgs(target, nvmeSettings(node(["--nvme-ctrl-loss-timeout", "1h30m"])))).toContain(
+      "--ctrl-loss-tmo=5400",
+    );
+    expect(nvmeSettings(node(["--nvme-ctrl-loss-timeout", "forever"])).ctrlLossTmoSeconds).toBe(-1);
+    expect(nvmeSettings(node(["--nvme-reconnect-delay", "1500ms"])).reconnectDelaySeconds).toBe(2);
+  });
+});

@@ -1,6 +1,10 @@
-{{/* The name the driver reports in GetPluginInfo: fixed in the driver, so not a value. */}}
+{{/*
+The CSI driver name: the CSIDriver object, the classes' provisioner, the kubelet plugin directory
+(and so the node socket path) and the driver's --driver-name. Several releases against several
+RDS units each need their own.
+*/}}
 {{- define "rds-csi.driverName" -}}
-rds.csi.mikrotik.com
+{{- .Values.driverName -}}
 {{- end }}
 
 {{- define "rds-csi.name" -}}

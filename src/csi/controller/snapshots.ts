@@ -10,7 +10,7 @@ import type {
 } from "../types.js";
 import { type Controller, callOf } from "./context.js";
 import { snapshotMessage } from "./messages.js";
-import { checkParameters, requireId, requireName } from "./validate.js";
+import { checkParameters, requireId, requireName, snapshotNamesOf } from "./validate.js";
 
 /** CreateSnapshot and DeleteSnapshot. */
 
@@ -55,7 +55,10 @@ export async function createSnapshot(
       );
     }
     try {
-      return { snapshot: snapshotMessage(await snapshots.create({ snapshotId, sourceVolumeId }, call)) };
+      const created = await snapshots.create({ snapshotId, sourceVolumeId }, call);
+      // Subvolumes carry no comment on RouterOS: the VolumeSnapshot's name is only in this log line.
+      ctx.log.info({ snapshotId, sourceVolumeId, ...snapshotNamesOf(req.parameters) }, "snapshot created");
+      return { snapshot: snapshotMessage(created) };
     } finally {
       c.walks.clear();
     }

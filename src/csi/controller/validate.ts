@@ -1,4 +1,4 @@
-import { nameProblem } from "../../storage/index.js";
+import { checkedNames, type KubernetesNames, nameProblem } from "../../storage/index.js";
 import { invalidArgument, outOfRange } from "../errors.js";
 import type { AccessMode, CapacityRange, StringMap, VolumeCapability } from "../types.js";
 import { type ByteRange, parseRange } from "./sizes.js";
@@ -56,6 +56,34 @@ export function checkParameters(parameters: StringMap, what: string): void {
       );
     }
   }
+}
+
+/** The keys the external-provisioner and csi-snapshotter add with --extra-create-metadata. */
+const PV_NAME = "csi.storage.k8s.io/pv/name";
+const PVC_NAME = "csi.storage.k8s.io/pvc/name";
+const PVC_NAMESPACE = "csi.storage.k8s.io/pvc/namespace";
+const SNAPSHOT_NAME = "csi.storage.k8s.io/volumesnapshot/name";
+const SNAPSHOT_NAMESPACE = "csi.storage.k8s.io/volumesnapshot/namespace";
+const SNAPSHOT_CONTENT_NAME = "csi.storage.k8s.io/volumesnapshotcontent/name";
+
+/** The PV and claim a CreateVolume is for; names Kubernetes would not allow are dropped. */
+export function kubernetesNamesOf(parameters: StringMap): KubernetesNames | undefined {
+  return checkedNames({
+    pv: parameters[PV_NAME],
+    pvcNamespace: parameters[PVC_NAMESPACE],
+    pvcName: parameters[PVC_NAME],
+  });
+}
+
+/** The VolumeSnapshot (and its content) a CreateSnapshot is for, for the logs. */
+export function snapshotNamesOf(parameters: StringMap): Record<string, string> {
+  const names: Record<string, string> = {};
+  const namespace = parameters[SNAPSHOT_NAMESPACE];
+  const name = parameters[SNAPSHOT_NAME];
+  if (namespace !== undefined && name !== undefined) names.volumeSnapshot = `${namespace}/${name}`;
+  const content = parameters[SNAPSHOT_CONTENT_NAME];
+  if (content !== undefined) names.volumeSnapshotContent = content;
+  return names;
 }
 
 /** Why a capability is malformed (INVALID_ARGUMENT), or undefined. */

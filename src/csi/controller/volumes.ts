@@ -5,6 +5,7 @@ import {
   describeSource,
   isSnapshotId,
   isVolumeId,
+  type KubernetesNames,
   sameSource,
   type VolumeRecord,
   type VolumeSeed,
@@ -41,6 +42,7 @@ import {
 import {
   checkParameters,
   filesystemMinimum,
+  kubernetesNamesOf,
   requireId,
   requireName,
   requireRange,
@@ -60,6 +62,7 @@ export async function createVolume(
   const range = filesystemMinimum(requireRange(req.capacity_range), req.volume_capabilities);
   const source = requestedSource(req.volume_content_source);
   const volumeId = volumeIdFor(name);
+  const names = kubernetesNamesOf(req.parameters);
   return c.locks.withLock(volumeId, async () => {
     const call = callOf(ctx);
     const { record, marks } = await c.storage.volumes.lookup(volumeId, call);
@@ -72,7 +75,11 @@ export async function createVolume(
     }
     const made = existing
       ? await reuse(c, existing, range, source, call)
-      : await provision(c, volumeId, range, source, call);
+      : await provision(c, { volumeId, names }, range, source, call);
+    ctx.log.info(
+      { volumeId, ...namesForLog(made.names ?? names) },
+      existing ? "volume found" : "volume created",
+    );
     return { volume: volumeMessage(c, made) };
   });
 }
@@ -145,19 +152,27 @@ async function reuse(
 
 async function provision(
   c: Controller,
-  volumeId: string,
+  target: { volumeId: string; names: KubernetesNames | undefined },
   range: ByteRange,
   source: ContentSource | undefined,
   call: CallOptions,
 ): Promise<VolumeRecord> {
   if (source === undefined) {
     const sizeBytes = sizeOrThrow(newVolumeSize(range));
-    return c.storage.volumes.create({ volumeId, sizeBytes, seed: { kind: "empty" } }, call);
+    return c.storage.volumes.create({ ...target, sizeBytes, seed: { kind: "empty" } }, call);
   }
   const seed = await seedFrom(c, source, call);
   const sizeBytes = sizeOrThrow(sizeFromSource(range, seed.sizeBytes, source.kind));
   await checkRoomToGrow(c, sizeBytes - seed.sizeBytes, call);
-  return c.storage.volumes.create({ volumeId, sizeBytes, seed }, call);
+  return c.storage.volumes.create({ ...target, sizeBytes, seed }, call);
+}
+
+/** `pv` and `pvc` keys for a log line, so a volume id in the logs leads to its PV. */
+function namesForLog(names: KubernetesNames | undefined): { pv?: string; pvc?: string } {
+  return {
+    ...(names?.pv ? { pv: names.pv } : {}),
+    ...(names?.pvc ? { pvc: `${names.pvc.namespace}/${names.pvc.name}` } : {}),
+  };
 }
 
 async function seedFrom(
