@@ -111,7 +111,6 @@ export async function startDriver(config: DriverConfig): Promise<RunningDriver> 
     Identity: createIdentityService({
       driverName: common.driverName,
       version: DRIVER_VERSION,
-      controller: controller !== undefined,
       readiness,
     }),
     ...(controller ? { Controller: controller.service } : {}),

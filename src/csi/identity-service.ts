@@ -6,8 +6,6 @@ export type ReadinessSource = () => { ready: boolean; reason?: string };
 export interface IdentityOptions {
   driverName: string;
   version: string;
-  /** True when this process serves the Controller service. */
-  controller: boolean;
   readiness: ReadinessSource;
 }
 
@@ -15,13 +13,19 @@ type PluginCapability =
   | { service: { type: "CONTROLLER_SERVICE" } }
   | { volume_expansion: { type: "ONLINE" | "OFFLINE" } };
 
+/*
+ * The capabilities of the plugin as a whole, the same from every process of it: a node-only
+ * process still belongs to a plugin whose controller publishes volumes, and clients that meet only
+ * the node endpoint (csi-sanity with a separate controller endpoint) learn from this that a volume
+ * must be ControllerPublished to the node before it can be staged there.
+ */
+const capabilities: PluginCapability[] = [
+  { service: { type: "CONTROLLER_SERVICE" } },
+  // Files on the RDS grow while exported; the node then grows the filesystem online.
+  { volume_expansion: { type: "ONLINE" } },
+];
+
 export function createIdentityService(options: IdentityOptions): ServiceHandlers {
-  const capabilities: PluginCapability[] = [];
-  if (options.controller) {
-    capabilities.push({ service: { type: "CONTROLLER_SERVICE" } });
-    // Files on the RDS grow while exported; the node then grows the filesystem online.
-    capabilities.push({ volume_expansion: { type: "ONLINE" } });
-  }
   return {
     GetPluginInfo: async () => ({ name: options.driverName, vendor_version: options.version, manifest: {} }),
     GetPluginCapabilities: async () => ({ capabilities }),

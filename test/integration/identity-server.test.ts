@@ -43,7 +43,6 @@ beforeAll(async () => {
       Identity: createIdentityService({
         driverName: DRIVER_NAME,
         version: DRIVER_VERSION,
-        controller: true,
         readiness: () => ({ ready, reason: "RDS not connected" }),
       }),
       // A tiny Controller whose behaviour the pipeline tests observe: a lock held across calls,
@@ -96,7 +95,7 @@ describe("CSI server on a unix socket", () => {
     expect(res.vendor_version).toBe(DRIVER_VERSION);
   });
 
-  it("advertises the controller service and online expansion only", async () => {
+  it("advertises the controller service and online expansion only, whatever the role of the process", async () => {
     const res = (await call(identity, "GetPluginCapabilities", {})) as { capabilities: object[] };
     expect(res.capabilities).toEqual([
       { service: { type: "CONTROLLER_SERVICE" }, type: "service" },
