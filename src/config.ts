@@ -68,6 +68,8 @@ export const controllerSchema = z.object({
   nvmePort: intIn(1, 65535),
   nqnPrefix: z.string().regex(/^nqn\.\d{4}-\d{2}\.[a-z0-9.-]+(:[A-Za-z0-9._-]+)*$/, "not an NQN prefix"),
   maxSnapshotsPerVolume: intIn(0, 100_000),
+  /** The nodes' attach limit (node option --max-volumes-per-node), enforced on ControllerPublishVolume. */
+  maxVolumesPerNode: intIn(0, 10_000),
   rdsAllowHostList: boolish,
   exportFencing: boolish,
   nodeTransport: z.enum(["nvme-tcp", "loop"]),
@@ -288,7 +290,7 @@ export function nodeOptions(): Option[] {
     opt("--node-id <id>", "this node's id (the Kubernetes node name)", "NODE_ID"),
     opt(
       "--max-volumes-per-node <n>",
-      "volumes this node may attach (0 = no limit)",
+      "volumes one node may attach: the node reports it, the controller refuses a publish beyond it (0 = no limit)",
       "MAX_VOLUMES_PER_NODE",
       "0",
     ),

@@ -214,6 +214,7 @@ function connectionOptions(c: ControllerConfig): OpenStorageOptions["connection"
 function controllerSettings(c: ControllerConfig): ControllerSettings {
   return {
     maxSnapshotsPerVolume: c.maxSnapshotsPerVolume,
+    maxVolumesPerNode: c.maxVolumesPerNode,
     allowHostList: c.rdsAllowHostList,
     attachment: {
       transport: c.nodeTransport,

@@ -37,7 +37,8 @@ import {
 import { KeyedLocks } from "./locks.js";
 import { formatNodeId } from "./node-id.js";
 import type { RequestContext } from "./pipeline.js";
-import type { NodeCapabilityType, NodeMethods, Outgoing } from "./types.js";
+import { PUBLISH_READ_ONLY } from "./publish-context.js";
+import type { NodeCapabilityType, NodeMethods, Outgoing, StringMap } from "./types.js";
 
 export interface NodeServiceOptions {
   /** This node's name (the Kubernetes node name); the CSI node id adds the host NQN (node-id.ts). */
@@ -152,7 +153,10 @@ export function createNodeService(options: NodeServiceOptions): NodeHandlers {
       mapped(async () => {
         const volumeId = requireVolumeId(req.volume_id);
         const stagingPath = requirePath(req.staging_target_path, "staging_target_path");
-        const mode: VolumeMode = parseCapability(req.volume_capability);
+        const mode: VolumeMode = withPublishReadOnly(
+          parseCapability(req.volume_capability),
+          req.publish_context,
+        );
         const target = parseVolumeContext(req.volume_context);
         await locks.withLock(lockKey(volumeId), () =>
           stageVolume(env, { volumeId, stagingPath, target, mode }, callOf(ctx)),
@@ -172,7 +176,7 @@ export function createNodeService(options: NodeServiceOptions): NodeHandlers {
       mapped(async () => {
         const volumeId = requireVolumeId(req.volume_id);
         const targetPath = requirePath(req.target_path, "target_path");
-        const mode = parseCapability(req.volume_capability);
+        const mode = withPublishReadOnly(parseCapability(req.volume_capability), req.publish_context);
         // This plugin stages every volume, so publishing always binds from a staging path.
         const stagingPath = requirePath(req.staging_target_path, "staging_target_path");
         const publish = { volumeId, stagingPath, targetPath, mode, readOnly: req.readonly };
@@ -233,6 +237,14 @@ export function createNodeService(options: NodeServiceOptions): NodeHandlers {
       accessible_topology: null,
     }),
   };
+}
+
+/**
+ * A volume the controller published read-only (publish_context, see
+ * src/csi/controller/publish.ts) is staged and published read-only whatever the access mode says.
+ */
+function withPublishReadOnly(mode: VolumeMode, publishContext: StringMap | null | undefined): VolumeMode {
+  return publishContext?.[PUBLISH_READ_ONLY] === "true" ? { ...mode, readOnly: true } : mode;
 }
 
 /**

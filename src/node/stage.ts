@@ -79,7 +79,7 @@ export async function stageVolume(env: NodeEnv, req: StageRequest, call: OpCall)
   try {
     const device = await transport.attach(req.target, { signal: call.signal, log: call.log });
     if (req.mode.accessType === "block") {
-      await stageBlock(env, layout, device, call);
+      await stageBlock(env, layout, device, req.mode.readOnly, call);
     } else {
       const fsType = await stageFilesystem(env, layout, device, req.mode, call);
       if (record.fsType !== fsType) await writeRecord(layout, { ...record, fsType });
@@ -114,7 +114,16 @@ async function rollBack(
   }
 }
 
-async function stageBlock(env: NodeEnv, layout: StagingLayout, device: string, call: OpCall): Promise<void> {
+async function stageBlock(
+  env: NodeEnv,
+  layout: StagingLayout,
+  device: string,
+  readOnly: boolean,
+  call: OpCall,
+): Promise<void> {
+  // A read-only bind of a device node does not stop writes to the device; the kernel's read-only
+  // flag on the block device does (unstage clears it again, see below).
+  if (readOnly) await env.run("blockdev", ["--setro", device], { signal: call.signal });
   const current = await env.mounter.mountAt(layout.blockFile);
   if (current) {
     if (current.root !== `/${kernelName(device)}`) {
@@ -228,6 +237,10 @@ export async function unstageVolume(
   if (device) await refuseWhilePublished(env, layout, device);
   await env.mounter.unmountAll(layout.fsDir, call);
   await env.mounter.unmountAll(layout.blockFile, call);
+  // A loop device keeps the read-only flag across attachments: clear it for the next volume.
+  if (device && record.accessType === "block" && record.readOnly) {
+    await env.run("blockdev", ["--setrw", device], { signal: call.signal });
+  }
   await transport.detach(record.target, { signal: call.signal, log: call.log });
   await removeStagingFiles(layout);
   call.log.info({ staging: stagingPath }, "volume unstaged");

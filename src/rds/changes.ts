@@ -57,6 +57,8 @@ export interface AddFileDiskRequest {
 export interface DiskExportChange {
   exported?: boolean;
   allowHosts?: readonly string[];
+  /** A new `/disk` comment, set in the same command (what the driver remembers about the publish). */
+  comment?: string;
 }
 
 function readBack<T, R>(
@@ -213,18 +215,22 @@ export const change = {
       return h;
     });
     const allow = hosts?.join(",");
+    const comment =
+      wanted.comment === undefined ? undefined : validateText(wanted.comment, "comment", MAX_COMMENT_LENGTH);
     if (wanted.exported === undefined && allow === undefined)
       throw new Error("setDiskExport changes nothing");
     const command = setCommand("/disk", findWhere(where.eq("slot", slot)), [
       ["nvme-tcp-server-allow-host-name", allow === undefined ? undefined : value.string(allow, "host NQNs")],
       ["nvme-tcp-export", wanted.exported === undefined ? undefined : value.bool(wanted.exported)],
+      ["comment", comment === undefined ? undefined : value.string(comment, "comment")],
     ]);
     return readBack(command, query.disk(slot), (found: DiskInfo | null) => {
       const disk = diskOrNotFound(slot)(found);
       const exportShown = wanted.exported === undefined || disk.nvmeExport === wanted.exported;
       // The allow list is printed only while exported; unexported, only the flag can be checked.
       const allowShown = allow === undefined || !disk.nvmeExport || disk.allowHostName === allow;
-      if (!exportShown || !allowShown) {
+      const commentShown = comment === undefined || (disk.comment ?? "") === comment;
+      if (!exportShown || !allowShown || !commentShown) {
         throw new RdsError(
           "transient",
           `disk ${slot} shows nvme-tcp-export=${disk.nvmeExport} allow-host-name=${JSON.stringify(disk.allowHostName)} after the change`,

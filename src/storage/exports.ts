@@ -44,6 +44,9 @@ export function describeExport(e: VolumeExport): string {
  * - from fenced: the allow list is set while still unexported, and only then the export turned on
  *   (two commands: the order of arguments within one `set` is not documented);
  * - otherwise: the allow list alone.
+ *
+ * A new `comment` (what the driver records about the publish) rides on the first command, so it
+ * is in place before the export opens; with nothing else to change it is set on its own.
  */
 export async function applyExport(
   rds: Pick<StorageRds, "setDiskExport">,
@@ -51,17 +54,27 @@ export async function applyExport(
   current: VolumeExport,
   hosts: readonly string[],
   call: CallOptions,
+  comment?: string,
 ): Promise<DiskInfo | undefined> {
+  const withComment = comment === undefined ? {} : { comment };
   if (hosts.length === 0) {
-    if (current.kind === "fenced") return undefined;
-    return rds.setDiskExport(slot, { exported: false }, call);
+    if (current.kind === "fenced") {
+      return comment === undefined
+        ? undefined
+        : rds.setDiskExport(slot, { exported: false, ...withComment }, call);
+    }
+    return rds.setDiskExport(slot, { exported: false, ...withComment }, call);
   }
   if (current.kind === "fenced") {
-    await rds.setDiskExport(slot, { allowHosts: hosts }, call);
+    await rds.setDiskExport(slot, { allowHosts: hosts, ...withComment }, call);
     return rds.setDiskExport(slot, { exported: true }, call);
   }
-  if (current.kind === "hosts" && sameHosts(current.hosts, hosts)) return undefined;
-  return rds.setDiskExport(slot, { allowHosts: hosts }, call);
+  if (current.kind === "hosts" && sameHosts(current.hosts, hosts)) {
+    return comment === undefined
+      ? undefined
+      : rds.setDiskExport(slot, { allowHosts: hosts, ...withComment }, call);
+  }
+  return rds.setDiskExport(slot, { allowHosts: hosts, ...withComment }, call);
 }
 
 function sameHosts(a: readonly string[], b: readonly string[]): boolean {

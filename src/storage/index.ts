@@ -19,7 +19,14 @@ export { buildInventory } from "./inventory.js";
 export type { SnapshotLocation } from "./layout.js";
 export { Layout } from "./layout.js";
 export type { ContentSource, KubernetesNames } from "./metadata.js";
-export { checkedNames, decodeVolumeComment, describeNames, describeSource, sameSource } from "./metadata.js";
+export {
+  checkedNames,
+  decodeVolumeComment,
+  describeNames,
+  describeSource,
+  hostTag,
+  sameSource,
+} from "./metadata.js";
 export { type OpenedStorage, type OpenStorageOptions, openStorage } from "./open.js";
 export type { StorageRds } from "./rds-port.js";
 export type { SnapshotRecord, SnapshotSubvolume } from "./snapshots.js";

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { MAX_COMMENT_LENGTH } from "../rds/quote.js";
 import { isSnapshotId, isVolumeId } from "./ids.js";
 
@@ -29,10 +30,25 @@ export interface VolumeMetadata {
    */
   attempt?: string;
   names?: KubernetesNames;
+  /**
+   * The hosts the volume is published to read-only (ControllerPublishVolume `readonly`), by
+   * `hostTag`: a controller keeps no state, so a second publish to the same node that asks for
+   * the other mode can only be told apart here. Written with the allow list, in one `/disk set`.
+   */
+  readOnlyHosts?: readonly string[];
 }
 
 const MARKER = "rds-csi v1";
 const ATTEMPT = /^[0-9a-f]{8,32}$/;
+const HOST_TAG = /^[0-9a-f]{12}$/;
+
+/**
+ * A short stand-in for a host NQN in the comment (a host NQN may be 223 characters; the comment
+ * holds 255): the first 48 bits of its SHA-256, enough to tell a cluster's nodes apart.
+ */
+export function hostTag(hostNqn: string): string {
+  return createHash("sha256").update(hostNqn).digest("hex").slice(0, 12);
+}
 /** A DNS-1123 subdomain (object names) and label (namespaces), as Kubernetes validates them. */
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -79,6 +95,11 @@ export function encodeVolumeComment(meta: VolumeMetadata): string {
     if (!ATTEMPT.test(meta.attempt)) throw new Error(`bad attempt token ${JSON.stringify(meta.attempt)}`);
     words.push(`attempt=${meta.attempt}`);
   }
+  if (meta.readOnlyHosts !== undefined && meta.readOnlyHosts.length > 0) {
+    if (!meta.readOnlyHosts.every((t) => HOST_TAG.test(t)))
+      throw new Error(`bad host tags ${JSON.stringify(meta.readOnlyHosts)}`);
+    words.push(`ro=${[...new Set(meta.readOnlyHosts)].sort().join(",")}`);
+  }
   const names =
     meta.names &&
     checkedNames({
@@ -90,7 +111,13 @@ export function encodeVolumeComment(meta: VolumeMetadata): string {
   // RouterOS keeps comments up to 255 characters: a long claim name is left out rather than cut.
   const pvc = names?.pvc && `pvc=${names.pvc.namespace}/${names.pvc.name}`;
   if (pvc && [...words, pvc].join(" ").length <= MAX_COMMENT_LENGTH) words.push(pvc);
-  return words.join(" ");
+  const comment = words.join(" ");
+  if (comment.length > MAX_COMMENT_LENGTH) {
+    throw new Error(
+      `volume comment would be ${comment.length} characters; RouterOS keeps ${MAX_COMMENT_LENGTH}`,
+    );
+  }
+  return comment;
 }
 
 /** The metadata in a comment, or undefined when the comment is not one this driver wrote. */
@@ -112,6 +139,8 @@ export function decodeVolumeComment(comment: string | undefined): VolumeMetadata
       meta.source = source;
     } else if (key === "attempt" && ATTEMPT.test(value)) {
       meta.attempt = value;
+    } else if (key === "ro" && value.split(",").every((t) => HOST_TAG.test(t))) {
+      meta.readOnlyHosts = value.split(",");
     } else if (key === "pv" && DNS_SUBDOMAIN.test(value)) {
       meta.names = { ...meta.names, pv: value };
     } else if (key === "pvc" && parsePvc(value) !== undefined) {

@@ -11,12 +11,14 @@ import {
   type SubvolumeInfo,
 } from "../rds/index.js";
 import type { Directories } from "./directories.js";
-import { applyExport, exportOf, type VolumeExport } from "./exports.js";
+import { allowedHosts, applyExport, exportOf, type VolumeExport } from "./exports.js";
+import { isVolumeId, VOLUME_ID_PREFIX } from "./ids.js";
 import type { Layout } from "./layout.js";
 import {
   type ContentSource,
   decodeVolumeComment,
   encodeVolumeComment,
+  hostTag,
   type KubernetesNames,
 } from "./metadata.js";
 import type { StorageRds } from "./rds-port.js";
@@ -43,6 +45,8 @@ export interface VolumeRecord {
   names: KubernetesNames | undefined;
   /** Which hosts may connect (see exports.ts). */
   export: VolumeExport;
+  /** `hostTag`s of the hosts it is published to read-only (metadata.ts). */
+  readOnlyHosts: readonly string[];
 }
 
 /** What a new volume starts from: nothing, or the image in another subvolume. */
@@ -164,6 +168,7 @@ export class VolumeStore {
     const confirmed = encodeVolumeComment({
       source: record.source,
       ...(record.names ? { names: record.names } : {}),
+      readOnlyHosts: record.readOnlyHosts,
     });
     try {
       return this.#record(
@@ -214,15 +219,47 @@ export class VolumeStore {
 
   /**
    * Lets exactly `hosts` connect to the volume (none: fenced), from the state in `volume`, which
-   * the caller read under the volume's lock. Returns the volume as RouterOS shows it afterwards.
+   * the caller read under the volume's lock. `readOnlyHosts` (host NQNs, a subset of `hosts`;
+   * default: those of `hosts` already recorded read-only) is written to the comment in the same
+   * `/disk set`. Returns the volume as RouterOS shows it afterwards.
    */
   async setAllowedHosts(
     volume: VolumeRecord,
     hosts: readonly string[],
     call: CallOptions,
+    readOnlyHosts?: readonly string[],
   ): Promise<VolumeRecord> {
-    const disk = await applyExport(this.rds, volume.volumeId, volume.export, hosts, call);
+    const tags = readOnlyHosts
+      ? readOnlyHosts.map(hostTag)
+      : hosts.map(hostTag).filter((t) => volume.readOnlyHosts.includes(t));
+    const comment = encodeVolumeComment({
+      source: volume.source,
+      ...(volume.attempt !== undefined ? { attempt: volume.attempt } : {}),
+      ...(volume.names ? { names: volume.names } : {}),
+      readOnlyHosts: tags,
+    });
+    // A comment this driver did not write is left as it is (it then records no read-only host).
+    const ours = volume.comment === undefined || decodeVolumeComment(volume.comment) !== undefined;
+    const disk = await applyExport(
+      this.rds,
+      volume.volumeId,
+      volume.export,
+      hosts,
+      call,
+      !ours || comment === volume.comment ? undefined : comment,
+    );
     return disk === undefined ? volume : this.#record(volume.volumeId, disk);
+  }
+
+  /**
+   * The volumes whose export names `hostNqn` (what counts against a node's attach limit): one
+   * listing of the driver's `/disk` items.
+   */
+  async publishedTo(hostNqn: string, call: CallOptions): Promise<string[]> {
+    const disks = await this.rds.listDisks({ slotPrefix: VOLUME_ID_PREFIX }, call);
+    return disks
+      .filter((d) => isVolumeId(d.slot) && allowedHosts(exportOf(d)).includes(hostNqn))
+      .map((d) => d.slot);
   }
 
   /**
@@ -377,6 +414,7 @@ export class VolumeStore {
       attempt: meta?.attempt,
       names: meta?.names,
       export: exportOf(disk),
+      readOnlyHosts: meta?.readOnlyHosts ?? [],
     };
   }
 }

@@ -39,6 +39,8 @@ export interface HarnessOptions {
   commandTimeoutMs?: number;
   /** The controller's --rds-allow-host-list. */
   allowHostList?: boolean;
+  /** The controller's --max-volumes-per-node. */
+  maxVolumesPerNode?: number;
 }
 
 type Method = keyof ControllerMethods;
@@ -137,6 +139,7 @@ export function controllerServiceFor(
     settings: {
       maxSnapshotsPerVolume: options.maxSnapshotsPerVolume ?? 0,
       allowHostList: options.allowHostList ?? false,
+      maxVolumesPerNode: options.maxVolumesPerNode ?? 0,
       attachment: {
         transport: options.transport ?? "nvme-tcp",
         nvmeAddress: "192.0.2.10",

@@ -428,6 +428,7 @@ describe("capabilities and capacity", () => {
       "EXPAND_VOLUME",
       "GET_CAPACITY",
       "LIST_SNAPSHOTS",
+      "PUBLISH_READONLY",
       "PUBLISH_UNPUBLISH_VOLUME",
     ]);
     for (const method of [

@@ -1,8 +1,9 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, open, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TARGET_SOCKET } from "../../src/sim/target.js";
+import { hostTag } from "../../src/storage/index.js";
 import {
   blockCapability,
   createVolumeRequest,
@@ -341,5 +342,191 @@ describe("a volume made before export fencing (exported to every host)", () => {
 describe("NodeGetInfo", () => {
   it("names the node and the host NQN it presents", async () => {
     expect((await a.call("NodeGetInfo", {})).node_id).toBe(NODE_A);
+  });
+});
+
+describe("a read-only publish (PUBLISH_READONLY)", () => {
+  const filesystem = mountCapability("SINGLE_NODE_WRITER");
+
+  async function commentOf(volumeId: string): Promise<string> {
+    return (await h.client.getDisk(volumeId))?.comment ?? "";
+  }
+
+  it("is remembered on the RDS: the other mode on the same node is ALREADY_EXISTS, unpublish clears it", async () => {
+    const v = await create("fence-ro-modes", filesystem);
+    const created = await commentOf(v.id);
+    expect(created).toMatch(/^rds-csi v1 /);
+    const ro = { ...publishRequest(v.id, NODE_A, filesystem), readonly: true };
+    const rw = publishRequest(v.id, NODE_A, filesystem);
+
+    expect(await h.call("ControllerPublishVolume", rw)).toEqual({ publish_context: {} });
+    const conflict = await h.outcome("ControllerPublishVolume", ro);
+    expect(conflict.code).toBe(status.ALREADY_EXISTS);
+    expect(conflict.message).toContain("read-write");
+    expect(await commentOf(v.id)).toBe(created);
+    await h.call("ControllerUnpublishVolume", unpublishRequest(v.id, NODE_A));
+
+    expect(await h.call("ControllerPublishVolume", ro)).toEqual({ publish_context: { readOnly: "true" } });
+    expect(await diskOf(v.id)).toEqual({ exported: true, allow: HOST_A });
+    // Recorded beside what the comment already held (pv, pvc, source), which stays as it was.
+    const published = await commentOf(v.id);
+    const words = published.split(" ");
+    expect(words).toEqual(expect.arrayContaining([...created.split(" "), `ro=${hostTag(HOST_A)}`]));
+    expect(words).toHaveLength(created.split(" ").length + 1);
+    // Idempotent with the same flag; the other flag is refused, also by a controller that never saw the publish.
+    expect(await h.call("ControllerPublishVolume", ro)).toEqual({ publish_context: { readOnly: "true" } });
+    const fresh = new Harness(h.sim, { transport: "loop" });
+    try {
+      const again = await fresh.outcome("ControllerPublishVolume", rw);
+      expect(again.code).toBe(status.ALREADY_EXISTS);
+      expect(again.message).toContain("read-only");
+    } finally {
+      fresh.close();
+    }
+    expect(await commentOf(v.id)).toBe(published);
+
+    await h.call("ControllerUnpublishVolume", unpublishRequest(v.id, NODE_A));
+    expect(await commentOf(v.id)).toBe(created);
+    expect((await diskOf(v.id)).exported).toBe(false);
+    expect(await h.call("ControllerPublishVolume", rw)).toEqual({ publish_context: {} });
+    await h.call("ControllerUnpublishVolume", unpublishRequest(v.id, NODE_A));
+    await h.call("DeleteVolume", { volume_id: v.id, secrets: {} });
+  });
+
+  /** Stages and publishes `volume` on node A with `publishContext`, runs `check` on the target, then tears down. */
+  async function withPublished(
+    volume: { id: string; context: Record<string, string> },
+    capability: ReturnType<typeof mountCapability>,
+    publishContext: Record<string, string>,
+    check: (target: string) => Promise<void>,
+  ) {
+    const base = join(a.dir, "ro", `${volume.id}-${Math.random().toString(16).slice(2)}`);
+    const staging = join(base, "staging");
+    const target = join(base, "pod", "target");
+    await mkdir(staging, { recursive: true });
+    await mkdir(join(base, "pod"), { recursive: true });
+    const common = { volume_id: volume.id, volume_capability: capability, volume_context: volume.context };
+    await a.call("NodeStageVolume", {
+      ...common,
+      staging_target_path: staging,
+      publish_context: publishContext,
+    });
+    try {
+      await a.call("NodePublishVolume", {
+        ...common,
+        staging_target_path: staging,
+        target_path: target,
+        publish_context: publishContext,
+        readonly: false,
+      });
+      try {
+        await check(target);
+      } finally {
+        await a.call("NodeUnpublishVolume", { volume_id: volume.id, target_path: target });
+      }
+    } finally {
+      await a.call("NodeUnstageVolume", { volume_id: volume.id, staging_target_path: staging });
+    }
+  }
+
+  it("makes the node mount the filesystem read-only", async () => {
+    const v = await create("fence-ro-fs", filesystem);
+    // Formatted by a read-write publish first: a read-only stage never makes a filesystem.
+    await h.call("ControllerPublishVolume", publishRequest(v.id, NODE_A, filesystem));
+    await withPublished(v, filesystem, {}, async (target) => {
+      await writeFile(join(target, "written"), "rw");
+    });
+    await h.call("ControllerUnpublishVolume", unpublishRequest(v.id, NODE_A));
+
+    const res = await h.call("ControllerPublishVolume", {
+      ...publishRequest(v.id, NODE_A, filesystem),
+      readonly: true,
+    });
+    await withPublished(v, filesystem, res.publish_context, async (target) => {
+      expect(await readFile(join(target, "written"), "utf8")).toBe("rw");
+      await expect(writeFile(join(target, "other"), "x")).rejects.toMatchObject({ code: "EROFS" });
+    });
+    await h.call("ControllerUnpublishVolume", unpublishRequest(v.id, NODE_A));
+    await h.call("DeleteVolume", { volume_id: v.id, secrets: {} });
+  });
+
+  it("makes the node's raw block device read-only, and leaves no read-only flag behind", async () => {
+    const block = blockCapability("SINGLE_NODE_WRITER");
+    const v = await create("fence-ro-block", block);
+    const res = await h.call("ControllerPublishVolume", {
+      ...publishRequest(v.id, NODE_A, block),
+      readonly: true,
+    });
+    expect(res.publish_context).toEqual({ readOnly: "true" });
+    let device = "";
+    await withPublished(v, block, res.publish_context, async (target) => {
+      const devices = await loopDevicesUnder(h.sim.poolMountPath);
+      expect(devices).toHaveLength(1);
+      device = devices[0]!;
+      expect((await exec("blockdev", ["--getro", device])).stdout.trim()).toBe("1");
+      await expect(
+        (async () => {
+          const file = await open(target, "r+");
+          try {
+            await file.write(Buffer.alloc(512), 0, 512, 0);
+          } finally {
+            await file.close();
+          }
+        })(),
+      ).rejects.toThrow();
+    });
+    // Unstaged: the loop device is free again and writable for whichever volume it serves next.
+    expect(await loopDevicesUnder(h.sim.poolMountPath)).toEqual([]);
+    expect((await exec("blockdev", ["--getro", device])).stdout.trim()).toBe("0");
+    await h.call("ControllerUnpublishVolume", unpublishRequest(v.id, NODE_A));
+    await h.call("DeleteVolume", { volume_id: v.id, secrets: {} });
+  });
+});
+
+describe("the node attach limit (--max-volumes-per-node)", () => {
+  it("refuses a publish beyond it with RESOURCE_EXHAUSTED, per node, and frees a slot on unpublish", async () => {
+    const limited = new Harness(h.sim, { transport: "loop", maxVolumesPerNode: 2 });
+    const volumes = [
+      await create("fence-limit-1"),
+      await create("fence-limit-2"),
+      await create("fence-limit-3"),
+    ] as const;
+    const [v1, v2, v3] = volumes;
+    try {
+      await limited.call("ControllerPublishVolume", publishRequest(v1.id, NODE_A));
+      await limited.call("ControllerPublishVolume", publishRequest(v2.id, NODE_A));
+      const over = await limited.outcome("ControllerPublishVolume", publishRequest(v3.id, NODE_A));
+      expect(over.code).toBe(status.RESOURCE_EXHAUSTED);
+      expect(over.message).toContain("--max-volumes-per-node=2");
+      expect(over.message).toContain(NODE_A);
+      expect(await diskOf(v3.id)).toEqual({ exported: false, allow: "" });
+      // At the limit, a repeated publish of a volume it has is still OK; another node has its own count.
+      await limited.call("ControllerPublishVolume", publishRequest(v1.id, NODE_A));
+      await limited.call("ControllerPublishVolume", publishRequest(v3.id, NODE_B));
+      await limited.call("ControllerUnpublishVolume", unpublishRequest(v3.id, NODE_B));
+
+      await limited.call("ControllerUnpublishVolume", unpublishRequest(v1.id, NODE_A));
+      await limited.call("ControllerPublishVolume", publishRequest(v3.id, NODE_A));
+      expect(await diskOf(v3.id)).toEqual({ exported: true, allow: HOST_A });
+    } finally {
+      for (const v of volumes) {
+        await limited.call("ControllerUnpublishVolume", unpublishRequest(v.id, ""));
+        await h.call("DeleteVolume", { volume_id: v.id, secrets: {} });
+      }
+      limited.close();
+    }
+  });
+
+  it("is reported by the node in NodeGetInfo", async () => {
+    const limitedNode = await startNodeHarness("fence-limit-node", {
+      nodeId: "node-c",
+      hostNqn: HOST_A,
+      maxVolumesPerNode: 2,
+    });
+    try {
+      expect((await limitedNode.call("NodeGetInfo", {})).max_volumes_per_node).toBe("2");
+    } finally {
+      await limitedNode.close();
+    }
   });
 });

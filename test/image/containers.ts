@@ -181,7 +181,11 @@ async function startDriver(role: Role, args: string[], dir: string, socketDir: s
  * `rds-csi controller` from the controller image, as its non-root user: the key is handed over
  * the way a Secret mount would be, a copy readable by that user only.
  */
-export async function startControllerContainer(dir: string, sim: SimContainer): Promise<DriverContainer> {
+export async function startControllerContainer(
+  dir: string,
+  sim: SimContainer,
+  extraArgs: readonly string[] = [],
+): Promise<DriverContainer> {
   const own = join(dir, "controller");
   mkdirSync(own, { recursive: true });
   const key = join(own, "ssh-privatekey");
@@ -193,7 +197,15 @@ export async function startControllerContainer(dir: string, sim: SimContainer): 
   chownSync(socketDir, CONTROLLER_UID, CONTROLLER_UID);
   return startDriver(
     "controller",
-    ["controller", ...rdsFlags(sim, key), "--node-transport", "loop", "--loop-pool-path", sim.poolMountPath],
+    [
+      "controller",
+      ...rdsFlags(sim, key),
+      "--node-transport",
+      "loop",
+      "--loop-pool-path",
+      sim.poolMountPath,
+      ...extraArgs,
+    ],
     dir,
     socketDir,
     false,
@@ -201,12 +213,16 @@ export async function startControllerContainer(dir: string, sim: SimContainer): 
 }
 
 /** `rds-csi node` from the node image, privileged, attaching volumes with loop devices. */
-export async function startNodeContainer(dir: string, sim: SimContainer): Promise<DriverContainer> {
+export async function startNodeContainer(
+  dir: string,
+  sim: SimContainer,
+  extraArgs: readonly string[] = [],
+): Promise<DriverContainer> {
   const socketDir = join(dir, "node", "csi");
   mkdirSync(socketDir, { recursive: true });
   return startDriver(
     "node",
-    ["node", "--node-id", "image-node", "--loop-pool-path", sim.poolMountPath],
+    ["node", "--node-id", "image-node", "--loop-pool-path", sim.poolMountPath, ...extraArgs],
     dir,
     socketDir,
     true,

@@ -18,6 +18,13 @@ import { makeSharedDir, type SharedDir } from "./shared-dir.js";
 // (privileged, loop transport) as two containers, the emulator from the node image as the RDS.
 
 const MiB = 1024 * 1024;
+/** Small, so csi-sanity's attach-limit spec makes few volumes. */
+const ATTACH_LIMIT_ARGS = ["--max-volumes-per-node", "4"];
+/** Specs that must run (they are skipped when a capability or setting goes missing). */
+const MUST_RUN = [
+  "should fail when the volume is already published but is incompatible",
+  "should fail when publishing more volumes than the node max attach limit",
+];
 let dir: SharedDir | undefined;
 let sim: SimContainer | undefined;
 let controller: DriverContainer | undefined;
@@ -27,8 +34,9 @@ beforeAll(async () => {
   await requireEngineAndImages();
   dir = makeSharedDir("sanity");
   sim = await startSimContainer(dir.path, "8G");
-  controller = await startControllerContainer(dir.path, sim);
-  node = await startNodeContainer(dir.path, sim);
+  // The node reports the attach limit and the controller enforces it, from the same setting.
+  controller = await startControllerContainer(dir.path, sim, ATTACH_LIMIT_ARGS);
+  node = await startNodeContainer(dir.path, sim, ATTACH_LIMIT_ARGS);
 });
 
 afterAll(async () => {
@@ -71,6 +79,7 @@ async function runSanity(
     `-csi.testvolumeexpandsize=${128 * MiB}`,
     `-csi.testvolumeparameters=${params}`,
     `-csi.testsnapshotparameters=${snapParams}`,
+    "-csi.testnodevolumeattachlimit",
     `-ginkgo.junit-report=${junit}`,
     "-ginkgo.no-color",
   ];
@@ -98,6 +107,13 @@ function summary(junit: string): { tests: number; failures: number; errors: numb
   };
 }
 
+/** Names of the specs csi-sanity skipped. */
+function skippedSpecs(junit: string): string[] {
+  return [...junit.matchAll(/<testcase name="([^"]*)"[^>]*>([\s\S]*?)<\/testcase>/g)]
+    .filter((m) => /<skipped\b/.test(m[2] ?? ""))
+    .map((m) => m[1] ?? "");
+}
+
 describe("the driver images under csi-sanity", () => {
   it("runs the controller as its non-root user", async () => {
     const client = await getContainerRuntimeClient();
@@ -117,5 +133,10 @@ describe("the driver images under csi-sanity", () => {
     // The skips are the capabilities the driver does not advertise (README, "csi-sanity skips").
     expect(s.tests - s.skipped).toBeGreaterThan(50);
     expect(s.failures + s.errors).toBe(0);
+    const skipped = skippedSpecs(result.junit);
+    for (const spec of MUST_RUN) {
+      expect(result.junit, spec).toContain(spec);
+      expect(skipped.filter((name) => name.includes(spec))).toEqual([]);
+    }
   });
 });

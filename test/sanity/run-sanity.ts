@@ -12,6 +12,13 @@ import { join, resolve } from "node:path";
 import { startLocalStack } from "../../src/demo/local-stack.js";
 
 const MiB = 1024 * 1024;
+/** Small, so csi-sanity's attach-limit spec makes few volumes; `rds-csi all` reports and enforces it. */
+const MAX_VOLUMES_PER_NODE = 4;
+/** Specs that must run: a skip means a capability or setting went missing, which fails the run. */
+const MUST_RUN = [
+  "should fail when the volume is already published but is incompatible",
+  "should fail when publishing more volumes than the node max attach limit",
+];
 
 function findCsiSanity(): string {
   const candidates = [
@@ -54,7 +61,12 @@ async function runOnce(sanity: string, accessType: "mount" | "block"): Promise<n
   const junit = resolve(process.env.SANITY_JUNIT_DIR ?? ".tmp", `csi-sanity-${accessType}-junit.xml`);
   mkdirSync(resolve(junit, ".."), { recursive: true });
   rmSync(junit, { force: true });
-  const stack = await startLocalStack({ workDir: join(workDir, "stack"), poolSize: "8G", logLevel: "warn" });
+  const stack = await startLocalStack({
+    workDir: join(workDir, "stack"),
+    poolSize: "8G",
+    logLevel: "warn",
+    driverArgs: [`--max-volumes-per-node=${MAX_VOLUMES_PER_NODE}`],
+  });
   try {
     const params = join(workDir, "volume-parameters.yaml");
     // Keys the provisioner adds with --extra-create-metadata; the driver accepts csi.storage.k8s.io/*.
@@ -73,6 +85,7 @@ async function runOnce(sanity: string, accessType: "mount" | "block"): Promise<n
       `-csi.testvolumeexpandsize=${128 * MiB}`,
       `-csi.testvolumeparameters=${params}`,
       `-csi.testsnapshotparameters=${snapParams}`,
+      "-csi.testnodevolumeattachlimit",
       `-ginkgo.junit-report=${junit}`,
       "-ginkgo.no-color",
       ...(process.env.SANITY_FOCUS ? [`-ginkgo.focus=${process.env.SANITY_FOCUS}`] : []),
@@ -83,7 +96,13 @@ async function runOnce(sanity: string, accessType: "mount" | "block"): Promise<n
       child.on("exit", (c, signal) => done(c ?? (signal ? 128 : 1)));
     });
     process.stdout.write(`\ncsi-sanity (${accessType}): ${summarize(junit)} (JUnit report: ${junit})\n`);
-    for (const s of skipped(junit)) process.stdout.write(`  skipped: ${s}\n`);
+    const skips = skipped(junit);
+    for (const s of skips) process.stdout.write(`  skipped: ${s}\n`);
+    const missing = process.env.SANITY_FOCUS
+      ? []
+      : MUST_RUN.filter((spec) => skips.some((s) => s.includes(spec)));
+    for (const spec of missing) process.stdout.write(`  must run but was skipped: ${spec}\n`);
+    if (code === 0 && missing.length > 0) return 1;
     if (code !== 0) process.stdout.write(`driver log tail:\n${stack.driver.tail(40)}\n`);
     return code;
   } finally {

@@ -15,7 +15,8 @@ import { capabilitiesVerdict, checkParameters, requireId } from "./validate.js";
 
 /**
  * GET_SNAPSHOT is alpha in CSI 1.12 and csi-sanity 5.4 rejects it; volume listing is not
- * implemented, so it is not advertised. PUBLISH_UNPUBLISH_VOLUME is export fencing (publish.ts).
+ * implemented, so it is not advertised. PUBLISH_UNPUBLISH_VOLUME is export fencing (publish.ts);
+ * PUBLISH_READONLY its `readonly` flag, which the node honours from publish_context.
  */
 export const CONTROLLER_CAPABILITIES: readonly ControllerCapabilityType[] = [
   "CREATE_DELETE_VOLUME",
@@ -25,6 +26,7 @@ export const CONTROLLER_CAPABILITIES: readonly ControllerCapabilityType[] = [
   "EXPAND_VOLUME",
   "GET_CAPACITY",
   "PUBLISH_UNPUBLISH_VOLUME",
+  "PUBLISH_READONLY",
 ];
 
 export async function controllerGetCapabilities(): Promise<Outgoing<ControllerGetCapabilitiesResponse>> {

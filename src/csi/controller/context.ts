@@ -24,6 +24,8 @@ export interface ControllerSettings {
    * (unconfirmed; off by default). Without it a second node is refused FAILED_PRECONDITION.
    */
   allowHostList?: boolean;
+  /** Volumes one node may have published (the node's NodeGetInfo max_volumes_per_node); 0 for no limit. */
+  maxVolumesPerNode?: number;
 }
 
 /** What every controller RPC module works with. */
@@ -32,6 +34,7 @@ export interface Controller {
   readonly locks: KeyedLocks;
   readonly maxSnapshotsPerVolume: number;
   readonly allowHostList: boolean;
+  readonly maxVolumesPerNode: number;
   /** Listings kept for the later pages of a ListSnapshots walk (walk-cache.ts); never the truth. */
   readonly walks: WalkCache;
   /** What the node needs to attach a volume (keys documented in src/node/README.md). */
@@ -52,6 +55,7 @@ export function createController(
     locks,
     maxSnapshotsPerVolume: settings.maxSnapshotsPerVolume,
     allowHostList: settings.allowHostList ?? false,
+    maxVolumesPerNode: settings.maxVolumesPerNode ?? 0,
     walks: new WalkCache(),
     volumeContext(volumeId, nqn) {
       const context: StringMap = { transport, nvmeAddress, nvmePort: String(nvmePort), nqn };

@@ -1,7 +1,14 @@
-import { allowedHosts, describeExport, isVolumeId, type VolumeRecord } from "../../storage/index.js";
-import { failedPrecondition, invalidArgument, notFound } from "../errors.js";
+import { allowedHosts, describeExport, hostTag, isVolumeId, type VolumeRecord } from "../../storage/index.js";
+import {
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  resourceExhausted,
+} from "../errors.js";
 import { parseNodeId } from "../node-id.js";
 import type { RequestContext } from "../pipeline.js";
+import { PUBLISH_READ_ONLY } from "../publish-context.js";
 import type {
   ControllerPublishVolumeRequest,
   ControllerPublishVolumeResponse,
@@ -17,6 +24,11 @@ import { isSharedBlock, requireId, requireSupportedCapabilities } from "./valida
  * ControllerPublishVolume and ControllerUnpublishVolume: export fencing. A volume is exported to
  * the host NQNs of the nodes it is published to and to no one else (src/storage/exports.ts says how
  * that is written to RouterOS without ever widening access on the way).
+ *
+ * A read-only publish is remembered per host in the volume's `/disk` comment (metadata.ts), set in
+ * the same command as the allow list, and travels to the node in publish_context, which stages
+ * and publishes the volume read-only. The attach limit is counted from the allow lists of the
+ * driver's disks: the controller keeps no state of its own.
  */
 
 export async function controllerPublishVolume(
@@ -36,19 +48,60 @@ export async function controllerPublishVolume(
     const call = callOf(ctx);
     const volume = await c.storage.volumes.find(volumeId, call);
     if (volume === undefined) throw notFound(`volume ${volumeId} does not exist`);
+    const readOnly = req.readonly;
+    const context = { publish_context: readOnly ? { [PUBLISH_READ_ONLY]: "true" } : {} };
     const hosts = allowedHosts(volume.export);
-    if (hosts.includes(node.hostNqn)) return { publish_context: {} };
-    await c.storage.volumes.setAllowedHosts(
-      volume,
-      [...hostsToKeep(c, volume, capability, nodeId), node.hostNqn],
-      call,
-    );
-    ctx.log.info(
-      { volumeId, node: node.nodeName, hostNqn: node.hostNqn, was: describeExport(volume.export) },
-      "volume published",
-    );
-    return { publish_context: {} };
+    if (hosts.includes(node.hostNqn)) {
+      const wasReadOnly = volume.readOnlyHosts.includes(hostTag(node.hostNqn));
+      if (wasReadOnly !== readOnly) {
+        throw alreadyExists(
+          `volume ${volumeId} is already published ${wasReadOnly ? "read-only" : "read-write"} to node ` +
+            `${nodeId}; unpublish it before publishing it ${readOnly ? "read-only" : "read-write"}`,
+        );
+      }
+      return context;
+    }
+    const keep = hostsToKeep(c, volume, capability, nodeId);
+    // Under the node's lock too, so two publishes to one node cannot both take its last slot.
+    return c.locks.withLock(`node:${node.hostNqn}`, async () => {
+      await requireAttachSlot(c, volumeId, node, nodeId, ctx);
+      const readOnlyHosts = [...keep.filter((h) => volume.readOnlyHosts.includes(hostTag(h)))];
+      if (readOnly) readOnlyHosts.push(node.hostNqn);
+      await c.storage.volumes.setAllowedHosts(volume, [...keep, node.hostNqn], call, readOnlyHosts);
+      ctx.log.info(
+        {
+          volumeId,
+          node: node.nodeName,
+          hostNqn: node.hostNqn,
+          readOnly,
+          was: describeExport(volume.export),
+        },
+        "volume published",
+      );
+      return context;
+    });
   });
+}
+
+/** RESOURCE_EXHAUSTED when the node already has --max-volumes-per-node volumes published. */
+async function requireAttachSlot(
+  c: Controller,
+  volumeId: string,
+  node: { hostNqn: string },
+  nodeId: string,
+  ctx: RequestContext,
+): Promise<void> {
+  const limit = c.maxVolumesPerNode;
+  if (limit === 0) return;
+  const published = (await c.storage.volumes.publishedTo(node.hostNqn, callOf(ctx))).filter(
+    (v) => v !== volumeId,
+  );
+  if (published.length >= limit) {
+    throw resourceExhausted(
+      `node ${nodeId} already has ${published.length} volumes published, the most one node may attach ` +
+        `(--max-volumes-per-node=${limit}); unpublish one first`,
+    );
+  }
 }
 
 export async function controllerUnpublishVolume(
