@@ -24,6 +24,7 @@ import {
   decodeVolumeComment,
   describeNames,
   encodeVolumeComment,
+  hostTag,
   sameSource,
 } from "../../src/storage/metadata.js";
 import { sweepIntervalFor } from "../../src/storage/tombstone-sweep.js";
@@ -219,6 +220,38 @@ describe("volume metadata", () => {
     expect(decodeVolumeComment(made)).toEqual({ source, attempt: "0123456789abcdef" });
     expect(decodeVolumeComment(encodeVolumeComment({ source }))).toEqual({ source });
     expect(() => encodeVolumeComment({ source, attempt: "x y" })).toThrow(/bad attempt/);
+  });
+
+  it("records the hosts a volume is published to read-only, by a short tag, beside everything else", () => {
+    const hostA = "nqn.2014-08.org.nvmexpress:uuid:0a0a0a0a-0000-4000-8000-00000000000a";
+    const hostB = "nqn.2014-08.org.nvmexpress:uuid:0b0b0b0b-0000-4000-8000-00000000000b";
+    expect(hostTag(hostA)).toMatch(/^[0-9a-f]{12}$/);
+    expect(hostTag(hostA)).not.toBe(hostTag(hostB));
+    const source = { kind: "volume", volumeId: vol } as const;
+    const names = { pv: "pvc-0123", pvc: { namespace: "default", name: "data" } };
+    const tags = [hostTag(hostB), hostTag(hostA)].sort();
+    const comment = encodeVolumeComment({ source, attempt: "0123456789abcdef", names, readOnlyHosts: tags });
+    expect(comment).toBe(
+      `rds-csi v1 source=volume:${vol} attempt=0123456789abcdef ro=${tags.join(",")} pv=pvc-0123 pvc=default/data`,
+    );
+    expect(comment.length).toBeLessThanOrEqual(255);
+    expect(decodeVolumeComment(comment)).toEqual({
+      source,
+      attempt: "0123456789abcdef",
+      names,
+      readOnlyHosts: tags,
+    });
+    // No read-only host: no ro= word at all, the comment as before.
+    expect(encodeVolumeComment({ source, readOnlyHosts: [] })).toBe(`rds-csi v1 source=volume:${vol}`);
+    expect(() => encodeVolumeComment({ source, readOnlyHosts: ["nqn.x"] })).toThrow(/bad host tags/);
+    for (const c of [
+      "rds-csi v1 ro=",
+      "rds-csi v1 ro=0123",
+      "rds-csi v1 ro=0123456789ab,",
+      "rds-csi v1 ro=ZZZZZZZZZZZZ",
+    ]) {
+      expect(decodeVolumeComment(c), c).toBeUndefined();
+    }
   });
 
   it("refuses comments it did not write", () => {

@@ -117,6 +117,19 @@ describe("driver configuration", () => {
     );
   });
 
+  it("gives the controller the nodes' attach limit, from the same flag or variable", () => {
+    expect(validateConfig(controllerSchema, parse(pinned)).maxVolumesPerNode).toBe(0);
+    expect(
+      validateConfig(controllerSchema, parse([...pinned, "--max-volumes-per-node", "16"])).maxVolumesPerNode,
+    ).toBe(16);
+    const fromEnv = parse([...pinned, "--node-id", "n1"], { MAX_VOLUMES_PER_NODE: "8" });
+    expect(validateConfig(controllerSchema, fromEnv).maxVolumesPerNode).toBe(8);
+    expect(validateConfig(nodeSchema, fromEnv).maxVolumesPerNode).toBe(8);
+    expect(() =>
+      validateConfig(controllerSchema, parse([...pinned, "--max-volumes-per-node", "-1"])),
+    ).toThrow(/--max-volumes-per-node/);
+  });
+
   it("requires a node id for the node role", () => {
     expect(() => validateConfig(nodeSchema, parse([]))).toThrow(/--node-id/);
   });
