@@ -141,6 +141,12 @@ export function commonOptions(): Option[] {
       "",
     ),
     opt("--driver-name <name>", "CSI driver name", "DRIVER_NAME", DRIVER_NAME),
+    opt(
+      "--max-volumes-per-node <n>",
+      "volumes one node may attach: the node reports it, the controller refuses a publish beyond it (0 = no limit; give both the same value)",
+      "MAX_VOLUMES_PER_NODE",
+      "0",
+    ),
   ];
 }
 
@@ -288,12 +294,6 @@ export function controllerOptions(): Option[] {
 export function nodeOptions(): Option[] {
   return [
     opt("--node-id <id>", "this node's id (the Kubernetes node name)", "NODE_ID"),
-    opt(
-      "--max-volumes-per-node <n>",
-      "volumes one node may attach: the node reports it, the controller refuses a publish beyond it (0 = no limit)",
-      "MAX_VOLUMES_PER_NODE",
-      "0",
-    ),
     opt(
       "--host-nqn <nqn>",
       "the NQN this node presents to the RDS (default: --host-nqn-file, else derived from the node id)",

@@ -44,9 +44,6 @@ export function registerDriverCommands(program: Command): void {
     ];
     // The node needs the emulator's pool path too (to allow loop attachments inside it only).
     if (role === "node") options.push(...controllerOptions().filter((o) => o.long === "--loop-pool-path"));
-    // The controller enforces the attach limit the nodes report: both read the same setting.
-    if (role === "controller")
-      options.push(...nodeOptions().filter((o) => o.long === "--max-volumes-per-node"));
     for (const o of options) cmd.addOption(o);
     cmd.action(async (raw: Record<string, unknown>) => {
       const driver = await startDriver(configFor(role, raw));

@@ -47,8 +47,8 @@ async function provision(): Promise<Volume> {
   return res.volume;
 }
 
-/** csi-attacher's attach of one VolumeAttachment. */
-function attach(volume: Volume, nodeId: string) {
+/** csi-attacher's attach of one VolumeAttachment; `readonly` is the PV's `spec.csi.readOnly`. */
+function attach(volume: Volume, nodeId: string, readonly = false) {
   return stack.csi.call<{ publish_context: Record<string, string> }>(
     "Controller",
     "ControllerPublishVolume",
@@ -56,7 +56,7 @@ function attach(volume: Volume, nodeId: string) {
       volume_id: volume.volume_id,
       node_id: nodeId,
       volume_capability: rwo,
-      readonly: false,
+      readonly,
       secrets: SECRETS,
       volume_context: volume.volume_context,
     },
@@ -120,7 +120,7 @@ afterAll(async () => {
 });
 
 describe("external-attacher call pattern", () => {
-  it("passes the start-up checks: PUBLISH_UNPUBLISH_VOLUME, and no ListVolumes reconciliation to serve", async () => {
+  it("passes the start-up checks: PUBLISH_UNPUBLISH_VOLUME and PUBLISH_READONLY, and no ListVolumes reconciliation to serve", async () => {
     const caps = await stack.csi.call<{ capabilities: Array<{ rpc: { type: string } }> }>(
       "Controller",
       "ControllerGetCapabilities",
@@ -130,7 +130,21 @@ describe("external-attacher call pattern", () => {
     expect(types).toContain("PUBLISH_UNPUBLISH_VOLUME");
     // Without it the attacher never lists volumes to re-check attachments.
     expect(types).not.toContain("LIST_VOLUMES_PUBLISHED_NODES");
-    expect(types).not.toContain("PUBLISH_READONLY");
+    // With it the attacher passes the PV's spec.csi.readOnly instead of always false.
+    expect(types).toContain("PUBLISH_READONLY");
+  });
+
+  it("attaches a read-only PV read-only, identically on resync, and tells kubelet so", async () => {
+    const volume = await provision();
+    const { node_id: nodeId } = await stack.csi.call<{ node_id: string }>("Node", "NodeGetInfo", {});
+    const first = await attach(volume, nodeId, true);
+    expect(first.publish_context).toEqual({ readOnly: "true" });
+    expect(await attach(volume, nodeId, true)).toEqual(first);
+    // The same node's VolumeAttachment for a read-write PV of it is refused until detached.
+    expect(await codeOf(attach(volume, nodeId, false))).toBe(status.ALREADY_EXISTS);
+    await detach(volume.volume_id, nodeId);
+    expect((await attach(volume, nodeId, false)).publish_context).toEqual({});
+    await detach(volume.volume_id, nodeId);
   });
 
   it("attaches to the node kubelet registered, again identically on resync, and kubelet can then stage", async () => {
