@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
@@ -24,4 +25,62 @@ export function leftoversBelow(dir: string): string[] {
     if (backing.startsWith(root)) loops.push(`/dev/${name} still attached to ${backing}`);
   }
   return [...mounts, ...loops];
+}
+
+/**
+ * Releases what a node plugin left once it has stopped: the mounts below `mountsBelow` (deepest
+ * first), except those below `except` (the emulator's, which it releases itself), and the loop
+ * devices whose backing file lies below `loopsBackedBelow` (the pool, where the loop transport finds
+ * its images). A call cut short by Ctrl-C can finish a NodeStage after the scenario's cleanup listed
+ * what to unmount; without this, that mount keeps its loop device open, the device keeps the pool
+ * busy, and all of it outlives the run. Returns what it released and what it could not.
+ */
+export function releaseNodeSide(dirs: { mountsBelow: string; except: string; loopsBackedBelow?: string }): {
+  released: string[];
+  failed: string[];
+} {
+  const below = (p: string, dir: string) => `${p}/`.startsWith(`${path.resolve(dir)}/`);
+  const released: string[] = [];
+  const failed: string[] = [];
+  const mounts = readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((line) => unescapeMountPath(line.split(" ")[4] ?? ""))
+    .filter((target) => target !== "" && below(target, dirs.mountsBelow) && !below(target, dirs.except))
+    .sort((a, b) => b.length - a.length);
+  for (const target of new Set(mounts)) {
+    try {
+      execFileSync("umount", [target], { stdio: "pipe" });
+      released.push(`unmounted ${target}`);
+    } catch (err) {
+      failed.push(`umount ${target}: ${commandError(err)}`);
+    }
+  }
+  const loopRoot = dirs.loopsBackedBelow;
+  if (loopRoot === undefined) return { released, failed };
+  for (const name of readdirSync("/sys/block").filter((n) => /^loop\d+$/.test(n))) {
+    let backing: string;
+    try {
+      backing = readFileSync(`/sys/block/${name}/loop/backing_file`, "utf8").trim();
+    } catch {
+      continue; // not attached
+    }
+    if (!below(backing, loopRoot)) continue;
+    try {
+      execFileSync("losetup", ["-d", `/dev/${name}`], { stdio: "pipe" });
+      released.push(`detached /dev/${name} from ${backing}`);
+    } catch (err) {
+      failed.push(`losetup -d /dev/${name}: ${commandError(err)}`);
+    }
+  }
+  return { released, failed };
+}
+
+/** mountinfo escapes space, tab, newline and backslash as octal. */
+function unescapeMountPath(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(Number.parseInt(oct, 8)));
+}
+
+function commandError(err: unknown): string {
+  const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
+  return stderr || (err instanceof Error ? err.message : String(err));
 }

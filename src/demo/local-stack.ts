@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CsiClient } from "./csi-client.js";
-import { leftoversBelow } from "./leftovers.js";
+import { leftoversBelow, releaseNodeSide } from "./leftovers.js";
 import { type Child, startChild } from "./processes.js";
 
 export interface LocalStackOptions {
@@ -56,14 +56,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "rds-csi-local", "-f", privateKeyPath]);
   const authorizedKeys = join(workDir, "authorized_keys");
   writeFileSync(authorizedKeys, readFileSync(`${privateKeyPath}.pub`));
-  const simArgs = [
-    "--listen",
-    "127.0.0.1:0",
-    "--data-dir",
-    join(workDir, "rds"),
-    "--authorized-keys",
-    authorizedKeys,
-  ];
+  const simDataDir = join(workDir, "rds");
+  let poolMount: string | undefined;
+  const simArgs = ["--listen", "127.0.0.1:0", "--data-dir", simDataDir, "--authorized-keys", authorizedKeys];
   simArgs.push("--size", options.poolSize ?? "4G");
   // If this process is killed outright, the emulator still unmounts its pool and frees the device.
   simArgs.push("--stop-with-parent");
@@ -80,6 +75,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const problems: string[] = [];
     csi?.close();
     if (driver && (await driver.stop()) !== 0) problems.push(`driver exit: ${driver.tail(5)}`);
+    // What the node side still holds would keep the pool busy and outlive the run: release it
+    // before the emulator unmounts the pool. It is still a problem to report (the node side should
+    // have released it), but no longer a leak.
+    const node = releaseNodeSide({
+      mountsBelow: workDir,
+      except: simDataDir,
+      ...(poolMount ? { loopsBackedBelow: poolMount } : {}),
+    });
+    problems.push(...node.released.map((r) => `left by the node side, now ${r}`), ...node.failed);
     if ((await sim.stop()) !== 0) problems.push(`emulator exit: ${sim.tail(5)}`);
     // Both processes wait for the kernel to release what they held; anything left is reported.
     problems.push(...leftoversBelow(workDir));
@@ -88,6 +92,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     const line = await sim.waitForLine(LISTENING, 120_000);
     const [, port, poolMountPath, fingerprint] = LISTENING.exec(line) as RegExpExecArray;
+    poolMount = poolMountPath;
     const endpoint = `unix://${join(workDir, "csi", "csi.sock")}`;
     const driverArgs = [
       "all",

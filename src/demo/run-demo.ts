@@ -44,7 +44,13 @@ export async function runDemo(options: { keep?: boolean; fsType?: "ext4" | "xfs"
     cleaning ??= (async () => {
       out("cleaning up: volumes, snapshots, mounts, loop devices, processes …");
       const problems = [...((await scenario?.cleanup()) ?? []), ...((await stack?.stop()) ?? [])];
-      if (!options.keep) rmSync(workDir, { recursive: true, force: true });
+      if (!options.keep) {
+        try {
+          rmSync(workDir, { recursive: true, force: true });
+        } catch (err) {
+          problems.push(`remove ${workDir}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
       for (const p of problems) process.stderr.write(`  cleanup problem: ${p}\n`);
       out(
         problems.length === 0

@@ -50,6 +50,9 @@ export class SnapshotScenario {
   #nodeId: string | undefined;
   private readonly volumes = new Set<string>();
   private readonly snapshots = new Set<string>();
+  /** The step running now, settled or not: cleanup waits for it, so nothing it makes escapes. */
+  #inFlight: Promise<unknown> = Promise.resolve();
+  #stopping = false;
 
   constructor(private readonly options: ScenarioOptions) {
     this.csi = options.csi;
@@ -62,9 +65,12 @@ export class SnapshotScenario {
   }
 
   private async step<T>(name: string, fn: () => Promise<{ value: T; detail: string }>): Promise<T> {
+    if (this.#stopping) throw new Error(`not started: ${name} (the scenario is stopping)`);
     const started = Date.now();
+    const running = fn();
+    this.#inFlight = running.catch(() => undefined);
     try {
-      const { value, detail } = await fn();
+      const { value, detail } = await running;
       this.record({ step: name, ok: true, detail, ms: Date.now() - started });
       return value;
     } catch (err) {
@@ -126,12 +132,14 @@ export class SnapshotScenario {
       secrets: {},
       volume_context: vol.volume_context,
     });
+    // Known before the call, so a cleanup that meets this stage half done still unstages it.
+    this.published.set(vol.volume_id, { target: "", staging, nodeId });
     await this.csi.call("Node", "NodeStageVolume", {
       ...common,
       staging_target_path: staging,
       publish_context: {},
     });
-    this.published.set(vol.volume_id, { target: "", staging, nodeId });
+    this.published.set(vol.volume_id, { target, staging, nodeId });
     await this.csi.call("Node", "NodePublishVolume", {
       ...common,
       staging_target_path: staging,
@@ -139,7 +147,6 @@ export class SnapshotScenario {
       readonly: false,
       publish_context: {},
     });
-    this.published.set(vol.volume_id, { target, staging, nodeId });
     return target;
   }
 
@@ -268,6 +275,10 @@ export class SnapshotScenario {
 
   /** Removes everything the scenario created, newest first; keeps going past failures. */
   async cleanup(): Promise<string[]> {
+    // Interrupted mid-step (Ctrl-C), a NodeStage may still be on its way: let it land, so that
+    // what it mounts is known and unmounted below, and start no further step.
+    this.#stopping = true;
+    await this.#inFlight;
     const problems: string[] = [];
     for (const id of [...this.published.keys()].reverse()) {
       await this.unmount(id).catch((e: Error) => problems.push(`unmount ${id}: ${e.message}`));
