@@ -8,22 +8,12 @@ import path from "node:path";
  * so a stop that leaves one behind is a problem to report, not a detail.
  */
 export function leftoversBelow(dir: string): string[] {
-  const root = `${path.resolve(dir)}/`;
-  const mounts = readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .map((line) => line.split(" ")[4] ?? "")
-    .filter((target) => `${target}/`.startsWith(root))
+  const mounts = mountTargets()
+    .filter((target) => isBelow(target, dir))
     .map((target) => `${target} still mounted`);
-  const loops: string[] = [];
-  for (const name of readdirSync("/sys/block").filter((n) => /^loop\d+$/.test(n))) {
-    let backing: string;
-    try {
-      backing = readFileSync(`/sys/block/${name}/loop/backing_file`, "utf8").trim();
-    } catch {
-      continue; // not attached
-    }
-    if (backing.startsWith(root)) loops.push(`/dev/${name} still attached to ${backing}`);
-  }
+  const loops = attachedLoops()
+    .filter((loop) => isBelow(loop.backing, dir))
+    .map((loop) => `${loop.device} still attached to ${loop.backing}`);
   return [...mounts, ...loops];
 }
 
@@ -39,13 +29,10 @@ export function releaseNodeSide(dirs: { mountsBelow: string; except: string; loo
   released: string[];
   failed: string[];
 } {
-  const below = (p: string, dir: string) => `${p}/`.startsWith(`${path.resolve(dir)}/`);
   const released: string[] = [];
   const failed: string[] = [];
-  const mounts = readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .map((line) => unescapeMountPath(line.split(" ")[4] ?? ""))
-    .filter((target) => target !== "" && below(target, dirs.mountsBelow) && !below(target, dirs.except))
+  const mounts = mountTargets()
+    .filter((target) => isBelow(target, dirs.mountsBelow) && !isBelow(target, dirs.except))
     .sort((a, b) => b.length - a.length);
   for (const target of new Set(mounts)) {
     try {
@@ -57,22 +44,41 @@ export function releaseNodeSide(dirs: { mountsBelow: string; except: string; loo
   }
   const loopRoot = dirs.loopsBackedBelow;
   if (loopRoot === undefined) return { released, failed };
-  for (const name of readdirSync("/sys/block").filter((n) => /^loop\d+$/.test(n))) {
-    let backing: string;
+  for (const { device, backing } of attachedLoops().filter((loop) => isBelow(loop.backing, loopRoot))) {
     try {
-      backing = readFileSync(`/sys/block/${name}/loop/backing_file`, "utf8").trim();
-    } catch {
-      continue; // not attached
-    }
-    if (!below(backing, loopRoot)) continue;
-    try {
-      execFileSync("losetup", ["-d", `/dev/${name}`], { stdio: "pipe" });
-      released.push(`detached /dev/${name} from ${backing}`);
+      execFileSync("losetup", ["-d", device], { stdio: "pipe" });
+      released.push(`detached ${device} from ${backing}`);
     } catch (err) {
-      failed.push(`losetup -d /dev/${name}: ${commandError(err)}`);
+      failed.push(`losetup -d ${device}: ${commandError(err)}`);
     }
   }
   return { released, failed };
+}
+
+function isBelow(p: string, dir: string): boolean {
+  return `${p}/`.startsWith(`${path.resolve(dir)}/`);
+}
+
+/** Every mount point this process sees. */
+function mountTargets(): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((line) => unescapeMountPath(line.split(" ")[4] ?? ""))
+    .filter((target) => target !== "");
+}
+
+/** Every attached loop device and its backing file. */
+function attachedLoops(): Array<{ device: string; backing: string }> {
+  const loops: Array<{ device: string; backing: string }> = [];
+  for (const name of readdirSync("/sys/block").filter((n) => /^loop\d+$/.test(n))) {
+    try {
+      const backing = readFileSync(`/sys/block/${name}/loop/backing_file`, "utf8").trim();
+      loops.push({ device: `/dev/${name}`, backing });
+    } catch {
+      // not attached
+    }
+  }
+  return loops;
 }
 
 /** mountinfo escapes space, tab, newline and backslash as octal. */
