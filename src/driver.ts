@@ -20,7 +20,9 @@ import {
   type OpenedStorage,
   type OpenStorageOptions,
   openStorage,
+  type PoolStorage,
   type Storage,
+  type StoragePools,
   sweepIntervalFor,
   TombstoneSweep,
 } from "./storage/index.js";
@@ -166,14 +168,20 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
     fenceNewVolumes: c.exportFencing,
     logger,
     deleteMarks: lateWindowMs > 0,
+    extraPools: c.rdsPools,
     onCommand: ({ seconds, outcome }) => {
       metrics.sshCommandSeconds.observe({ outcome }, seconds);
     },
   });
-  const { storage, health } = opened;
-  const service = createControllerService({ storage, settings: controllerSettings(c), locks: shared.locks });
-  const reconciler = reconcilerFor(c, storage, shared);
-  const sweep = sweepFor(lateWindowMs, storage, shared);
+  const { storage, pools, health } = opened;
+  const service = createControllerService({
+    storage,
+    pools,
+    settings: controllerSettings(c),
+    locks: shared.locks,
+  });
+  const reconciler = reconcilerFor(c, pools, shared);
+  const sweeps = pools.all().flatMap((pool) => sweepFor(lateWindowMs, pool, shared) ?? []);
   keepConnected(health, opened.reach, shared);
   watchConnection(health, metrics, timers);
   if (withCensus) refreshCensus(health, storage, shared);
@@ -187,7 +195,7 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
     },
     stop: async () => {
       await reconciler.stop();
-      await sweep?.stop();
+      await Promise.all(sweeps.map((sweep) => sweep.stop()));
       opened.close();
     },
   };
@@ -237,10 +245,11 @@ function podNamespace(): string {
 }
 
 /** With interval 0 this starts nothing: no timer, no Kubernetes client, no RouterOS command. */
-function reconcilerFor(c: ControllerConfig, storage: Storage, shared: Shared): Reconciler {
+function reconcilerFor(c: ControllerConfig, pools: StoragePools, shared: Shared): Reconciler {
   const metrics = required(shared.metrics.controller, "controller metrics");
   return startReconciler({
-    storage,
+    storage: pools.default.storage,
+    pools,
     driverName: shared.driverName,
     intervalMs: c.reconcileInterval,
     dryRun: c.reconcileDryRun,
@@ -268,13 +277,14 @@ function reconcilerFor(c: ControllerConfig, storage: Storage, shared: Shared): R
  * The sweep of delete marks: what a RouterOS command run late re-creates after DeleteVolume or
  * DeleteSnapshot is removed (see src/storage/tombstones.ts). Off with a window of 0.
  */
-function sweepFor(windowMs: number, storage: Storage, shared: Shared): TombstoneSweep | undefined {
+function sweepFor(windowMs: number, pool: PoolStorage, shared: Shared): TombstoneSweep | undefined {
   if (windowMs <= 0) return undefined;
   const sweep = new TombstoneSweep({
-    storage,
+    storage: pool.storage,
     locks: shared.locks,
+    lockKeyOf: (id) => pool.csiId(id),
     windowMs,
-    logger: shared.logger.child({ component: "delete-marks" }),
+    logger: shared.logger.child({ component: "delete-marks", pool: pool.name }),
   });
   sweep.start(sweepIntervalFor(windowMs));
   return sweep;

@@ -6,7 +6,16 @@
 export type { CallOptions } from "../rds/index.js";
 export type { Directories } from "./directories.js";
 export { allowedHosts, describeExport, exportOf as exportOfDisk, type VolumeExport } from "./exports.js";
-export { isSnapshotId, isVolumeId, nameProblem, snapshotIdFor, volumeIdFor } from "./ids.js";
+export {
+  isPoolName,
+  isSnapshotId,
+  isVolumeId,
+  nameProblem,
+  pooledId,
+  snapshotIdFor,
+  splitPooledId,
+  volumeIdFor,
+} from "./ids.js";
 export type {
   InventoryScope,
   Listings,
@@ -28,6 +37,7 @@ export {
   sameSource,
 } from "./metadata.js";
 export { type OpenedStorage, type OpenStorageOptions, openStorage } from "./open.js";
+export { type PoolStorage, type Resolved, StoragePools } from "./pools.js";
 export type { StorageRds } from "./rds-port.js";
 export type { SnapshotRecord, SnapshotSubvolume } from "./snapshots.js";
 export { SnapshotStore } from "./snapshots.js";

@@ -110,6 +110,17 @@ export class Layout {
     return path.replace(/^\/+/, "") === this.volumeImage(volumeId).replace(/^\/+/, "");
   }
 
+  /**
+   * The pool whose layout this volume's image path is in (this one or another pool under the same
+   * root), or undefined when it is not a volume image of this driver at all.
+   */
+  poolOfVolumeImage(volumeId: string, path: string): string | undefined {
+    const parts = path.replace(/^\/+/, "").split("/");
+    const pool = parts.shift();
+    const expected = `${this.volumeSubvolume(volumeId)}/${DISK_IMAGE}`;
+    return pool !== undefined && parts.join("/") === expected ? pool : undefined;
+  }
+
   /** Which snapshot image a pool path is (leading slash optional), or undefined. */
   parseSnapshotImage(path: string): SnapshotLocation | undefined {
     const prefix = `${this.pool}/`;

@@ -1,4 +1,4 @@
-import { type CallOptions, isSnapshotId, isVolumeId, type SnapshotSubvolume } from "../../storage/index.js";
+import type { CallOptions, PoolStorage, SnapshotRecord, SnapshotSubvolume } from "../../storage/index.js";
 import { aborted, invalidArgument } from "../errors.js";
 import type { RequestContext } from "../pipeline.js";
 import type { ListSnapshotsRequest, ListSnapshotsResponse, Outgoing } from "../types.js";
@@ -11,7 +11,8 @@ import { decodeListToken, pageOf } from "./tokens.js";
  * tokens carry the last id returned (tokens.ts), so they need no server memory and survive
  * restarts. The pages after the first of a walk use the listing the first page read, for a few
  * seconds (walk-cache.ts), so a page costs its page. A filter naming nothing of ours is an empty
- * answer, not an error.
+ * answer, not an error. With several pools, a walk covers every pool (one listing each, side by
+ * side), ordered by the ids handed out.
  */
 export async function listSnapshots(
   c: Controller,
@@ -26,21 +27,65 @@ export async function listSnapshots(
     );
   }
   const call = callOf(ctx);
-  const { snapshots, cached } = await matching(c, req, after, call);
-  const page = pageOf(snapshots, (s) => s.snapshotId, after, req.max_entries);
-  if (page.nextToken !== "" && !cached) c.walks.put(walkKey(req), snapshots);
+  const { lists, cached } = await matching(c, req, after, call);
+  const page = pageOf(merged(lists), (s) => s.id, after, req.max_entries);
+  if (page.nextToken !== "" && !cached) {
+    for (const { pool, snapshots } of lists) c.walks.put(walkKey(req, pool), snapshots);
+  }
   // Only the returned page's images are read for their sizes; from a kept listing, a snapshot
   // whose image is gone was deleted since, and is left out.
-  const records = await c.storage.snapshots.describeAll(page.items, call, { dropMissing: cached });
+  const records = await describePage(page.items, call, cached);
   return {
-    entries: records.map((s) => ({ snapshot: snapshotMessage(s) })),
+    entries: records.map(({ pool, record }) => ({ snapshot: snapshotMessage(pool, record) })),
     next_token: page.nextToken,
   };
 }
 
-/** The walk a request continues: all snapshots, or one volume's. */
-function walkKey(req: ListSnapshotsRequest): string {
-  return req.source_volume_id === "" ? "all" : `volume:${req.source_volume_id}`;
+/** One pool's snapshots as listed, sorted by RouterOS id. */
+interface PoolListing {
+  pool: PoolStorage;
+  snapshots: readonly SnapshotSubvolume[];
+}
+
+/** A listed snapshot with its pool and the id handed out for it. */
+interface Listed {
+  pool: PoolStorage;
+  located: SnapshotSubvolume;
+  id: string;
+}
+
+/** Every pool's listing in the order of the ids handed out (a single pool's is already in it). */
+function merged(lists: readonly PoolListing[]): Listed[] {
+  const all = lists.flatMap(({ pool, snapshots }) =>
+    snapshots.map((located) => ({ pool, located, id: pool.csiId(located.snapshotId) })),
+  );
+  return lists.length > 1 ? all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) : all;
+}
+
+/** The page's records, in page order: each pool's images read side by side (1 round trip each). */
+async function describePage(
+  page: readonly Listed[],
+  call: CallOptions,
+  dropMissing: boolean,
+): Promise<{ pool: PoolStorage; record: SnapshotRecord }[]> {
+  const pools = [...new Set(page.map((l) => l.pool))];
+  const described = await Promise.all(
+    pools.map(async (pool) => {
+      const located = page.filter((l) => l.pool === pool).map((l) => l.located);
+      const records = await pool.storage.snapshots.describeAll(located, call, { dropMissing });
+      return new Map(records.map((r) => [pool.csiId(r.snapshotId), { pool, record: r }]));
+    }),
+  );
+  return page.flatMap((l) => {
+    const found = described[pools.indexOf(l.pool)]?.get(l.id);
+    return found === undefined ? [] : [found];
+  });
+}
+
+/** The walk a request continues in one pool: all snapshots, or one volume's. */
+function walkKey(req: ListSnapshotsRequest, pool: PoolStorage): string {
+  const walk = req.source_volume_id === "" ? "all" : `volume:${req.source_volume_id}`;
+  return pool.isDefault ? walk : `${walk}@${pool.name}`;
 }
 
 async function matching(
@@ -48,19 +93,29 @@ async function matching(
   req: ListSnapshotsRequest,
   after: string | undefined,
   call: CallOptions,
-): Promise<{ snapshots: readonly SnapshotSubvolume[]; cached: boolean }> {
+): Promise<{ lists: PoolListing[]; cached: boolean }> {
   const { snapshot_id: snapshotId, source_volume_id: sourceVolumeId } = req;
-  const none = { snapshots: [], cached: false };
-  if (snapshotId !== "" && !isSnapshotId(snapshotId)) return none;
-  if (sourceVolumeId !== "" && !isVolumeId(sourceVolumeId)) return none;
-  if (snapshotId !== "") {
-    const found = await c.storage.snapshots.locate(snapshotId, call);
-    return found !== undefined && (sourceVolumeId === "" || found.sourceVolumeId === sourceVolumeId)
-      ? { snapshots: [found], cached: false }
+  const none = { lists: [], cached: false };
+  const snapshot = snapshotId === "" ? undefined : c.pools.resolveSnapshot(snapshotId);
+  const volume = sourceVolumeId === "" ? undefined : c.pools.resolveVolume(sourceVolumeId);
+  // A pool this controller does not serve holds nothing it could list.
+  if (snapshot !== undefined && snapshot.kind !== "ours") return none;
+  if (volume !== undefined && volume.kind !== "ours") return none;
+  if (snapshot !== undefined) {
+    if (volume !== undefined && volume.pool !== snapshot.pool) return none;
+    const found = await snapshot.pool.storage.snapshots.locate(snapshot.id, call);
+    return found !== undefined && (volume === undefined || found.sourceVolumeId === volume.id)
+      ? { lists: [{ pool: snapshot.pool, snapshots: [found] }], cached: false }
       : none;
   }
-  const kept = after === undefined ? undefined : c.walks.get(walkKey(req));
-  if (kept !== undefined) return { snapshots: kept, cached: true };
-  const read = await c.storage.snapshots.list(sourceVolumeId === "" ? {} : { sourceVolumeId }, call);
-  return { snapshots: read, cached: false };
+  const pools = volume === undefined ? c.pools.all() : [volume.pool];
+  const kept = pools.map((pool) => (after === undefined ? undefined : c.walks.get(walkKey(req, pool))));
+  if (kept.every((k) => k !== undefined)) {
+    return { lists: pools.map((pool, i) => ({ pool, snapshots: kept[i] ?? [] })), cached: true };
+  }
+  const filter = volume === undefined ? {} : { sourceVolumeId: volume.id };
+  const lists = await Promise.all(
+    pools.map(async (pool) => ({ pool, snapshots: await pool.storage.snapshots.list(filter, call) })),
+  );
+  return { lists, cached: false };
 }
