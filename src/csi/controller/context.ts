@@ -54,10 +54,10 @@ export interface Controller {
 
 /**
  * Where the emulator mounts a pool on the host, for the loop transport: the default pool at
- * `--loop-pool-path`, another beside it in `pools/<name>` (src/sim/README.md).
+ * `--loop-pool-path` (`<data dir>/mnt`), another at `<data dir>/pools/<name>/mnt` (src/sim/README.md).
  */
 export function loopPoolPathFor(loopPoolPath: string, pool: { name: string; isDefault: boolean }): string {
-  return pool.isDefault ? loopPoolPath : join(dirname(loopPoolPath), "pools", pool.name);
+  return pool.isDefault ? loopPoolPath : join(dirname(loopPoolPath), "pools", pool.name, "mnt");
 }
 
 export function createController(

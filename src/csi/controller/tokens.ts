@@ -1,4 +1,4 @@
-import { isSnapshotId } from "../../storage/index.js";
+import { isPoolName, isSnapshotId, splitPooledId } from "../../storage/index.js";
 
 /**
  * ListSnapshots paging tokens. A token is the last snapshot id of the previous page; the next page
@@ -17,7 +17,9 @@ export function decodeListToken(token: string): string | undefined {
   const dot = token.indexOf(".");
   if (dot < 0 || token.slice(0, dot) !== TOKEN_VERSION) return undefined;
   const id = token.slice(dot + 1);
-  return isSnapshotId(id) ? id : undefined;
+  // A snapshot id as handed out: plain, or `<pool>:` before it (a pool not served still orders).
+  const { pool, id: inPool } = splitPooledId(id);
+  return isSnapshotId(inPool) && (pool === undefined || isPoolName(pool)) ? id : undefined;
 }
 
 export interface Page<T> {

@@ -2,6 +2,7 @@ import type { Dirent, Stats } from "node:fs";
 import { lstat, readdir, rm, rmdir, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { makeDirectories, pathKind } from "../backend/files.js";
+import type { PoolMount } from "../backend/paths.js";
 import { run } from "../backend/run.js";
 import { RosError, rosErrors } from "../errors.js";
 import type { ArgSpec, CommandSpec, Invocation, MenuSpec } from "../schema.js";
@@ -13,7 +14,7 @@ import type { ListScope } from "./scope.js";
 import type { Table, TableItem } from "./table.js";
 
 interface Entry {
-  /** Path relative to the pool root ("" for the pool itself). */
+  /** The router path without a leading slash, as `/file` names it: the pool's name, then the path. */
   readonly relative: string;
   readonly stats: Stats;
 }
@@ -71,9 +72,9 @@ async function walk(root: string, start = ""): Promise<Entry[]> {
   return out;
 }
 
-/** `disk` for the pool root, `directory`, `.img file`, or `file` without an extension. */
+/** `disk` for a pool root, `directory`, `.img file`, or `file` without an extension. */
 function fileType(entry: Entry): string {
-  if (entry.relative === "") return "disk";
+  if (!entry.relative.includes("/")) return "disk";
   if (entry.stats.isDirectory()) return "directory";
   const ext = path.extname(entry.relative);
   return ext.length > 1 ? `${ext} file` : "file";
@@ -92,7 +93,7 @@ function fileTable(world: SimWorld, ids: FileIds): Table {
     list: async (_ctx, scope) => {
       const entries = await scopedEntries(world, ids, scope);
       return entries.map((entry): TableItem => {
-        const name = world.paths.fileName(entry.relative);
+        const name = entry.relative;
         const isFile = entry.stats.isFile();
         return {
           id: ids.idOf(entry.relative),
@@ -111,28 +112,40 @@ function fileTable(world: SimWorld, ids: FileIds): Table {
   };
 }
 
+/** A pool's entries (`start`: a directory under its root), named as `/file` names them. */
+async function walkPool(pool: PoolMount, start = ""): Promise<Entry[]> {
+  const entries = await walk(pool.mountPath, start);
+  return entries.map((e) => ({
+    ...e,
+    relative: e.relative === "" ? pool.name : `${pool.name}/${e.relative}`,
+  }));
+}
+
 /**
  * The entries a scope allows, read directly: an exact name or id costs one `lstat`, a prefix walks
- * only the directory that holds it. Without a scope, the whole pool.
+ * only the directory that holds it. Without a scope, every pool.
  */
 async function scopedEntries(world: SimWorld, ids: FileIds, scope: ListScope | undefined): Promise<Entry[]> {
-  const root = world.pool.mountPath;
-  if (scope === undefined) return walk(root);
+  const pools = world.pools.map((p) => p.view);
+  const walkAll = async (which: readonly PoolMount[]) =>
+    (await Promise.all(which.map((p) => walkPool(p)))).flat();
+  if (scope === undefined) return walkAll(pools);
   if (scope.kind === "prefix") {
-    const parts = world.paths.components(scope.prefix);
-    if (parts === undefined)
-      return scope.prefix === "" || world.pool.name.startsWith(scope.prefix) ? walk(root) : [];
+    const found = world.paths.locate(scope.prefix);
+    if (found === undefined)
+      return walkAll(pools.filter((p) => scope.prefix === "" || p.name.startsWith(scope.prefix)));
+    const { pool, parts } = found;
     // The deepest directory every match lies in: the prefix up to its last `/`.
     const dir = scope.prefix.endsWith("/") ? parts : parts.slice(0, -1);
-    return walk(root, dir.join("/"));
+    return walkPool(pool, dir.join("/"));
   }
   const relatives = new Set<string>();
   if (scope.kind === "names") {
     for (const name of scope.names) {
-      const parts = world.paths.components(name);
+      const found = world.paths.locate(name);
       // Only the form `/file` prints matches `name=`: the pool name, then the path, no extra slashes.
-      if (parts !== undefined && world.paths.fileName(parts.join("/")) === name)
-        relatives.add(parts.join("/"));
+      const printed = found && [found.pool.name, ...found.parts].join("/");
+      if (printed !== undefined && printed === name) relatives.add(printed);
     }
   } else {
     for (const id of scope.ids) {
@@ -142,7 +155,8 @@ async function scopedEntries(world: SimWorld, ids: FileIds, scope: ListScope | u
   }
   const found = await Promise.all(
     [...relatives].map(async (relative) => {
-      const stats = await lstat(path.join(root, relative)).catch(() => undefined);
+      const host = world.paths.toHost(relative);
+      const stats = host === undefined ? undefined : await lstat(host).catch(() => undefined);
       return stats ? { relative, stats } : undefined;
     }),
   );
@@ -167,8 +181,7 @@ async function addFile(world: SimWorld, inv: Invocation): Promise<RosValue> {
   const nameArg = inv.args.get("name");
   if (nameArg === undefined) throw rosErrors.missingArgs(["name"]);
   const host = world.paths.toHost(toText(nameArg));
-  if (!host || host === world.pool.mountPath)
-    throw rosErrors.failure("can not create file outside of a disk");
+  if (!host || world.paths.isPoolRoot(host)) throw rosErrors.failure("can not create file outside of a disk");
   if ((await pathKind(host)) !== "missing") throw new RosError(s.error_texts.file_exists);
   if (s.pool_full) throw new RosError(s.error_texts.no_space);
   const parent = await pathKind(path.dirname(host));
@@ -189,7 +202,7 @@ async function copyFiles(world: SimWorld, ids: FileIds, inv: Invocation): Promis
   const dest = inv.args.get("name");
   if (dest === undefined) throw rosErrors.missingArgs(["name"]);
   const destHost = world.paths.toHost(toText(dest));
-  if (!destHost || destHost === world.pool.mountPath)
+  if (!destHost || world.paths.isPoolRoot(destHost))
     throw rosErrors.failure("can not create file outside of a disk");
   if ((await pathKind(destHost)) !== "missing") throw new RosError(s.error_texts.file_exists);
   if ((await pathKind(path.dirname(destHost))) !== "directory")
@@ -205,7 +218,7 @@ async function copyFiles(world: SimWorld, ids: FileIds, inv: Invocation): Promis
 async function removeOne(world: SimWorld, item: TableItem): Promise<void> {
   const s = world.settings();
   const host = world.paths.toHost(item.name) as string;
-  if (host === world.pool.mountPath) throw rosErrors.failure("can not remove disk");
+  if (world.paths.isPoolRoot(host)) throw rosErrors.failure("can not remove disk");
   const st = await lstat(host, { bigint: true }).catch(() => undefined);
   if (!st) throw rosErrors.noSuchItem();
   if (!st.isDirectory()) {
@@ -217,7 +230,8 @@ async function removeOne(world: SimWorld, item: TableItem): Promise<void> {
   }
   if (st.ino === 256n) {
     if (s.file_remove_subvolume === "fail") throw rosErrors.failure("can not remove btrfs subvolume");
-    await world.btrfs.remove(host);
+    const pool = world.pools.find((p) => host.startsWith(`${p.view.mountPath}/`)) ?? world.pools[0];
+    await pool?.btrfs.remove(host);
     return;
   }
   if (s.file_remove_directory === "never") throw rosErrors.failure("can not remove directory");
