@@ -39,6 +39,15 @@ export class Directories {
     return made;
   }
 
+  /** Makes `<root>` and `<root>/names` (snapshots' VolumeSnapshot names); true when either was missing. */
+  async ensureNames(call: CallOptions): Promise<boolean> {
+    let made = false;
+    for (const dir of [this.layout.root, this.layout.namesDir()]) {
+      if (await this.#make(this.layout.inPool(dir), call)) made = true;
+    }
+    return made;
+  }
+
   /** Makes `<root>/snaps/<volume id>`; true when this call created it. */
   async ensureVolumeSnapshots(volumeId: string, call: CallOptions): Promise<boolean> {
     const dir = this.layout.inPool(this.layout.volumeSnapshotsDir(volumeId));

@@ -39,6 +39,12 @@ export {
 export { type OpenedStorage, type OpenStorageOptions, openStorage } from "./open.js";
 export { type PoolStorage, type Resolved, StoragePools } from "./pools.js";
 export type { StorageRds } from "./rds-port.js";
+export {
+  checkedSnapshotNames,
+  describeSnapshotNames,
+  parseNamesFileName,
+  type SnapshotNames,
+} from "./snapshot-names.js";
 export type { SnapshotRecord, SnapshotSubvolume } from "./snapshots.js";
 export { SnapshotStore } from "./snapshots.js";
 export { type Census, createStorage, type Storage, type StorageOptions } from "./storage.js";

@@ -56,6 +56,14 @@ export class Layout {
     return `${this.root}/deleted`;
   }
 
+  /**
+   * The VolumeSnapshot names of snapshots (`snapshot-names.ts`): empty files whose names carry
+   * them; plain files, never a subvolume.
+   */
+  namesDir(): string {
+    return `${this.root}/names`;
+  }
+
   volumeSubvolume(volumeId: string): string {
     return `${this.volumesDir()}/${volumeId}`;
   }

@@ -5,6 +5,7 @@ import {
   type FileInfo,
   isRdsError,
   type Query,
+  type QueryResults,
   query,
   RdsError,
   SUBVOLUME_PROPLIST,
@@ -13,6 +14,7 @@ import {
 import type { Directories } from "./directories.js";
 import type { Layout, SnapshotLocation } from "./layout.js";
 import type { StorageRds } from "./rds-port.js";
+import { namesFileName, type SnapshotNames } from "./snapshot-names.js";
 import type { Tombstone, Tombstones } from "./tombstones.js";
 
 /** Past this many images a page's sizes come from a listing of the directory, not by name. */
@@ -124,7 +126,7 @@ export class SnapshotStore {
   async prepare(
     location: SnapshotLocation,
     call: CallOptions,
-    options: { countSnapshots?: boolean } = {},
+    options: { countSnapshots?: boolean; names?: SnapshotNames | undefined } = {},
   ): Promise<{
     found: SnapshotSubvolume | undefined;
     existing?: SnapshotRecord;
@@ -145,11 +147,13 @@ export class SnapshotStore {
       fs,
       proplist: ["name"],
     });
+    const read = <const Q extends readonly Query<unknown>[]>(queries: Q) =>
+      this.#recordingNames(snapshotId, options.names, queries, call);
     const [named, image, disk, siblings, marked] = count
-      ? await this.rds.read([namedQuery, imageQuery, diskQuery, siblingsQuery, marksQuery], call)
-      : await this.rds
-          .read([namedQuery, imageQuery, diskQuery, marksQuery], call)
-          .then(([n, i, d, m]) => [n, i, d, [], m] as const);
+      ? await read([namedQuery, imageQuery, diskQuery, siblingsQuery, marksQuery])
+      : await read([namedQuery, imageQuery, diskQuery, marksQuery]).then(
+          ([n, i, d, m]) => [n, i, d, [], m] as const,
+        );
     const found = this.#find(named, snapshotId);
     const taken = this.#located(siblings).length;
     const existing =
@@ -158,6 +162,55 @@ export class SnapshotStore {
         : undefined;
     const marks = tombstones.parse(marked, snapshotId);
     return { found, ...(existing ? { existing } : {}), sourceExists: disk !== null, taken, marks };
+  }
+
+  /**
+   * Sends `queries`, after writing the file that records the snapshot's VolumeSnapshot names when
+   * there are any, in the same exec line (`snapshot-names.ts`) — 1 round trip, as the reads alone.
+   * Written before the snapshot is taken, so a snapshot never exists without it; a file left by a
+   * create that then failed names a snapshot that is not there, which nothing reads as one. The
+   * first file ever also makes `<root>/names` (2 more); a full pool skips it (logged).
+   */
+  async #recordingNames<const Q extends readonly Query<unknown>[]>(
+    snapshotId: string,
+    names: SnapshotNames | undefined,
+    queries: Q,
+    call: CallOptions,
+  ): Promise<QueryResults<Q>> {
+    const { layout, directories, logger } = this.options;
+    const file = names === undefined ? undefined : namesFileName(snapshotId, names, Date.now());
+    if (file === undefined) return this.rds.read(queries, call);
+    const write = async () => {
+      const [, ...results] = await this.rds.apply(
+        change.addFile(layout.inPool(`${layout.namesDir()}/${file}`)),
+        queries,
+        call,
+      );
+      return results as QueryResults<Q>;
+    };
+    try {
+      try {
+        return await write();
+      } catch (err) {
+        if (!isRdsError(err, "not-found") || !(await directories.ensureNames(call))) throw err;
+        return await write();
+      }
+    } catch (err) {
+      if (!isRdsError(err, "no-space")) throw err;
+      logger.warn(
+        { snapshotId, err: err.message },
+        "pool full: the VolumeSnapshot's name is not recorded on the RDS",
+      );
+      return this.rds.read(queries, call);
+    }
+  }
+
+  /** The files recording a snapshot's VolumeSnapshot names (all snapshots' without an id). */
+  namesQuery(snapshotId?: string): Query<FileInfo[]> {
+    const { layout } = this.options;
+    return query.files({
+      namePrefix: layout.inPool(`${layout.namesDir()}/${snapshotId === undefined ? "" : `${snapshotId}_`}`),
+    });
   }
 
   /** The full record of a located snapshot: adds the image size — 1 round trip. */
@@ -269,13 +322,16 @@ export class SnapshotStore {
   async delete(located: SnapshotLocation, call: CallOptions): Promise<void> {
     const { layout, directories } = this.options;
     const target = layout.snapshotSubvolume(located.sourceVolumeId, located.snapshotId);
-    // The remove and the reads that say whether the volume's directory is now orphaned: 1 round trip.
-    const [, ...remains] = await this.rds.apply(
+    // The remove, the reads that say whether the volume's directory is now orphaned and the files
+    // recording its VolumeSnapshot names: 1 round trip.
+    const [, names, ...remains] = await this.rds.apply(
       change.removeSubvolume(target, { fs: layout.fsLabel }),
-      directories.remainsQueries(located.sourceVolumeId),
+      [this.namesQuery(located.snapshotId), ...directories.remainsQueries(located.sourceVolumeId)],
       call,
     );
     await directories.pruneIfOrphaned(located.sourceVolumeId, remains, call);
+    // 1 more round trip, only for a snapshot whose names were recorded.
+    if (names.length > 0) await this.rds.apply(change.removeFiles(names.map((f) => f.name)), [], call);
   }
 
   #named(snapshotId: string): Query<SubvolumeInfo[]> {

@@ -10,7 +10,7 @@ import type {
 } from "../types.js";
 import { type Controller, callOf, unservedPool } from "./context.js";
 import { snapshotMessage } from "./messages.js";
-import { checkParameters, requireId, requireName, snapshotNamesOf } from "./validate.js";
+import { checkParameters, requireId, requireName, snapshotNamesFor, snapshotNamesOf } from "./validate.js";
 
 /** CreateSnapshot and DeleteSnapshot. */
 
@@ -40,7 +40,11 @@ export async function createSnapshot(
     }
     const location = { snapshotId, sourceVolumeId: resolved.id };
     // One round trip for everything the decision needs, one more to take the snapshot.
-    const prepareOptions = { countSnapshots: c.maxSnapshotsPerVolume > 0 };
+    // The VolumeSnapshot's names are recorded on the RDS in the same exec line (snapshot-names.ts).
+    const prepareOptions = {
+      countSnapshots: c.maxSnapshotsPerVolume > 0,
+      names: snapshotNamesFor(req.parameters),
+    };
     let prepared = await snapshots.prepare(location, call, prepareOptions);
     if (prepared.marks.length > 0) {
       // The name was deleted: what a late command re-created since goes, then the marks (so the
@@ -62,7 +66,6 @@ export async function createSnapshot(
     }
     try {
       const created = await snapshots.create(location, call);
-      // Subvolumes carry no comment on RouterOS: the VolumeSnapshot's name is only in this log line.
       ctx.log.info(
         { snapshotId: csiId, sourceVolumeId, pool: pool.name, ...snapshotNamesOf(req.parameters) },
         "snapshot created",

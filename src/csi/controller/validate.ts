@@ -1,4 +1,10 @@
-import { checkedNames, type KubernetesNames, nameProblem } from "../../storage/index.js";
+import {
+  checkedNames,
+  checkedSnapshotNames,
+  type KubernetesNames,
+  nameProblem,
+  type SnapshotNames,
+} from "../../storage/index.js";
 import { invalidArgument, outOfRange } from "../errors.js";
 import type { AccessMode, CapacityRange, StringMap, VolumeCapability } from "../types.js";
 import { type ByteRange, parseRange } from "./sizes.js";
@@ -86,6 +92,15 @@ export function kubernetesNamesOf(parameters: StringMap): KubernetesNames | unde
     pv: parameters[PV_NAME],
     pvcNamespace: parameters[PVC_NAMESPACE],
     pvcName: parameters[PVC_NAME],
+  });
+}
+
+/** The VolumeSnapshot (and its content) a CreateSnapshot is for, recorded on the RDS; names Kubernetes would not allow are dropped. */
+export function snapshotNamesFor(parameters: StringMap): SnapshotNames | undefined {
+  return checkedSnapshotNames({
+    namespace: parameters[SNAPSHOT_NAMESPACE],
+    name: parameters[SNAPSHOT_NAME],
+    content: parameters[SNAPSHOT_CONTENT_NAME],
   });
 }
 
