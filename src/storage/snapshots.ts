@@ -112,8 +112,18 @@ export class SnapshotStore {
    * snapshot, in one exec line — 1 round trip.
    */
   async markAndLocate(snapshotId: string, call: CallOptions): Promise<SnapshotSubvolume | undefined> {
-    const [named] = await this.options.tombstones.markThen(snapshotId, [this.#named(snapshotId)], call);
-    return this.#find(named, snapshotId);
+    const [named, names] = await this.options.tombstones.markThen(
+      snapshotId,
+      [this.#named(snapshotId), this.namesQuery(snapshotId)],
+      call,
+    );
+    const found = this.#find(named, snapshotId);
+    // No snapshot, yet files naming it: a create that never took it, or a delete cut short after
+    // the remove. They go now (1 more round trip, only then); with a snapshot, `delete` removes them.
+    if (found === undefined && names.length > 0) {
+      await this.rds.apply(change.removeFiles(names.map((f) => f.name)), [], call);
+    }
+    return found;
   }
 
   /**

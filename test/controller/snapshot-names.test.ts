@@ -89,4 +89,17 @@ describe("VolumeSnapshot names on the RDS", () => {
     expect(lines[0]).not.toMatch(/\/file add/);
     expect(namesFiles(snapshotIdFor("names-odd-snap"))).toEqual([]);
   });
+
+  it("a create that took no snapshot leaves a names file that DeleteSnapshot of the id removes", async () => {
+    const vol = (await h.call("CreateVolume", createVolumeRequest("names-gone"))).volume.volume_id;
+    await h.call("DeleteVolume", { volume_id: vol, secrets: {} });
+    const request = { ...createSnapshotRequest("names-never", vol), parameters: metadata };
+    const outcome = await h.outcome("CreateSnapshot", request);
+    expect(outcome.code).toBe(5); // NOT_FOUND: the source is gone
+    const id = snapshotIdFor("names-never");
+    expect(namesFiles(id)).toHaveLength(1);
+    await h.call("DeleteSnapshot", { snapshot_id: id, secrets: {} });
+    expect(namesFiles(id)).toEqual([]);
+  });
 });
+
