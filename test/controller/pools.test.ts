@@ -294,3 +294,27 @@ describe("ids without a pool", () => {
     expect(readdirSync(markDir(fastMount())).some((f) => f.startsWith(bare))).toBe(false);
   });
 });
+
+describe("the emulator's second pool", () => {
+  it("is a pool disk, a filesystem and a subvolume tree of its own, as RouterOS shows them", async () => {
+    const disks = await sim.control.exec("/disk print terse where type=raid");
+    expect(disks.output).toMatch(/slot="?raid1"?/);
+    expect(disks.output).toMatch(/mount-point="?fast"?/);
+    const filesystems = await sim.control.exec("/disk/btrfs/filesystem print terse");
+    expect(filesystems.output).toMatch(/label="?raid1"?/);
+    expect(filesystems.output).toMatch(/label="?fast"?/);
+    // A subvolume is made in the filesystem fs= names; an unknown label is refused.
+    expect((await sim.control.exec('/disk/btrfs/subvolume add fs=fast name="probe"')).error).toBeNull();
+    expect(existsSync(path.join(fastMount(), "probe"))).toBe(true);
+    expect(
+      (await sim.control.exec('/disk/btrfs/subvolume add fs=nowhere name="probe"')).error,
+    ).not.toBeNull();
+    const listed = await sim.control.exec('/disk/btrfs/subvolume print terse where name="probe"');
+    expect(listed.output).toMatch(/fs=fast/);
+    expect(listed.output).toMatch(/path=\/fast\/probe/);
+    expect(
+      (await sim.control.exec('/disk/btrfs/subvolume remove [find where fs=fast and name="probe"]')).error,
+    ).toBeNull();
+    expect(existsSync(path.join(fastMount(), "probe"))).toBe(false);
+  });
+});

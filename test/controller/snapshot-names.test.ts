@@ -102,4 +102,3 @@ describe("VolumeSnapshot names on the RDS", () => {
     expect(namesFiles(id)).toEqual([]);
   });
 });
-
