@@ -136,7 +136,16 @@ export class SnapshotStore {
   async prepare(
     location: SnapshotLocation,
     call: CallOptions,
-    options: { countSnapshots?: boolean; names?: SnapshotNames | undefined } = {},
+    options: {
+      countSnapshots?: boolean;
+      names?: SnapshotNames | undefined;
+      /**
+       * Look the snapshot up in every Btrfs filesystem, not only this pool's (several pools are
+       * served): the same name taken of a volume in another pool is then a conflict, not a second
+       * snapshot. The path under the root is the same in every pool.
+       */
+      anyPool?: boolean;
+    } = {},
   ): Promise<{
     found: SnapshotSubvolume | undefined;
     existing?: SnapshotRecord;
@@ -148,7 +157,7 @@ export class SnapshotStore {
     const { snapshotId, sourceVolumeId } = location;
     const fs = layout.fsLabel;
     const count = options.countSnapshots ?? true;
-    const namedQuery = this.#named(snapshotId);
+    const namedQuery = options.anyPool ? query.subvolumesNamed(snapshotId) : this.#named(snapshotId);
     const imageQuery = query.file(layout.snapshotImage(sourceVolumeId, snapshotId));
     const diskQuery = query.disk(sourceVolumeId);
     const marksQuery = tombstones.query(snapshotId);

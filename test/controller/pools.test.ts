@@ -112,6 +112,14 @@ describe("a StorageClass with pool=fast", () => {
     expect(elsewhere).toContain("pool fast");
 
     const snap = await h.call("CreateSnapshot", createSnapshotRequest("pool-snap", volumeId));
+    // The same snapshot name of a volume in the other pool is a conflict, not a second snapshot.
+    const other = await h.call("CreateVolume", createVolumeRequest("pool-other"));
+    await h.expectCode(
+      "CreateSnapshot",
+      createSnapshotRequest("pool-snap", other.volume.volume_id),
+      status.ALREADY_EXISTS,
+    );
+    await h.call("DeleteVolume", { volume_id: other.volume.volume_id, secrets: {} });
     const snapshotId: string = snap.snapshot.snapshot_id;
     expect(snapshotId).toMatch(/^fast:snap-/);
     expect(snap.snapshot.source_volume_id).toBe(volumeId);

@@ -44,6 +44,7 @@ export async function createSnapshot(
     const prepareOptions = {
       countSnapshots: c.maxSnapshotsPerVolume > 0,
       names: snapshotNamesFor(req.parameters),
+      anyPool: c.pools.all().length > 1,
     };
     let prepared = await snapshots.prepare(location, call, prepareOptions);
     if (prepared.marks.length > 0) {
