@@ -329,14 +329,21 @@ export function validateConfig<S extends z.ZodType>(schema: S, raw: Record<strin
 
 /** Cross-field checks that zod objects cannot express alone. */
 export function checkControllerConfig(c: ControllerConfig): void {
+  checkHostKeyConfig(c);
+  if (c.nodeTransport === "loop" && !c.loopPoolPath) {
+    throw new Error("invalid configuration:\n  --node-transport loop needs --loop-pool-path");
+  }
+}
+
+/** SSH host keys are verified unless the user knowingly turns it off (also `rds-csi doctor`). */
+export function checkHostKeyConfig(
+  c: Pick<ControllerConfig, "rdsHostKeyFingerprint" | "rdsKnownHostsFile" | "rdsInsecureSkipHostKeyCheck">,
+): void {
   const pinned = [c.rdsHostKeyFingerprint, c.rdsKnownHostsFile].filter(Boolean).length;
   if (pinned === 0 && !c.rdsInsecureSkipHostKeyCheck) {
     throw new Error(
       "invalid configuration:\n  the RDS host key must be verified: set --rds-host-key-fingerprint or --rds-known-hosts-file " +
         "(or, knowingly, --rds-insecure-skip-host-key-check)",
     );
-  }
-  if (c.nodeTransport === "loop" && !c.loopPoolPath) {
-    throw new Error("invalid configuration:\n  --node-transport loop needs --loop-pool-path");
   }
 }

@@ -157,7 +157,7 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
   const metrics = required(shared.metrics.controller, "controller metrics");
   const lateWindowMs = lateCommandWindowMs(c);
   const opened = openStorage({
-    connection: connectionOptions(c),
+    connection: connectionOptionsFor(c),
     pool: c.rdsPool,
     fsLabel: c.rdsFsLabel ?? c.rdsPool,
     root: c.rdsRoot,
@@ -193,7 +193,21 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
   };
 }
 
-function connectionOptions(c: ControllerConfig): OpenStorageOptions["connection"] {
+/** How the controller (and `rds-csi doctor`) reaches the RDS, from the shared flags. */
+export function connectionOptionsFor(
+  c: Pick<
+    ControllerConfig,
+    | "rdsHostKeyFingerprint"
+    | "rdsKnownHostsFile"
+    | "rdsAddress"
+    | "rdsPort"
+    | "rdsUser"
+    | "rdsKeyFile"
+    | "rdsKeyPassphraseFile"
+    | "rdsCommandTimeout"
+  > &
+    Partial<Pick<ControllerConfig, "rdsMaxChannels">>,
+): OpenStorageOptions["connection"] {
   const hostKey = c.rdsHostKeyFingerprint
     ? { fingerprint: c.rdsHostKeyFingerprint }
     : c.rdsKnownHostsFile
@@ -206,7 +220,7 @@ function connectionOptions(c: ControllerConfig): OpenStorageOptions["connection"
     privateKey: { path: c.rdsKeyFile },
     ...(c.rdsKeyPassphraseFile ? { passphrase: { path: c.rdsKeyPassphraseFile } } : {}),
     hostKey,
-    maxChannels: c.rdsMaxChannels,
+    ...(c.rdsMaxChannels === undefined ? {} : { maxChannels: c.rdsMaxChannels }),
     commandTimeoutMs: c.rdsCommandTimeout,
   };
 }

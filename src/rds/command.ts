@@ -32,7 +32,8 @@ export type Menu =
   | "/disk/btrfs/filesystem"
   | "/file"
   | "/system/resource"
-  | "/system/identity";
+  | "/system/identity"
+  | "/system/package";
 
 const PROPERTY_NAME = /^(\.id|[a-z][a-z0-9-]*)$/;
 
@@ -181,6 +182,11 @@ export function printAsValueCommand(menu: Menu, condition?: Condition, proplist?
 /** `:put [:serialize to=json [/menu print detail as-value …]]` (RouterOS 7.13+): one JSON array. */
 export function printJsonCommand(menu: Menu, condition?: Condition, proplist?: Proplist): RouterOsCommand {
   return { line: `:put [:serialize to=json [${printAsValue(menu, condition, proplist)}]]`, mutating: false };
+}
+
+/** `:put "<text>"`: prints a quoted constant (batch separators, `rds-csi doctor` markers). */
+export function putCommand(text: string): RouterOsCommand {
+  return { line: `:put ${quoteString(text)}`, mutating: false };
 }
 
 /** `:put [/menu get [target] property]`: one raw value. */

@@ -1,0 +1,203 @@
+import {
+  addCommand,
+  batchCommand,
+  printDetailCommand,
+  printJsonCommand,
+  putCommand,
+  type RouterOsCommand,
+  value,
+  where,
+} from "../../rds/command.js";
+import { parseJsonRecords } from "../../rds/parse/json.js";
+import { firstLine, jsonText, type ProbeContext, settingCheck } from "../probe.js";
+import type { CheckResult } from "../report.js";
+
+/** Body of the probe files: a `;` and a `=` inside, as real file contents have. */
+const PROBE_CONTENTS = "rds-csi doctor;probe=1";
+/** Created in this order; listed back in it unless RouterOS sorts. */
+const ORDER_NAMES = ["m", "a", "z"] as const;
+/** Longer than the 512 columns the driver's login asks for, without spaces. */
+const WRAP_PROBE_LENGTH = 700;
+
+function mkdir(ctx: ProbeContext, inPool: string): RouterOsCommand {
+  const name = ctx.facts.fileNameSlash ? `/${inPool}` : inPool;
+  return addCommand("/file", [
+    ["name", value.string(name)],
+    ["type", value.word("directory")],
+  ]);
+}
+
+/**
+ * Makes `<root>` (when missing) and the scratch directory, and learns on the first of them whether
+ * `/file add` takes a name without a leading slash (`file_add_relative_path`).
+ */
+export async function makeScratchDirectory(ctx: ProbeContext): Promise<CheckResult> {
+  const { paths, scratch, session } = ctx;
+  const rootPath = `${paths.pool}/${paths.root}`;
+  const rootExists = (await ctx.rds.getFile(rootPath)) !== null;
+  const dirs = rootExists ? [paths.inPool()] : [rootPath, paths.inPool()];
+  let observed = "accept";
+  let refusal = "";
+  for (const [i, dir] of dirs.entries()) {
+    scratch.track({ kind: "file", path: dir });
+    let reply = await session.send(mkdir(ctx, dir));
+    if (reply.error && i === 0) {
+      refusal = firstLine(reply.output);
+      ctx.facts.fileNameSlash = true;
+      reply = await session.send(mkdir(ctx, dir));
+      observed = reply.error ? "refused with and without a leading slash" : "refuse";
+    }
+    if (reply.error) throw reply.error;
+  }
+  ctx.facts.scratchReady = true;
+  const made = rootExists ? "" : ` (also made ${rootPath}, removed at the end)`;
+  return settingCheck(
+    "file_add_relative_path",
+    "/file add name= without a leading slash",
+    observed,
+    observed === "accept"
+      ? `made ${paths.inPool()}${made}`
+      : `refused (${refusal}); with a leading slash it worked${made}`,
+  );
+}
+
+/** Files listed without proplist: `contents`, the id form, the order within a folder. */
+export async function checkFileListing(ctx: ProbeContext): Promise<CheckResult[]> {
+  const { paths, scratch, session } = ctx;
+  const dir = paths.inPool("order");
+  scratch.track({ kind: "file", path: dir });
+  const made = await session.send(mkdir(ctx, dir));
+  if (made.error) throw made.error;
+  for (const n of ORDER_NAMES) {
+    const name = `${dir}/${n}`;
+    scratch.track({ kind: "file", path: name });
+    const reply = await session.send(
+      addCommand("/file", [
+        ["name", value.string(ctx.facts.fileNameSlash ? `/${name}` : name)],
+        ["contents", value.string(PROBE_CONTENTS)],
+      ]),
+    );
+    if (reply.error) throw reply.error;
+  }
+  const reply = await session.send(printJsonCommand("/file", where.startsWith("name", `${dir}/`)));
+  if (reply.error) throw reply.error;
+  const records = parseJsonRecords(jsonText(reply.output));
+  const names = records.map((r) =>
+    (r.properties.get("name") ?? "").replace(/^\/+/, "").slice(dir.length + 1),
+  );
+  const ids = records.map((r) => r.properties.get(".id") ?? "");
+  // The driver's own listing of the same files must find all three with their exact size.
+  const listed = await ctx.rds.listFiles({ namePrefix: `${dir}/` });
+  const size = BigInt(Buffer.byteLength(PROBE_CONTENTS));
+  const driverReads = ORDER_NAMES.every((n) =>
+    listed.some((f) => f.name.replace(/^\/+/, "") === `${dir}/${n}` && (f.size === null || f.size === size)),
+  );
+  const driverNote = driverReads ? "" : " The driver's listing of these files did not find them all.";
+  const hasContents = records.some((r) => r.properties.has("contents"));
+  const order =
+    names.join(",") === ORDER_NAMES.join(",")
+      ? "creation"
+      : names.join(",") === [...ORDER_NAMES].sort().join(",")
+        ? "alphabetical"
+        : "other";
+  const starHex = ids.length > 0 && ids.every((id) => /^\*[0-9A-Fa-f]+$/.test(id));
+  return [
+    settingCheck(
+      "file_listing_contents",
+      "/file listing carries contents",
+      String(hasContents),
+      hasContents
+        ? "small files' bodies come with a listing without proplist=; the driver asks for the properties it reads"
+        : "no contents property in a listing without proplist=",
+      { driverCheck: driverReads },
+    ),
+    settingCheck(
+      "file_id_form",
+      "/file ids",
+      starHex ? "star-hex" : "opaque",
+      `e.g. ${ids[0] ?? "(none)"}${driverNote}`,
+      {
+        driverCheck: driverReads,
+      },
+    ),
+    settingCheck(
+      "file_print_order",
+      "/file order within a folder",
+      order,
+      `created ${ORDER_NAMES.join(", ")}; listed ${names.join(", ")}`,
+    ),
+  ];
+}
+
+/** `print … as-value proplist=name`: is `.id` still printed? */
+export async function checkProplistId(ctx: ProbeContext): Promise<CheckResult> {
+  const reply = await ctx.session.send(
+    printJsonCommand("/file", where.eq("name", ctx.paths.inPool("order")), ["name"]),
+  );
+  if (reply.error) throw reply.error;
+  const record = parseJsonRecords(jsonText(reply.output))[0];
+  if (!record) throw new Error("the scratch directory was not listed");
+  const keeps = record.properties.has(".id");
+  return settingCheck(
+    "proplist_keeps_id",
+    "as-value with proplist= keeps .id",
+    String(keeps),
+    `printed keys: ${[...record.properties.keys()].join(", ")}`,
+  );
+}
+
+/** A print that matches nothing: empty, or a `Flags:` legend. The driver must read "not found" either way. */
+export async function checkEmptyLegend(ctx: ProbeContext): Promise<CheckResult> {
+  const slot = ctx.paths.slot("none");
+  const reply = await ctx.session.send(printDetailCommand("/disk", where.eq("slot", slot)));
+  if (reply.error) throw reply.error;
+  const text = reply.output.trim();
+  const legend = text.startsWith("Flags:");
+  const driverReads = (await ctx.rdsDetail.getDisk(slot)) === null;
+  return settingCheck(
+    "empty_print_legend",
+    "Legend on an empty print",
+    legend ? "true" : text === "" ? "false" : "other",
+    legend ? `printed: ${firstLine(text)}` : text === "" ? "printed nothing" : `printed: ${firstLine(text)}`,
+    { driverCheck: driverReads },
+  );
+}
+
+/** `a; <runtime error>; b` on one line: does `b` run? */
+export async function checkLineErrorMode(ctx: ProbeContext): Promise<CheckResult> {
+  const after = `doctor-${ctx.paths.tag}-after`;
+  // Making the scratch directory again fails at run time (it exists) and changes nothing.
+  const failing = mkdir(ctx, ctx.paths.inPool());
+  const reply = await ctx.session.send(
+    batchCommand([putCommand(`doctor-${ctx.paths.tag}-before`), failing, putCommand(after)]),
+  );
+  if (!reply.error) throw new Error("making an existing directory did not fail; cannot tell");
+  const continued = reply.output.includes(after);
+  return settingCheck(
+    "line_error_mode",
+    "A ;-joined line after a runtime error",
+    continued ? "continue" : "stop",
+    continued ? "the commands after the error ran" : "RouterOS stopped at the error",
+  );
+}
+
+/** A `:put` longer than the session's width: wrapped mid-token, or one line. */
+export async function checkPutWrap(ctx: ProbeContext): Promise<CheckResult> {
+  let text = "";
+  for (let i = 0; text.length < WRAP_PROBE_LENGTH; i++) text += `${i.toString(36)}x`;
+  text = text.slice(0, WRAP_PROBE_LENGTH);
+  const reply = await ctx.session.send(putCommand(text));
+  if (reply.error) throw reply.error;
+  const lines = reply.output.split("\n").filter((l) => l !== "");
+  const wrapped = lines.length > 1;
+  if (lines.join("") !== text)
+    throw new Error(`:put printed something else: ${firstLine(reply.output).slice(0, 80)}`);
+  return settingCheck(
+    "put_wrap",
+    ":put wraps long lines",
+    String(wrapped),
+    wrapped
+      ? `a ${WRAP_PROBE_LENGTH}-character line came back as ${lines.length} lines of up to ${lines[0]?.length ?? 0}`
+      : `a ${WRAP_PROBE_LENGTH}-character line came back whole`,
+  );
+}

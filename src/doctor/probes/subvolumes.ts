@@ -1,0 +1,271 @@
+import { addCommand, findWhere, printJsonCommand, removeCommand, value, where } from "../../rds/command.js";
+import { parseJsonRecords } from "../../rds/parse/json.js";
+import type { PrintedItem } from "../../rds/parse/properties.js";
+import { firstLine, jsonText, type ProbeContext, settingCheck, skipped } from "../probe.js";
+import type { CheckResult } from "../report.js";
+import { addScratchDisk, PROBE_DISK_BYTES } from "./disks.js";
+
+const SUBVOLUME = "/disk/btrfs/subvolume";
+
+/** `add fs=<label> name=<fullname> [parent=<p> read-only=yes|no]`, recorded before it is sent. */
+async function addSubvolume(
+  ctx: ProbeContext,
+  fullname: string,
+  snapshot?: { parent: string; readOnly: boolean },
+) {
+  ctx.scratch.track({ kind: "subvolume", fullname });
+  return ctx.session.send(
+    addCommand(SUBVOLUME, [
+      ["fs", value.word(ctx.fsLabel)],
+      ["parent", snapshot ? value.string(snapshot.parent) : undefined],
+      ["name", value.string(fullname)],
+      ["read-only", snapshot ? value.bool(snapshot.readOnly) : undefined],
+    ]),
+  );
+}
+
+/** The printed record of the subvolume with this (run-unique) last name. */
+async function printed(ctx: ProbeContext, name: string): Promise<PrintedItem | undefined> {
+  const reply = await ctx.session.send(printJsonCommand(SUBVOLUME, where.eq("name", name)));
+  if (reply.error) throw reply.error;
+  return parseJsonRecords(jsonText(reply.output))[0];
+}
+
+async function addFile(ctx: ProbeContext, path: string, contents: string) {
+  ctx.scratch.track({ kind: "file", path });
+  return ctx.session.send(
+    addCommand("/file", [
+      ["name", value.string(ctx.facts.fileNameSlash ? `/${path}` : path)],
+      ["contents", value.string(contents)],
+    ]),
+  );
+}
+
+async function mkdir(ctx: ProbeContext, path: string): Promise<void> {
+  ctx.scratch.track({ kind: "file", path });
+  const reply = await ctx.session.send(
+    addCommand("/file", [
+      ["name", value.string(ctx.facts.fileNameSlash ? `/${path}` : path)],
+      ["type", value.word("directory")],
+    ]),
+  );
+  if (reply.error) throw reply.error;
+}
+
+/**
+ * A subvolume under the plain scratch directory (`name=` with `/` inside): every later subvolume
+ * check nests inside it. Also how a subvolume prints: `fullname`, `fs`, `creation-time`.
+ */
+export async function checkSubvolumeBasics(ctx: ProbeContext): Promise<CheckResult[]> {
+  const { paths } = ctx;
+  const container = paths.rel(paths.name("c"));
+  const reply = await addSubvolume(ctx, container);
+  const slash = settingCheck(
+    "subvolume_name_with_slash",
+    "Subvolume name= with / under plain directories",
+    reply.error ? "refuse" : "accept",
+    reply.error ? `refused: ${firstLine(reply.output)}` : `made ${container}`,
+  );
+  if (reply.error) return [slash];
+  ctx.facts.container = container;
+  const item = await printed(ctx, paths.name("c"));
+  if (!item) throw new Error(`the new subvolume ${container} is not listed`);
+  const fullname = item.properties.get("fullname") ?? "";
+  const fs = item.properties.get("fs") ?? "";
+  const time = item.properties.get("creation-time") ?? "";
+  const driverView = await ctx.rds.getSubvolume(container);
+  const driverReads = driverView !== null && driverView.creationTime !== null;
+  const driverNote = driverReads ? "" : "; the driver's read of it failed";
+  const fsForm =
+    fs === ctx.fsLabel
+      ? "label"
+      : /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(fs)
+        ? "uuid"
+        : "other";
+  const timeForm = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(time)
+    ? "iso"
+    : /^[a-z]{3}\/\d{2}\/\d{4} \d{2}:\d{2}:\d{2}$/.test(time)
+      ? "routeros"
+      : "other";
+  const fullForm =
+    fullname === container ? "no-leading-slash" : fullname === `/${container}` ? "leading-slash" : "other";
+  return [
+    slash,
+    settingCheck(
+      "subvolume_fullname_form",
+      "Subvolume fullname",
+      fullForm,
+      `printed ${fullname}${driverNote}`,
+      {
+        driverCheck: driverReads,
+      },
+    ),
+    settingCheck("subvolume_fs_form", "Subvolume fs", fsForm, `printed fs=${fs}`),
+    settingCheck(
+      "creation_time_format",
+      "Subvolume creation-time",
+      timeForm,
+      `printed ${time}${driverNote}`,
+      {
+        driverCheck: driverReads,
+      },
+    ),
+  ];
+}
+
+/**
+ * `parent=<full path>` with two subvolumes of the same last name: which one is snapshotted? Each
+ * holds a marker file, so the snapshot shows which source RouterOS took.
+ */
+export async function checkParentResolution(ctx: ProbeContext): Promise<CheckResult> {
+  const id = "snapshot_parent_resolution";
+  const title = "Snapshot parent= by full path";
+  const { container } = ctx.facts;
+  if (!container) return skipped(id, "setting", title, "no subvolume could be made in the scratch directory");
+  const twin = ctx.paths.name("t");
+  for (const side of ["p1", "p2"]) {
+    await mkdir(ctx, `${ctx.paths.pool}/${container}/${side}`);
+    const made = await addSubvolume(ctx, `${container}/${side}/${twin}`);
+    if (made.error) throw made.error;
+    const marker = await addFile(ctx, `${ctx.paths.pool}/${container}/${side}/${twin}/${side}`, side);
+    if (marker.error) throw marker.error;
+  }
+  const snap = `${container}/${ctx.paths.name("p")}`;
+  const reply = await addSubvolume(ctx, snap, { parent: `${container}/p2/${twin}`, readOnly: true });
+  if (reply.error) {
+    return settingCheck(id, title, "last-name", `a full path is not a parent: ${firstLine(reply.output)}`);
+  }
+  const files = await ctx.rds.listFiles({ namePrefix: `${ctx.paths.pool}/${snap}/` });
+  const names = files.map((f) => f.name.replace(/^\/+/, "").split("/").pop());
+  if (names.includes("p2"))
+    return settingCheck(id, title, "path", "the snapshot holds the named subvolume's files");
+  return settingCheck(
+    id,
+    title,
+    "last-name",
+    `the snapshot holds ${names.join(", ") || "nothing"}: RouterOS took the other subvolume of the same name`,
+  );
+}
+
+/**
+ * The driver's own steps on a volume-like subvolume: an image in it, a read-only snapshot (timed),
+ * a writable snapshot of that (a restore) attached without `file-size=`, the listing (timed), and
+ * what removing the subvolume under a `/disk` item does.
+ */
+export async function checkSnapshotPath(ctx: ProbeContext): Promise<CheckResult[]> {
+  const { container } = ctx.facts;
+  const titles = {
+    subvolume_parent_format: "Snapshot parent printed as",
+    attach_without_file_size: "/disk add of an existing image without file-size=",
+    subvolume_remove_in_use: "Subvolume remove while a /disk uses it",
+    snapshot: "Snapshot (driver, one round trip)",
+    listing: "Listing (driver, subvolumes and files)",
+  };
+  if (!container) {
+    const why = "no subvolume could be made in the scratch directory";
+    return [
+      skipped("subvolume_parent_format", "setting", titles.subvolume_parent_format, why),
+      skipped("attach_without_file_size", "setting", titles.attach_without_file_size, why),
+      skipped("subvolume_remove_in_use", "setting", titles.subvolume_remove_in_use, why),
+      skipped("snapshot", "measurement", titles.snapshot, why),
+      skipped("listing", "measurement", titles.listing, why),
+    ];
+  }
+  const { paths, fsLabel } = ctx;
+  const vol = `${container}/${paths.name("v")}`;
+  const made = await addSubvolume(ctx, vol);
+  if (made.error) throw made.error;
+  await addScratchDisk(ctx, paths.slot("v"), `${paths.pool}/${vol}/disk.img`, PROBE_DISK_BYTES);
+  const again = await addSubvolume(ctx, vol);
+  if (again.error) ctx.facts.errorTexts.subvolume_exists = firstLine(again.output);
+
+  const snap = `${container}/${paths.name("s")}`;
+  ctx.scratch.track({ kind: "subvolume", fullname: snap });
+  const started = performance.now();
+  await ctx.rds.snapshotSubvolume({ fs: fsLabel, source: vol, target: snap, readOnly: true });
+  const snapshotMs = Math.round(performance.now() - started);
+  const snapItem = await printed(ctx, paths.name("s"));
+  const parent = (snapItem?.properties.get("parent") ?? "").replace(/^\/+/, "");
+  const parentForm = parent === paths.name("v") ? "name" : parent === vol ? "fullname" : "other";
+
+  const readOnly = await addFile(ctx, `${paths.pool}/${snap}/written`, "x");
+  if (readOnly.error) ctx.facts.errorTexts.read_only = firstLine(readOnly.output);
+
+  const restore = `${container}/${paths.name("w")}`;
+  ctx.scratch.track({ kind: "subvolume", fullname: restore });
+  await ctx.rds.snapshotSubvolume({ fs: fsLabel, source: snap, target: restore, readOnly: false });
+  const restoreSlot = paths.slot("w");
+  ctx.scratch.track({ kind: "disk", slot: restoreSlot });
+  let attach: CheckResult;
+  try {
+    await addScratchDisk(ctx, restoreSlot, `${paths.pool}/${restore}/disk.img`);
+    const disk = await ctx.rds.getDisk(restoreSlot);
+    attach = settingCheck(
+      "attach_without_file_size",
+      titles.attach_without_file_size,
+      "accept",
+      `attached the restored image, ${disk?.fileSize ?? "?"} bytes`,
+      { driverCheck: disk?.fileSize === BigInt(PROBE_DISK_BYTES) },
+    );
+  } catch (err) {
+    const text = err instanceof Error ? err.message : String(err);
+    attach = settingCheck(
+      "attach_without_file_size",
+      titles.attach_without_file_size,
+      "refuse",
+      `refused: ${text}`,
+    );
+  }
+
+  const listStarted = performance.now();
+  const [subvolumes, files] = await Promise.all([
+    ctx.rds.listSubvolumes({ fullnamePrefix: `${paths.dir}/` }),
+    ctx.rds.listFiles({ namePrefix: `${paths.inPool()}/` }),
+  ]);
+  const listMs = Math.round(performance.now() - listStarted);
+  const expected = [container, vol, snap, restore];
+  const found = expected.filter((f) => subvolumes.some((s) => s.fullname.replace(/^\/+/, "") === f)).length;
+
+  const removal = await ctx.session.send(
+    removeCommand(SUBVOLUME, findWhere(where.eq("name", paths.name("v")))),
+  );
+  if (removal.error) ctx.facts.errorTexts.subvolume_in_use = firstLine(removal.output);
+
+  return [
+    settingCheck(
+      "subvolume_parent_format",
+      titles.subvolume_parent_format,
+      parentForm,
+      `printed parent=${parent || '""'}`,
+    ),
+    attach,
+    settingCheck(
+      "subvolume_remove_in_use",
+      titles.subvolume_remove_in_use,
+      removal.error ? "fail" : "allow",
+      removal.error ? `refused: ${firstLine(removal.output)}` : "removed while a /disk item used its image",
+    ),
+    {
+      id: "snapshot",
+      kind: "measurement",
+      title: titles.snapshot,
+      status: "ok",
+      observed: `${snapshotMs} ms`,
+      supported: true,
+      note: "read-only snapshot of a subvolume holding a 16 MiB image, with its read-back",
+      ms: snapshotMs,
+    },
+    {
+      id: "listing",
+      kind: "measurement",
+      title: titles.listing,
+      status: found === expected.length ? "ok" : "unsupported",
+      observed: `${listMs} ms`,
+      supported: found === expected.length,
+      note: `the driver listed ${subvolumes.length} subvolumes and ${files.length} files in the scratch directory${
+        found === expected.length ? "" : `; it missed ${expected.length - found} of the subvolumes it made`
+      }`,
+      ms: listMs,
+    },
+  ];
+}
