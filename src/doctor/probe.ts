@@ -32,6 +32,8 @@ export interface Facts {
   scratchReady: boolean;
   /** A subvolume inside the scratch directory that further subvolumes nest in; undefined when none could be made. */
   container?: string;
+  /** `parent=` takes a full path (else the last name only). */
+  parentByPath?: boolean;
   /** RouterOS's wording of each storage failure the probes provoked, by `error_texts` key. */
   errorTexts: Record<string, string>;
 }
@@ -92,4 +94,13 @@ export function firstLine(text: string): string {
  */
 export function jsonText(output: string): string {
   return output.replace(/\n/g, "");
+}
+
+/** Runs a check of the driver's own code; a throw counts as "the driver cannot work with this". */
+export async function driverSays(check: () => Promise<boolean>): Promise<boolean> {
+  try {
+    return await check();
+  } catch {
+    return false;
+  }
 }

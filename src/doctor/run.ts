@@ -152,7 +152,7 @@ async function runDoctor(
   const cleanup =
     scratch.size === 0
       ? { removed: [], left: [] }
-      : await scratch.cleanup(rds, Date.now() + CLEANUP_BUDGET_MS).catch((err: unknown) => ({
+      : await scratch.cleanup(session, Date.now() + CLEANUP_BUDGET_MS).catch((err: unknown) => ({
           removed: [],
           left: [{ object: paths.inPool(), error: `cleanup failed: ${String(err)}` }],
         }));

@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { isRdsError, type RdsClient } from "../rds/index.js";
+import { findWhere, printJsonCommand, type RouterOsCommand, removeCommand, where } from "../rds/command.js";
+import { isRdsError } from "../rds/index.js";
+import { parseJsonRecords } from "../rds/parse/json.js";
 import type { CleanupReport } from "./report.js";
+import type { ProbeSession } from "./session.js";
 
 /**
  * Where the doctor works and what it made there. Every name carries the run's id, so nothing of
@@ -66,85 +69,101 @@ export class Scratch {
   }
 
   /**
-   * Removes what was recorded, newest first, with the driver's own remove operations (each a no-op
-   * when the object is absent), then lists what is still there under the scratch directory and the
-   * run's slots. `deadline` bounds the whole cleanup.
+   * Removes what was recorded, newest first (each removal a no-op when the object is absent), then
+   * lists what is still there under the scratch directory and the run's slots. Its own commands
+   * accept both spellings RouterOS may print a subvolume's fullname in, so cleanup does not depend
+   * on the behaviours the probes are finding out. `deadline` bounds the whole cleanup.
    */
-  async cleanup(rds: RdsClient, deadline: number): Promise<CleanupReport> {
+  async cleanup(session: ProbeSession, deadline: number): Promise<CleanupReport> {
     const report: CleanupReport = { removed: [], left: [] };
     const failures = new Map<string, string>();
     for (const object of [...this.#objects].reverse()) {
       const label = describe(object);
-      try {
-        await remove(rds, object, deadline);
-        report.removed.push(label);
-      } catch (err) {
-        failures.set(label, err instanceof Error ? err.message : String(err));
+      if (Date.now() > deadline) {
+        failures.set(label, "cleanup ran out of time");
+        continue;
       }
+      const reply = await session.sendDuringCleanup(removal(object)).catch((err: unknown) => ({
+        error: err instanceof Error ? err : new Error(String(err)),
+        output: "",
+      }));
+      if (reply.error && !isRdsError(reply.error, "not-found")) failures.set(label, reply.error.message);
+      else report.removed.push(label);
     }
-    const remaining = await this.#stillThere(rds, deadline).catch((err: unknown) => {
-      const message = err instanceof Error ? err.message : String(err);
-      return [
-        ...this.#objects.map(describe).map((label) => ({ label, error: `could not verify: ${message}` })),
-      ];
-    });
-    for (const { label, error } of remaining) {
-      report.left.push({ object: label, error: failures.get(label) ?? error });
+    let remaining: string[];
+    try {
+      remaining = await this.#stillThere(session);
+    } catch (err) {
+      const message = `could not verify: ${err instanceof Error ? err.message : String(err)}`;
+      remaining = this.#objects.map(describe);
+      for (const label of remaining) if (!failures.has(label)) failures.set(label, message);
     }
-    report.removed = report.removed.filter((label) => !report.left.some((l) => l.object === label));
+    for (const label of remaining) {
+      report.left.push({ object: label, error: failures.get(label) ?? "still listed after removal" });
+    }
+    report.removed = report.removed.filter((label) => !remaining.includes(label));
     return report;
   }
 
-  /** Recorded objects RouterOS still lists (one listing per kind). */
-  async #stillThere(rds: RdsClient, deadline: number): Promise<Array<{ label: string; error: string }>> {
+  /** Everything of this run RouterOS still lists: one listing per menu, plus the root if it was made. */
+  async #stillThere(session: ProbeSession): Promise<string[]> {
     const { paths } = this;
-    const call = { deadline };
-    const [disks, subvolumes, files] = await Promise.all([
-      rds.listDisks({ slotPrefix: `doctor-${paths.tag}-` }, call),
-      rds.listSubvolumes({ fullnamePrefix: `${paths.dir}/` }, call),
-      rds.listFiles({ namePrefix: paths.inPool() }, call),
-    ]);
-    const left: Array<{ label: string; error: string }> = [];
-    const still = "still listed after removal";
-    for (const d of disks) left.push({ label: describe({ kind: "disk", slot: d.slot }), error: still });
-    for (const s of subvolumes)
-      left.push({
-        label: describe({ kind: "subvolume", fullname: s.fullname.replace(/^\/+/, "") }),
-        error: still,
-      });
+    const list = async (command: RouterOsCommand, key: string) => {
+      const reply = await session.sendDuringCleanup(command);
+      if (reply.error) throw reply.error;
+      return parseJsonRecords(reply.output.replace(/\n/g, "")).map((r) => r.properties.get(key) ?? "");
+    };
+    const dir = `${paths.dir}/`;
+    const disks = await list(
+      printJsonCommand("/disk", where.startsWith("slot", `doctor-${paths.tag}-`), ["slot"]),
+      "slot",
+    );
+    const subvolumes = await list(
+      printJsonCommand(
+        "/disk/btrfs/subvolume",
+        where.or(where.startsWith("fullname", dir), where.startsWith("fullname", `/${dir}`)),
+        ["fullname"],
+      ),
+      "fullname",
+    );
+    const files = await list(
+      printJsonCommand("/file", where.startsWith("name", paths.inPool()), ["name"]),
+      "name",
+    );
+    const left = new Set<string>();
+    for (const slot of disks) left.add(describe({ kind: "disk", slot }));
+    const subvolumePaths = subvolumes.map((f) => f.replace(/^\/+/, ""));
+    for (const fullname of subvolumePaths) left.add(describe({ kind: "subvolume", fullname }));
     const scratchFile = paths.inPool();
-    for (const f of files) {
-      const name = f.name.replace(/^\/+/, "");
+    for (const raw of files) {
+      const name = raw.replace(/^\/+/, "");
       if (name !== scratchFile && !name.startsWith(`${scratchFile}/`)) continue;
       // A subvolume also shows as a directory in /file; it is reported once, as a subvolume.
-      if (subvolumes.some((s) => `${paths.pool}/${s.fullname.replace(/^\/+/, "")}` === name)) continue;
-      left.push({ label: describe({ kind: "file", path: name }), error: still });
+      if (subvolumePaths.some((f) => `${paths.pool}/${f}` === name)) continue;
+      left.add(describe({ kind: "file", path: name }));
     }
-    // The root directory is recorded only when the doctor made it; it is checked by name.
+    // The root directory is recorded only when the doctor made it.
     for (const o of this.#objects) {
       if (o.kind !== "file" || o.path === scratchFile || o.path.startsWith(`${scratchFile}/`)) continue;
-      const found = await rds.getFile(o.path, call);
-      if (found) left.push({ label: describe(o), error: still });
+      const found = await list(printJsonCommand("/file", where.eq("name", o.path), ["name"]), "name");
+      if (found.length > 0) left.add(describe(o));
     }
-    return left;
+    return [...left];
   }
 }
 
-async function remove(rds: RdsClient, object: Tracked, deadline: number): Promise<void> {
-  const call = { deadline };
+/** The remove command of one recorded object; an absent object makes it a no-op. */
+function removal(object: Tracked): RouterOsCommand {
   switch (object.kind) {
     case "disk":
-      return rds.removeDisk(object.slot, call);
+      return removeCommand("/disk", findWhere(where.eq("slot", object.slot)));
     case "subvolume":
-      return rds.removeSubvolume(object.fullname, call);
+      return removeCommand(
+        "/disk/btrfs/subvolume",
+        findWhere(where.anyOf("fullname", [object.fullname, `/${object.fullname}`])),
+      );
     case "file":
-      try {
-        return await rds.removeFile(object.path, call);
-      } catch (err) {
-        // Gone with the subvolume that held it, or removed by a probe: nothing to do.
-        if (isRdsError(err, "not-found")) return;
-        throw err;
-      }
+      return removeCommand("/file", findWhere(where.eq("name", object.path)));
   }
 }
 

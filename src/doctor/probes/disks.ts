@@ -10,7 +10,8 @@ import {
   where,
 } from "../../rds/command.js";
 import { fileName } from "../../rds/index.js";
-import { firstLine, jsonText, type ProbeContext, settingCheck, skipped } from "../probe.js";
+import { parseJsonRecords } from "../../rds/parse/json.js";
+import { driverSays, firstLine, jsonText, type ProbeContext, settingCheck, skipped } from "../probe.js";
 import type { CheckResult } from "../report.js";
 
 const MIB = 1024 * 1024;
@@ -80,15 +81,19 @@ export async function checkDiskBasics(ctx: ProbeContext): Promise<CheckResult[]>
   const m = /"(?:file-)?size":\s*(-?\d+(?:\.\d+)?)/.exec(jsonText(json.output));
   const printed = m?.[1];
   const form = printed === undefined ? "other" : /\.\d+$/.test(printed) ? "float" : "integer";
-  const disk = await ctx.rds.getDisk(slot);
-  const decoded = disk?.fileSize === BigInt(PROBE_DISK_BYTES);
+  let driverRead = "nothing";
+  const decoded = await driverSays(async () => {
+    const disk = await ctx.rds.getDisk(slot);
+    driverRead = disk ? `${disk.fileSize} bytes` : "no disk";
+    return disk?.fileSize === BigInt(PROBE_DISK_BYTES);
+  });
   return [
     plainCheck,
     settingCheck(
       "json_integer_form",
       ":serialize to=json integers",
       form,
-      `a 16 MiB disk's size printed as ${printed ?? "(no size)"}; the driver read ${disk ? `${disk.fileSize} bytes` : "no disk"}`,
+      `a 16 MiB disk's size printed as ${printed ?? "(no size)"}; the driver read ${driverRead}`,
       { driverCheck: decoded },
     ),
   ];
@@ -175,21 +180,26 @@ export async function checkExportedFileSize(ctx: ProbeContext): Promise<CheckRes
     const grow = await ctx.session.send(
       setCommand("/disk", bySlot(slot), [["file-size", sizeValue(ctx, 2 * PROBE_DISK_BYTES)]]),
     );
-    const disk = await ctx.rds.getDisk(slot);
-    const observed = grow.error
-      ? "refuse"
-      : disk?.fileSize === BigInt(2 * PROBE_DISK_BYTES)
-        ? "resize"
-        : "ignore";
+    const bytes = await diskFileSize(ctx, slot);
+    const observed = grow.error ? "refuse" : bytes === 2 * PROBE_DISK_BYTES ? "resize" : "ignore";
     const note = grow.error
       ? `refused: ${firstLine(grow.output)}`
       : observed === "resize"
         ? "grew from 16 to 32 MiB while exported"
-        : `answered nothing and the size stayed ${disk?.fileSize ?? "?"} bytes`;
+        : `answered nothing and the size stayed ${bytes} bytes`;
     return settingCheck(id, title, observed, note);
   } finally {
     await ctx.session.sendDuringCleanup(
       setCommand("/disk", bySlot(slot), [["nvme-tcp-export", value.bool(false)]]),
     );
   }
+}
+
+/** A scratch disk's `file-size` in bytes as RouterOS prints it in JSON (`16777216` or `16777216.000000`). */
+export async function diskFileSize(ctx: ProbeContext, slot: string): Promise<number | null> {
+  const reply = await ctx.session.send(printJsonCommand("/disk", where.eq("slot", slot)));
+  if (reply.error) throw reply.error;
+  const text = parseJsonRecords(jsonText(reply.output))[0]?.properties.get("file-size");
+  const bytes = text === undefined ? Number.NaN : Number(text);
+  return Number.isFinite(bytes) ? bytes : null;
 }

@@ -8,8 +8,9 @@ import {
   value,
   where,
 } from "../../rds/command.js";
+import { classifyReply } from "../../rds/index.js";
 import { parseJsonRecords } from "../../rds/parse/json.js";
-import { firstLine, jsonText, type ProbeContext, settingCheck } from "../probe.js";
+import { driverSays, firstLine, jsonText, type ProbeContext, settingCheck } from "../probe.js";
 import type { CheckResult } from "../report.js";
 
 /** Body of the probe files: a `;` and a `=` inside, as real file contents have. */
@@ -34,7 +35,9 @@ function mkdir(ctx: ProbeContext, inPool: string): RouterOsCommand {
 export async function makeScratchDirectory(ctx: ProbeContext): Promise<CheckResult> {
   const { paths, scratch, session } = ctx;
   const rootPath = `${paths.pool}/${paths.root}`;
-  const rootExists = (await ctx.rds.getFile(rootPath)) !== null;
+  const rootListed = await session.send(printJsonCommand("/file", where.eq("name", rootPath), ["name"]));
+  if (rootListed.error) throw rootListed.error;
+  const rootExists = parseJsonRecords(jsonText(rootListed.output)).length > 0;
   const dirs = rootExists ? [paths.inPool()] : [rootPath, paths.inPool()];
   let observed = "accept";
   let refusal = "";
@@ -87,11 +90,15 @@ export async function checkFileListing(ctx: ProbeContext): Promise<CheckResult[]
   );
   const ids = records.map((r) => r.properties.get(".id") ?? "");
   // The driver's own listing of the same files must find all three with their exact size.
-  const listed = await ctx.rds.listFiles({ namePrefix: `${dir}/` });
   const size = BigInt(Buffer.byteLength(PROBE_CONTENTS));
-  const driverReads = ORDER_NAMES.every((n) =>
-    listed.some((f) => f.name.replace(/^\/+/, "") === `${dir}/${n}` && (f.size === null || f.size === size)),
-  );
+  const driverReads = await driverSays(async () => {
+    const listed = await ctx.rds.listFiles({ namePrefix: `${dir}/` });
+    return ORDER_NAMES.every((n) =>
+      listed.some(
+        (f) => f.name.replace(/^\/+/, "") === `${dir}/${n}` && (f.size === null || f.size === size),
+      ),
+    );
+  });
   const driverNote = driverReads ? "" : " The driver's listing of these files did not find them all.";
   const hasContents = records.some((r) => r.properties.has("contents"));
   const order =
@@ -153,7 +160,7 @@ export async function checkEmptyLegend(ctx: ProbeContext): Promise<CheckResult> 
   if (reply.error) throw reply.error;
   const text = reply.output.trim();
   const legend = text.startsWith("Flags:");
-  const driverReads = (await ctx.rdsDetail.getDisk(slot)) === null;
+  const driverReads = await driverSays(async () => (await ctx.rdsDetail.getDisk(slot)) === null);
   return settingCheck(
     "empty_print_legend",
     "Legend on an empty print",
@@ -171,7 +178,9 @@ export async function checkLineErrorMode(ctx: ProbeContext): Promise<CheckResult
   const reply = await ctx.session.send(
     batchCommand([putCommand(`doctor-${ctx.paths.tag}-before`), failing, putCommand(after)]),
   );
-  if (!reply.error) throw new Error("making an existing directory did not fail; cannot tell");
+  // With the rest of the line run, the error is neither the first nor the last line.
+  const failed = reply.output.split("\n").some((line) => classifyReply(line) !== null);
+  if (!failed) throw new Error("making an existing directory did not fail; cannot tell");
   const continued = reply.output.includes(after);
   return settingCheck(
     "line_error_mode",

@@ -1,9 +1,15 @@
 import { addCommand, findWhere, printJsonCommand, removeCommand, value, where } from "../../rds/command.js";
+import type { FileInfo, SubvolumeInfo } from "../../rds/index.js";
 import { parseJsonRecords } from "../../rds/parse/json.js";
 import type { PrintedItem } from "../../rds/parse/properties.js";
-import { firstLine, jsonText, type ProbeContext, settingCheck, skipped } from "../probe.js";
+import { driverSays, firstLine, jsonText, type ProbeContext, settingCheck, skipped } from "../probe.js";
 import type { CheckResult } from "../report.js";
-import { addScratchDisk, PROBE_DISK_BYTES } from "./disks.js";
+import { addScratchDisk, diskFileSize, PROBE_DISK_BYTES } from "./disks.js";
+
+/** How a snapshot names its source: the full path, or (RouterOS resolving last names only) the run-unique last name. */
+function parentOf(ctx: ProbeContext, fullname: string): string {
+  return ctx.facts.parentByPath === false ? (fullname.split("/").pop() ?? fullname) : fullname;
+}
 
 const SUBVOLUME = "/disk/btrfs/subvolume";
 
@@ -73,8 +79,10 @@ export async function checkSubvolumeBasics(ctx: ProbeContext): Promise<CheckResu
   const fullname = item.properties.get("fullname") ?? "";
   const fs = item.properties.get("fs") ?? "";
   const time = item.properties.get("creation-time") ?? "";
-  const driverView = await ctx.rds.getSubvolume(container);
-  const driverReads = driverView !== null && driverView.creationTime !== null;
+  const driverReads = await driverSays(async () => {
+    const view = await ctx.rds.getSubvolume(container);
+    return view !== null && view.creationTime !== null;
+  });
   const driverNote = driverReads ? "" : "; the driver's read of it failed";
   const fsForm =
     fs === ctx.fsLabel
@@ -132,13 +140,21 @@ export async function checkParentResolution(ctx: ProbeContext): Promise<CheckRes
   }
   const snap = `${container}/${ctx.paths.name("p")}`;
   const reply = await addSubvolume(ctx, snap, { parent: `${container}/p2/${twin}`, readOnly: true });
+  ctx.facts.parentByPath = false;
   if (reply.error) {
     return settingCheck(id, title, "last-name", `a full path is not a parent: ${firstLine(reply.output)}`);
   }
-  const files = await ctx.rds.listFiles({ namePrefix: `${ctx.paths.pool}/${snap}/` });
-  const names = files.map((f) => f.name.replace(/^\/+/, "").split("/").pop());
-  if (names.includes("p2"))
+  const listed = await ctx.session.send(
+    printJsonCommand("/file", where.startsWith("name", `${ctx.paths.pool}/${snap}/`), ["name"]),
+  );
+  if (listed.error) throw listed.error;
+  const names = parseJsonRecords(jsonText(listed.output)).map((f) =>
+    (f.properties.get("name") ?? "").split("/").pop(),
+  );
+  if (names.includes("p2")) {
+    ctx.facts.parentByPath = true;
     return settingCheck(id, title, "path", "the snapshot holds the named subvolume's files");
+  }
   return settingCheck(
     id,
     title,
@@ -171,7 +187,7 @@ export async function checkSnapshotPath(ctx: ProbeContext): Promise<CheckResult[
       skipped("listing", "measurement", titles.listing, why),
     ];
   }
-  const { paths, fsLabel } = ctx;
+  const { paths } = ctx;
   const vol = `${container}/${paths.name("v")}`;
   const made = await addSubvolume(ctx, vol);
   if (made.error) throw made.error;
@@ -180,10 +196,10 @@ export async function checkSnapshotPath(ctx: ProbeContext): Promise<CheckResult[
   if (again.error) ctx.facts.errorTexts.subvolume_exists = firstLine(again.output);
 
   const snap = `${container}/${paths.name("s")}`;
-  ctx.scratch.track({ kind: "subvolume", fullname: snap });
   const started = performance.now();
-  await ctx.rds.snapshotSubvolume({ fs: fsLabel, source: vol, target: snap, readOnly: true });
+  const taken = await addSubvolume(ctx, snap, { parent: parentOf(ctx, vol), readOnly: true });
   const snapshotMs = Math.round(performance.now() - started);
+  if (taken.error) throw taken.error;
   const snapItem = await printed(ctx, paths.name("s"));
   const parent = (snapItem?.properties.get("parent") ?? "").replace(/^\/+/, "");
   const parentForm = parent === paths.name("v") ? "name" : parent === vol ? "fullname" : "other";
@@ -192,20 +208,19 @@ export async function checkSnapshotPath(ctx: ProbeContext): Promise<CheckResult[
   if (readOnly.error) ctx.facts.errorTexts.read_only = firstLine(readOnly.output);
 
   const restore = `${container}/${paths.name("w")}`;
-  ctx.scratch.track({ kind: "subvolume", fullname: restore });
-  await ctx.rds.snapshotSubvolume({ fs: fsLabel, source: snap, target: restore, readOnly: false });
+  const restored = await addSubvolume(ctx, restore, { parent: parentOf(ctx, snap), readOnly: false });
+  if (restored.error) throw restored.error;
   const restoreSlot = paths.slot("w");
   ctx.scratch.track({ kind: "disk", slot: restoreSlot });
   let attach: CheckResult;
   try {
     await addScratchDisk(ctx, restoreSlot, `${paths.pool}/${restore}/disk.img`);
-    const disk = await ctx.rds.getDisk(restoreSlot);
+    const bytes = await diskFileSize(ctx, restoreSlot);
     attach = settingCheck(
       "attach_without_file_size",
       titles.attach_without_file_size,
       "accept",
-      `attached the restored image, ${disk?.fileSize ?? "?"} bytes`,
-      { driverCheck: disk?.fileSize === BigInt(PROBE_DISK_BYTES) },
+      `attached the restored image, ${bytes ?? "?"} bytes`,
     );
   } catch (err) {
     const text = err instanceof Error ? err.message : String(err);
@@ -218,13 +233,20 @@ export async function checkSnapshotPath(ctx: ProbeContext): Promise<CheckResult[
   }
 
   const listStarted = performance.now();
-  const [subvolumes, files] = await Promise.all([
-    ctx.rds.listSubvolumes({ fullnamePrefix: `${paths.dir}/` }),
-    ctx.rds.listFiles({ namePrefix: `${paths.inPool()}/` }),
-  ]);
+  let subvolumes: SubvolumeInfo[] = [];
+  let files: FileInfo[] = [];
+  const listed = await driverSays(async () => {
+    [subvolumes, files] = await Promise.all([
+      ctx.rds.listSubvolumes({ fullnamePrefix: `${paths.dir}/` }),
+      ctx.rds.listFiles({ namePrefix: `${paths.inPool()}/` }),
+    ]);
+    return true;
+  });
   const listMs = Math.round(performance.now() - listStarted);
   const expected = [container, vol, snap, restore];
-  const found = expected.filter((f) => subvolumes.some((s) => s.fullname.replace(/^\/+/, "") === f)).length;
+  const found = listed
+    ? expected.filter((f) => subvolumes.some((s) => s.fullname.replace(/^\/+/, "") === f)).length
+    : 0;
 
   const removal = await ctx.session.send(
     removeCommand(SUBVOLUME, findWhere(where.eq("name", paths.name("v")))),
