@@ -79,7 +79,10 @@ interface Run {
 
 let sim: SimFixture;
 
-function doctor(args: readonly string[], onStderr?: (text: string, child: ChildProcess) => void): Promise<Run> {
+function doctor(
+  args: readonly string[],
+  onStderr?: (text: string, child: ChildProcess) => void,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -187,7 +190,8 @@ describe("rds-csi doctor against the emulator", () => {
     expect(report.cleanup.removed.length).toBeGreaterThan(10);
     expect(await emulatorState()).toEqual(before);
     expect(check(report, "routeros-version").observed).toMatch(/^7\.22/);
-    for (const id of ["round-trip", "snapshot", "listing"]) expect(check(report, id).ms).toBeGreaterThanOrEqual(0);
+    for (const id of ["round-trip", "snapshot", "listing"])
+      expect(check(report, id).ms).toBeGreaterThanOrEqual(0);
   });
 
   it("names every other behaviour where the emulator is set to it", async () => {
@@ -199,7 +203,9 @@ describe("rds-csi doctor against the emulator", () => {
     for (const [setting, value] of Object.entries(OTHERS)) {
       expect(check(report, setting).observed, setting).toBe(expectedObserved(setting, value));
     }
-    expect(check(report, "error_texts").details).toMatchObject({ duplicate_slot: "failure: slot name is taken" });
+    expect(check(report, "error_texts").details).toMatchObject({
+      duplicate_slot: "failure: slot name is taken",
+    });
     // The driver needs an image attached without file-size= for restores and clones.
     expect(check(report, "attach_without_file_size").supported).toBe(false);
     expectConsistentExit(run, report);
@@ -250,7 +256,11 @@ describe("rds-csi doctor against the emulator", () => {
     await withSettings({});
     const before = await emulatorState();
     // The command runs (the subvolume is made) and the answer is lost.
-    await sim.control.addFault({ match: "subvolume add fs=\\S+ name=\"[^\"]*/dc-", action: "drop-after", times: 1 });
+    await sim.control.addFault({
+      match: 'subvolume add fs=\\S+ name="[^"]*/dc-',
+      action: "drop-after",
+      times: 1,
+    });
     try {
       const { run, report } = await doctorJson();
       expect(check(report, "subvolumes").status).toBe("error");
@@ -266,7 +276,12 @@ describe("rds-csi doctor against the emulator", () => {
   it("stops at SIGINT mid-run, cleans up and exits 130", async () => {
     await withSettings({});
     const before = await emulatorState();
-    await sim.control.addFault({ match: "subvolume add fs=\\S+ name=\"[^\"]*/dc-", action: "delay", ms: 3000, times: 1 });
+    await sim.control.addFault({
+      match: 'subvolume add fs=\\S+ name="[^"]*/dc-',
+      action: "delay",
+      ms: 3000,
+      times: 1,
+    });
     let sent = false;
     try {
       const run = await doctor(["--json"], (stderr, child) => {
