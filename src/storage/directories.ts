@@ -5,9 +5,14 @@ import type { Layout } from "./layout.js";
 import type { StorageRds } from "./rds-port.js";
 
 /**
- * The plain directories of the layout: `<root>`, `<root>/vols`, `<root>/snaps` and one
+ * The folders of the layout: `<root>`, `<root>/vols`, `<root>/snaps`, `<root>/deleted` and one
  * `<root>/snaps/<volume id>` per volume. RouterOS does not create parents on its own, so they are
  * made on demand: the first create that finds a parent missing makes it and tries once more.
+ *
+ * New folders are Btrfs subvolumes: a subvolume nested in a subvolume is documented
+ * (`name=Snapshots/Documents-…`), while whether RouterOS takes a `name=` with `/` under plain
+ * directories is not known. Folders an earlier version made as plain directories (`/file add
+ * type=directory`) keep working where RouterOS takes such names; both kinds are removed alike.
  */
 export class Directories {
   constructor(
@@ -125,6 +130,9 @@ export class Directories {
    */
   async #remove(path: string, call: CallOptions, finalAttempt: boolean): Promise<void> {
     try {
+      // A subvolume folder goes with the subvolume (none there is not an error); a plain one with
+      // `/file remove`. Btrfs refuses to delete a subvolume that holds another (a snapshot).
+      await this.rds.removeSubvolume(this.#relative(path), { ...call, fs: this.layout.fsLabel });
       await this.rds.removeFile(path, call);
     } catch (err) {
       const refused = isRdsError(err, "invalid-input") || (finalAttempt && isRdsError(err) && !err.retryable);
@@ -138,11 +146,19 @@ export class Directories {
 
   async #make(path: string, call: CallOptions): Promise<boolean> {
     try {
-      await this.rds.addDirectory(path, call);
+      await this.rds.createSubvolume({ fs: this.layout.fsLabel, fullname: this.#relative(path) }, call);
       return true;
     } catch (err) {
       if (isRdsError(err, "already-exists")) return false;
+      // A plain directory of an earlier version is not a subvolume, whatever RouterOS calls the clash.
+      if (!isRdsError(err, "not-found") && (await this.rds.getFile(path, call)) !== null) return false;
       throw err;
     }
+  }
+
+  /** `/<pool>/a/b` as a path relative to the filesystem root (`a/b`), as subvolumes name it. */
+  #relative(path: string): string {
+    const prefix = `/${this.layout.pool}/`;
+    return path.startsWith(prefix) ? path.slice(prefix.length) : path.replace(/^\/+/, "");
   }
 }

@@ -215,9 +215,10 @@ export class SnapshotStore {
       return await take();
     } catch (err) {
       await this.#refuseIfSourceGone(location.sourceVolumeId, err, call);
-      // A volume made before its snapshot directory existed, or whose directory was removed.
+      // A volume made before its snapshot directory existed, or whose directory was removed. A
+      // failure in unknown words is read the same way: making the directory tells whether it was missing.
       if (
-        !isRdsError(err, "not-found") ||
+        !(isRdsError(err, "not-found") || isRdsError(err, "protocol")) ||
         !(await directories.ensureVolumeSnapshots(location.sourceVolumeId, call))
       ) {
         throw err;

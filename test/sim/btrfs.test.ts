@@ -41,7 +41,8 @@ describe("sim Btrfs subvolumes and snapshots", () => {
 
   beforeAll(async () => {
     sim = await startSim();
-    run = async (line) => (await sshExec(sim, line)).stdout;
+    // A wide session (as the driver logs in): `:put` wraps its replies at the session width.
+    run = async (line) => (await sshExec(sim, line, { user: "admin+ct4096w" })).stdout;
     const dirs = ["rds-csi", "rds-csi/vols", "rds-csi/snaps", "rds-csi/snaps/pvc-a"];
     expect(await run(dirs.map((d) => `/file add type=directory name=raid1/${d}`).join("; "))).toBe("");
     expect(await run("/disk/btrfs/subvolume/add fs=raid1 name=rds-csi/vols/pvc-a")).toBe("");

@@ -18,7 +18,8 @@ afterAll(async () => {
 });
 
 async function run(line: string): Promise<string> {
-  const result = await sim.control.exec(line);
+  // Width 0: `:put` does not wrap, so each JSON reply is one line.
+  const result = await sim.control.exec(line, 0);
   if (result.error !== undefined && result.error !== null) throw new Error(`${line}: ${result.error}`);
   return result.output;
 }
