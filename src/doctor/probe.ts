@@ -30,6 +30,10 @@ export interface Facts {
   fileNameSlash: boolean;
   /** The scratch directory exists (everything else happens in it). */
   scratchReady: boolean;
+  /** The scratch directory is a subvolume (made so when the root is one). */
+  scratchIsSubvolume?: boolean;
+  /** What the first `/file add type=directory` found. */
+  relativePath?: { observed: string; note: string };
   /** A subvolume inside the scratch directory that further subvolumes nest in; undefined when none could be made. */
   container?: string;
   /** `parent=` takes a full path (else the last name only). */

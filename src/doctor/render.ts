@@ -41,6 +41,7 @@ export function renderHuman(report: DoctorReport): string {
     out.push("  nothing was created");
   else out.push(`  removed ${report.cleanup.removed.length} objects`);
   for (const l of report.cleanup.left) out.push(`  LEFT BEHIND ${l.object}: ${l.error}`);
+  for (const k of report.cleanup.kept) out.push(`  kept ${k.object}: ${k.reason}`);
   out.push("", `${report.summary} (exit status ${report.exitCode})`);
   return `${out.join("\n")}\n`;
 }

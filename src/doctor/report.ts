@@ -56,6 +56,8 @@ export interface CleanupReport {
   removed: string[];
   /** What it created and could not remove (the run exits 4); each with RouterOS's answer. */
   left: Array<{ object: string; error: string }>;
+  /** What it created but left in place on purpose: the root directory, when something else appeared in it. */
+  kept: Array<{ object: string; reason: string }>;
 }
 
 export interface DoctorReport {

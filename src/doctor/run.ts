@@ -16,6 +16,7 @@ import {
   checkProplistId,
   checkPutWrap,
   makeScratchDirectory,
+  relativePathCheck,
 } from "./probes/files.js";
 import { checkParentResolution, checkSnapshotPath, checkSubvolumeBasics } from "./probes/subvolumes.js";
 import {
@@ -65,8 +66,9 @@ const STEPS: readonly Step[] = [
   { name: "round-trip", run: measureRoundTrip },
   { name: "empty_print_legend", run: checkEmptyLegend },
   { name: "put_wrap", run: checkPutWrap },
-  { name: "file_add_relative_path", run: makeScratchDirectory },
+  { name: "scratch", run: makeScratchDirectory },
   { name: "file listing", run: checkFileListing },
+  { name: "file_add_relative_path", run: async (ctx) => relativePathCheck(ctx) },
   { name: "proplist_keeps_id", run: checkProplistId },
   { name: "line_error_mode", run: checkLineErrorMode },
   { name: "disk basics", run: checkDiskBasics },
@@ -151,10 +153,11 @@ async function runDoctor(
 
   const cleanup =
     scratch.size === 0
-      ? { removed: [], left: [] }
+      ? { removed: [], left: [], kept: [] }
       : await scratch.cleanup(session, Date.now() + CLEANUP_BUDGET_MS).catch((err: unknown) => ({
           removed: [],
           left: [{ object: paths.inPool(), error: `cleanup failed: ${String(err)}` }],
+          kept: [],
         }));
   const partial = { checks, cleanup, interrupted: session.interrupted };
   return {

@@ -75,13 +75,21 @@ export class Scratch {
    * on the behaviours the probes are finding out. `deadline` bounds the whole cleanup.
    */
   async cleanup(session: ProbeSession, deadline: number): Promise<CleanupReport> {
-    const report: CleanupReport = { removed: [], left: [] };
+    const report: CleanupReport = { removed: [], left: [], kept: [] };
     const failures = new Map<string, string>();
     for (const object of [...this.#objects].reverse()) {
       const label = describe(object);
       if (Date.now() > deadline) {
         failures.set(label, "cleanup ran out of time");
         continue;
+      }
+      if (!this.#inScratch(object)) {
+        // The root the doctor made: kept if anything but the scratch directory appeared in it meanwhile.
+        const others = await this.#othersInRoot(session).catch(() => ["(could not list it)"]);
+        if (others.length > 0) {
+          report.kept.push({ object: label, reason: `it now holds ${others.slice(0, 3).join(", ")}` });
+          continue;
+        }
       }
       const reply = await session.sendDuringCleanup(removal(object)).catch((err: unknown) => ({
         error: err instanceof Error ? err : new Error(String(err)),
@@ -98,11 +106,35 @@ export class Scratch {
       remaining = this.#objects.map(describe);
       for (const label of remaining) if (!failures.has(label)) failures.set(label, message);
     }
+    const kept = new Set(report.kept.map((k) => k.object));
+    remaining = remaining.filter((label) => !kept.has(label));
     for (const label of remaining) {
       report.left.push({ object: label, error: failures.get(label) ?? "still listed after removal" });
     }
     report.removed = report.removed.filter((label) => !remaining.includes(label));
     return report;
+  }
+
+  #inScratch(object: Tracked): boolean {
+    const { paths } = this;
+    if (object.kind === "disk") return true;
+    const path = object.kind === "subvolume" ? object.fullname : object.path;
+    const dir = object.kind === "subvolume" ? paths.dir : paths.inPool();
+    return path === dir || path.startsWith(`${dir}/`);
+  }
+
+  /** Entries of the root that are not the scratch directory or in it. */
+  async #othersInRoot(session: ProbeSession): Promise<string[]> {
+    const { paths } = this;
+    const root = `${paths.pool}/${paths.root}/`;
+    const reply = await session.sendDuringCleanup(
+      printJsonCommand("/file", where.startsWith("name", root), ["name"]),
+    );
+    if (reply.error) throw reply.error;
+    const scratch = paths.inPool();
+    return parseJsonRecords(reply.output.replace(/\n/g, ""))
+      .map((r) => (r.properties.get("name") ?? "").replace(/^\/+/, ""))
+      .filter((n) => n.startsWith(root) && n !== scratch && !n.startsWith(`${scratch}/`));
   }
 
   /** Everything of this run RouterOS still lists: one listing per menu, plus the root if it was made. */
@@ -113,7 +145,6 @@ export class Scratch {
       if (reply.error) throw reply.error;
       return parseJsonRecords(reply.output.replace(/\n/g, "")).map((r) => r.properties.get(key) ?? "");
     };
-    const dir = `${paths.dir}/`;
     const disks = await list(
       printJsonCommand("/disk", where.startsWith("slot", `doctor-${paths.tag}-`), ["slot"]),
       "slot",
@@ -121,7 +152,7 @@ export class Scratch {
     const subvolumes = await list(
       printJsonCommand(
         "/disk/btrfs/subvolume",
-        where.or(where.startsWith("fullname", dir), where.startsWith("fullname", `/${dir}`)),
+        where.or(where.startsWith("fullname", paths.dir), where.startsWith("fullname", `/${paths.dir}`)),
         ["fullname"],
       ),
       "fullname",
@@ -142,11 +173,20 @@ export class Scratch {
       if (subvolumePaths.some((f) => `${paths.pool}/${f}` === name)) continue;
       left.add(describe({ kind: "file", path: name }));
     }
-    // The root directory is recorded only when the doctor made it.
+    // The root is recorded only when the doctor made it, as a subvolume or a directory.
     for (const o of this.#objects) {
-      if (o.kind !== "file" || o.path === scratchFile || o.path.startsWith(`${scratchFile}/`)) continue;
-      const found = await list(printJsonCommand("/file", where.eq("name", o.path), ["name"]), "name");
-      if (found.length > 0) left.add(describe(o));
+      if (o.kind === "subvolume" && !(o.fullname === paths.dir || o.fullname.startsWith(`${paths.dir}/`))) {
+        const condition = where.anyOf("fullname", [o.fullname, `/${o.fullname}`]);
+        const found = await list(
+          printJsonCommand("/disk/btrfs/subvolume", condition, ["fullname"]),
+          "fullname",
+        );
+        if (found.length > 0) left.add(describe(o));
+      }
+      if (o.kind === "file" && o.path !== scratchFile && !o.path.startsWith(`${scratchFile}/`)) {
+        const found = await list(printJsonCommand("/file", where.eq("name", o.path), ["name"]), "name");
+        if (found.length > 0) left.add(describe(o));
+      }
     }
     return [...left];
   }

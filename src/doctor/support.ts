@@ -14,7 +14,8 @@ export const SUPPORTED_BEHAVIOUR: Readonly<Record<string, readonly string[]>> = 
   file_print_order: ["creation", "alphabetical", "other"],
   empty_print_legend: ["true", "false"],
   snapshot_parent_resolution: ["path", "last-name"],
-  subvolume_name_with_slash: ["accept"],
+  // Refused: the driver makes its layout folders as subvolumes and nests in them.
+  subvolume_name_with_slash: ["accept", "refuse"],
   subvolume_fullname_form: ["no-leading-slash", "leading-slash"],
   subvolume_parent_format: ["name", "fullname"],
   subvolume_fs_form: ["label", "uuid"],
@@ -24,7 +25,8 @@ export const SUPPORTED_BEHAVIOUR: Readonly<Record<string, readonly string[]>> = 
   exported_disk_file_size: ["resize", "refuse", "ignore"],
   subvolume_remove_in_use: ["fail", "allow"],
   file_remove_in_use: ["fail", "allow"],
-  attach_without_file_size: ["accept"],
+  // Refused: the driver attaches a restored image with its exact size.
+  attach_without_file_size: ["accept", "refuse"],
   file_size_plain_bytes: ["accept", "refuse"],
   file_add_relative_path: ["accept", "refuse"],
 };

@@ -206,22 +206,46 @@ describe("rds-csi doctor against the emulator", () => {
     expect(check(report, "error_texts").details).toMatchObject({
       duplicate_slot: "failure: slot name is taken",
     });
-    // The driver needs an image attached without file-size= for restores and clones.
-    expect(check(report, "attach_without_file_size").supported).toBe(false);
+    // The driver is built to work under each of these.
+    expect(report.checks.filter((c) => c.supported === false)).toEqual([]);
     expectConsistentExit(run, report);
+    expect(run.code).toBe(0);
     expect(await emulatorState()).toEqual(before);
   });
 
-  it("reports refused nesting under plain directories and what file-size= does when ignored", async () => {
+  it("nests in a subvolume root where plain directories refuse it, and reads an ignored file-size=", async () => {
     await withSettings({ subvolume_name_with_slash: "refuse", exported_disk_file_size: "ignore" });
     const before = await emulatorState();
     const { run, report } = await doctorJson(["--probe-exported-disk"]);
     expect(check(report, "subvolume_name_with_slash").observed).toBe("refuse");
     expect(check(report, "exported_disk_file_size").observed).toBe("ignore");
-    expect(check(report, "snapshot").status).toBe("skipped");
+    expect(check(report, "scratch").note).toMatch(/^a subvolume; made raid1\/rds-csi as a subvolume/);
+    expect(check(report, "snapshot").status).toBe("ok");
+    expect(check(report, "snapshot_parent_resolution").observed).toBe("path");
+    const bad = report.checks.filter((c) => c.status !== "ok" && c.status !== "warning");
+    expect(bad, JSON.stringify(bad)).toEqual([]);
     expectConsistentExit(run, report);
-    expect(run.code).toBe(3);
+    expect(run.code).toBe(0);
     expect(await emulatorState()).toEqual(before);
+  });
+
+  it("says a plain-directory root cannot hold the driver's folders where nesting is refused, and keeps it", async () => {
+    await withSettings({ subvolume_name_with_slash: "refuse" });
+    const made = await sim.control.exec('/file add name="raid1/rds-csi" type=directory');
+    expect(made.error).toBeNull();
+    try {
+      const before = await emulatorState();
+      const { run, report } = await doctorJson();
+      const slash = check(report, "subvolume_name_with_slash");
+      expect(slash.observed).toBe("refuse");
+      expect(slash.supported).toBe(false);
+      expect(check(report, "snapshot").status).toBe("skipped");
+      expectConsistentExit(run, report);
+      expect(run.code).toBe(3);
+      expect(await emulatorState()).toEqual(before);
+    } finally {
+      await sim.control.exec('/file remove [find where name="raid1/rds-csi"]');
+    }
   });
 
   it("prints the same findings as a table as it does as JSON", async () => {
@@ -242,7 +266,8 @@ describe("rds-csi doctor against the emulator", () => {
         supported: line.slice(cols[1], cols[2]).trim(),
       });
     }
-    const timed = new Set(["connection", "round-trip", "snapshot", "listing"]);
+    // Times, the host key and the scratch directory's uuid differ between two runs.
+    const timed = new Set(["connection", "round-trip", "snapshot", "listing", "scratch"]);
     expect([...rows.keys()]).toEqual(report.checks.map((c) => c.id));
     for (const c of report.checks) {
       const row = rows.get(c.id);

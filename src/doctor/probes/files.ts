@@ -10,7 +10,7 @@ import {
 } from "../../rds/command.js";
 import { classifyReply } from "../../rds/index.js";
 import { parseJsonRecords } from "../../rds/parse/json.js";
-import { driverSays, firstLine, jsonText, type ProbeContext, settingCheck } from "../probe.js";
+import { driverSays, firstLine, jsonText, type ProbeContext, requirement, settingCheck } from "../probe.js";
 import type { CheckResult } from "../report.js";
 
 /** Body of the probe files: a `;` and a `=` inside, as real file contents have. */
@@ -29,48 +29,100 @@ function mkdir(ctx: ProbeContext, inPool: string): RouterOsCommand {
 }
 
 /**
- * Makes `<root>` (when missing) and the scratch directory, and learns on the first of them whether
- * `/file add` takes a name without a leading slash (`file_add_relative_path`).
+ * `/file add type=directory`, recorded first. The first one also finds out whether a name without a
+ * leading slash is taken (`file_add_relative_path`): refused, it is made with the slash.
  */
-export async function makeScratchDirectory(ctx: ProbeContext): Promise<CheckResult> {
-  const { paths, scratch, session } = ctx;
+export async function makeDirectory(ctx: ProbeContext, inPool: string): Promise<void> {
+  ctx.scratch.track({ kind: "file", path: inPool });
+  let reply = await ctx.session.send(mkdir(ctx, inPool));
+  if (ctx.facts.relativePath === undefined) {
+    if (reply.error) {
+      const refusal = firstLine(reply.output);
+      ctx.facts.fileNameSlash = true;
+      reply = await ctx.session.send(mkdir(ctx, inPool));
+      if (!reply.error)
+        ctx.facts.relativePath = {
+          observed: "refuse",
+          note: `refused (${refusal}); /${inPool} with a leading slash worked`,
+        };
+    } else {
+      ctx.facts.relativePath = { observed: "accept", note: `made ${inPool}` };
+    }
+  }
+  if (reply.error) throw reply.error;
+}
+
+export function relativePathCheck(ctx: ProbeContext): CheckResult {
+  const found = ctx.facts.relativePath;
+  if (!found) throw new Error("no directory was made with /file add");
+  return settingCheck(
+    "file_add_relative_path",
+    "/file add name= without a leading slash",
+    found.observed,
+    found.note,
+  );
+}
+
+/** Whether a subvolume with this fullname (printed with or without a leading slash) exists. */
+async function subvolumeExists(ctx: ProbeContext, fullname: string): Promise<boolean> {
+  const reply = await ctx.session.send(
+    printJsonCommand("/disk/btrfs/subvolume", where.anyOf("fullname", [fullname, `/${fullname}`]), [
+      "fullname",
+    ]),
+  );
+  if (reply.error) throw reply.error;
+  return parseJsonRecords(jsonText(reply.output)).length > 0;
+}
+
+async function addSubvolumeAt(ctx: ProbeContext, fullname: string): Promise<boolean> {
+  ctx.scratch.track({ kind: "subvolume", fullname });
+  const reply = await ctx.session.send(
+    addCommand("/disk/btrfs/subvolume", [
+      ["fs", value.word(ctx.fsLabel)],
+      ["name", value.string(fullname)],
+    ]),
+  );
+  return reply.error === null;
+}
+
+/**
+ * Makes `<root>` when it is missing, as the driver makes its layout folders (a subvolume), and the
+ * scratch directory in it: a subvolume when the root is one (then every probe can nest subvolumes
+ * in it, whatever RouterOS does under plain directories), else a plain directory.
+ */
+export async function makeScratchDirectory(ctx: ProbeContext): Promise<CheckResult[]> {
+  const { paths, session } = ctx;
   const rootPath = `${paths.pool}/${paths.root}`;
   const rootListed = await session.send(printJsonCommand("/file", where.eq("name", rootPath), ["name"]));
   if (rootListed.error) throw rootListed.error;
   const rootExists = parseJsonRecords(jsonText(rootListed.output)).length > 0;
-  const dirs = rootExists ? [paths.inPool()] : [rootPath, paths.inPool()];
-  let observed = "accept";
-  let refusal = "";
-  for (const [i, dir] of dirs.entries()) {
-    scratch.track({ kind: "file", path: dir });
-    let reply = await session.send(mkdir(ctx, dir));
-    if (reply.error && i === 0) {
-      refusal = firstLine(reply.output);
-      ctx.facts.fileNameSlash = true;
-      reply = await session.send(mkdir(ctx, dir));
-      observed = reply.error ? "refused with and without a leading slash" : "refuse";
-    }
-    if (reply.error) throw reply.error;
+  let rootIsSubvolume = rootExists && (await subvolumeExists(ctx, paths.root));
+  if (!rootExists) {
+    rootIsSubvolume = await addSubvolumeAt(ctx, paths.root);
+    if (!rootIsSubvolume) await makeDirectory(ctx, rootPath);
   }
+  ctx.facts.scratchIsSubvolume = rootIsSubvolume && (await addSubvolumeAt(ctx, paths.dir));
+  if (!ctx.facts.scratchIsSubvolume) await makeDirectory(ctx, paths.inPool());
   ctx.facts.scratchReady = true;
-  const made = rootExists ? "" : ` (also made ${rootPath}, removed at the end)`;
-  return settingCheck(
-    "file_add_relative_path",
-    "/file add name= without a leading slash",
-    observed,
-    observed === "accept"
-      ? `made ${paths.inPool()}${made}`
-      : `refused (${refusal}); with a leading slash it worked${made}`,
-  );
+  const root = rootExists
+    ? `${rootPath} exists${rootIsSubvolume ? " (a subvolume)" : " (a plain directory)"}`
+    : `made ${rootPath} as a ${rootIsSubvolume ? "subvolume" : "plain directory"}; removed at the end`;
+  return [
+    requirement(
+      "scratch",
+      "Scratch directory",
+      "ok",
+      `/${paths.inPool()}`,
+      `${ctx.facts.scratchIsSubvolume ? "a subvolume" : "a plain directory"}; ${root}`,
+    ),
+  ];
 }
 
 /** Files listed without proplist: `contents`, the id form, the order within a folder. */
 export async function checkFileListing(ctx: ProbeContext): Promise<CheckResult[]> {
   const { paths, scratch, session } = ctx;
   const dir = paths.inPool("order");
-  scratch.track({ kind: "file", path: dir });
-  const made = await session.send(mkdir(ctx, dir));
-  if (made.error) throw made.error;
+  await makeDirectory(ctx, dir);
   for (const n of ORDER_NAMES) {
     const name = `${dir}/${n}`;
     scratch.track({ kind: "file", path: name });

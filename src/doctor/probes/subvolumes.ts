@@ -5,6 +5,7 @@ import type { PrintedItem } from "../../rds/parse/properties.js";
 import { driverSays, firstLine, jsonText, type ProbeContext, settingCheck, skipped } from "../probe.js";
 import type { CheckResult } from "../report.js";
 import { addScratchDisk, diskFileSize, PROBE_DISK_BYTES } from "./disks.js";
+import { makeDirectory } from "./files.js";
 
 /** How a snapshot names its source: the full path, or (RouterOS resolving last names only) the run-unique last name. */
 function parentOf(ctx: ProbeContext, fullname: string): string {
@@ -47,35 +48,35 @@ async function addFile(ctx: ProbeContext, path: string, contents: string) {
   );
 }
 
-async function mkdir(ctx: ProbeContext, path: string): Promise<void> {
-  ctx.scratch.track({ kind: "file", path });
-  const reply = await ctx.session.send(
-    addCommand("/file", [
-      ["name", value.string(ctx.facts.fileNameSlash ? `/${path}` : path)],
-      ["type", value.word("directory")],
-    ]),
-  );
-  if (reply.error) throw reply.error;
-}
-
 /**
  * A subvolume under the plain scratch directory (`name=` with `/` inside): every later subvolume
  * check nests inside it. Also how a subvolume prints: `fullname`, `fs`, `creation-time`.
  */
 export async function checkSubvolumeBasics(ctx: ProbeContext): Promise<CheckResult[]> {
   const { paths } = ctx;
-  const container = paths.rel(paths.name("c"));
-  const reply = await addSubvolume(ctx, container);
+  const plain = paths.inPool("plain");
+  await makeDirectory(ctx, plain);
+  const nested = paths.rel("plain", paths.name("c"));
+  const reply = await addSubvolume(ctx, nested);
   const slash = settingCheck(
     "subvolume_name_with_slash",
     "Subvolume name= with / under plain directories",
     reply.error ? "refuse" : "accept",
-    reply.error ? `refused: ${firstLine(reply.output)}` : `made ${container}`,
+    reply.error
+      ? `refused: ${firstLine(reply.output)}${ctx.facts.scratchIsSubvolume ? "; the checks below nest in the scratch subvolume" : ""}`
+      : `made ${nested}`,
   );
-  if (reply.error) return [slash];
+  // Nesting in a subvolume is documented: where plain directories refuse it, the scratch subvolume serves.
+  const container = reply.error ? (ctx.facts.scratchIsSubvolume ? paths.dir : undefined) : nested;
+  if (!container) {
+    // The driver nests its folders in its root; a plain-directory root leaves it nowhere to nest.
+    const note = `${slash.note}; the root ${paths.root} is a plain directory, so the driver could not nest its folders in it: remove it (when empty) and let the driver make it as a subvolume`;
+    return [{ ...slash, status: "unsupported", supported: false, note }];
+  }
   ctx.facts.container = container;
-  const item = await printed(ctx, paths.name("c"));
-  if (!item) throw new Error(`the new subvolume ${container} is not listed`);
+  const containerName = container.split("/").pop() ?? container;
+  const item = await printed(ctx, containerName);
+  if (!item) throw new Error(`the subvolume ${container} is not listed`);
   const fullname = item.properties.get("fullname") ?? "";
   const fs = item.properties.get("fs") ?? "";
   const time = item.properties.get("creation-time") ?? "";
@@ -132,7 +133,8 @@ export async function checkParentResolution(ctx: ProbeContext): Promise<CheckRes
   if (!container) return skipped(id, "setting", title, "no subvolume could be made in the scratch directory");
   const twin = ctx.paths.name("t");
   for (const side of ["p1", "p2"]) {
-    await mkdir(ctx, `${ctx.paths.pool}/${container}/${side}`);
+    const holder = await addSubvolume(ctx, `${container}/${side}`);
+    if (holder.error) throw holder.error;
     const made = await addSubvolume(ctx, `${container}/${side}/${twin}`);
     if (made.error) throw made.error;
     const marker = await addFile(ctx, `${ctx.paths.pool}/${container}/${side}/${twin}/${side}`, side);
@@ -243,7 +245,8 @@ export async function checkSnapshotPath(ctx: ProbeContext): Promise<CheckResult[
     return true;
   });
   const listMs = Math.round(performance.now() - listStarted);
-  const expected = [container, vol, snap, restore];
+  // Everything made under the scratch directory (the container is the directory itself where nesting is refused).
+  const expected = [container, vol, snap, restore].filter((f) => f.startsWith(`${paths.dir}/`));
   const found = listed
     ? expected.filter((f) => subvolumes.some((s) => s.fullname.replace(/^\/+/, "") === f)).length
     : 0;
