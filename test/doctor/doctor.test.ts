@@ -298,6 +298,17 @@ describe("rds-csi doctor against the emulator", () => {
     expect(await emulatorState()).toEqual(before);
   });
 
+  it("exits 2 without sending a command when the host key is not the pinned one", async () => {
+    await sim.control.clearLogs("commands");
+    const wrong = `SHA256:${Buffer.alloc(32, 7).toString("base64").replace(/=+$/, "")}`;
+    const { run, report } = await doctorJson(["--rds-host-key-fingerprint", wrong]);
+    expect(check(report, "connection").status).toBe("unsupported");
+    expect(check(report, "connection").note).toMatch(/host key/i);
+    expect(report.checks).toHaveLength(1);
+    expect(run.code).toBe(2);
+    expect(await sim.control.commands()).toEqual([]);
+  });
+
   it("stops at SIGINT mid-run, cleans up and exits 130", async () => {
     await withSettings({});
     const before = await emulatorState();
