@@ -190,6 +190,8 @@ describe("rds-csi doctor against the emulator", () => {
     expect(report.cleanup.removed.length).toBeGreaterThan(10);
     expect(await emulatorState()).toEqual(before);
     expect(check(report, "routeros-version").observed).toMatch(/^7\.22/);
+    expect(check(report, "packages").observed).toBe("routeros 7.22, rose-storage 7.22");
+    expect(check(report, "packages").status).toBe("ok");
     for (const id of ["round-trip", "snapshot", "listing"])
       expect(check(report, id).ms).toBeGreaterThanOrEqual(0);
   });
