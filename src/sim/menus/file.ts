@@ -190,22 +190,46 @@ async function scopedEntries(
       return stats ? { relative, stats } : undefined;
     }),
   );
-  return found.filter((e): e is Entry => e !== undefined).sort((a, b) => walkOrder(a, b, order));
+  const entries = found.filter((e): e is Entry => e !== undefined);
+  // In creation order, two entries of different folders follow the order of the two folders
+  // that differ, so their ancestors are looked at too (a few lstat calls).
+  const ancestors = new Map<string, Entry>();
+  if (order === "creation") {
+    const wanted = new Set(entries.flatMap((e) => prefixes(e.relative)));
+    await Promise.all(
+      [...wanted].map(async (relative) => {
+        const stats = await lstat(path.join(root, relative)).catch(() => undefined);
+        if (stats) ancestors.set(relative, { relative, stats });
+      }),
+    );
+  }
+  return entries.sort((a, b) => walkOrder(a, b, order, ancestors));
+}
+
+/** `a`, `a/b` for `a/b/c`: the folders an entry lies in. */
+function prefixes(relative: string): string[] {
+  const parts = relative.split("/");
+  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join("/"));
 }
 
 /**
- * The order `walk` lists two entries in: shallower first, then component by component (in
- * creation order, entries of different folders are ordered by their folders' paths).
+ * The order `walk` lists two entries in: shallower first, then by the first path component where
+ * they differ: those two are entries of one folder, ordered as `walk` orders a folder.
  */
-function walkOrder(a: Entry, b: Entry, order: FileOrder): number {
+function walkOrder(a: Entry, b: Entry, order: FileOrder, ancestors: ReadonlyMap<string, Entry>): number {
   const pa = a.relative === "" ? [] : a.relative.split("/");
   const pb = b.relative === "" ? [] : b.relative.split("/");
   if (pa.length !== pb.length) return pa.length - pb.length;
-  if (order === "creation" && path.dirname(a.relative) === path.dirname(b.relative)) return byCreation(a, b);
   for (let i = 0; i < pa.length; i++) {
     const x = pa[i] as string;
     const y = pb[i] as string;
-    if (x !== y) return x < y ? -1 : 1;
+    if (x === y) continue;
+    if (order === "creation") {
+      const ea = i === pa.length - 1 ? a : ancestors.get(pa.slice(0, i + 1).join("/"));
+      const eb = i === pb.length - 1 ? b : ancestors.get(pb.slice(0, i + 1).join("/"));
+      if (ea && eb) return byCreation(ea, eb);
+    }
+    return x < y ? -1 : 1;
   }
   return 0;
 }
