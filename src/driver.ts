@@ -1,6 +1,12 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { type CommonConfig, type ControllerConfig, lateCommandWindowMs, type NodeConfig } from "./config.js";
+import {
+  type CommonConfig,
+  type ControllerConfig,
+  connectionOptionsFor,
+  lateCommandWindowMs,
+  type NodeConfig,
+} from "./config.js";
 import { type ControllerSettings, createControllerService } from "./csi/controller-service.js";
 import { createIdentityService, type ReadinessSource } from "./csi/identity-service.js";
 import { KeyedLocks } from "./csi/locks.js";
@@ -18,7 +24,6 @@ import { leaseNameFor, type Reconciler, startReconciler } from "./reconcile/inde
 import { TARGET_SOCKET } from "./sim/target.js";
 import {
   type OpenedStorage,
-  type OpenStorageOptions,
   openStorage,
   type Storage,
   sweepIntervalFor,
@@ -190,38 +195,6 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
       await sweep?.stop();
       opened.close();
     },
-  };
-}
-
-/** How the controller (and `rds-csi doctor`) reaches the RDS, from the shared flags. */
-export function connectionOptionsFor(
-  c: Pick<
-    ControllerConfig,
-    | "rdsHostKeyFingerprint"
-    | "rdsKnownHostsFile"
-    | "rdsAddress"
-    | "rdsPort"
-    | "rdsUser"
-    | "rdsKeyFile"
-    | "rdsKeyPassphraseFile"
-    | "rdsCommandTimeout"
-  > &
-    Partial<Pick<ControllerConfig, "rdsMaxChannels">>,
-): OpenStorageOptions["connection"] {
-  const hostKey = c.rdsHostKeyFingerprint
-    ? { fingerprint: c.rdsHostKeyFingerprint }
-    : c.rdsKnownHostsFile
-      ? { knownHostsFile: c.rdsKnownHostsFile }
-      : { insecureSkipVerify: true as const };
-  return {
-    host: c.rdsAddress,
-    port: c.rdsPort,
-    username: c.rdsUser,
-    privateKey: { path: c.rdsKeyFile },
-    ...(c.rdsKeyPassphraseFile ? { passphrase: { path: c.rdsKeyPassphraseFile } } : {}),
-    hostKey,
-    ...(c.rdsMaxChannels === undefined ? {} : { maxChannels: c.rdsMaxChannels }),
-    commandTimeoutMs: c.rdsCommandTimeout,
   };
 }
 

@@ -1,10 +1,15 @@
 import type { Command } from "commander";
 import { Option } from "commander";
-import { checkHostKeyConfig, controllerOptions, controllerSchema, validateConfig } from "../config.js";
+import {
+  checkHostKeyConfig,
+  connectionOptionsFor,
+  controllerOptions,
+  controllerSchema,
+  validateConfig,
+} from "../config.js";
 import { renderHuman, renderJson, supportedText } from "../doctor/render.js";
 import { EXIT } from "../doctor/report.js";
 import { startDoctor } from "../doctor/run.js";
-import { connectionOptionsFor } from "../driver.js";
 import { createLogger } from "../log.js";
 
 /** The controller's flags the doctor needs: how to reach the RDS and where the driver would work. */
