@@ -1,3 +1,4 @@
+import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { Option } from "commander";
 import {
@@ -49,6 +50,7 @@ const doctorSchema = controllerSchema.pick({
 
 interface DoctorFlags {
   json?: boolean;
+  jsonFile?: string;
   probeExportedDisk?: boolean;
   logLevel: string;
 }
@@ -62,6 +64,9 @@ export function registerDoctorCommand(program: Command): void {
     );
   for (const o of controllerOptions()) if (SHARED_FLAGS.includes(o.long ?? "")) cmd.addOption(o);
   cmd.addOption(new Option("--json", "print the report as JSON (schema rds-csi-doctor/v1)"));
+  cmd.addOption(
+    new Option("--json-file <path>", "also write the JSON report to this file (to attach to a bug report)"),
+  );
   cmd.addOption(
     new Option(
       "--probe-exported-disk",
@@ -104,6 +109,7 @@ export function registerDoctorCommand(program: Command): void {
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     const report = await run.done;
+    if (raw.jsonFile) await writeFile(raw.jsonFile, renderJson(report), { mode: 0o644 });
     process.stdout.write(raw.json ? renderJson(report) : renderHuman(report));
     process.exitCode = report.exitCode;
   });
