@@ -24,9 +24,6 @@ export interface Reply {
  */
 export class ProbeSession {
   #interrupted: string | null = null;
-  /** Commands sent, for the report's round-trip counts. */
-  sent = 0;
-
   constructor(
     private readonly connection: RdsConnection,
     private readonly commandTimeoutMs: number,
@@ -54,7 +51,6 @@ export class ProbeSession {
   /** As `send`, also after an interrupt: cleanup must still run. */
   async sendDuringCleanup(command: RouterOsCommand): Promise<Reply> {
     const started = performance.now();
-    this.sent++;
     const result = await this.connection.exec(command.line, {
       mutating: command.mutating,
       deadline: Date.now() + this.commandTimeoutMs,

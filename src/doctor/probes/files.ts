@@ -217,7 +217,7 @@ export async function checkEmptyLegend(ctx: ProbeContext): Promise<CheckResult> 
     "empty_print_legend",
     "Legend on an empty print",
     legend ? "true" : text === "" ? "false" : "other",
-    legend ? `printed: ${firstLine(text)}` : text === "" ? "printed nothing" : `printed: ${firstLine(text)}`,
+    text === "" ? "printed nothing" : `printed: ${shorten(firstLine(text), 60)}`,
     { driverCheck: driverReads },
   );
 }
@@ -261,4 +261,8 @@ export async function checkPutWrap(ctx: ProbeContext): Promise<CheckResult> {
       ? `a ${WRAP_PROBE_LENGTH}-character line came back as ${lines.length} lines of up to ${lines[0]?.length ?? 0}`
       : `a ${WRAP_PROBE_LENGTH}-character line came back whole`,
   );
+}
+
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -1,5 +1,5 @@
 import { addCommand, findWhere, printJsonCommand, removeCommand, value, where } from "../../rds/command.js";
-import type { FileInfo, SubvolumeInfo } from "../../rds/index.js";
+import { type FileInfo, isRdsError, type SubvolumeInfo } from "../../rds/index.js";
 import { parseJsonRecords } from "../../rds/parse/json.js";
 import type { PrintedItem } from "../../rds/parse/properties.js";
 import { driverSays, firstLine, jsonText, type ProbeContext, settingCheck, skipped } from "../probe.js";
@@ -176,7 +176,7 @@ export async function checkSnapshotPath(ctx: ProbeContext): Promise<CheckResult[
     subvolume_parent_format: "Snapshot parent printed as",
     attach_without_file_size: "/disk add of an existing image without file-size=",
     subvolume_remove_in_use: "Subvolume remove while a /disk uses it",
-    snapshot: "Snapshot (driver, one round trip)",
+    snapshot: "Snapshot (read-only, of a subvolume with an image)",
     listing: "Listing (driver, subvolumes and files)",
   };
   if (!container) {
@@ -212,44 +212,13 @@ export async function checkSnapshotPath(ctx: ProbeContext): Promise<CheckResult[
   const restore = `${container}/${paths.name("w")}`;
   const restored = await addSubvolume(ctx, restore, { parent: parentOf(ctx, snap), readOnly: false });
   if (restored.error) throw restored.error;
-  const restoreSlot = paths.slot("w");
-  ctx.scratch.track({ kind: "disk", slot: restoreSlot });
-  let attach: CheckResult;
-  try {
-    await addScratchDisk(ctx, restoreSlot, `${paths.pool}/${restore}/disk.img`);
-    const bytes = await diskFileSize(ctx, restoreSlot);
-    attach = settingCheck(
-      "attach_without_file_size",
-      titles.attach_without_file_size,
-      "accept",
-      `attached the restored image, ${bytes ?? "?"} bytes`,
-    );
-  } catch (err) {
-    const text = err instanceof Error ? err.message : String(err);
-    attach = settingCheck(
-      "attach_without_file_size",
-      titles.attach_without_file_size,
-      "refuse",
-      `refused: ${text}`,
-    );
-  }
-
-  const listStarted = performance.now();
-  let subvolumes: SubvolumeInfo[] = [];
-  let files: FileInfo[] = [];
-  const listed = await driverSays(async () => {
-    [subvolumes, files] = await Promise.all([
-      ctx.rds.listSubvolumes({ fullnamePrefix: `${paths.dir}/` }),
-      ctx.rds.listFiles({ namePrefix: `${paths.inPool()}/` }),
-    ]);
-    return true;
-  });
-  const listMs = Math.round(performance.now() - listStarted);
+  const attach = await checkAttachRestored(ctx, restore, titles.attach_without_file_size);
   // Everything made under the scratch directory (the container is the directory itself where nesting is refused).
-  const expected = [container, vol, snap, restore].filter((f) => f.startsWith(`${paths.dir}/`));
-  const found = listed
-    ? expected.filter((f) => subvolumes.some((s) => s.fullname.replace(/^\/+/, "") === f)).length
-    : 0;
+  const listing = await measureListing(
+    ctx,
+    [container, vol, snap, restore].filter((f) => f.startsWith(`${paths.dir}/`)),
+    titles.listing,
+  );
 
   const removal = await ctx.session.send(
     removeCommand(SUBVOLUME, findWhere(where.eq("name", paths.name("v")))),
@@ -277,20 +246,62 @@ export async function checkSnapshotPath(ctx: ProbeContext): Promise<CheckResult[
       status: "ok",
       observed: `${snapshotMs} ms`,
       supported: true,
-      note: "read-only snapshot of a subvolume holding a 16 MiB image, with its read-back",
+      note: "one /disk/btrfs/subvolume add parent= read-only=yes of a subvolume holding a 16 MiB image",
       ms: snapshotMs,
     },
-    {
-      id: "listing",
-      kind: "measurement",
-      title: titles.listing,
-      status: found === expected.length ? "ok" : "unsupported",
-      observed: `${listMs} ms`,
-      supported: found === expected.length,
-      note: `the driver listed ${subvolumes.length} subvolumes and ${files.length} files in the scratch directory${
-        found === expected.length ? "" : `; it missed ${expected.length - found} of the subvolumes it made`
-      }`,
-      ms: listMs,
-    },
+    listing,
   ];
+}
+
+/** A restored image attached with `/disk add` and no `file-size=`, as the driver restores and clones. */
+async function checkAttachRestored(ctx: ProbeContext, restore: string, title: string): Promise<CheckResult> {
+  const id = "attach_without_file_size";
+  const slot = ctx.paths.slot("w");
+  try {
+    await addScratchDisk(ctx, slot, `${ctx.paths.pool}/${restore}/disk.img`);
+  } catch (err) {
+    // Only RouterOS's own answer is a finding; a lost connection is a failed check.
+    if (!isRdsError(err) || err.routerText === undefined) throw err;
+    return settingCheck(id, title, "refuse", `refused: ${err.routerText}`);
+  }
+  const bytes = await diskFileSize(ctx, slot);
+  return settingCheck(id, title, "accept", `attached the restored image, ${bytes ?? "?"} bytes`);
+}
+
+/** The driver's listing of the scratch directory, timed; it must find every subvolume made there. */
+async function measureListing(
+  ctx: ProbeContext,
+  expected: readonly string[],
+  title: string,
+): Promise<CheckResult> {
+  const { paths } = ctx;
+  const started = performance.now();
+  let subvolumes: SubvolumeInfo[] = [];
+  let files: FileInfo[] = [];
+  const listed = await driverSays(async () => {
+    [subvolumes, files] = await Promise.all([
+      ctx.rds.listSubvolumes({ fullnamePrefix: `${paths.dir}/` }),
+      ctx.rds.listFiles({ namePrefix: `${paths.inPool()}/` }),
+    ]);
+    return true;
+  });
+  const ms = Math.round(performance.now() - started);
+  const found = listed
+    ? expected.filter((f) => subvolumes.some((s) => s.fullname.replace(/^\/+/, "") === f)).length
+    : 0;
+  const complete = found === expected.length;
+  return {
+    id: "listing",
+    kind: "measurement",
+    title,
+    status: complete ? "ok" : "unsupported",
+    observed: `${ms} ms`,
+    supported: complete,
+    note: listed
+      ? `the driver listed ${subvolumes.length} subvolumes and ${files.length} files in the scratch directory${
+          complete ? "" : `; it missed ${expected.length - found} of the subvolumes made there`
+        }`
+      : "the driver's listing of the scratch directory failed",
+    ms,
+  };
 }

@@ -15,7 +15,7 @@ export async function checkConnection(ctx: ProbeContext, connection: RdsConnecti
   try {
     const ms = await ctx.session.ping();
     const fp = connection.health().hostKeyFingerprint ?? "unknown";
-    return { ...requirement("connection", "SSH login", "ok", `host key ${fp}`, `first answer in ${ms} ms`) };
+    return requirement("connection", "SSH login", "ok", `host key ${fp}`, `first answer in ${ms} ms`);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     return requirement("connection", "SSH login", "unsupported", "no connection", message);
