@@ -90,10 +90,13 @@ export function summaryOf(report: Pick<DoctorReport, "checks" | "cleanup" | "int
   const count = (s: CheckStatus) => report.checks.filter((c) => c.status === s).length;
   const parts = [`${count("ok")} ok`, `${count("warning")} warning`, `${count("unsupported")} unsupported`];
   parts.push(`${count("error")} failed`, `${count("skipped")} skipped`);
+  const { removed, left } = report.cleanup;
   const cleanup =
-    report.cleanup.left.length === 0
-      ? `cleanup removed all ${report.cleanup.removed.length} objects it created`
-      : `cleanup LEFT ${report.cleanup.left.length} objects behind`;
+    left.length > 0
+      ? `cleanup LEFT ${left.length} objects behind`
+      : removed.length === 0
+        ? "nothing was created"
+        : `cleanup removed all ${removed.length} objects it created`;
   const stopped = report.interrupted ? `interrupted by ${report.interrupted}; ` : "";
   return `${stopped}${parts.join(", ")}; ${cleanup}`;
 }
