@@ -11,6 +11,7 @@ import { defineConfig } from "vitest/config";
  */
 const pure = [
   "test/unit/config.test.ts",
+  "test/unit/matrix.test.ts",
   "test/unit/csi/**/*.test.ts",
   "test/unit/observability/**/*.test.ts",
   "test/rds/unit/**/*.test.ts",

@@ -9,10 +9,14 @@ import type { StorageRds } from "./rds-port.js";
  * `<root>/snaps/<volume id>` per volume. RouterOS does not create parents on its own, so they are
  * made on demand: the first create that finds a parent missing makes it and tries once more.
  *
- * New folders are Btrfs subvolumes: a subvolume nested in a subvolume is documented
- * (`name=Snapshots/Documents-…`), while whether RouterOS takes a `name=` with `/` under plain
- * directories is not known. Folders an earlier version made as plain directories (`/file add
- * type=directory`) keep working where RouterOS takes such names; both kinds are removed alike.
+ * The top folders (`<root>`, `vols`, `snaps`, `deleted`) are made as Btrfs subvolumes: a subvolume
+ * nested in a subvolume is documented (`name=Snapshots/Documents-…`), while whether RouterOS takes
+ * a `name=` with `/` under plain directories is not known. A volume's snapshot folder is a plain
+ * directory, since a subvolume named like the volume would make `parent=<volume id>` ambiguous on
+ * a RouterOS that finds `parent=` by last name; where RouterOS refuses a snapshot under a plain
+ * directory, the (empty) folder is made again as a subvolume (`nestable`). Folders an earlier
+ * version made as plain directories keep working where RouterOS takes such names; both kinds are
+ * removed alike.
  */
 export class Directories {
   constructor(
@@ -29,7 +33,7 @@ export class Directories {
     const { layout } = this;
     let made = false;
     for (const dir of [layout.root, layout.volumesDir(), layout.snapshotsDir(), layout.tombstonesDir()]) {
-      if (await this.#make(layout.inPool(dir), call)) made = true;
+      if (await this.#make(layout.inPool(dir), call, "subvolume")) made = true;
     }
     return made;
   }
@@ -39,7 +43,7 @@ export class Directories {
     const { layout } = this;
     let made = false;
     for (const dir of [layout.root, layout.tombstonesDir()]) {
-      if (await this.#make(layout.inPool(dir), call)) made = true;
+      if (await this.#make(layout.inPool(dir), call, "subvolume")) made = true;
     }
     return made;
   }
@@ -48,11 +52,38 @@ export class Directories {
   async ensureVolumeSnapshots(volumeId: string, call: CallOptions): Promise<boolean> {
     const dir = this.layout.inPool(this.layout.volumeSnapshotsDir(volumeId));
     try {
-      return await this.#make(dir, call);
+      return await this.#make(dir, call, "directory");
     } catch (err) {
-      if (!isRdsError(err, "not-found") || !(await this.ensureBase(call))) throw err;
-      return this.#make(dir, call);
+      if (!(isRdsError(err, "not-found") || isRdsError(err, "protocol")) || !(await this.ensureBase(call)))
+        throw err;
+      return this.#make(dir, call, "directory");
     }
+  }
+
+  /**
+   * Makes `<root>/snaps/<volume id>` a subvolume when it is an empty plain directory: for a RouterOS
+   * that refuses a subvolume `name=` under a plain directory. True when it changed anything (the
+   * caller then tries its snapshot again); false when it already was a subvolume or is not empty.
+   */
+  async nestable(volumeId: string, call: CallOptions): Promise<boolean> {
+    const { layout } = this;
+    const relative = layout.volumeSnapshotsDir(volumeId);
+    const dir = layout.inPool(relative);
+    const [inside, asSubvolume] = await this.rds.read(
+      [
+        query.files({ namePrefix: `${dir.replace(/^\/+/, "")}/` }),
+        query.subvolume(relative, { fs: layout.fsLabel }),
+      ],
+      call,
+    );
+    if (asSubvolume !== null || inside.length > 0) return false;
+    this.logger.info(
+      { volumeId },
+      "RouterOS refuses subvolumes under plain directories; the snapshot folder becomes a subvolume",
+    );
+    await this.rds.removeFile(dir, call);
+    await this.#make(dir, call, "subvolume");
+    return true;
   }
 
   /**
@@ -144,9 +175,10 @@ export class Directories {
     }
   }
 
-  async #make(path: string, call: CallOptions): Promise<boolean> {
+  async #make(path: string, call: CallOptions, kind: "subvolume" | "directory"): Promise<boolean> {
     try {
-      await this.rds.createSubvolume({ fs: this.layout.fsLabel, fullname: this.#relative(path) }, call);
+      if (kind === "directory") await this.rds.addDirectory(path, call);
+      else await this.rds.createSubvolume({ fs: this.layout.fsLabel, fullname: this.#relative(path) }, call);
       return true;
     } catch (err) {
       if (isRdsError(err, "already-exists")) return false;

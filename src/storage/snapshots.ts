@@ -215,6 +215,14 @@ export class SnapshotStore {
       return await take();
     } catch (err) {
       await this.#refuseIfSourceGone(location.sourceVolumeId, err, call);
+      // A RouterOS that takes no subvolume under a plain directory: the folder becomes a subvolume.
+      if (
+        isRdsError(err, "invalid-input") &&
+        /\bname\b/.test(err.routerText ?? "") &&
+        (await directories.nestable(location.sourceVolumeId, call))
+      ) {
+        return take();
+      }
       // A volume made before its snapshot directory existed, or whose directory was removed. A
       // failure in unknown words is read the same way: making the directory tells whether it was missing.
       if (

@@ -54,6 +54,7 @@ afterEach(async () => {
 describe.each(variants)("under $name=$value", ({ name, value }) => {
   it("creates, snapshots, restores, clones, grows, lists and deletes, leaving nothing behind", async () => {
     // A layout made from nothing under this setting: the driver makes its folders itself.
+    await h.sim.control.exec('/disk remove [find where slot~"^pvc-"]');
     wipe(path.join(h.sim.poolMountPath, ROOT));
     await h.sim.control.refresh();
     await h.sim.control.setSettings({ [name]: value });
@@ -129,6 +130,9 @@ describe.each(variants)("under $name=$value", ({ name, value }) => {
     const left = await rdsState(h);
     expect(left.disks).toEqual([]);
     // Only the layout's folders stay (as subvolumes where the driver made them).
-    expect(left.subvolumes.filter((s) => !/^rds-csi(\/(vols|snaps|deleted))?$/.test(s))).toEqual([]);
+    expect(
+      left.subvolumes.filter((s) => !/^rds-csi(\/(vols|snaps|deleted))?$/.test(s)),
+      left.files.join(" "),
+    ).toEqual([]);
   });
 });

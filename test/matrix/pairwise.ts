@@ -16,14 +16,30 @@ const pairKey = (i: number, a: number, j: number, b: number) =>
  * a few candidates, each started from an uncovered pair and completed setting by setting (in a
  * shuffled order) with the value covering the most uncovered pairs; it stops when no pair is left.
  */
-export function pairwise(factors: Factors, candidates = 40): Combination[] {
+export function pairwise(
+  factors: Factors,
+  excluded: readonly Combination[] = [],
+  candidates = 40,
+): Combination[] {
   const names = Object.keys(factors);
   const sizes = names.map((n) => (factors[n] as readonly unknown[]).length);
+  const valueOf = (k: number, v: number) => (factors[names[k] as string] as readonly unknown[])[v];
+  // A choice (some settings still -1) is refused when it holds every value of an excluded pairing.
+  const refused = (choice: readonly number[]) =>
+    excluded.some((ex) =>
+      Object.entries(ex).every(([n, v]) => {
+        const k = names.indexOf(n);
+        return k >= 0 && (choice[k] as number) >= 0 && valueOf(k, choice[k] as number) === v;
+      }),
+    );
   const uncovered = new Set<string>();
   for (let i = 0; i < names.length; i++)
     for (let j = i + 1; j < names.length; j++)
       for (let a = 0; a < (sizes[i] as number); a++)
-        for (let b = 0; b < (sizes[j] as number); b++) uncovered.add(pairKey(i, a, j, b));
+        for (let b = 0; b < (sizes[j] as number); b++) {
+          const pair = sizes.map((_, k) => (k === i ? a : k === j ? b : -1));
+          if (!refused(pair)) uncovered.add(pairKey(i, a, j, b));
+        }
   const random = seeded(0x5eed);
   const gainOf = (choice: readonly number[]) => {
     let gain = 0;
@@ -49,6 +65,8 @@ export function pairwise(factors: Factors, candidates = 40): Combination[] {
         let value = 0;
         let valueGain = -1;
         for (let v = 0; v < (sizes[k] as number); v++) {
+          choice[k] = v;
+          if (refused(choice)) continue;
           let gain = 0;
           choice.forEach((other, m) => {
             if (m !== k && other >= 0 && uncovered.has(pairKey(m, other, k, v))) gain++;
@@ -88,14 +106,21 @@ function seeded(seed: number): () => number {
 }
 
 /** The pairs of values of `factors` that none of `combinations` holds (empty when pairwise-complete). */
-export function missingPairs(factors: Factors, combinations: readonly Combination[]): string[] {
+export function missingPairs(
+  factors: Factors,
+  combinations: readonly Combination[],
+  excluded: readonly Combination[] = [],
+): string[] {
   const names = Object.keys(factors);
   const missing: string[] = [];
   names.forEach((x, i) => {
     for (const y of names.slice(i + 1))
       for (const a of factors[x] as readonly unknown[])
         for (const b of factors[y] as readonly unknown[])
-          if (!combinations.some((c) => c[x] === a && c[y] === b))
+          if (
+            !combinations.some((c) => c[x] === a && c[y] === b) &&
+            !excluded.some((ex) => Object.keys(ex).length === 2 && ex[x] === a && ex[y] === b)
+          )
             missing.push(`${x}=${JSON.stringify(a)} with ${y}=${JSON.stringify(b)}`);
   });
   return missing;

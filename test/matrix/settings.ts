@@ -36,9 +36,18 @@ export interface NamedCombination {
   readonly settings: Combination;
 }
 
+/**
+ * Pairings of values the driver does not support, left out of the matrix (src/storage/README.md):
+ * with `parent=` found by last name only and no subvolume under plain directories, a volume's
+ * snapshot folder must be a subvolume named like the volume, and `parent=<volume id>` is ambiguous.
+ */
+export const UNSUPPORTED: readonly Combination[] = [
+  { snapshot_parent_resolution: "last-name", subvolume_name_with_slash: "refuse" },
+];
+
 /** The pairwise combinations of the matrix, each with a short name (`m1`, `m2`, …). */
 export function matrixCombinations(): NamedCombination[] {
-  return pairwise(MATRIX_FACTORS).map((settings, i) => ({ name: `m${i + 1}`, settings }));
+  return pairwise(MATRIX_FACTORS, UNSUPPORTED).map((settings, i) => ({ name: `m${i + 1}`, settings }));
 }
 
 /**

@@ -214,11 +214,6 @@ async function addSubvolume(world: SimWorld, inv: Invocation): Promise<RosValue>
   if (fs !== world.pool.label && fs !== world.pool.uuid) throw rosErrors.noMatch("fs");
   const relative = subvolumePath(toText(inv.args.get("name") as RosValue));
   if (relative === undefined) throw rosErrors.invalidValue("name");
-  // Nested in a subvolume is documented; under plain directories it is unknown (setting).
-  if (s.subvolume_name_with_slash === "refuse" && relative.includes("/")) {
-    const container = path.dirname(relative);
-    if (!(await world.btrfs.list()).some((x) => x.path === container)) throw rosErrors.invalidValue("name");
-  }
   const host = path.join(world.pool.mountPath, relative);
   if ((await pathKind(host)) !== "missing") throw new RosError(s.error_texts.subvolume_exists);
   const parentDir = await pathKind(path.dirname(host));
@@ -226,6 +221,11 @@ async function addSubvolume(world: SimWorld, inv: Invocation): Promise<RosValue>
     if (!s.auto_create_parent_dirs || parentDir !== "missing")
       throw new RosError(s.error_texts.missing_parent_dir);
     await makeDirectories(path.dirname(host));
+  }
+  // Nested in a subvolume is documented; under plain directories it is unknown (setting).
+  if (s.subvolume_name_with_slash === "refuse" && relative.includes("/")) {
+    const container = path.dirname(relative);
+    if (!(await world.btrfs.list()).some((x) => x.path === container)) throw rosErrors.invalidValue("name");
   }
   if (s.pool_full) throw new RosError(s.error_texts.no_space);
   const readOnly = inv.args.get("read-only")?.t === "bool" && (inv.args.get("read-only") as { v: boolean }).v;
