@@ -36,6 +36,8 @@ export interface Facts {
   relativePath?: { observed: string; note: string };
   /** A subvolume inside the scratch directory that further subvolumes nest in; undefined when none could be made. */
   container?: string;
+  /** RouterOS refuses a subvolume under a plain directory (`subvolume_name_with_slash`). */
+  nestingRefused?: boolean;
   /** `parent=` takes a full path (else the last name only). */
   parentByPath?: boolean;
   /** RouterOS's wording of each storage failure the probes provoked, by `error_texts` key. */

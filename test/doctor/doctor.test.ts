@@ -284,6 +284,20 @@ describe("rds-csi doctor against the emulator", () => {
     }
   });
 
+  it("reports the one unsupported pairing: parent= by last name where nesting under plain directories is refused", async () => {
+    await withSettings({ subvolume_name_with_slash: "refuse", snapshot_parent_resolution: "last-name" });
+    const before = await emulatorState();
+    const { run, report } = await doctorJson();
+    expect(check(report, "subvolume_name_with_slash")).toMatchObject({ observed: "refuse", supported: true });
+    expect(check(report, "snapshot_parent_resolution")).toMatchObject({
+      observed: "last-name",
+      supported: false,
+    });
+    expectConsistentExit(run, report);
+    expect(run.code).toBe(3);
+    expect(await emulatorState()).toEqual(before);
+  });
+
   it("cleans up after a probe whose connection drops mid-command", async () => {
     await withSettings({});
     const before = await emulatorState();

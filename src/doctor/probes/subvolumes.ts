@@ -66,6 +66,7 @@ export async function checkSubvolumeBasics(ctx: ProbeContext): Promise<CheckResu
       ? `refused: ${firstLine(reply.output)}${ctx.facts.scratchIsSubvolume ? "; the checks below nest in the scratch subvolume" : ""}`
       : `made ${nested}`,
   );
+  ctx.facts.nestingRefused = reply.error !== null;
   // Nesting in a subvolume is documented: where plain directories refuse it, the scratch subvolume serves.
   const container = reply.error ? (ctx.facts.scratchIsSubvolume ? paths.dir : undefined) : nested;
   if (!container) {
@@ -144,7 +145,10 @@ export async function checkParentResolution(ctx: ProbeContext): Promise<CheckRes
   const reply = await addSubvolume(ctx, snap, { parent: `${container}/p2/${twin}`, readOnly: true });
   ctx.facts.parentByPath = false;
   if (reply.error) {
-    return settingCheck(id, title, "last-name", `a full path is not a parent: ${firstLine(reply.output)}`);
+    return lastName(
+      ctx,
+      settingCheck(id, title, "last-name", `a full path is not a parent: ${firstLine(reply.output)}`),
+    );
   }
   const listed = await ctx.session.send(
     printJsonCommand("/file", where.startsWith("name", `${ctx.paths.pool}/${snap}/`), ["name"]),
@@ -157,12 +161,30 @@ export async function checkParentResolution(ctx: ProbeContext): Promise<CheckRes
     ctx.facts.parentByPath = true;
     return settingCheck(id, title, "path", "the snapshot holds the named subvolume's files");
   }
-  return settingCheck(
-    id,
-    title,
-    "last-name",
-    `the snapshot holds ${names.join(", ") || "nothing"}: RouterOS took the other subvolume of the same name`,
+  return lastName(
+    ctx,
+    settingCheck(
+      id,
+      title,
+      "last-name",
+      `the snapshot holds ${names.join(", ") || "nothing"}: RouterOS took the other subvolume of the same name`,
+    ),
   );
+}
+
+/**
+ * `parent=` by last name is supported, except together with no subvolumes under plain directories:
+ * the driver's per-volume snapshot folders would then have to be subvolumes named like their
+ * volumes, and `parent=<volume id>` would be ambiguous (src/storage/README.md).
+ */
+function lastName(ctx: ProbeContext, check: CheckResult): CheckResult {
+  if (!ctx.facts.nestingRefused) return check;
+  return {
+    ...check,
+    status: "unsupported",
+    supported: false,
+    note: `${check.note}; together with subvolume_name_with_slash=refuse the driver cannot take snapshots (parent= by a volume's id would be ambiguous)`,
+  };
 }
 
 /**
