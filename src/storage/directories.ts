@@ -182,8 +182,8 @@ export class Directories {
       return true;
     } catch (err) {
       if (isRdsError(err, "already-exists")) return false;
-      // A plain directory of an earlier version is not a subvolume, whatever RouterOS calls the clash.
-      if (!isRdsError(err, "not-found") && (await this.rds.getFile(path, call)) !== null) return false;
+      // A plain directory of an earlier version is not a subvolume: a clash in words nobody knows.
+      if (isRdsError(err, "protocol") && (await this.rds.getFile(path, call)) !== null) return false;
       throw err;
     }
   }
