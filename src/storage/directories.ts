@@ -161,10 +161,7 @@ export class Directories {
    */
   async #remove(path: string, call: CallOptions, finalAttempt: boolean): Promise<void> {
     try {
-      // A subvolume folder goes with the subvolume (none there is not an error); a plain one with
-      // `/file remove`. Btrfs refuses to delete a subvolume that holds another (a snapshot).
-      await this.rds.removeSubvolume(this.#relative(path), { ...call, fs: this.layout.fsLabel });
-      await this.rds.removeFile(path, call);
+      await this.#removeFolder(path, call);
     } catch (err) {
       const refused = isRdsError(err, "invalid-input") || (finalAttempt && isRdsError(err) && !err.retryable);
       if (!refused) throw err;
@@ -175,6 +172,27 @@ export class Directories {
     }
   }
 
+  /**
+   * A plain folder goes with `/file remove`; one made as a subvolume (RouterOS refuses that with
+   * words of its own) with the subvolume — 1 round trip, 3 for a subvolume. Btrfs refuses to delete
+   * a subvolume that holds another (a snapshot).
+   */
+  async #removeFolder(path: string, call: CallOptions): Promise<void> {
+    try {
+      await this.rds.removeFile(path, call);
+    } catch (err) {
+      if (!isRdsError(err, "protocol")) throw err;
+      const fs = this.layout.fsLabel;
+      const folder = await this.rds.getSubvolume(this.#relative(path), { ...call, fs });
+      if (folder === null) throw err;
+      await this.rds.removeSubvolume(this.#relative(path), {
+        ...call,
+        fs,
+        ...(folder.uuid ? { uuid: folder.uuid } : {}),
+      });
+    }
+  }
+
   async #make(path: string, call: CallOptions, kind: "subvolume" | "directory"): Promise<boolean> {
     try {
       if (kind === "directory") await this.rds.addDirectory(path, call);
@@ -182,8 +200,8 @@ export class Directories {
       return true;
     } catch (err) {
       if (isRdsError(err, "already-exists")) return false;
-      // A plain directory of an earlier version is not a subvolume, whatever RouterOS calls the clash.
-      if (!isRdsError(err, "not-found") && (await this.rds.getFile(path, call)) !== null) return false;
+      // A plain directory of an earlier version is not a subvolume: a clash in words nobody knows.
+      if (isRdsError(err, "protocol") && (await this.rds.getFile(path, call)) !== null) return false;
       throw err;
     }
   }
