@@ -1,6 +1,12 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { type CommonConfig, type ControllerConfig, lateCommandWindowMs, type NodeConfig } from "./config.js";
+import {
+  type CommonConfig,
+  type ControllerConfig,
+  connectionOptionsFor,
+  lateCommandWindowMs,
+  type NodeConfig,
+} from "./config.js";
 import type { ControllerSettings } from "./csi/controller-service.js";
 import { createIdentityService, type ReadinessSource } from "./csi/identity-service.js";
 import { KeyedLocks } from "./csi/locks.js";
@@ -16,7 +22,7 @@ import { startMetricsServer } from "./observability/http.js";
 import { type ControllerMetrics, DriverMetrics } from "./observability/metrics.js";
 import type { Reconciler } from "./reconcile/index.js";
 import { TARGET_SOCKET } from "./sim/target.js";
-import type { OpenedStorage, OpenStorageOptions, Storage, TombstoneSweep } from "./storage/index.js";
+import type { OpenedStorage, Storage, TombstoneSweep } from "./storage/index.js";
 import { DRIVER_VERSION } from "./version.js";
 
 export type Role = "controller" | "node" | "all";
@@ -174,7 +180,7 @@ function startController(
   const metrics = required(shared.metrics.controller, "controller metrics");
   const lateWindowMs = lateCommandWindowMs(c);
   const opened = m.openStorage({
-    connection: connectionOptions(c),
+    connection: connectionOptionsFor(c),
     pool: c.rdsPool,
     fsLabel: c.rdsFsLabel ?? c.rdsPool,
     root: c.rdsRoot,
@@ -211,24 +217,6 @@ function startController(
       await sweep?.stop();
       opened.close();
     },
-  };
-}
-
-function connectionOptions(c: ControllerConfig): OpenStorageOptions["connection"] {
-  const hostKey = c.rdsHostKeyFingerprint
-    ? { fingerprint: c.rdsHostKeyFingerprint }
-    : c.rdsKnownHostsFile
-      ? { knownHostsFile: c.rdsKnownHostsFile }
-      : { insecureSkipVerify: true as const };
-  return {
-    host: c.rdsAddress,
-    port: c.rdsPort,
-    username: c.rdsUser,
-    privateKey: { path: c.rdsKeyFile },
-    ...(c.rdsKeyPassphraseFile ? { passphrase: { path: c.rdsKeyPassphraseFile } } : {}),
-    hostKey,
-    maxChannels: c.rdsMaxChannels,
-    commandTimeoutMs: c.rdsCommandTimeout,
   };
 }
 

@@ -32,7 +32,8 @@ export type Menu =
   | "/disk/btrfs/filesystem"
   | "/file"
   | "/system/resource"
-  | "/system/identity";
+  | "/system/identity"
+  | "/system/package";
 
 const PROPERTY_NAME = /^(\.id|[a-z][a-z0-9-]*)$/;
 
@@ -40,6 +41,13 @@ function propertyName(name: string): string {
   if (!PROPERTY_NAME.test(name)) throw invalidInput(`property name ${JSON.stringify(name)} is not valid`);
   return name;
 }
+
+const SIZE_SUFFIXES: ReadonlyArray<readonly [string, bigint]> = [
+  ["T", 1024n ** 4n],
+  ["G", 1024n ** 3n],
+  ["M", 1024n ** 2n],
+  ["k", 1024n],
+];
 
 /** Value constructors for `name=value` arguments. */
 export const value = {
@@ -58,6 +66,19 @@ export const value = {
   },
   bool(flag: boolean): Fragment {
     return fragment(flag ? "yes" : "no");
+  },
+  /**
+   * A byte count with the largest binary suffix that divides it (`1024M`, `5G`, `1T`): RouterOS
+   * is seen taking `file-size=50G`; whether it takes plain bytes is unknown. A count no suffix
+   * divides is sent as digits.
+   */
+  size(bytes: bigint, what = "size"): Fragment {
+    if (typeof bytes !== "bigint" || bytes < 0n)
+      throw invalidInput(`${what} ${String(bytes)} is not a byte count`);
+    for (const [suffix, unit] of SIZE_SUFFIXES) {
+      if (bytes > 0n && bytes % unit === 0n) return fragment(`${bytes / unit}${suffix}`);
+    }
+    return fragment(bytes.toString());
   },
   /** A non-negative integer, e.g. a byte count, sent as plain decimal digits. */
   integer(n: bigint | number, what = "number"): Fragment {
@@ -94,6 +115,28 @@ export const where = {
   /** `property~"^prefix"`; the prefix is matched literally. An empty prefix matches everything. */
   startsWith(property: string, prefix: string): Condition {
     return condition(`${propertyName(property)}~${quoteString(`^${literalRegex(prefix)}`, property)}`);
+  },
+  /**
+   * A path property (`fullname`) equal to `path` whether RouterOS prints it with a leading slash
+   * or without (unknown for subvolumes): `path="a/b" or path="/a/b"`.
+   */
+  pathIs(property: string, path: string): Condition {
+    const bare = path.replace(/^\/+/, "");
+    return where.or(where.eq(property, bare), where.eq(property, `/${bare}`));
+  },
+  /** A path property starting with `prefix`, with or without a leading slash: `path~"^/?prefix"`. */
+  pathStartsWith(property: string, prefix: string): Condition {
+    const bare = prefix.replace(/^\/+/, "");
+    return condition(`${propertyName(property)}~${quoteString(`^/?${literalRegex(bare)}`, property)}`);
+  },
+  /**
+   * A subvolume's `fs` naming the Btrfs filesystem labelled `label`: RouterOS may print the label
+   * or the filesystem's uuid there (unknown), so both are compared, the uuid looked up in the same
+   * line: `fs="L" or fs=[/disk/btrfs/filesystem get [find where label="L"] uuid]`.
+   */
+  fsIs(label: string): Condition {
+    const quoted = quoteString(label, "fs");
+    return condition(`(fs=${quoted}) or (fs=[/disk/btrfs/filesystem get [find where label=${quoted}] uuid])`);
   },
   and(...conditions: Condition[]): Condition {
     if (conditions.length === 0) throw invalidInput("empty condition");
@@ -240,6 +283,11 @@ export function printAsValueCommand(menu: Menu, condition?: Condition, proplist?
 /** `:put [:serialize to=json [/menu print detail as-value …]]` (RouterOS 7.13+): one JSON array. */
 export function printJsonCommand(menu: Menu, condition?: Condition, proplist?: Proplist): RouterOsCommand {
   return { line: `:put [:serialize to=json [${printAsValue(menu, condition, proplist)}]]`, mutating: false };
+}
+
+/** `:put "<text>"`: prints a quoted constant (batch separators, `rds-csi doctor` markers). */
+export function putCommand(text: string): RouterOsCommand {
+  return { line: `:put ${quoteString(text)}`, mutating: false };
 }
 
 /** `:put [/menu get [target] property]`: one raw value. */

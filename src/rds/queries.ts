@@ -8,8 +8,10 @@ import {
   type DiskInfo,
   decodeDisk,
   decodeFile,
+  decodePoolCapacity,
   decodeSubvolume,
   type FileInfo,
+  type PoolCapacity,
   type SubvolumeInfo,
 } from "./records.js";
 
@@ -64,14 +66,44 @@ export const FILE_PROPLIST: Proplist = ["name", "type", "size", "last-modified"]
 function subvolumeCondition(condition: Condition, fs: string | undefined): Condition {
   return fs === undefined
     ? condition
-    : where.and(where.eq("fs", validateLabel(fs, "filesystem label")), condition);
+    : where.and(where.fsIs(validateLabel(fs, "filesystem label")), condition);
 }
 
 const subvolumes = (items: PrintedItem[], options: DecodeOptions) =>
   items.map((i) => decodeSubvolume(i, options));
 const files = (items: PrintedItem[], options: DecodeOptions) => items.map((i) => decodeFile(i, options));
 
+/** The capacity of the first item that shows exact `size` and `free`, or null. */
+function capacityOf(items: PrintedItem[]): PoolCapacity | null {
+  for (const item of items) {
+    try {
+      return decodePoolCapacity(item);
+    } catch {
+      // not a mounted pool: no exact size and free
+    }
+  }
+  return null;
+}
+
 export const query = {
+  /** The capacity of the pool disk mounted at `mountPoint` (`/<pool>`), or null. */
+  poolAt(mountPoint: string): Query<PoolCapacity | null> {
+    return {
+      menu: "/disk",
+      condition: where.eq("mount-point", validateLabel(mountPoint, "pool mount point")),
+      decode: (items) => capacityOf(items.filter((i) => i.properties.get("mount-point") === mountPoint)),
+    };
+  },
+
+  /** The capacity of the pool disk holding the Btrfs filesystem labelled `label`, or null. */
+  poolLabelled(label: string): Query<PoolCapacity | null> {
+    return {
+      menu: "/disk",
+      condition: where.eq("fs-label", validateLabel(label, "filesystem label")),
+      decode: (items) => capacityOf(items.filter((i) => i.properties.get("fs-label") === label)),
+    };
+  },
+
   /** The disk with this slot, or null. */
   disk(slot: string): Query<DiskInfo | null> {
     validateId(slot, "disk slot");
@@ -107,7 +139,7 @@ export const query = {
     const wanted = validatePath(fullname, "subvolume").join("/");
     return {
       menu: "/disk/btrfs/subvolume",
-      condition: subvolumeCondition(where.eq("fullname", wanted), options.fs),
+      condition: subvolumeCondition(where.pathIs("fullname", wanted), options.fs),
       decode: (items, o) => subvolumes(items, o).find((s) => s.fullname === wanted) ?? null,
     };
   },
@@ -125,7 +157,7 @@ export const query = {
   }): Query<SubvolumeInfo[]> {
     const prefix = fileNamePrefix(filter.fullnamePrefix);
     const range = filter.nameRange;
-    const byPrefix = where.startsWith("fullname", prefix);
+    const byPrefix = where.pathStartsWith("fullname", prefix);
     const condition = range
       ? where.and(byPrefix, where.hexRange("name", range.prefix, range.from, range.to))
       : byPrefix;
@@ -145,7 +177,7 @@ export const query = {
     const prefix = fileNamePrefix(filter.fullnamePrefix);
     return {
       menu: "/disk/btrfs/subvolume",
-      condition: subvolumeCondition(where.startsWith("fullname", prefix), filter.fs),
+      condition: subvolumeCondition(where.pathStartsWith("fullname", prefix), filter.fs),
       countOnly: true,
       decode: (_items, o) => o.count ?? 0,
     };

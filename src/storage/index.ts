@@ -42,4 +42,4 @@ export {
 } from "./tombstone-sweep.js";
 export type { Reclaimed, Tombstone, Tombstones } from "./tombstones.js";
 export type { VolumePlan, VolumeRecord, VolumeSeed } from "./volumes.js";
-export { IMAGE_SIZE_STEP, VolumeStore } from "./volumes.js";
+export { IMAGE_SIZE_STEP, VolumeInUseError, VolumeStore } from "./volumes.js";

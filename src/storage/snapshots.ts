@@ -295,9 +295,18 @@ export class SnapshotStore {
       return await take();
     } catch (err) {
       await this.#refuseIfSourceGone(location.sourceVolumeId, err, call);
-      // A volume made before its snapshot directory existed, or whose directory was removed.
+      // A RouterOS that takes no subvolume under a plain directory: the folder becomes a subvolume.
       if (
-        !isRdsError(err, "not-found") ||
+        isRdsError(err, "invalid-input") &&
+        /\bname\b/.test(err.routerText ?? "") &&
+        (await directories.nestable(location.sourceVolumeId, call))
+      ) {
+        return take();
+      }
+      // A volume made before its snapshot directory existed, or whose directory was removed. A
+      // failure in unknown words is read the same way: making the directory tells whether it was missing.
+      if (
+        !(isRdsError(err, "not-found") || isRdsError(err, "protocol")) ||
         !(await directories.ensureVolumeSnapshots(location.sourceVolumeId, call))
       ) {
         throw err;

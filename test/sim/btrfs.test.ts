@@ -37,11 +37,15 @@ function du(...paths: string[]): Array<{ total: number; exclusive: number; share
 describe("sim Btrfs subvolumes and snapshots", () => {
   let sim: SimFixture;
   let run: (line: string) => Promise<string>;
+  /** A plain `admin` session: 80 columns, as print detail layouts are checked. */
+  let run80: (line: string) => Promise<string>;
   const host = (rel: string) => path.join(sim.poolMountPath, rel);
 
   beforeAll(async () => {
     sim = await startSim();
-    run = async (line) => (await sshExec(sim, line)).stdout;
+    // A wide session (as the driver logs in): `:put` wraps its replies at the session width.
+    run = async (line) => (await sshExec(sim, line, { user: "admin+ct4096w" })).stdout;
+    run80 = async (line) => (await sshExec(sim, line)).stdout;
     const dirs = ["rds-csi", "rds-csi/vols", "rds-csi/snaps", "rds-csi/snaps/pvc-a"];
     expect(await run(dirs.map((d) => `/file add type=directory name=raid1/${d}`).join("; "))).toBe("");
     expect(await run("/disk/btrfs/subvolume/add fs=raid1 name=rds-csi/vols/pvc-a")).toBe("");
@@ -97,7 +101,7 @@ describe("sim Btrfs subvolumes and snapshots", () => {
     const id = Number(record?.["subvolume-id"]);
     expect(record?.[".id"]).toBe(`*${id.toString(16).toUpperCase()}`);
 
-    const detail = await run('/disk/btrfs/subvolume/print detail where fullname~"^rds-csi/snaps/"');
+    const detail = await run80('/disk/btrfs/subvolume/print detail where fullname~"^rds-csi/snaps/"');
     const tokens = [
       "fs=raid1",
       'name="snap-1"',
