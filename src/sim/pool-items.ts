@@ -21,9 +21,9 @@ export function subvolumeOfItem(
   return pool === undefined ? undefined : { pool, index, subvolumeId: itemId % POOL_ID_STRIDE };
 }
 
-/** The pool whose Btrfs label `fs=` names. */
+/** The pool whose Btrfs filesystem `fs=` names, by label or uuid. */
 export function poolLabeled(world: SimWorld, label: string): { pool: SimPool; index: number } | undefined {
-  const index = world.pools.findIndex((p) => p.view.label === label);
+  const index = world.pools.findIndex((p) => p.view.label === label || p.view.uuid === label);
   const pool = world.pools[index];
   return pool === undefined ? undefined : { pool, index };
 }

@@ -1,4 +1,5 @@
-import { invalidArgument, notFound, outOfRange } from "../errors.js";
+import { VolumeInUseError } from "../../storage/index.js";
+import { failedPrecondition, invalidArgument, notFound, outOfRange } from "../errors.js";
 import type { RequestContext } from "../pipeline.js";
 import type { ControllerExpandVolumeRequest, ControllerExpandVolumeResponse, Outgoing } from "../types.js";
 import { type Controller, callOf, volumeOf } from "./context.js";
@@ -30,7 +31,12 @@ export async function controllerExpandVolume(
       throw choice.reason === "invalid" ? invalidArgument(choice.message) : outOfRange(choice.message);
     }
     const grown =
-      choice.bytes > volume.sizeBytes ? await volumes.grow(target.id, choice.bytes, call) : volume;
+      choice.bytes > volume.sizeBytes
+        ? await volumes.grow(target.id, choice.bytes, call).catch((err: unknown) => {
+            // The CSI answer for a published volume the plugin cannot grow online.
+            throw err instanceof VolumeInUseError ? failedPrecondition(err.message) : err;
+          })
+        : volume;
     return {
       capacity_bytes: grown.sizeBytes.toString(),
       node_expansion_required: req.volume_capability?.access_type !== "block",

@@ -2,24 +2,50 @@ import { isPoolName, isSnapshotId, splitPooledId } from "../../storage/index.js"
 
 /**
  * ListSnapshots paging tokens. A token is the last snapshot id of the previous page; the next page
- * starts after it in id order. Nothing is kept in memory, so a token survives a controller
- * restart, and deleting snapshots between pages neither repeats nor skips the ones that remain.
+ * starts after it in id order. It also carries how many snapshots the walk expected in all (a hint
+ * that sizes the slice of the id space the next page reads; never trusted for what is listed).
+ * Nothing is kept in memory, so a token survives a controller restart, and deleting snapshots
+ * between pages neither repeats nor skips the ones that remain. `v1.<id>` tokens (without the
+ * hint) are still accepted.
  */
 
-const TOKEN_VERSION = "v1";
+const TOKEN_VERSION = "v2";
+const OLD_VERSION = "v1";
 
-export function encodeListToken(lastSnapshotId: string): string {
-  return `${TOKEN_VERSION}.${lastSnapshotId}`;
+export interface ListToken {
+  /** The page starts after this id. */
+  afterId: string;
+  /** How many snapshots the walk expected in all, when known. */
+  total?: number;
 }
 
-/** The snapshot id a token resumes after, or undefined when the token is not one of ours. */
-export function decodeListToken(token: string): string | undefined {
+export function encodeListToken(lastSnapshotId: string, total?: number): string {
+  return total === undefined
+    ? `${TOKEN_VERSION}.${lastSnapshotId}`
+    : `${TOKEN_VERSION}.${lastSnapshotId}.${total}`;
+}
+
+/** What a token resumes after, or undefined when the token is not one of ours. */
+export function decodeListToken(token: string): ListToken | undefined {
   const dot = token.indexOf(".");
-  if (dot < 0 || token.slice(0, dot) !== TOKEN_VERSION) return undefined;
-  const id = token.slice(dot + 1);
-  // A snapshot id as handed out: plain, or `<pool>:` before it (a pool not served still orders).
+  if (dot < 0) return undefined;
+  const version = token.slice(0, dot);
+  const rest = token.slice(dot + 1);
+  // `<id>[.<total>]`; a pool name in the id may hold dots, a snapshot id none.
+  const last = rest.lastIndexOf(".");
+  const tail = last < 0 ? undefined : rest.slice(last + 1);
+  const hasTotal = tail !== undefined && /^\d{1,9}$/.test(tail);
+  const id = hasTotal ? rest.slice(0, last) : rest;
+  if (!isListedSnapshotId(id)) return undefined;
+  if (version === OLD_VERSION) return hasTotal ? undefined : { afterId: id };
+  if (version !== TOKEN_VERSION) return undefined;
+  return hasTotal ? { afterId: id, total: Number(tail) } : { afterId: id };
+}
+
+/** A snapshot id as handed out: plain, or `<pool>:` before it (a pool not served still orders). */
+function isListedSnapshotId(id: string): boolean {
   const { pool, id: inPool } = splitPooledId(id);
-  return isSnapshotId(inPool) && (pool === undefined || isPoolName(pool)) ? id : undefined;
+  return isSnapshotId(inPool) && (pool === undefined || isPoolName(pool));
 }
 
 export interface Page<T> {

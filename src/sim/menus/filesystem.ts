@@ -37,10 +37,12 @@ function filesystemTable(world: SimWorld): Table {
     ],
     properties: ["label", "uuid", "total-devs", "dev-ids", "devs", "default-subvolume", "spaces"],
     // One item per pool, each its own filesystem.
-    list: async () =>
+    list: async (ctx) =>
       Promise.all(
         world.pools.map(async ({ view: pool, btrfs }, i) => {
-          const usage = await btrfs.usage();
+          // `spaces` costs a `btrfs filesystem usage`: read only when it may be shown.
+          const usage =
+            ctx.proplist === undefined || ctx.proplist.includes("spaces") ? await btrfs.usage() : [];
           const spaces = usage
             .map((u) => {
               const pct = u.total === 0n ? 0n : (u.used * 100n) / u.total;

@@ -7,6 +7,7 @@ import { RosError, rosErrors } from "../errors.js";
 import { poolLabeled, subvolumeItemId, subvolumeOfItem } from "../pool-items.js";
 import type { FlagDef, PropStyle, PropValue } from "../printer.js";
 import type { ArgSpec, CommandSpec, Invocation, MenuSpec } from "../schema.js";
+import type { Settings } from "../settings.js";
 import { bool, itemId, NIL, num, type RosValue, str, toText } from "../values.js";
 import type { SimPool, SimWorld } from "../world.js";
 import { readCommands, targetItems } from "./list-commands.js";
@@ -51,11 +52,12 @@ export function subvolumeTable(world: SimWorld): Table {
   // next to 10 000 subvolumes builds one item, not 10 000.
   const built = new WeakMap<Subvolume, BuiltItem>();
   const last: ({ list: readonly Subvolume[]; format: string; items: TableItem[] } | undefined)[] = [];
-  const memo = (index: number, list: readonly Subvolume[], format: "name" | "fullname"): TableItem[] => {
+  const memo = (index: number, list: readonly Subvolume[], settings: Settings): TableItem[] => {
+    const format = printForm(settings);
     const kept = last[index];
-    if (kept?.list === list && kept.format === format) return kept.items;
+    if (kept?.list === list && kept.format === format.key) return kept.items;
     const items = subvolumeItems(world.pools[index] as SimPool, index, format, list, built);
-    last[index] = { list, format, items };
+    last[index] = { list, format: format.key, items };
     return items;
   };
   return {
@@ -71,13 +73,36 @@ export function subvolumeTable(world: SimWorld): Table {
     // Every pool's subvolumes, the first pool's first.
     list: async (ctx) =>
       (
-        await Promise.all(
-          world.pools.map(async (pool, i) =>
-            memo(i, await pool.btrfs.list(), ctx.settings.subvolume_parent_format),
-          ),
-        )
+        await Promise.all(world.pools.map(async (pool, i) => memo(i, await pool.btrfs.list(), ctx.settings)))
       ).flat(),
   };
+}
+
+/** The settings that change how a subvolume is printed (unknown on real RouterOS). */
+interface PrintForm {
+  readonly key: string;
+  readonly parent: Settings["subvolume_parent_format"];
+  readonly fullname: Settings["subvolume_fullname_form"];
+  readonly fs: Settings["subvolume_fs_form"];
+  readonly time: Settings["creation_time_format"];
+}
+
+function printForm(s: Settings): PrintForm {
+  const form = {
+    parent: s.subvolume_parent_format,
+    fullname: s.subvolume_fullname_form,
+    fs: s.subvolume_fs_form,
+    time: s.creation_time_format,
+  };
+  return { ...form, key: Object.values(form).join(",") };
+}
+
+/** `2026-12-05 13:28:46` as `dec/05/2026 13:28:46`. */
+function routerOsTime(iso: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\S+)$/.exec(iso);
+  if (!m) return iso;
+  const months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+  return `${months[Number(m[2]) - 1]}/${m[3]}/${m[1]} ${m[4]}`;
 }
 
 interface BuiltItem {
@@ -90,7 +115,7 @@ interface BuiltItem {
 function subvolumeItems(
   pool: SimPool,
   index: number,
-  format: "name" | "fullname",
+  format: PrintForm,
   subvolumes: readonly Subvolume[],
   built: WeakMap<Subvolume, BuiltItem>,
 ): TableItem[] {
@@ -100,10 +125,10 @@ function subvolumeItems(
     const source = s.parentUuid ? byUuid.get(s.parentUuid) : undefined;
     const container = s.topLevel === 5 ? undefined : byId.get(s.topLevel);
     const known = built.get(s);
-    if (known && known.source === source && known.container === container && known.format === format)
+    if (known && known.source === source && known.container === container && known.format === format.key)
       return known.item;
     const item = subvolumeItem(pool, index, format, s, source, container);
-    built.set(s, { item, source, container, format });
+    built.set(s, { item, source, container, format: format.key });
     return item;
   });
 }
@@ -111,12 +136,13 @@ function subvolumeItems(
 function subvolumeItem(
   pool: SimPool,
   index: number,
-  format: "name" | "fullname",
+  format: PrintForm,
   s: Subvolume,
   source: Subvolume | undefined,
   containerSubvolume: Subvolume | undefined,
 ): TableItem {
-  const fullParent = format === "fullname";
+  const fullParent = format.parent === "fullname";
+  const fullname = format.fullname === "leading-slash" ? `/${s.path}` : s.path;
   const label = (v: Subvolume | undefined) =>
     v === undefined ? "" : fullParent ? v.path : path.basename(v.path);
   const container = s.topLevel === 5 ? FS_ROOT : label(containerSubvolume) || FS_ROOT;
@@ -126,19 +152,23 @@ function subvolumeItem(
   return {
     id: subvolumeItemId(index, s.id),
     name: path.basename(s.path),
-    aliases: [s.path],
+    aliases: [s.path, `/${s.path}`],
     flags,
     props: [
-      p("fs", str(pool.view.label), "bare"),
+      p("fs", str(format.fs === "uuid" ? pool.view.uuid : pool.view.label), "bare"),
       p("name", str(path.basename(s.path)), "quoted"),
-      p("fullname", str(s.path), "quoted"),
+      p("fullname", str(fullname), "quoted"),
       p("top-level", str(container), "bare"),
       p("parent", str(label(source)), "bare"),
       p("read-only", bool(s.readOnly), "yesno"),
       p("uuid", str(s.uuid), "quoted"),
       p("subvolume-id", num(s.id), "bare"),
       p("generation", num(s.generation), "bare"),
-      p("creation-time", str(s.creationTime), "bare"),
+      p(
+        "creation-time",
+        str(format.time === "routeros" ? routerOsTime(s.creationTime) : s.creationTime),
+        "bare",
+      ),
       p("snapshot", bool(s.parentUuid !== undefined), "yesno"),
       p("path", str(`/${pool.view.name}/${s.path}`), "bare"),
     ],
@@ -156,12 +186,17 @@ export function subvolumePath(name: string): string | undefined {
   return parts.join("/");
 }
 
-/** `parent=`: a subvolume's fullname, or the last component when exactly one subvolume has it. */
-async function resolveParent(pool: SimPool, value: string): Promise<Subvolume> {
+/**
+ * `parent=`: a subvolume's fullname, or the last component when exactly one subvolume has it;
+ * with `snapshot_parent_resolution: last-name`, only the last component (a path matches nothing).
+ */
+async function resolveParent(world: SimWorld, pool: SimPool, value: string): Promise<Subvolume> {
   const all = await pool.btrfs.list();
   const wanted = value.replace(/^\/+|\/+$/g, "");
-  const exact = all.find((s) => s.path === wanted);
-  if (exact) return exact;
+  if (world.settings().snapshot_parent_resolution === "path") {
+    const exact = all.find((s) => s.path === wanted);
+    if (exact) return exact;
+  }
   const named = all.filter((s) => path.basename(s.path) === wanted);
   if (named.length === 1) return named[0] as Subvolume;
   if (named.length > 1) throw rosErrors.ambiguous("parent");
@@ -197,12 +232,17 @@ async function addSubvolume(world: SimWorld, inv: Invocation): Promise<RosValue>
       throw new RosError(s.error_texts.missing_parent_dir);
     await makeDirectories(path.dirname(host));
   }
+  // Nested in a subvolume is documented; under plain directories it is unknown (setting).
+  if (s.subvolume_name_with_slash === "refuse" && relative.includes("/")) {
+    const container = path.dirname(relative);
+    if (!(await pool.btrfs.list()).some((x) => x.path === container)) throw rosErrors.invalidValue("name");
+  }
   if (s.pool_full) throw new RosError(s.error_texts.no_space);
   const readOnly = inv.args.get("read-only")?.t === "bool" && (inv.args.get("read-only") as { v: boolean }).v;
   const parentArg = inv.args.get("parent");
   try {
     if (parentArg !== undefined && toText(parentArg) !== "") {
-      const source = await resolveParent(pool, toText(parentArg));
+      const source = await resolveParent(world, pool, toText(parentArg));
       await pool.btrfs.snapshot(path.join(pool.view.mountPath, source.path), host, readOnly);
     } else {
       await pool.btrfs.create(host);
