@@ -92,6 +92,8 @@ export const controllerSchema = z.object({
     .optional(),
   /** "auto" or milliseconds; see `lateCommandWindowMs`. */
   lateCommandWindow: z.union([z.literal("auto"), duration]),
+  /** Serve the read-only lineage page on the metrics address (`src/lineage`). */
+  lineagePage: boolish,
 });
 
 /** The window a late RouterOS command can still arrive in, for the auto setting: ten command timeouts. */
@@ -288,6 +290,12 @@ export function controllerOptions(): Option[] {
       "LATE_COMMAND_WINDOW",
       "auto",
     ),
+    opt(
+      "--lineage-page [bool]",
+      "serve a read-only page of what was made from what (/lineage, /lineage.json) on --metrics-address",
+      "LINEAGE_PAGE",
+      "false",
+    ),
   ];
 }
 
@@ -329,14 +337,21 @@ export function validateConfig<S extends z.ZodType>(schema: S, raw: Record<strin
 
 /** Cross-field checks that zod objects cannot express alone. */
 export function checkControllerConfig(c: ControllerConfig): void {
+  checkHostKeyConfig(c);
+  if (c.nodeTransport === "loop" && !c.loopPoolPath) {
+    throw new Error("invalid configuration:\n  --node-transport loop needs --loop-pool-path");
+  }
+}
+
+/** Every command that talks to the RDS verifies its host key unless told, knowingly, not to. */
+export function checkHostKeyConfig(
+  c: Pick<ControllerConfig, "rdsHostKeyFingerprint" | "rdsKnownHostsFile" | "rdsInsecureSkipHostKeyCheck">,
+): void {
   const pinned = [c.rdsHostKeyFingerprint, c.rdsKnownHostsFile].filter(Boolean).length;
   if (pinned === 0 && !c.rdsInsecureSkipHostKeyCheck) {
     throw new Error(
       "invalid configuration:\n  the RDS host key must be verified: set --rds-host-key-fingerprint or --rds-known-hosts-file " +
         "(or, knowingly, --rds-insecure-skip-host-key-check)",
     );
-  }
-  if (c.nodeTransport === "loop" && !c.loopPoolPath) {
-    throw new Error("invalid configuration:\n  --node-transport loop needs --loop-pool-path");
   }
 }

@@ -9,6 +9,7 @@ import type { ServiceHandlers } from "./csi/pipeline.js";
 import type { CsiServiceName } from "./csi/proto.js";
 import { type CsiServer, startCsiServer } from "./csi/server.js";
 import { registerServices } from "./csi/services.js";
+import { cachedLineage, type Lineage, readLineage } from "./lineage/index.js";
 import { createLogger, type Logger } from "./log.js";
 import { resolveHostNqn } from "./node/index.js";
 import { checkNvmeSettings, DEFAULT_NVME_SETTINGS, type NvmeConnectSettings } from "./node/nvme-transport.js";
@@ -49,6 +50,10 @@ const CENSUS_MS = 60_000;
 const CENSUS_BUDGET_MS = 20_000;
 /** How often the connection gauges follow the connection's state. */
 const CONNECTION_GAUGE_MS = 1_000;
+/** The lineage page reads the RDS at most this often, however often it is loaded. */
+const LINEAGE_MAX_AGE_MS = 5_000;
+/** Bound for one read of the lineage (five listings). */
+const LINEAGE_BUDGET_MS = 60_000;
 
 /** Background timers of the process, all stopped together before the server drains. */
 class Timers {
@@ -80,6 +85,8 @@ interface Shared {
 interface ControllerParts {
   service: ServiceHandlers;
   readiness: ReadinessSource;
+  /** The lineage page's source, when --lineage-page is on. */
+  lineage?: () => Promise<Lineage>;
   stop(): Promise<void>;
 }
 
@@ -125,8 +132,12 @@ export async function startDriver(config: DriverConfig): Promise<RunningDriver> 
         metrics,
         health: { live: () => true, ready: () => readiness() },
         logger,
+        ...(controller?.lineage ? { lineage: controller.lineage } : {}),
       })
     : undefined;
+  if (controller?.lineage && !common.metricsAddress) {
+    logger.warn("--lineage-page is on but --metrics-address is empty: the page is not served");
+  }
   logger.info({ role: config.role, version: DRIVER_VERSION }, "rds-csi started");
 
   return {
@@ -179,6 +190,14 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
   if (withCensus) refreshCensus(health, storage, shared);
   return {
     service,
+    ...(c.lineagePage
+      ? {
+          lineage: cachedLineage(
+            () => readLineage(storage, { deadline: Date.now() + LINEAGE_BUDGET_MS }),
+            LINEAGE_MAX_AGE_MS,
+          ),
+        }
+      : {}),
     readiness: () => {
       const h = health();
       return h.connected
@@ -193,7 +212,22 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
   };
 }
 
-function connectionOptions(c: ControllerConfig): OpenStorageOptions["connection"] {
+/** How to reach the RDS, from the controller's flags (also `rds-csi lineage`'s). */
+export function connectionOptions(
+  c: Pick<
+    ControllerConfig,
+    | "rdsAddress"
+    | "rdsPort"
+    | "rdsUser"
+    | "rdsKeyFile"
+    | "rdsKeyPassphraseFile"
+    | "rdsHostKeyFingerprint"
+    | "rdsKnownHostsFile"
+    | "rdsInsecureSkipHostKeyCheck"
+    | "rdsMaxChannels"
+    | "rdsCommandTimeout"
+  >,
+): OpenStorageOptions["connection"] {
   const hostKey = c.rdsHostKeyFingerprint
     ? { fingerprint: c.rdsHostKeyFingerprint }
     : c.rdsKnownHostsFile
