@@ -68,18 +68,28 @@ describe("rds-csi lineage", () => {
     const { ids } = tree;
     const line = (id: string) => out.stdout.split("\n").find((l) => l.includes(id)) ?? `(no line for ${id})`;
     expect(line(ids.db)).toMatch(
-      new RegExp(`^volume ${ids.db}  8 MiB  \\S+Z  PV ${tree.pv} \\(PVC shop/data-db-0\\)  \\[3 dependants\\]$`),
+      new RegExp(
+        `^volume ${ids.db}  8 MiB  \\S+Z  PV ${tree.pv} \\(PVC shop/data-db-0\\)  \\[3 dependants\\]$`,
+      ),
     );
     expect(line(ids.s1)).toMatch(new RegExp(`^├─ snapshot ${ids.s1}  8 MiB  \\S+Z  \\[1 dependant\\]$`));
-    expect(line(ids.r1)).toMatch(new RegExp(`^│  └─ restored volume ${ids.r1}  16 MiB  \\S+Z  \\[1 dependant\\]$`));
-    expect(line(ids.s2)).toMatch(new RegExp(`^│     └─ snapshot ${ids.s2}  16 MiB  \\S+Z  \\[1 dependant\\]$`));
+    expect(line(ids.r1)).toMatch(
+      new RegExp(`^│  └─ restored volume ${ids.r1}  16 MiB  \\S+Z  \\[1 dependant\\]$`),
+    );
+    expect(line(ids.s2)).toMatch(
+      new RegExp(`^│     └─ snapshot ${ids.s2}  16 MiB  \\S+Z  \\[1 dependant\\]$`),
+    );
     expect(line(ids.r2)).toMatch(
       new RegExp(`^│        └─ restored volume ${ids.r2}  16 MiB  \\S+Z  \\[safe to delete\\]$`),
     );
     expect(line(ids.s3)).toMatch(new RegExp(`^├─ snapshot ${ids.s3}  8 MiB  \\S+Z  \\[safe to delete\\]$`));
-    expect(line(ids.clone)).toMatch(new RegExp(`^└─ cloned volume ${ids.clone}  8 MiB  \\S+Z  \\[safe to delete\\]$`));
+    expect(line(ids.clone)).toMatch(
+      new RegExp(`^└─ cloned volume ${ids.clone}  8 MiB  \\S+Z  \\[safe to delete\\]$`),
+    );
     expect(line(ids.gone)).toBe(`volume ${ids.gone}  [gone]`);
-    expect(line(ids.orphan)).toMatch(new RegExp(`^└─ snapshot ${ids.orphan}  8 MiB  \\S+Z  \\[safe to delete\\]$`));
+    expect(line(ids.orphan)).toMatch(
+      new RegExp(`^└─ snapshot ${ids.orphan}  8 MiB  \\S+Z  \\[safe to delete\\]$`),
+    );
     expect(out.stdout).toMatch(/^4 volumes, 4 snapshots; 4 safe to delete\. /m);
   });
 

@@ -108,7 +108,10 @@ export async function makeLineageTree(h: Harness): Promise<LineageFixture> {
       expect(byId.get(clone)).toMatchObject({ source: { kind: "volume", id: db }, deletion: { safe: true } });
       expect(byId.get(s2)).toMatchObject({ kind: "snapshot", sourceVolumeId: r1, readyToUse: true });
       expect(byId.get(gone)).toMatchObject({ kind: "volume", present: false, deletion: null });
-      expect(byId.get(orphan)).toMatchObject({ sourceVolumeId: gone, deletion: { safe: true, sharesWith: [] } });
+      expect(byId.get(orphan)).toMatchObject({
+        sourceVolumeId: gone,
+        deletion: { safe: true, sharesWith: [] },
+      });
       const safe = lineage.nodes.filter((n) => n.deletion?.safe).map((n) => n.id);
       expect(safe).toEqual([r2, s3, clone, orphan]);
     },
