@@ -189,8 +189,8 @@ describe("the lineage page", () => {
     expect(byId.get(tree.ids.clone)?.relation).toBe("cloned volume");
     expect(byId.get(tree.ids.s2)?.relation).toBe("snapshot");
     expect(byId.get(tree.ids.db)?.names).toBe(`PV ${tree.pv} (PVC shop/data-db-0)`);
-    const body = await page.innerText("body");
-    expect(body).toContain("4 volumes, 4 snapshots, 4 safe to delete");
+    const summary = (await page.textContent(".summary"))?.replace(/\s+/g, " ");
+    expect(summary).toContain("4 volumes, 4 snapshots, 4 safe to delete");
     expect(scripts).toEqual([]);
 
     mkdirSync(SCREENSHOT_DIR, { recursive: true });

@@ -49,6 +49,7 @@ describe("lazy imports", () => {
       await import("./src/commands/driver.ts");
       await import("./src/commands/sim.ts");
       await import("./src/commands/demo.ts");
+      await import("./src/commands/lineage.ts");
     `;
     let out: string;
     try {
