@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Lineage } from "../../src/lineage/index.js";
-import { useHarness } from "../controller/harness.js";
+import { createSnapshotRequest, createVolumeRequest, useHarness } from "../controller/harness.js";
 import { type LineageFixture, makeLineageTree } from "./tree.js";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
@@ -103,5 +103,31 @@ describe("rds-csi lineage", () => {
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toMatch(/host key/i);
     expect(wrong.stdout).toBe("");
+  });
+
+  it("sends the same commands however many objects there are: one listing per table", async () => {
+    const commandsOfOneRun = async () => {
+      const since = (await h.sim.control.commands()).at(-1)?.seq ?? 0;
+      const out = await lineage("--rds-known-hosts-file", h.sim.knownHostsPath, "--json");
+      expect(out.code, out.stderr).toBe(0);
+      const lines = (await h.sim.control.commands(since)).map((c) => c.line);
+      return { lines, nodes: (JSON.parse(out.stdout) as Lineage).nodes.length };
+    };
+    const before = await commandsOfOneRun();
+    const volume = (await h.call("CreateVolume", createVolumeRequest("more", { required: 1024n * 1024n })))
+      .volume.volume_id as string;
+    for (let i = 0; i < 6; i++) await h.call("CreateSnapshot", createSnapshotRequest(`more-${i}`, volume));
+    const after = await commandsOfOneRun();
+    expect(after.nodes).toBe(before.nodes + 7);
+    expect(after.lines).toEqual(before.lines);
+    // The RouterOS version (asked once per connection), then one listing per table.
+    expect(before.lines.map((l) => /\[(\/[a-z/]+) (get|print)/.exec(l)?.[1])).toEqual([
+      "/system/resource",
+      "/disk",
+      "/disk/btrfs/subvolume",
+      "/disk/btrfs/subvolume",
+      "/file",
+      "/file",
+    ]);
   });
 });
