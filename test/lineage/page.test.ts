@@ -9,13 +9,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Child, freePort, startChild } from "../../src/demo/processes.js";
 import { humanBytes } from "../../src/lineage/describe.js";
 import type { Lineage } from "../../src/lineage/index.js";
-import { startMetricsServer } from "../../src/observability/http.js";
-import { DriverMetrics } from "../../src/observability/metrics.js";
 import { useHarness } from "../controller/harness.js";
 import { alive, type HeadlessBrowser, launchChromium } from "./browser.js";
 import { type LineageFixture, makeLineageTree } from "./tree.js";
@@ -204,23 +201,5 @@ describe("the lineage page", () => {
     // Text on white compresses well, but a tree of nine objects is far from an empty page.
     expect(png.length).toBeGreaterThan(20_000);
     expect(png.length).toBeLessThan(10_000_000);
-  });
-});
-
-describe("without --lineage-page", () => {
-  it("the metrics port has no lineage routes", async () => {
-    const server = await startMetricsServer({
-      address: "127.0.0.1:0",
-      metrics: new DriverMetrics({ role: "controller", version: "test" }),
-      health: { live: () => true, ready: () => ({ ready: true }) },
-      logger: pino({ level: "silent" }),
-    });
-    try {
-      for (const route of ["/lineage", "/lineage.json"]) {
-        expect((await fetch(`http://127.0.0.1:${server.port}${route}`)).status).toBe(404);
-      }
-    } finally {
-      await server.close();
-    }
   });
 });
