@@ -42,7 +42,11 @@ export function registerLineageCommand(program: Command): void {
       "print the tree volume → snapshots → volumes restored or cloned from them, with sizes, " +
         "creation times, Kubernetes names and what is safe to delete (read-only)",
     );
-  for (const o of controllerOptions().filter((o) => o.long?.startsWith("--rds-"))) cmd.addOption(o);
+  // The controller's connection and layout flags; how it exports volumes does not matter here.
+  const connectionFlags = controllerOptions().filter(
+    (o) => o.long?.startsWith("--rds-") && o.long !== "--rds-allow-host-list",
+  );
+  for (const o of connectionFlags) cmd.addOption(o);
   cmd
     .addOption(
       new Option(

@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import { humanBytes, kubernetesNames, relationLabel, type TreeEntry, treeOf, verdict } from "./describe.js";
 import type { Lineage } from "./model.js";
 
 /**
  * The lineage as one static HTML page: no script, no form, nothing loaded from elsewhere (the
- * server sends a Content-Security-Policy that forbids all of it). Every value from the RDS or the
+ * server sends a Content-Security-Policy that forbids all of it and allows only this page's own
+ * style sheet, by its hash: `LINEAGE_PAGE_CSP`). Every value from the RDS or the
  * cluster goes through `escapeHtml`. Each object is an `<li>` whose data attributes carry its id,
  * kind, parent and relation, for scripts and tests that read the page.
  */
@@ -93,3 +95,9 @@ ul.tree { border-left: none; padding-left: 0; }
 .verdict.kept { background: #fde9c8; }
 .verdict.gone { background: #e6e6e6; color: #777; }
 `;
+
+/** The page's Content-Security-Policy: nothing but its own inline style sheet, named by its hash. */
+export const LINEAGE_PAGE_CSP =
+  "default-src 'none'; " +
+  `style-src 'sha256-${createHash("sha256").update(STYLE).digest("base64")}'; ` +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";

@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import { type Lineage, renderLineageHtml } from "../lineage/index.js";
+import { LINEAGE_PAGE_CSP, type Lineage, renderLineageHtml } from "../lineage/index.js";
 import type { Logger } from "../log.js";
 import type { DriverMetrics } from "./metrics.js";
 
@@ -15,8 +15,7 @@ export interface HealthSource {
  * elsewhere, not framed; the JSON is never sniffed as anything else.
  */
 const PAGE_HEADERS = {
-  "content-security-policy":
-    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "content-security-policy": LINEAGE_PAGE_CSP,
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
   "cache-control": "no-store",

@@ -186,6 +186,15 @@ describe("the lineage page", () => {
     expect(byId.get(tree.ids.clone)?.relation).toBe("cloned volume");
     expect(byId.get(tree.ids.s2)?.relation).toBe("snapshot");
     expect(byId.get(tree.ids.db)?.names).toBe(`PV ${tree.pv} (PVC shop/data-db-0)`);
+    // The style sheet passed the page's CSP (a refusal would also be a console message).
+    const safeBadge = page.locator(`li[data-id="${tree.ids.r2}"] > .node .verdict`);
+    const background = await safeBadge.evaluate(
+      (e) =>
+        (
+          globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }
+        ).getComputedStyle(e).backgroundColor,
+    );
+    expect(background).toBe("rgb(216, 245, 216)");
     const summary = (await page.textContent(".summary"))?.replace(/\s+/g, " ");
     expect(summary).toContain("4 volumes, 4 snapshots, 4 safe to delete");
     expect(scripts).toEqual([]);
