@@ -190,14 +190,7 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
   if (withCensus) refreshCensus(health, storage, shared);
   return {
     service,
-    ...(c.lineagePage
-      ? {
-          lineage: cachedLineage(
-            () => readLineage(storage, { deadline: Date.now() + LINEAGE_BUDGET_MS }),
-            LINEAGE_MAX_AGE_MS,
-          ),
-        }
-      : {}),
+    ...(c.lineagePage ? { lineage: lineageSource(c, storage, shared) } : {}),
     readiness: () => {
       const h = health();
       return h.connected
@@ -312,6 +305,31 @@ function sweepFor(windowMs: number, storage: Storage, shared: Shared): Tombstone
   });
   sweep.start(sweepIntervalFor(windowMs));
   return sweep;
+}
+
+/**
+ * The lineage page's data: one read of the RDS at a time, reused for a few seconds; with
+ * --lineage-kubernetes also the cluster's names (the Kubernetes client is loaded at the first read).
+ */
+function lineageSource(c: ControllerConfig, storage: Storage, shared: Shared): () => Promise<Lineage> {
+  const names = async () => {
+    const { readKubernetesNames } = await import("./lineage/kubernetes.js");
+    const read = await readKubernetesNames({
+      driverName: shared.driverName,
+      requestTimeoutMs: c.rdsCommandTimeout,
+    });
+    if (read.error) shared.logger.warn({ err: read.error }, "lineage page: Kubernetes names not read");
+    return read;
+  };
+  return cachedLineage(
+    () =>
+      readLineage(
+        storage,
+        { deadline: Date.now() + LINEAGE_BUDGET_MS },
+        c.lineageKubernetes ? names : undefined,
+      ),
+    LINEAGE_MAX_AGE_MS,
+  );
 }
 
 type HealthSource = OpenedStorage["health"];

@@ -25,7 +25,7 @@ export function renderLineageHtml(lineage: Lineage): string {
 <h1>${escapeHtml(title)}</h1>
 <p class="summary">Read at <time>${escapeHtml(lineage.generatedAt)}</time>:
 ${present.filter((n) => n.kind === "volume").length} volumes, ${present.filter((n) => n.kind === "snapshot").length} snapshots, ${safe} safe to delete.
-${lineage.kubernetes.consulted ? "Kubernetes names from the API server." : "Kubernetes names from the volumes' <code>/disk</code> comments only."}
+${kubernetesNote(lineage)}
 <a href="lineage.json">JSON</a></p>
 <p class="note">Snapshots, restores and clones are independent Btrfs subvolumes that share extents:
 deleting one never breaks another. <em>Safe to delete</em> means nothing was made from it;
@@ -35,6 +35,15 @@ ${tree.length === 0 ? '<p class="empty">No volumes or snapshots.</p>' : `<ul cla
 </body>
 </html>
 `;
+}
+
+function kubernetesNote(lineage: Lineage): string {
+  if (lineage.kubernetes.consulted) return "Kubernetes names from the API server.";
+  const error = lineage.kubernetes.error;
+  return (
+    "Kubernetes names from the volumes' <code>/disk</code> comments only" +
+    (error ? ` (the cluster could not be read: ${escapeHtml(error)}).` : ".")
+  );
 }
 
 function entryHtml(entry: TreeEntry, parent: string | undefined): string {

@@ -15,8 +15,11 @@ import type { SnapshotNames, VolumeNames } from "./model.js";
  * page), whatever the number of objects. The client library is loaded here, only when asked.
  */
 export interface KubernetesNamesOptions {
-  /** A kubeconfig file; the API server and credentials come from it. */
-  kubeconfigPath: string;
+  /**
+   * A kubeconfig file the API server and credentials come from; absent: the default, as the
+   * reconciler's (the pod's service account in a cluster, else $KUBECONFIG or ~/.kube/config).
+   */
+  kubeconfigPath?: string;
   /** Only objects naming this CSI driver are read. */
   driverName: string;
   /** Upper bound for one list request. */
@@ -66,7 +69,8 @@ export async function readKubernetesNames(options: KubernetesNamesOptions): Prom
 async function readNames(options: KubernetesNamesOptions): Promise<KubernetesNames> {
   const lib = await loadKubernetesClient();
   const config = new lib.KubeConfig();
-  config.loadFromFile(options.kubeconfigPath);
+  if (options.kubeconfigPath === undefined) config.loadFromDefault();
+  else config.loadFromFile(options.kubeconfigPath);
   const core = config.makeApiClient(lib.CoreV1Api);
   const custom = config.makeApiClient(lib.CustomObjectsApi);
   const requestOptions = () => ({

@@ -1,7 +1,11 @@
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { freePort, startChild } from "../../src/demo/processes.js";
 import type { Lineage, SnapshotNode, VolumeNode } from "../../src/lineage/index.js";
 import { Kubectl, type KubeObject } from "./harness/kubectl.js";
 import { waitBound, waitReady } from "./harness/objects.js";
@@ -39,8 +43,50 @@ afterAll(async () => {
   await kubectl.delete("namespace", NS, undefined, 120_000);
 });
 
-async function lineage(kubeconfig: string): Promise<Lineage> {
+function rdsFlags(): string[] {
   const { sim } = info;
+  return [
+    ...["--rds-address", sim.host, "--rds-port", String(sim.port), "--rds-user", sim.user],
+    ...["--rds-key-file", sim.privateKeyPath, "--rds-host-key-fingerprint", sim.hostKeyFingerprint],
+    ...["--rds-pool", sim.pool, "--rds-fs-label", sim.fsLabel, "--rds-root", info.driverRoot],
+    ...["--driver-name", info.driverName],
+  ];
+}
+
+/** The objects made by the first test, as the cluster names them. */
+let made:
+  | { volumeId: string; snapshotId: string; restoredId: string; pv: string; restoredPv: string; vsc: string }
+  | undefined;
+
+/** What both the CLI and the page must say about them. */
+function expectNames(result: Lineage): void {
+  const m = made!;
+  expect(result.kubernetes).toEqual({ consulted: true });
+  const node = (id: string) => result.nodes.find((n) => n.id === id);
+  expect(node(m.volumeId) as VolumeNode).toMatchObject({
+    present: true,
+    kubernetes: { pv: m.pv, pvc: { namespace: NS, name: "db" } },
+    deletion: { safe: false, dependants: [m.snapshotId] },
+  });
+  expect(node(m.snapshotId) as SnapshotNode).toMatchObject({
+    sourceVolumeId: m.volumeId,
+    kubernetes: { volumeSnapshotContent: m.vsc, volumeSnapshot: { namespace: NS, name: "nightly" } },
+    deletion: { safe: false, dependants: [m.restoredId] },
+  });
+  expect(node(m.restoredId) as VolumeNode).toMatchObject({
+    source: { kind: "snapshot", id: m.snapshotId },
+    kubernetes: { pv: m.restoredPv, pvc: { namespace: NS, name: "restored" } },
+    deletion: { safe: true },
+  });
+  expect(result.edges).toEqual(
+    expect.arrayContaining([
+      { from: m.volumeId, to: m.snapshotId, kind: "snapshot" },
+      { from: m.snapshotId, to: m.restoredId, kind: "restore" },
+    ]),
+  );
+}
+
+async function lineage(kubeconfig: string): Promise<Lineage> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [
@@ -48,10 +94,8 @@ async function lineage(kubeconfig: string): Promise<Lineage> {
       "tsx",
       `${repo}src/cli.ts`,
       "lineage",
-      ...["--rds-address", sim.host, "--rds-port", String(sim.port), "--rds-user", sim.user],
-      ...["--rds-key-file", sim.privateKeyPath, "--rds-host-key-fingerprint", sim.hostKeyFingerprint],
-      ...["--rds-pool", sim.pool, "--rds-fs-label", sim.fsLabel, "--rds-root", info.driverRoot],
-      ...["--kubeconfig", kubeconfig, "--driver-name", info.driverName, "--json"],
+      ...rdsFlags(),
+      ...["--kubeconfig", kubeconfig, "--json"],
     ],
     { cwd: repo, maxBuffer: 64 * 1024 * 1024 },
   );
@@ -74,35 +118,45 @@ describe("rds-csi lineage with a kubeconfig", () => {
     await kubectl.apply([claim("restored", "nightly")]);
     const restored = await waitBound(kubectl, NS, "restored");
 
-    const result = await lineage(info.controllerKubeconfig);
-    expect(result.kubernetes).toEqual({ consulted: true });
-    const volumeId = db.pv.spec.csi!.volumeHandle;
-    const snapshotId = vsc.status!.snapshotHandle!;
-    const restoredId = restored.pv.spec.csi!.volumeHandle;
-    const node = (id: string) => result.nodes.find((n) => n.id === id);
-    expect(node(volumeId) as VolumeNode).toMatchObject({
-      present: true,
-      kubernetes: { pv: db.pv.metadata.name, pvc: { namespace: NS, name: "db" } },
-      deletion: { safe: false, dependants: [snapshotId] },
-    });
-    expect(node(snapshotId) as SnapshotNode).toMatchObject({
-      sourceVolumeId: volumeId,
-      kubernetes: {
-        volumeSnapshotContent: vsc.metadata.name,
-        volumeSnapshot: { namespace: NS, name: "nightly" },
-      },
-      deletion: { safe: false, dependants: [restoredId] },
-    });
-    expect(node(restoredId) as VolumeNode).toMatchObject({
-      source: { kind: "snapshot", id: snapshotId },
-      kubernetes: { pv: restored.pv.metadata.name, pvc: { namespace: NS, name: "restored" } },
-      deletion: { safe: true },
-    });
-    expect(result.edges).toEqual(
-      expect.arrayContaining([
-        { from: volumeId, to: snapshotId, kind: "snapshot" },
-        { from: snapshotId, to: restoredId, kind: "restore" },
-      ]),
+    made = {
+      volumeId: db.pv.spec.csi!.volumeHandle,
+      snapshotId: vsc.status!.snapshotHandle!,
+      restoredId: restored.pv.spec.csi!.volumeHandle,
+      pv: db.pv.metadata.name,
+      restoredPv: restored.pv.metadata.name,
+      vsc: vsc.metadata.name,
+    };
+    expectNames(await lineage(info.controllerKubeconfig));
+  });
+
+  it("gives the controller's page the same names with --lineage-kubernetes", async () => {
+    expect(made, "the first test made the objects").toBeDefined();
+    const dir = mkdtempSync(path.join(tmpdir(), "lineage-k8s-"));
+    const port = await freePort();
+    const controller = startChild(
+      "rds-csi controller (lineage page)",
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        `${repo}src/cli.ts`,
+        "controller",
+        ...["--endpoint", `unix://${dir}/csi.sock`, "--metrics-address", `127.0.0.1:${port}`],
+        ...["--late-command-window", "0", "--lineage-page", "--lineage-kubernetes"],
+        ...rdsFlags(),
+      ],
+      { ...process.env, KUBECONFIG: info.controllerKubeconfig },
     );
+    try {
+      await controller.waitForLine(/"msg":"metrics listening"/, 60_000);
+      const response = await controller.whileRunning(fetch(`http://127.0.0.1:${port}/lineage.json`));
+      expect(response.status).toBe(200);
+      expectNames((await response.json()) as Lineage);
+      const page = await (await fetch(`http://127.0.0.1:${port}/lineage`)).text();
+      expect(page).toContain("VolumeSnapshot lineage/nightly");
+    } finally {
+      await controller.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
