@@ -12,14 +12,6 @@ import {
   type VolumeNode,
 } from "./model.js";
 
-/**
- * Builds the lineage from the five listings of the driver's root (one per table, whatever the
- * number of objects) and, when Kubernetes was asked, the names it gave. Pure: no I/O.
- *
- * The relations come from what the RDS itself shows: a snapshot's path names the volume it was
- * taken of, a volume's `/disk` comment names the snapshot or volume it was made from. A source that
- * is gone appears as a node with `present: false`, so its dependants keep their place in the tree.
- */
 export interface LineageInput {
   layout: Layout;
   listings: Listings;
@@ -34,6 +26,14 @@ export interface KubernetesNames {
   error?: string;
 }
 
+/**
+ * Builds the lineage from the five listings of the driver's root (one per table, whatever the
+ * number of objects) and, when Kubernetes was asked, the names it gave. Pure: no I/O.
+ *
+ * The relations come from what the RDS itself shows: a snapshot's path names the volume it was
+ * taken of, a volume's `/disk` comment names the snapshot or volume it was made from. A source that
+ * is gone appears as a node with `present: false`, so its dependants keep their place in the tree.
+ */
 export function buildLineage(input: LineageInput): Lineage {
   const nodes = collectNodes(input);
   const tree = arrange(nodes);
