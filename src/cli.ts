@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { registerDemoCommand } from "./commands/demo.js";
+import { registerDoctorCommand } from "./commands/doctor.js";
 import { registerDriverCommands } from "./commands/driver.js";
 import { registerLineageCommand } from "./commands/lineage.js";
 import { registerSimCommand } from "./commands/sim.js";
@@ -16,6 +17,7 @@ program
 registerDriverCommands(program);
 registerSimCommand(program);
 registerDemoCommand(program);
+registerDoctorCommand(program);
 registerLineageCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -2,6 +2,7 @@ import { Option } from "commander";
 import { z } from "zod";
 import { parseDurationMs } from "./duration.js";
 import { LOG_LEVELS } from "./log.js";
+import type { RdsConnectionOptions } from "./rds/index.js";
 import { DRIVER_NAME } from "./version.js";
 
 /**
@@ -352,7 +353,7 @@ export function checkControllerConfig(c: ControllerConfig): void {
   }
 }
 
-/** Every command that talks to the RDS verifies its host key unless told, knowingly, not to. */
+/** SSH host keys are verified unless the user knowingly turns it off (also `rds-csi doctor`). */
 export function checkHostKeyConfig(
   c: Pick<ControllerConfig, "rdsHostKeyFingerprint" | "rdsKnownHostsFile" | "rdsInsecureSkipHostKeyCheck">,
 ): void {
@@ -363,4 +364,36 @@ export function checkHostKeyConfig(
         "(or, knowingly, --rds-insecure-skip-host-key-check)",
     );
   }
+}
+
+/** How the controller (and `rds-csi doctor`) reaches the RDS, from the shared flags. */
+export function connectionOptionsFor(
+  c: Pick<
+    ControllerConfig,
+    | "rdsHostKeyFingerprint"
+    | "rdsKnownHostsFile"
+    | "rdsAddress"
+    | "rdsPort"
+    | "rdsUser"
+    | "rdsKeyFile"
+    | "rdsKeyPassphraseFile"
+    | "rdsCommandTimeout"
+  > &
+    Partial<Pick<ControllerConfig, "rdsMaxChannels">>,
+): Omit<RdsConnectionOptions, "logger"> {
+  const hostKey = c.rdsHostKeyFingerprint
+    ? { fingerprint: c.rdsHostKeyFingerprint }
+    : c.rdsKnownHostsFile
+      ? { knownHostsFile: c.rdsKnownHostsFile }
+      : { insecureSkipVerify: true as const };
+  return {
+    host: c.rdsAddress,
+    port: c.rdsPort,
+    username: c.rdsUser,
+    privateKey: { path: c.rdsKeyFile },
+    ...(c.rdsKeyPassphraseFile ? { passphrase: { path: c.rdsKeyPassphraseFile } } : {}),
+    hostKey,
+    ...(c.rdsMaxChannels === undefined ? {} : { maxChannels: c.rdsMaxChannels }),
+    commandTimeoutMs: c.rdsCommandTimeout,
+  };
 }

@@ -1,7 +1,12 @@
 import { type Command, Option } from "commander";
 import { z } from "zod";
-import { checkHostKeyConfig, controllerOptions, controllerSchema, validateConfig } from "../config.js";
-import { connectionOptions } from "../driver.js";
+import {
+  checkHostKeyConfig,
+  connectionOptionsFor,
+  controllerOptions,
+  controllerSchema,
+  validateConfig,
+} from "../config.js";
 import { readLineage, renderLineageText } from "../lineage/index.js";
 import { createLogger, LOG_LEVELS } from "../log.js";
 import { openStorage } from "../storage/index.js";
@@ -73,7 +78,7 @@ export function registerLineageCommand(program: Command): void {
 async function lineageOutput(config: z.infer<typeof lineageSchema>): Promise<string> {
   const logger = createLogger(config.logLevel, process.stderr);
   const opened = openStorage({
-    connection: connectionOptions(config),
+    connection: connectionOptionsFor(config),
     pool: config.rdsPool,
     fsLabel: config.rdsFsLabel ?? config.rdsPool,
     root: config.rdsRoot,
