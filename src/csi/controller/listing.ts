@@ -129,10 +129,9 @@ async function pageOfWalk(
   max: number,
   call: CallOptions,
 ): Promise<Outgoing<ListSnapshotsResponse>> {
-  const { snapshots } = pool.storage;
   // Walked by RouterOS ids: a pool's own ids share its prefix, so their order is the same.
   const after = token === undefined ? undefined : c.pools.resolveSnapshot(token.afterId);
-  const afterId = after?.kind === "ours" ? after.id : undefined;
+  const afterId = after?.kind === "ours" && after.pool === pool ? after.id : undefined;
   if (after !== undefined && afterId === undefined) return { entries: [], next_token: "" };
   return walkPool(
     c,
