@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import { pino } from "pino";
 import { type AddFileDiskRequest, type Change, change, type DiskExportChange } from "./changes.js";
-import { findWhere, getValueCommand, type RouterOsCommand, where } from "./command.js";
-import { invalidInput, RdsError } from "./errors.js";
+import { findWhere, getValueCommand, printCountCommand, type RouterOsCommand, where } from "./command.js";
+import { invalidInput, protocolError, RdsError } from "./errors.js";
 import { parseInteger } from "./parse/values.js";
 import { fileName } from "./paths.js";
 import { type Query, type QueryResults, query } from "./queries.js";
@@ -212,6 +212,20 @@ export class RdsClient {
     call: CallOptions = {},
   ): Promise<SubvolumeInfo[]> {
     return (await this.read([query.subvolumes(filter)], call))[0];
+  }
+
+  /**
+   * How many subvolumes' fullname starts with `fullnamePrefix`, counted by RouterOS (`print
+   * count-only`) — 1 round trip whose reply is one number, whatever the count.
+   */
+  async countSubvolumes(
+    filter: { fullnamePrefix: string; fs?: string },
+    call: CallOptions = {},
+  ): Promise<number> {
+    const { menu, condition } = query.subvolumes(filter);
+    const reply = (await this.#runner.run(printCountCommand(menu, condition), call)).trim();
+    if (!/^\d{1,9}$/.test(reply)) throw protocolError("print count-only did not print a number", reply);
+    return Number(reply);
   }
 
   // ---- files ----

@@ -169,6 +169,14 @@ function printAsValue(menu: Menu, condition?: Condition, proplist?: Proplist): s
 }
 
 /**
+ * `/menu print count-only [where …]`: only the number of matching items, so counting costs a few
+ * bytes however many there are.
+ */
+export function printCountCommand(menu: Menu, condition?: Condition): RouterOsCommand {
+  return { line: join(menu, "print", "count-only", condition && `where ${condition.text}`), mutating: false };
+}
+
+/**
  * `:put [/menu print detail as-value [proplist=…] [where …]]`: exact numbers, records joined by `;`.
  * Each record starts at `.id=` (that is how the parser tells records apart), so a proplist always
  * includes `.id`.

@@ -18,6 +18,7 @@ export type StorageRds = Pick<
   | "removeSubvolume"
   | "getSubvolume"
   | "listSubvolumes"
+  | "countSubvolumes"
   | "getFile"
   | "removeFile"
   | "addDirectory"

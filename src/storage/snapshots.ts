@@ -67,6 +67,19 @@ export class SnapshotStore {
   }
 
   /**
+   * How many snapshots the driver's root holds, counted by RouterOS — 1 round trip whose reply is
+   * one number, whatever the count. It counts every subvolume under `<root>/snaps/`, which holds
+   * only snapshots the driver took.
+   */
+  async count(call: CallOptions): Promise<number> {
+    const { layout } = this.options;
+    return this.rds.countSubvolumes(
+      { fullnamePrefix: `${layout.snapshotsDir()}/`, fs: layout.fsLabel },
+      call,
+    );
+  }
+
+  /**
    * Full records of listed snapshots: the sizes of their images only, named in one `/file`
    * query (a long page lists the directory instead, to keep the line short) — 1 round trip.
    * `dropMissing` leaves out snapshots whose image is not there (deleted since they were listed).
