@@ -15,6 +15,7 @@ import { checkNvmeSettings, DEFAULT_NVME_SETTINGS, type NvmeConnectSettings } fr
 import { startMetricsServer } from "./observability/http.js";
 import { type ControllerMetrics, DriverMetrics } from "./observability/metrics.js";
 import { leaseNameFor, type Reconciler, startReconciler } from "./reconcile/index.js";
+import { type SnapshotSchedules, startSnapshotSchedules } from "./schedule/index.js";
 import { TARGET_SOCKET } from "./sim/target.js";
 import {
   type OpenedStorage,
@@ -173,6 +174,7 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
   const { storage, health } = opened;
   const service = createControllerService({ storage, settings: controllerSettings(c), locks: shared.locks });
   const reconciler = reconcilerFor(c, storage, shared);
+  const schedules = schedulesFor(c, shared);
   const sweep = sweepFor(lateWindowMs, storage, shared);
   keepConnected(health, opened.reach, shared);
   watchConnection(health, metrics, timers);
@@ -186,6 +188,7 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
         : { ready: false, reason: h.lastError?.message ?? "not connected yet" };
     },
     stop: async () => {
+      await schedules.stop();
       await reconciler.stop();
       await sweep?.stop();
       opened.close();
@@ -257,6 +260,23 @@ function reconcilerFor(c: ControllerConfig, storage: Storage, shared: Shared): R
       ? {
           lease: {
             name: c.reconcileLeaseName ?? leaseNameFor(shared.driverName),
+            namespace: c.reconcileLeaseNamespace ?? podNamespace(),
+          },
+        }
+      : {}),
+  });
+}
+
+/** Snapshot schedules (src/schedule); with interval 0 nothing starts and no client is loaded. */
+function schedulesFor(c: ControllerConfig, shared: Shared): SnapshotSchedules {
+  return startSnapshotSchedules({
+    driverName: shared.driverName,
+    intervalMs: c.snapshotScheduleInterval,
+    logger: shared.logger,
+    ...(c.snapshotScheduleLeaderElection
+      ? {
+          lease: {
+            name: leaseNameFor(shared.driverName, "snapshot-schedules"),
             namespace: c.reconcileLeaseNamespace ?? podNamespace(),
           },
         }

@@ -65,13 +65,17 @@ describe("snapshot quotas (VolumeSnapshotClass parameters)", () => {
     const limit = { maxSnapshots: String(before + 2) };
     await h.call("CreateSnapshot", snapshotRequest("qt-1", a, limit));
     const last = await h.call("CreateSnapshot", snapshotRequest("qt-2", b, limit));
-    const message = await h.expectCode("CreateSnapshot", snapshotRequest("qt-3", a, limit), status.RESOURCE_EXHAUSTED);
+    const message = await h.expectCode(
+      "CreateSnapshot",
+      snapshotRequest("qt-3", a, limit),
+      status.RESOURCE_EXHAUSTED,
+    );
     expect(message).toContain(`holds ${before + 2} snapshots`);
     expect(message).toContain(`VolumeSnapshotClass parameter maxSnapshots=${before + 2}`);
     expect(await h.call("CreateSnapshot", snapshotRequest("qt-2", b, limit))).toEqual(last);
-    expect(await h.client.getSubvolume(`rds-csi/snaps/${a}/${snapshotIdFor("qt-3")}`, { fs: h.sim.fsLabel })).toBe(
-      null,
-    );
+    expect(
+      await h.client.getSubvolume(`rds-csi/snaps/${a}/${snapshotIdFor("qt-3")}`, { fs: h.sim.fsLabel }),
+    ).toBe(null);
     // The count is one `print count-only`, not a listing of every snapshot.
     const since = (await h.sim.control.commands()).at(-1)?.seq ?? 0;
     await h.call("CreateSnapshot", snapshotRequest("qt-4", a, { maxSnapshots: "100000" }));
@@ -100,7 +104,10 @@ describe("snapshot quotas (VolumeSnapshotClass parameters)", () => {
       expect(snap).toContain("VolumeSnapshotClass parameter maxPoolUsedPercent=95");
       const made = await h.expectCode(
         "CreateVolume",
-        createVolumeRequest("quota-pool-new", { required: 4n * MiB, parameters: { maxPoolUsedPercent: "95" } }),
+        createVolumeRequest("quota-pool-new", {
+          required: 4n * MiB,
+          parameters: { maxPoolUsedPercent: "95" },
+        }),
         status.RESOURCE_EXHAUSTED,
       );
       expect(made).toContain("StorageClass parameter maxPoolUsedPercent=95");
@@ -123,13 +130,14 @@ describe("snapshot quotas (VolumeSnapshotClass parameters)", () => {
 
   it("a bad value, a quota in the wrong class and unknown keys are INVALID_ARGUMENT", async () => {
     const vol = await volume("quota-bad");
-    for (const parameters of [
+    const bad: Record<string, string>[] = [
       { maxSnapshots: "0" },
       { maxSnapshots: "ten" },
       { maxPoolUsedPercent: "101" },
       { maxSnapshotsPerVolume: "-1" },
       { maxSnapshotz: "3" },
-    ]) {
+    ];
+    for (const parameters of bad) {
       await h.expectCode("CreateSnapshot", snapshotRequest("qb-1", vol, parameters), status.INVALID_ARGUMENT);
     }
     const wrongClass = await h.expectCode(
