@@ -1,7 +1,6 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { leaseNameFor } from "../../src/reconcile/index.js";
 import {
   type SchedulePassReport,
   type SnapshotSchedules,
@@ -15,7 +14,7 @@ import { type VolumeSnapshot, waitBound, waitGone, waitReady } from "./harness/o
 // Snapshot schedules against the real API server, the snapshot-controller and csi-snapshotter,
 // acting as the chart's controller service account (so the chart's RBAC is what is tested). The
 // loop runs in the test process, as the reconciler's suite does it; the chart's controller runs
-// its own with a long interval (harness/cluster.ts) and only holds the Lease. Where a test needs
+// its own with a long interval and no Lease (harness/cluster.ts), so it stays idle. Where a test needs
 // hours to pass, the loop's clock is moved forward instead of waiting.
 
 const info = inject("cluster");
@@ -27,7 +26,9 @@ const marks = scheduleMarks(info.driverName);
 const WAITING_CLASS = "rds-wait-for-consumer";
 const running: SnapshotSchedules[] = [];
 
-function loop(options: { intervalMs?: number; offsetMs?: number } = {}): SnapshotSchedules {
+function loop(
+  options: { intervalMs?: number; offsetMs?: number; lease?: { name: string; namespace: string } } = {},
+): SnapshotSchedules {
   const kube = new KubeConfig();
   kube.loadFromFile(info.controllerKubeconfig);
   const schedules = startSnapshotSchedules({
@@ -37,6 +38,7 @@ function loop(options: { intervalMs?: number; offsetMs?: number } = {}): Snapsho
     intervalMs: options.intervalMs ?? 10 * HOUR,
     logger: pino({ level: "silent" }),
     clock: () => Date.now() + (options.offsetMs ?? 0),
+    ...(options.lease ? { lease: options.lease } : {}),
   });
   running.push(schedules);
   return schedules;
@@ -84,14 +86,23 @@ async function scheduledOf(claim: string): Promise<VolumeSnapshot[]> {
   );
 }
 
+/** Ends a claim's schedule, so the passes of later tests leave its snapshots alone. */
+async function unschedule(claim: string): Promise<void> {
+  await kubectl.run(["-n", NS, "annotate", "pvc", claim, `${keys.schedule}-`]);
+}
+
 /** `<claim>-<UTC yyyymmddhhmmss>` of the hour at or before `ms`: the name a slot's snapshot gets. */
 function hourlyName(claim: string, ms: number): string {
   const slot = new Date(Math.floor(ms / HOUR) * HOUR);
   return `${claim}-${slot.toISOString().replace(/[-:T]/g, "").slice(0, 14)}`;
 }
 
-function names(report: SchedulePassReport, kind: "created" | "pruned" | "held"): string[] {
-  return report[kind].map((n) => n.replace(`${NS}/`, "")).sort();
+/** What a pass did to one claim's snapshots (a pass serves every annotated claim of the cluster). */
+function names(report: SchedulePassReport, kind: "created" | "pruned" | "held", claim: string): string[] {
+  return report[kind]
+    .map((n) => n.replace(`${NS}/`, ""))
+    .filter((n) => new RegExp(`^${claim}-\\d{14}$`).test(n))
+    .sort();
 }
 
 beforeAll(async () => {
@@ -115,17 +126,21 @@ afterAll(async () => {
 });
 
 describe("snapshot schedules", () => {
-  it("runs in the chart's controller only while it holds the schedules' Lease", async () => {
-    const lease = leaseNameFor(info.driverName, "snapshot-schedules");
-    const holder = await kubectl.waitFor(`lease/${lease} held`, async () => {
-      const l = await kubectl.get<KubeObject & { spec?: { holderIdentity?: string } }>(
-        "lease",
-        lease,
-        "kube-system",
-      );
-      return l?.spec?.holderIdentity || undefined;
-    });
-    expect(holder).not.toBe("");
+  it("passes run only in the holder of the Lease, and the other controller takes over when it stops", async () => {
+    const lease = { name: "schedules-suite", namespace: "kube-system" };
+    const a = loop({ lease });
+    const b = loop({ lease });
+    const leader = await kubectl.waitFor("a leader", async () =>
+      a.isLeader() ? a : b.isLeader() ? b : undefined,
+    );
+    const other = leader === a ? b : a;
+    expect((await other.runPass()).outcome).toBe("not-leader");
+    expect((await leader.runPass()).outcome).toBe("done");
+    // Stopping releases the Lease: the other takes it without waiting for it to expire.
+    await stop(leader);
+    await kubectl.waitFor("the other to lead", async () => (other.isLeader() ? true : undefined));
+    expect((await other.runPass()).outcome).toBe("done");
+    await stop(other);
   });
 
   it("takes labelled snapshots on a seconds schedule, prunes them to the retention count, leaves a user's alone", async () => {
@@ -176,6 +191,7 @@ describe("snapshot schedules", () => {
     await waitReady(kubectl, NS, kept[1]!);
     const mine = await waitReady(kubectl, NS, "mine");
     expect((mine.vs.metadata.labels as Record<string, string> | undefined)?.[marks.label]).toBeUndefined();
+    await unschedule("ticking");
   });
 
   it("after a restart with missed runs, takes one catch-up snapshot, not one per missed slot", async () => {
@@ -185,27 +201,28 @@ describe("snapshot schedules", () => {
     const start = Date.now();
     const one = await first.runPass();
     expect(one.outcome).toBe("done");
-    expect(names(one, "created")).toEqual([hourlyName("hourly", start + 2 * HOUR)]);
-    expect(names(await first.runPass(), "created")).toEqual([]);
+    expect(names(one, "created", "hourly")).toEqual([hourlyName("hourly", start + 2 * HOUR)]);
+    expect(names(await first.runPass(), "created", "hourly")).toEqual([]);
     await stop(first);
 
     // Down for seven hours: the new process finds the last run on the newest scheduled snapshot.
     const second = loop({ offsetMs: 9 * HOUR });
     const back = Date.now();
     const caughtUp = await second.runPass();
-    expect(names(caughtUp, "created")).toEqual([hourlyName("hourly", back + 9 * HOUR)]);
-    expect(names(await second.runPass(), "created")).toEqual([]);
+    expect(names(caughtUp, "created", "hourly")).toEqual([hourlyName("hourly", back + 9 * HOUR)]);
+    expect(names(await second.runPass(), "created", "hourly")).toEqual([]);
     await stop(second);
     expect((await scheduledOf("hourly")).map((s) => s.metadata.name).sort()).toEqual(
       [hourlyName("hourly", start + 2 * HOUR), hourlyName("hourly", back + 9 * HOUR)].sort(),
     );
+    await unschedule("hourly");
   });
 
   it("keeps a snapshot past retention while a claim is being restored from it", async () => {
     await kubectl.apply([pvc("restored-from", { [keys.schedule]: "@hourly", [keys.retentionCount]: "1" })]);
     await waitBound(kubectl, NS, "restored-from");
     const early = loop({ offsetMs: 2 * HOUR });
-    const [old] = names(await early.runPass(), "created");
+    const [old] = names(await early.runPass(), "created", "restored-from");
     await stop(early);
     expect(old).toBeDefined();
     await waitReady(kubectl, NS, old!);
@@ -222,16 +239,17 @@ describe("snapshot schedules", () => {
     ]);
     const later = loop({ offsetMs: 4 * HOUR });
     const held = await later.runPass();
-    expect(names(held, "created")).toHaveLength(1);
-    expect(names(held, "held")).toEqual([old]);
-    expect(names(held, "pruned")).toEqual([]);
+    expect(names(held, "created", "restored-from")).toHaveLength(1);
+    expect(names(held, "held", "restored-from")).toEqual([old]);
+    expect(names(held, "pruned", "restored-from")).toEqual([]);
     expect(await kubectl.get("volumesnapshot", old!, NS)).toBeDefined();
 
     await kubectl.delete("pvc", "restore", NS);
     const freed = await later.runPass();
-    expect(names(freed, "pruned")).toEqual([old]);
+    expect(names(freed, "pruned", "restored-from")).toEqual([old]);
     await stop(later);
     await waitGone(kubectl, "volumesnapshot", old!, NS);
+    await unschedule("restored-from");
   });
 
   it("reports a bad annotation as one Warning Event on the claim, and goes on with the others", async () => {
