@@ -334,8 +334,8 @@ describe("default values", () => {
         { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
       ]),
     );
-    const off = render({ set: ["controller.snapshotSchedules.interval=0"] });
-    expect(env(container(controllerOf(off), "rds-csi"), "SNAPSHOT_SCHEDULE_INTERVAL")?.value).toBe("0");
+    const off = render({ set: ["controller.snapshotSchedules.interval=0s"] });
+    expect(env(container(controllerOf(off), "rds-csi"), "SNAPSHOT_SCHEDULE_INTERVAL")?.value).toBe("0s");
     expect(off.filter((o) => o.metadata.name === "rds-csi-snapshot-schedules")).toEqual([]);
   });
 

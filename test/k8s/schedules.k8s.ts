@@ -273,3 +273,40 @@ describe("snapshot schedules", () => {
     await stop(schedules);
   });
 });
+
+describe("quotas through csi-snapshotter", () => {
+  it("a VolumeSnapshotClass's maxSnapshotsPerVolume refuses the next snapshot, saying which limit", async () => {
+    await kubectl.apply([
+      {
+        apiVersion: "snapshot.storage.k8s.io/v1",
+        kind: "VolumeSnapshotClass",
+        metadata: { name: "rds-snapshot-capped" },
+        driver: info.driverName,
+        deletionPolicy: "Delete",
+        parameters: { maxSnapshotsPerVolume: "1" },
+      },
+      pvc("capped", {}),
+    ]);
+    await waitBound(kubectl, NS, "capped");
+    const capped = (name: string): KubeObject => ({
+      ...userSnapshot(name, "capped"),
+      spec: {
+        volumeSnapshotClassName: "rds-snapshot-capped",
+        source: { persistentVolumeClaimName: "capped" },
+      },
+    });
+    await kubectl.apply([capped("capped-1")]);
+    await waitReady(kubectl, NS, "capped-1");
+    await kubectl.apply([capped("capped-2")]);
+    const error = await kubectl.waitFor(
+      "the error on volumesnapshot/capped-2",
+      async () =>
+        (await kubectl.get<VolumeSnapshot>("volumesnapshot", "capped-2", NS))?.status?.error?.message,
+      120_000,
+    );
+    expect(error).toMatch(/ResourceExhausted.*already has 1 snapshots.*maxSnapshotsPerVolume=1/);
+    await kubectl.delete("volumesnapshot", "capped-2", NS);
+    await kubectl.delete("volumesnapshot", "capped-1", NS);
+    await kubectl.delete("volumesnapshotclass", "rds-snapshot-capped");
+  });
+});
