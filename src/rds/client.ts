@@ -224,8 +224,11 @@ export class RdsClient {
   ): Promise<number> {
     const { menu, condition } = query.subvolumes(filter);
     const reply = (await this.#runner.run(printCountCommand(menu, condition), call)).trim();
-    if (!/^\d{1,9}$/.test(reply)) throw protocolError("print count-only did not print a number", reply);
-    return Number(reply);
+    // Plain digits, or grouped by threes as RouterOS prints big numbers elsewhere.
+    if (!/^(\d{1,9}|\d{1,3}( \d{3}){1,2})$/.test(reply)) {
+      throw protocolError("print count-only did not print a number", reply);
+    }
+    return Number(reply.replaceAll(" ", ""));
   }
 
   // ---- files ----

@@ -186,6 +186,20 @@ describe("RdsClient commands", () => {
     ]);
   });
 
+  it("counts subvolumes with print count-only, and refuses a reply that is not a number", async () => {
+    const t = new ScriptedTransport(["10000\r\n", "10 000\r\n", "12 items\r\n"]);
+    const client = new RdsClient(t, { listingForm: "json" });
+    expect(await client.countSubvolumes({ fullnamePrefix: "csi/snaps/", fs: "pool" })).toBe(10_000);
+    expect(t.sent).toEqual([
+      '/disk/btrfs/subvolume print count-only where (fs="pool") and (fullname~"^csi/snaps/")',
+    ]);
+    // Grouped digits, as RouterOS prints big numbers in tables, are read too.
+    expect(await client.countSubvolumes({ fullnamePrefix: "csi/snaps/" })).toBe(10_000);
+    await expect(client.countSubvolumes({ fullnamePrefix: "csi/snaps/" })).rejects.toMatchObject({
+      kind: "protocol",
+    });
+  });
+
   it("reads an exact file size with a second round trip when print detail rounds it", async () => {
     const detail =
       " 0 name=pool/x/disk.img type=.img file size=50.0GiB last-modified=2026-01-01 00:00:00 \r\n";
