@@ -306,9 +306,17 @@ describe("quotas through csi-snapshotter", () => {
     );
     expect(error).toMatch(/ResourceExhausted.*already has 1 snapshots.*maxSnapshotsPerVolume=1/);
     // csi-snapshotter retries a ResourceExhausted snapshot (not a final error for it) and holds
-    // its deletion until a retry ends: room is made first, then the retry goes through.
+    // its deletion until a retry ends: room is made, the retry goes through, then it is deleted.
     await kubectl.delete("volumesnapshot", "capped-1", NS);
-    await kubectl.delete("volumesnapshot", "capped-2", NS, 300_000);
+    await kubectl.waitFor(
+      "volumesnapshot/capped-2 taken on a retry",
+      async () =>
+        (await kubectl.get<VolumeSnapshot>("volumesnapshot", "capped-2", NS))?.status?.readyToUse === true
+          ? true
+          : undefined,
+      400_000,
+    );
+    await kubectl.delete("volumesnapshot", "capped-2", NS);
     await kubectl.delete("volumesnapshotclass", "rds-snapshot-capped");
-  }, 420_000);
+  }, 600_000);
 });
