@@ -20,6 +20,11 @@ export interface ScheduledSnapshot {
   restoring: boolean;
   /** Already being deleted (deletionTimestamp set). */
   deleting: boolean;
+  /**
+   * Still being taken: not ready and no error yet. csi-snapshotter holds the deletion of a snapshot
+   * whose CreateSnapshot has not ended, so it is pruned once it has.
+   */
+  taking?: boolean;
 }
 
 /**
@@ -54,7 +59,7 @@ export interface PruneVerdict {
 /**
  * Which scheduled snapshots retention removes: all but the newest `keepCount`, and those whose
  * slot is older than `keepForMs`, except the newest one; never one a restore is being made from,
- * and none already being deleted (listed in neither).
+ * and none already being deleted or still being taken (listed in neither; a later pass prunes it).
  */
 export function snapshotsToPrune(
   retention: Pick<Schedule, "keepCount" | "keepForMs">,
@@ -70,6 +75,7 @@ export function snapshotsToPrune(
     const overCount = retention.keepCount !== undefined && index >= retention.keepCount;
     const tooOld = retention.keepForMs !== undefined && now - s.slot > retention.keepForMs;
     if (!overCount && !tooOld) return;
+    if (s.taking) return;
     (s.restoring ? verdict.held : verdict.remove).push(s.name);
   });
   return verdict;

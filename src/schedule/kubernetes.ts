@@ -42,6 +42,8 @@ export interface ScheduledSnapshotInfo {
   /** The slot the schedule recorded; creation time when the annotation is missing or unreadable. */
   slot: number;
   deleting: boolean;
+  /** Not ready and no error yet: its CreateSnapshot has not ended. */
+  taking: boolean;
 }
 
 export interface NewScheduledSnapshot {
@@ -98,6 +100,9 @@ const storageClass = z.object({ metadata, provisioner: z.string() });
 const volumeSnapshot = z.object({
   metadata,
   spec: z.object({ source: z.object({ persistentVolumeClaimName: z.string().optional() }) }),
+  status: z
+    .object({ readyToUse: z.boolean().optional(), error: z.object({}).passthrough().optional() })
+    .optional(),
 });
 
 export function createScheduleCluster(
@@ -190,6 +195,7 @@ export function createScheduleCluster(
             pvcName,
             slot,
             deleting: m.deletionTimestamp !== undefined,
+            taking: parsed.data.status?.readyToUse !== true && parsed.data.status?.error === undefined,
           },
         ];
       });

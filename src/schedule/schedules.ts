@@ -168,6 +168,7 @@ class SchedulePass {
         name: s.name,
         slot: s.slot,
         deleting: s.deleting,
+        taking: s.taking,
         restoring: restoring.has(`${s.namespace}/${s.name}`),
       }));
       try {
@@ -205,7 +206,8 @@ class SchedulePass {
           "scheduled snapshot created",
         );
       }
-      if (!own.some((s) => s.name === name)) own.push({ name, slot, restoring: false, deleting: false });
+      if (!own.some((s) => s.name === name))
+        own.push({ name, slot, restoring: false, deleting: false, taking: true });
     }
     const verdict = snapshotsToPrune(schedule, own, now);
     for (const name of verdict.remove) {

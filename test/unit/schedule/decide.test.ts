@@ -120,6 +120,11 @@ describe("snapshotsToPrune", () => {
     ]);
   });
 
+  it("leaves a snapshot still being taken to a later pass", () => {
+    const taking = series.map((s) => (s.name === "s3" ? { ...s, taking: true } : s));
+    expect(snapshotsToPrune({ keepCount: 2 }, taking, now)).toEqual({ remove: ["s2", "s4"], held: [] });
+  });
+
   it("holds a snapshot a restore is being provisioned from, and skips those already being deleted", () => {
     const withRestore = series.map((s) => (s.name === "s4" ? { ...s, restoring: true } : s));
     withRestore[3] = { ...withRestore[3]!, deleting: true };
