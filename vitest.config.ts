@@ -11,6 +11,7 @@ import { defineConfig } from "vitest/config";
  */
 const pure = [
   "test/unit/config.test.ts",
+  "test/unit/matrix.test.ts",
   "test/unit/csi/**/*.test.ts",
   "test/unit/observability/**/*.test.ts",
   "test/unit/schedule/**/*.test.ts",
@@ -25,6 +26,7 @@ const pure = [
   "test/sim/cli.test.ts",
   "test/sim/layout.test.ts",
   "test/sim/sizes.test.ts",
+  "test/doctor/report.test.ts",
 ];
 const tools = ["test/deploy/**/*.test.ts", "test/unit/proto-*.test.ts"];
 const slow = ["test/reliability/**/*.test.ts"];

@@ -7,7 +7,7 @@ import {
   value,
   where,
 } from "./command.js";
-import { invalidInput, protocolError, RdsError } from "./errors.js";
+import { invalidInput, protocolError, RdsError, type RdsErrorKind } from "./errors.js";
 import { diskFilePath, fileName } from "./paths.js";
 import { type Query, query } from "./queries.js";
 import {
@@ -19,7 +19,7 @@ import {
   validatePort,
   validateText,
 } from "./quote.js";
-import type { DiskInfo, SubvolumeInfo } from "./records.js";
+import type { DiskInfo, PoolCapacity, SubvolumeInfo } from "./records.js";
 import { roundUpFileSize } from "./sizes.js";
 import type { Feature } from "./version.js";
 
@@ -36,6 +36,80 @@ export interface Change<R> {
   readonly readBack?: Query<unknown>;
   /** Turns the read-back into the result, or throws when it does not show the change. */
   finish(readBack: unknown): R;
+  /** Reads that explain a failure in words the classifier does not know (see `Diagnosis`). */
+  readonly diagnose?: Diagnosis;
+  /**
+   * Another spelling of the same change, for a RouterOS that refuses this one (`when`); the client
+   * remembers, by `key`, that the alternative worked and sends it first from then on.
+   */
+  readonly alternative?: { key: string; when(err: RdsError): boolean; change(): Change<R> };
+}
+
+/**
+ * The wording of RouterOS's storage failures was never captured on hardware. When a change fails
+ * with a `failure:` the classifier does not recognise, the client reads these and lets the state
+ * say what happened: the item already there (`already-exists`), its parent or source missing
+ * (`not-found`), the pool full (`no-space`), a directory still holding entries (`invalid-input`).
+ * Undefined keeps the error as it was (`protocol`).
+ */
+export interface Diagnosis {
+  readonly queries: readonly Query<unknown>[];
+  explain(results: readonly unknown[]): { kind: RdsErrorKind; why: string } | undefined;
+}
+
+function withDiagnosis<R>(change: Change<R>, diagnose: Diagnosis): Change<R> {
+  return { ...change, diagnose };
+}
+
+/** The folder holding a path (`pool/a/b` → `pool/a`), or undefined at the top. */
+function parentOf(path: string): string | undefined {
+  const parts = validatePath(path, "path");
+  return parts.length > 1 ? parts.slice(0, -1).join("/") : undefined;
+}
+
+/** The pool a `/file` path lies in: its first component. */
+function poolOf(path: string): string {
+  return validatePath(path, "path")[0] as string;
+}
+
+const full = (capacity: unknown, needed = 1n): boolean =>
+  capacity !== null && typeof capacity === "object" && (capacity as PoolCapacity).free < needed;
+
+/** `/file add` of a file or directory: there already, parent missing, or pool full. */
+function fileAddDiagnosis(path: string): Diagnosis {
+  const parent = parentOf(path);
+  return {
+    queries: [query.file(path), ...(parent ? [query.file(parent)] : []), query.poolAt(poolOf(path))],
+    explain: (results) => {
+      const [self, ...rest] = results;
+      const capacity = rest.pop();
+      if (self !== null) return { kind: "already-exists", why: `${path} exists` };
+      if (parent !== undefined && rest[0] === null)
+        return { kind: "not-found", why: `${parent} does not exist` };
+      if (full(capacity)) return { kind: "no-space", why: "the pool has no free space" };
+      return undefined;
+    },
+  };
+}
+
+/** A subvolume add: there already, its source missing, or pool full. */
+function subvolumeAddDiagnosis(fs: string, target: string, source?: string): Diagnosis {
+  return {
+    queries: [
+      query.subvolume(target, { fs }),
+      ...(source !== undefined ? [query.subvolume(source, { fs })] : []),
+      query.poolLabelled(fs),
+    ],
+    explain: (results) => {
+      const [self, ...rest] = results;
+      const capacity = rest.pop();
+      if (self !== null) return { kind: "already-exists", why: `subvolume ${target} exists` };
+      if (source !== undefined && rest[0] === null)
+        return { kind: "not-found", why: `subvolume ${source} does not exist` };
+      if (full(capacity)) return { kind: "no-space", why: "the pool has no free space" };
+      return undefined;
+    },
+  };
 }
 
 export interface AddFileDiskRequest {
@@ -94,8 +168,8 @@ const SUBVOLUMES = {
 } as const;
 
 function subvolumeTarget(fullname: string, fs: string | undefined, uuid?: string) {
-  const conditions = [where.eq("fullname", validatePath(fullname, "subvolume").join("/"))];
-  if (fs !== undefined) conditions.unshift(where.eq("fs", validateLabel(fs, "filesystem label")));
+  const conditions = [where.pathIs("fullname", validatePath(fullname, "subvolume").join("/"))];
+  if (fs !== undefined) conditions.unshift(where.fsIs(validateLabel(fs, "filesystem label")));
   if (uuid !== undefined) conditions.push(where.eq("uuid", validateUuid(uuid)));
   return findWhere(conditions.length === 1 ? conditions[0]! : where.and(...conditions));
 }
@@ -104,6 +178,14 @@ function diskCondition(slot: string, comment: string | undefined) {
   const bySlot = where.eq("slot", slot);
   if (comment === undefined) return bySlot;
   return where.and(bySlot, where.eq("comment", validateText(comment, "comment", MAX_COMMENT_LENGTH)));
+}
+
+/**
+ * The name `/file add` is given: with a leading slash, which the documentation shows
+ * (`name=/flash/dir`); whether RouterOS also takes it without one is unknown.
+ */
+function fileAddName(path: string): string {
+  return `/${fileName(path)}`;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -134,7 +216,7 @@ export const change = {
       ["type", value.word("file")],
       ["slot", value.id(slot, "disk slot")],
       ["file-path", value.string(diskFilePath(request.filePath), "file-path")],
-      ["file-size", size === undefined ? undefined : value.integer(size, "file size")],
+      ["file-size", size === undefined ? undefined : value.size(size, "file size")],
       ["mount-filesystem", value.bool(false)],
       ["nvme-tcp-export", nvme ? value.bool(nvme.exported ?? true) : undefined],
       ["nvme-tcp-server-port", nvme ? value.integer(nvme.port, "port") : undefined],
@@ -144,7 +226,21 @@ export const change = {
     const requires = nvme
       ? { feature: "nvmeServerNqn" as const, what: "an NVMe/TCP NQN (7.21 or later needed)" }
       : undefined;
-    return readBack(command, query.disk(slot), diskOrNotFound(slot), requires);
+    const file = fileName(request.filePath);
+    const folder = parentOf(file);
+    return withDiagnosis(readBack(command, query.disk(slot), diskOrNotFound(slot), requires), {
+      queries: [query.disk(slot), ...(folder ? [query.file(folder)] : []), query.poolAt(poolOf(file))],
+      explain: (results) => {
+        const [disk, ...rest] = results;
+        const capacity = rest.pop();
+        if (disk !== null) return { kind: "already-exists", why: `disk ${slot} exists` };
+        if (folder !== undefined && rest[0] === null)
+          return { kind: "not-found", why: `${folder} does not exist` };
+        if (full(capacity, size ?? 1n))
+          return { kind: "no-space", why: "the pool has too little free space" };
+        return undefined;
+      },
+    });
   },
 
   /** `/disk set [find where slot=…] file-size=…`, read back; smaller than asked is `protocol`. */
@@ -152,7 +248,7 @@ export const change = {
     validateId(slot, "disk slot");
     const size = roundUpFileSize(bytes);
     const command = setCommand("/disk", findWhere(where.eq("slot", slot)), [
-      ["file-size", value.integer(size, "file size")],
+      ["file-size", value.size(size, "file size")],
     ]);
     return readBack(command, query.disk(slot), (found: DiskInfo | null) => {
       const disk = diskOrNotFound(slot)(found);
@@ -249,26 +345,49 @@ export const change = {
       ["fs", value.string(fs, "fs")],
       ["name", value.string(fullname, "name")],
     ]);
-    return readBack(command, query.subvolume(fullname, { fs }), subvolumeListed(fullname), SUBVOLUMES);
+    return withDiagnosis(
+      readBack(command, query.subvolume(fullname, { fs }), subvolumeListed(fullname), SUBVOLUMES),
+      subvolumeAddDiagnosis(fs, fullname),
+    );
   },
 
-  /** `/disk/btrfs/subvolume add fs=… parent=<source> name=<target> read-only=…`, read back. */
+  /**
+   * `/disk/btrfs/subvolume add fs=… parent=<source> name=<target> read-only=…`, read back.
+   * Whether `parent=` takes the source's path or only its last name is unknown: the path is sent,
+   * and when RouterOS refuses the value of `parent`, the last name (unique in this layout:
+   * `pvc-<uuid>`, `snap-<uuid>`) — with `parentByName`, the last name from the start.
+   */
   snapshotSubvolume(request: {
     fs: string;
     source: string;
     target: string;
     readOnly: boolean;
+    parentByName?: boolean;
   }): Change<SubvolumeInfo> {
     const fs = validateLabel(request.fs, "filesystem label");
-    const source = validatePath(request.source, "source subvolume").join("/");
+    const sourcePath = validatePath(request.source, "source subvolume");
+    const source = sourcePath.join("/");
     const target = validatePath(request.target, "target subvolume").join("/");
+    const parent = request.parentByName ? (sourcePath[sourcePath.length - 1] as string) : source;
     const command = addCommand("/disk/btrfs/subvolume", [
       ["fs", value.string(fs, "fs")],
-      ["parent", value.string(source, "parent")],
+      ["parent", value.string(parent, "parent")],
       ["name", value.string(target, "name")],
       ["read-only", value.bool(request.readOnly)],
     ]);
-    return readBack(command, query.subvolume(target, { fs }), subvolumeListed(target), SUBVOLUMES);
+    const made = withDiagnosis(
+      readBack(command, query.subvolume(target, { fs }), subvolumeListed(target), SUBVOLUMES),
+      subvolumeAddDiagnosis(fs, target, source),
+    );
+    if (request.parentByName || sourcePath.length === 1) return made;
+    return {
+      ...made,
+      alternative: {
+        key: "subvolume-parent-by-name",
+        when: (err) => err.kind === "invalid-input" && /\bparent\b/.test(err.routerText ?? ""),
+        change: () => change.snapshotSubvolume({ ...request, parentByName: true }),
+      },
+    };
   },
 
   /**
@@ -281,9 +400,19 @@ export const change = {
     );
   },
 
-  /** `/file remove [find where name=…]`; a missing file is not an error. */
+  /**
+   * `/file remove [find where name=…]`; a missing file is not an error. A directory that still
+   * holds entries is refused (`invalid-input`), whatever words RouterOS uses.
+   */
   removeFile(path: string): Change<void> {
-    return noReadBack(removeCommand("/file", findWhere(where.eq("name", fileName(path)))));
+    const name = fileName(path);
+    return withDiagnosis(noReadBack(removeCommand("/file", findWhere(where.eq("name", name)))), {
+      queries: [query.files({ namePrefix: `${name}/` })],
+      explain: ([inside]) =>
+        Array.isArray(inside) && inside.length > 0
+          ? { kind: "invalid-input", why: `${name} is not empty` }
+          : undefined,
+    });
   },
 
   /**
@@ -307,21 +436,27 @@ export const change = {
 
   /** `/file add name=… type=file`: an empty file; an existing one is `already-exists`. */
   addFile(path: string): Change<void> {
-    return noReadBack(
-      addCommand("/file", [
-        ["name", value.string(fileName(path), "name")],
-        ["type", value.word("file")],
-      ]),
+    return withDiagnosis(
+      noReadBack(
+        addCommand("/file", [
+          ["name", value.string(fileAddName(path), "name")],
+          ["type", value.word("file")],
+        ]),
+      ),
+      fileAddDiagnosis(fileName(path)),
     );
   },
 
   /** `/file add name=… type=directory`; an existing directory is `already-exists`. */
   addDirectory(path: string): Change<void> {
-    return noReadBack(
-      addCommand("/file", [
-        ["name", value.string(fileName(path), "name")],
-        ["type", value.word("directory")],
-      ]),
+    return withDiagnosis(
+      noReadBack(
+        addCommand("/file", [
+          ["name", value.string(fileAddName(path), "name")],
+          ["type", value.word("directory")],
+        ]),
+      ),
+      fileAddDiagnosis(fileName(path)),
     );
   },
 };

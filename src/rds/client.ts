@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import { pino } from "pino";
 import { type AddFileDiskRequest, type Change, change, type DiskExportChange } from "./changes.js";
-import { findWhere, getValueCommand, printCountCommand, type RouterOsCommand, where } from "./command.js";
-import { invalidInput, protocolError, RdsError } from "./errors.js";
+import { countCommand, findWhere, getValueCommand, type RouterOsCommand, where } from "./command.js";
+import { invalidInput, isRdsError, RdsError } from "./errors.js";
 import { parseInteger } from "./parse/values.js";
 import { fileName } from "./paths.js";
 import { type Query, type QueryResults, query } from "./queries.js";
@@ -52,6 +52,8 @@ export class RdsClient {
   readonly #runner: CommandRunner;
   readonly #decode: DecodeOptions;
   readonly #logger: Logger;
+  /** Keys of changes whose alternative spelling RouterOS took (see `Change.alternative`). */
+  readonly #alternatives = new Set<string>();
   #version: RouterOsVersion | null = null;
 
   constructor(
@@ -92,7 +94,7 @@ export class RdsClient {
   async read<const Q extends Queries>(queries: Q, call: CallOptions = {}): Promise<QueryResults<Q>> {
     if (queries.length === 0) return [] as unknown as QueryResults<Q>;
     const form = await this.#listingForm(call);
-    const commands = queries.map((q) => listCommand(q.menu, q.condition, form, q.proplist));
+    const commands = queries.map((q) => queryCommand(q, form));
     const { replies } = await this.#runner.batch(commands, call);
     return (await this.#decodeReplies(queries, replies, form, call)) as QueryResults<Q>;
   }
@@ -108,16 +110,37 @@ export class RdsClient {
     queries: Q,
     call: CallOptions = {},
   ): Promise<[R, ...QueryResults<Q>]> {
+    const alternative = wanted.alternative;
+    if (!alternative) return this.#apply(wanted, queries, call);
+    if (this.#alternatives.has(alternative.key)) return this.#apply(alternative.change(), queries, call);
+    try {
+      return await this.#apply(wanted, queries, call);
+    } catch (err) {
+      if (!isRdsError(err) || !alternative.when(err)) throw err;
+      const result = await this.#apply(alternative.change(), queries, call);
+      this.#logger.info(
+        { alternative: alternative.key },
+        "RouterOS takes another spelling of a change; using it",
+      );
+      this.#alternatives.add(alternative.key);
+      return result;
+    }
+  }
+
+  async #apply<R, const Q extends Queries>(
+    wanted: Change<R>,
+    queries: Q,
+    call: CallOptions,
+  ): Promise<[R, ...QueryResults<Q>]> {
     const form = await this.#listingForm(call);
     if (wanted.requires && this.#version && !supports(this.#version, wanted.requires.feature)) {
       throw invalidInput(`RouterOS ${this.#version.text} lacks ${wanted.requires.what}`);
     }
     const reads: Queries = wanted.readBack ? [wanted.readBack, ...queries] : queries;
-    const commands = [
-      wanted.command,
-      ...reads.map((q) => listCommand(q.menu, q.condition, form, q.proplist)),
-    ];
-    const reply = await this.#runner.batch(commands, call);
+    const commands = [wanted.command, ...reads.map((q) => queryCommand(q, form))];
+    const reply = await this.#runner.batch(commands, call).catch(async (err: unknown) => {
+      throw await this.#diagnose(wanted, err, call);
+    });
     let values: unknown[];
     if (reply.failure) {
       this.#logger.info(
@@ -149,7 +172,7 @@ export class RdsClient {
    * file. With `comment`, only while the item still carries exactly that comment.
    */
   async removeDisk(slot: string, call: CallOptions & { comment?: string } = {}): Promise<void> {
-    await this.#runner.run(change.removeDisk(slot, call).command, call);
+    await this.#change(change.removeDisk(slot, call), call);
   }
 
   /** Replaces the comment of the disk that still carries `was`, with its read-back — 1 round trip. */
@@ -195,7 +218,7 @@ export class RdsClient {
     fullname: string,
     options: { fs?: string; uuid?: string } & CallOptions = {},
   ): Promise<void> {
-    await this.#runner.run(change.removeSubvolume(fullname, options).command, options);
+    await this.#change(change.removeSubvolume(fullname, options), options);
   }
 
   /** The subvolume at `fullname`, or null — 1 round trip. */
@@ -214,23 +237,6 @@ export class RdsClient {
     return (await this.read([query.subvolumes(filter)], call))[0];
   }
 
-  /**
-   * How many subvolumes' fullname starts with `fullnamePrefix`, counted by RouterOS (`print
-   * count-only`) — 1 round trip whose reply is one number, whatever the count.
-   */
-  async countSubvolumes(
-    filter: { fullnamePrefix: string; fs?: string },
-    call: CallOptions = {},
-  ): Promise<number> {
-    const { menu, condition } = query.subvolumes(filter);
-    const reply = (await this.#runner.run(printCountCommand(menu, condition), call)).trim();
-    // Plain digits, or grouped by threes as RouterOS prints big numbers elsewhere.
-    if (!/^(\d{1,9}|\d{1,3}( \d{3}){1,2})$/.test(reply)) {
-      throw protocolError("print count-only did not print a number", reply);
-    }
-    return Number(reply.replaceAll(" ", ""));
-  }
-
   // ---- files ----
 
   /** The file at `path` (either slash form), or null — 1 round trip (2 with print detail, for the exact size). */
@@ -240,12 +246,12 @@ export class RdsClient {
 
   /** `/file remove [find where name=…]` — 1 round trip; a missing file is not an error. */
   async removeFile(path: string, call: CallOptions = {}): Promise<void> {
-    await this.#runner.run(change.removeFile(path).command, call);
+    await this.#change(change.removeFile(path), call);
   }
 
   /** `/file add name=… type=directory` — 1 round trip. An existing directory is `already-exists`. */
   async addDirectory(path: string, call: CallOptions = {}): Promise<void> {
-    await this.#runner.run(change.addDirectory(path).command, call);
+    await this.#change(change.addDirectory(path), call);
   }
 
   /** Files whose name starts with `namePrefix` — 1 round trip. With print detail, rounded sizes come back as null. */
@@ -254,6 +260,44 @@ export class RdsClient {
   }
 
   // ---- helpers ----
+
+  /** A change without read-back, on its own — 1 round trip (more only to explain a failure). */
+  async #change(wanted: Change<unknown>, call: CallOptions): Promise<void> {
+    try {
+      await this.#runner.run(wanted.command, call);
+    } catch (err) {
+      throw await this.#diagnose(wanted, err, call);
+    }
+  }
+
+  /**
+   * A failure in words the classifier does not know (`protocol` from a `failure:` line) is
+   * explained by reading the state (`Change.diagnose`), so that unknown wording never turns an
+   * idempotent or retriable case into a final error. Any other error, or one the reads cannot
+   * explain, is returned as it was.
+   */
+  async #diagnose(wanted: Change<unknown>, err: unknown, call: CallOptions): Promise<unknown> {
+    const diagnosis = wanted.diagnose;
+    if (!diagnosis || !isRdsError(err, "protocol") || !/^failure:/i.test(err.routerText ?? "")) return err;
+    let results: unknown[];
+    try {
+      results = (await this.read(diagnosis.queries, call)) as unknown[];
+    } catch (readErr) {
+      this.#logger.debug({ err: readErr }, "could not read the state to explain a failure");
+      return err;
+    }
+    const found = diagnosis.explain(results);
+    if (!found) return err;
+    this.#logger.info(
+      { command: wanted.command.line, routerText: err.routerText, kind: found.kind },
+      "RouterOS failed in unrecognised words; the state explains it",
+    );
+    return new RdsError(found.kind, `RouterOS: ${err.routerText} (${found.why})`, {
+      command: wanted.command.line,
+      routerText: err.routerText,
+      retryable: found.kind === "transient",
+    });
+  }
 
   async #listingForm(call: CallOptions): Promise<ListingForm> {
     const form = this.options.listingForm ?? "auto";
@@ -267,7 +311,11 @@ export class RdsClient {
     form: ListingForm,
     call: CallOptions,
   ): Promise<unknown[]> {
-    const values = queries.map((q, i) => q.decode(parseListing(replies[i] ?? "", form), this.#decode));
+    const values = queries.map((q, i) =>
+      q.countOnly
+        ? q.decode([], { ...this.#decode, count: countOf(replies[i] ?? "") })
+        : q.decode(parseListing(replies[i] ?? "", form), this.#decode),
+    );
     if (form !== "detail") return values;
     // print detail rounds file sizes; `get` prints the exact number. One more round trip for all.
     const rounded: string[] = [];
@@ -292,6 +340,19 @@ export class RdsClient {
     });
     return sizes;
   }
+}
+
+/** The listing of a query, or its count. */
+function queryCommand(q: Query<unknown>, form: ListingForm): RouterOsCommand {
+  return q.countOnly ? countCommand(q.menu, q.condition) : listCommand(q.menu, q.condition, form, q.proplist);
+}
+
+/** The number a count printed; a reply that is not one is a protocol error, not a zero. */
+function countOf(reply: string): number {
+  const n = parseInteger(reply.trim());
+  if (n === null)
+    throw new RdsError("protocol", `expected a count, got ${JSON.stringify(reply.slice(0, 80))}`);
+  return Number(n);
 }
 
 function roundedSize(file: FileInfo): boolean {

@@ -143,7 +143,6 @@ function judgeSnapshot(s: SnapshotObjects): Candidate | string {
 }
 
 function judgeSnapshotDirectory(d: SnapshotDirectoryObjects): Candidate | string | undefined {
-  if (d.isSubvolume) return `snapshot directory of ${d.volumeId} is a subvolume`;
   if (d.snapshots > 0) return undefined;
   if (d.entries > 0) return `snapshot directory of ${d.volumeId} holds files but no snapshot`;
   return {

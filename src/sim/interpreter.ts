@@ -50,14 +50,20 @@ export class Interpreter {
       return { lines, error: e.message, ran: false };
     }
     const run = new LineRun(this.deps, settings, width, lines, line);
-    try {
-      for (const statement of statements) await run.statement(statement);
-    } catch (e) {
-      if (!(e instanceof RosError)) throw e;
-      lines.push(e.message);
-      return { lines, error: e.message, ran: true };
+    // Whether RouterOS runs the rest of a `;`-joined line after a runtime error is unknown
+    // (setting `line_error_mode`); the first error is the line's error either way.
+    let error: string | undefined;
+    for (const statement of statements) {
+      try {
+        await run.statement(statement);
+      } catch (e) {
+        if (!(e instanceof RosError)) throw e;
+        lines.push(e.message);
+        error ??= e.message;
+        if (settings.line_error_mode === "stop") break;
+      }
     }
-    return { lines, ran: true };
+    return error === undefined ? { lines, ran: true } : { lines, error, ran: true };
   }
 }
 
@@ -117,6 +123,13 @@ class LineRun {
         if (text === "no" || text === "false") return bool(false);
         throw rosErrors.noMatch(spec.name);
       case "size": {
+        // Whether `file-size=` takes a plain number of bytes is unknown (setting).
+        if (
+          spec.name === "file-size" &&
+          /^\d+$/.test(text) &&
+          this.ctx.settings.file_size_plain_bytes === "refuse"
+        )
+          throw rosErrors.invalidValue(spec.name);
         const n = value.t === "num" ? value.v : parseSize(text);
         if (n === undefined) throw rosErrors.invalidValue(spec.name);
         return num(n);

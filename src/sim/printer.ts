@@ -65,7 +65,7 @@ export function renderValue(prop: PropValue, threshold: number, terse = false): 
     case "percent":
       return `${toText(v)}%`;
     case "bare": {
-      const text = v.t === "id" ? formatId(v.v) : toText(v);
+      const text = v.t === "id" ? formatId(v.v, v.opaque) : toText(v);
       return text === "" && !terse ? '""' : text;
     }
   }
@@ -78,6 +78,19 @@ export function presentFlags(allFlags: readonly FlagDef[], rows: readonly PrintR
 
 export function legendLine(flags: readonly FlagDef[]): string {
   return `Flags: ${flags.map((f) => `${f.letter} - ${f.name.toUpperCase()}`).join("; ")}`;
+}
+
+/**
+ * What a print that matched nothing shows: RouterOS 7.2x prints the menu's whole legend (setting
+ * `empty_print_legend`); a menu without flags prints nothing.
+ */
+function emptyLegend(
+  allFlags: readonly FlagDef[],
+  rows: readonly PrintRow[],
+  opts: PrintOptions,
+): string | undefined {
+  if (rows.length > 0 || !opts.emptyLegend || allFlags.length === 0) return undefined;
+  return legendLine(allFlags);
 }
 
 /** `31 Bt `: the index right-aligned, one column per present flag, a space. */
@@ -139,7 +152,9 @@ export function formatDetail(
 ): string[] {
   const flags = presentFlags(allFlags, rows);
   const out: string[] = [];
-  if (flags.length > 0 || (rows.length === 0 && opts.emptyLegend)) out.push(legendLine(flags));
+  const legend = emptyLegend(allFlags, rows, opts);
+  if (legend !== undefined) out.push(legend);
+  else if (flags.length > 0) out.push(legendLine(flags));
   const width = indexWidth(rows);
   rows.forEach((row, i) => {
     if (i > 0) out.push(opts.separator);
@@ -195,7 +210,9 @@ export function formatTable(
   const cols = columns.filter((_, i) => shown[i]);
   const rowCells = cells.map((r) => r.filter((_, i) => shown[i]));
   const out: string[] = [];
-  if (flags.length > 0 || (rows.length === 0 && opts.emptyLegend)) out.push(legendLine(flags));
+  const legend = emptyLegend(allFlags, rows, opts);
+  if (legend !== undefined) out.push(legend);
+  else if (flags.length > 0) out.push(legendLine(flags));
   if (rows.length === 0) return out;
   out.push(`Columns: ${cols.map((c) => c.title).join(", ")}`);
   const idxWidth = Math.max(...rows.map((r) => String(r.index).length));

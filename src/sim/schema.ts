@@ -26,6 +26,8 @@ export interface ExecContext {
   readonly width: number;
   readonly version: RosVersion;
   readonly settings: Settings;
+  /** The properties a `print proplist=` (or `get`) asks for; a table may leave costly others out. */
+  readonly proplist?: readonly string[];
   /** Evaluates the values inside a where-clause once, so items can be matched synchronously. */
   resolveWhere(node: WhereNode): Promise<ResolvedWhere>;
 }

@@ -6,20 +6,53 @@ import { parseRosVersion } from "./version.js";
  * Emulator settings. Every behaviour that is unknown on real RouterOS is one of these, so the driver
  * can be tested against each plausible answer; the defaults are the emulator's best reading.
  */
-const errorTexts = z
-  .object({
-    duplicate_slot: z.string().default("failure: item with such name already exists"),
-    missing_parent_dir: z.string().default("failure: directory does not exist"),
-    file_exists: z.string().default("failure: file already exists"),
-    no_space: z.string().default("failure: not enough space on disk"),
-    shrink: z.string().default("failure: can not shrink file"),
-    subvolume_exists: z.string().default("failure: subvolume already exists"),
-    subvolume_in_use: z.string().default("failure: subvolume is in use by disk"),
-    directory_not_empty: z.string().default("failure: directory is not empty"),
-    file_in_use: z.string().default("failure: file is in use by disk"),
-    read_only: z.string().default("failure: read-only file system"),
-  })
-  .strict();
+const errorTextFields = {
+  duplicate_slot: "failure: item with such name already exists",
+  missing_parent_dir: "failure: directory does not exist",
+  file_exists: "failure: file already exists",
+  no_space: "failure: not enough space on disk",
+  shrink: "failure: can not shrink file",
+  subvolume_exists: "failure: subvolume already exists",
+  subvolume_in_use: "failure: subvolume is in use by disk",
+  directory_not_empty: "failure: directory is not empty",
+  file_in_use: "failure: file is in use by disk",
+  read_only: "failure: read-only file system",
+};
+
+export type ErrorTexts = typeof errorTextFields;
+
+/**
+ * Named wordings of the storage failures, none captured on hardware. `alternative` words each one
+ * so that no pattern of the client's classifier recognises it: the driver must still reach the
+ * right outcome (by reading the state back) when RouterOS says something nobody predicted.
+ */
+export const ERROR_TEXT_PROFILES: Record<"default" | "alternative", ErrorTexts> = {
+  default: errorTextFields,
+  alternative: {
+    duplicate_slot: "failure: slot name is taken",
+    missing_parent_dir: "failure: parent folder missing",
+    file_exists: "failure: file with this name is present",
+    no_space: "failure: storage full",
+    shrink: "failure: new size is below the current size",
+    subvolume_exists: "failure: subvolume with this name is present",
+    subvolume_in_use: "failure: subvolume holds a disk file",
+    directory_not_empty: "failure: folder has entries",
+    file_in_use: "failure: file is a disk",
+    read_only: "failure: write protected",
+  },
+};
+
+const errorTexts = z.preprocess(
+  // A profile name stands for its whole wording.
+  (v) => (typeof v === "string" && v in ERROR_TEXT_PROFILES ? ERROR_TEXT_PROFILES[v as "default"] : v),
+  z
+    .object(
+      Object.fromEntries(Object.entries(errorTextFields).map(([k, v]) => [k, z.string().default(v)])) as {
+        [K in keyof ErrorTexts]: z.ZodDefault<z.ZodString>;
+      },
+    )
+    .strict(),
+);
 
 export const settingsSchema = z
   .object({
@@ -50,8 +83,11 @@ export const settingsSchema = z
     wrap_width: z.number().int().min(0).default(80),
     /** A size moves to the next unit once it reaches this many of the current unit. */
     human_size_threshold: z.number().int().min(1024).max(10240).default(4608),
-    /** Print a `Flags:` legend even when a print matches no item. */
-    empty_print_legend: z.boolean().default(false),
+    /**
+     * Print a `Flags:` legend (of every flag of the menu) even when a print matches no item; real
+     * RouterOS 7.2x does.
+     */
+    empty_print_legend: z.boolean().default(true),
     /** Separator line between items of `print detail` (real output shows a line with one space). */
     detail_item_separator: z.string().default(" "),
     /** `/disk add` and `/file add` create missing parent directories instead of failing. */
@@ -104,7 +140,41 @@ export const settingsSchema = z
     cost_throttle_fast_ms: z.number().min(0).max(60_000).default(1),
     /** Wait of each request past the burst, and the time to earn back one request of burst (ms). */
     cost_throttle_slow_ms: z.number().min(0).max(60_000).default(20),
-    error_texts: errorTexts.default(errorTexts.parse({})),
+    // Known on RouterOS 7.2x (issue 18); kept as settings where versions may differ.
+    /** `:serialize to=json` prints integers as floats with six decimals (`2048.000000`), or plain. */
+    json_integer_form: z.enum(["float", "integer"]).default("float"),
+    /** `/file print` without `proplist=` carries `contents`: the body of small text files. */
+    file_listing_contents: z.boolean().default(true),
+    /** `/file` ids: opaque strings with spaces (`**iCZmBt9q …`) or `*N` like other menus. */
+    file_id_form: z.enum(["opaque", "star-hex"]).default("opaque"),
+    /** `:put` wraps its lines at the session width, CRLF inserted mid-token. */
+    put_wrap: z.boolean().default(true),
+    /** Order of `/file` entries within a folder: as created, or alphabetical. */
+    file_print_order: z.enum(["creation", "alphabetical"]).default("creation"),
+    // Unknown on real RouterOS (issue 18): every plausible value, the driver is tested under each.
+    /** How subvolume `add parent=` finds the source: by its path, or by its last name only. */
+    snapshot_parent_resolution: z.enum(["path", "last-name"]).default("path"),
+    /** Subvolume `add name=a/b/c` under plain directories (made with `/file add`): accepted or refused. */
+    subvolume_name_with_slash: z.enum(["accept", "refuse"]).default("accept"),
+    /** How `fullname` of a subvolume is printed: `rds-csi/vols/x` or `/rds-csi/vols/x`. */
+    subvolume_fullname_form: z.enum(["no-leading-slash", "leading-slash"]).default("no-leading-slash"),
+    /** What a subvolume's `fs` shows: the filesystem label, or its uuid. */
+    subvolume_fs_form: z.enum(["label", "uuid"]).default("label"),
+    /** `creation-time` (and `last-modified`) as `2026-12-05 13:28:46` or `dec/05/2026 13:28:46`. */
+    creation_time_format: z.enum(["iso", "routeros"]).default("iso"),
+    /** A `;`-joined line after a runtime error: stop there, or run the remaining commands. */
+    line_error_mode: z.enum(["stop", "continue"]).default("stop"),
+    /** `print as-value proplist=…` without `.id` in the list still prints `.id`. */
+    proplist_keeps_id: z.boolean().default(true),
+    /** `/disk set file-size=` on an exported disk: resizes, fails, or silently changes nothing. */
+    exported_disk_file_size: z.enum(["resize", "refuse", "ignore"]).default("resize"),
+    /** `/disk add type=file` of an existing file without `file-size=`: attaches it, or fails. */
+    attach_without_file_size: z.enum(["accept", "refuse"]).default("accept"),
+    /** `file-size=1073741824` (plain bytes, no unit): accepted, or refused. */
+    file_size_plain_bytes: z.enum(["accept", "refuse"]).default("accept"),
+    /** `/file add name=pool/dir` without a leading slash: accepted, or refused. */
+    file_add_relative_path: z.enum(["accept", "refuse"]).default("accept"),
+    error_texts: errorTexts.default(errorTextFields),
     /** Fault rules installed at start (see the control channel's addFault); not kept across restarts. */
     faults: z.array(faultRuleSchema).default([]),
   })
@@ -124,7 +194,7 @@ export function mergeSettings(base: Settings, patch: unknown): Settings {
   }
   const p = patch as Record<string, unknown>;
   const merged: Record<string, unknown> = { ...base, ...p };
-  if (p.error_texts !== undefined) {
+  if (p.error_texts !== undefined && typeof p.error_texts === "object") {
     merged.error_texts = { ...base.error_texts, ...(p.error_texts as Record<string, unknown>) };
   }
   const result = settingsSchema.safeParse(merged);

@@ -47,8 +47,18 @@ export function formatHumanSize(bytes: bigint, threshold = 4608): string {
 }
 
 /** RouterOS date-time as printed since 7.10: `2025-11-12 00:36:13` (router local time). */
-export function formatDateTime(date: Date): string {
+const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+
+/**
+ * `2026-12-05 13:28:46` (RouterOS from about 7.10), or with `routeros` the older
+ * `dec/05/2026 13:28:46` (setting `creation_time_format`).
+ */
+export function formatDateTime(date: Date, format: "iso" | "routeros" = "iso"): string {
   const p = (n: number) => n.toString().padStart(2, "0");
+  if (format === "routeros") {
+    const time = `${p(date.getHours())}:${p(date.getMinutes())}:${p(date.getSeconds())}`;
+    return `${MONTHS[date.getMonth()]}/${p(date.getDate())}/${date.getFullYear()} ${time}`;
+  }
   return `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())} ${p(date.getHours())}:${p(
     date.getMinutes(),
   )}:${p(date.getSeconds())}`;

@@ -7,7 +7,7 @@ export type RosValue =
   | { readonly t: "str"; readonly v: string }
   | { readonly t: "num"; readonly v: bigint }
   | { readonly t: "bool"; readonly v: boolean }
-  | { readonly t: "id"; readonly v: number }
+  | { readonly t: "id"; readonly v: number; readonly opaque?: boolean }
   | { readonly t: "array"; readonly v: readonly RosValue[] }
   | { readonly t: "map"; readonly v: ReadonlyArray<readonly [string, RosValue]> };
 
@@ -15,19 +15,51 @@ export const NIL: RosValue = { t: "nil" };
 export const str = (v: string): RosValue => ({ t: "str", v });
 export const num = (v: bigint | number): RosValue => ({ t: "num", v: BigInt(v) });
 export const bool = (v: boolean): RosValue => ({ t: "bool", v });
-export const itemId = (v: number): RosValue => ({ t: "id", v });
+export const itemId = (v: number, opaque = false): RosValue =>
+  opaque ? { t: "id", v, opaque } : { t: "id", v };
 export const array = (v: readonly RosValue[]): RosValue => ({ t: "array", v });
 export const map = (v: ReadonlyArray<readonly [string, RosValue]>): RosValue => ({ t: "map", v });
 
-/** `*1F`: internal ids are printed as upper-case hex behind a star. */
-export function formatId(id: number): string {
+/**
+ * `*1F`: internal ids are printed as upper-case hex behind a star. `/file` ids on RouterOS 7.2x are
+ * opaque instead (`**iCZmBt9q…`, spaces inside): here two stars, eight letters derived from the
+ * number (so a guessed id is refused) and the number in base 62 after a space.
+ */
+export function formatId(id: number, opaque = false): string {
+  if (opaque) return `**${scramble(id)} ${base62(id)}`;
   return `*${id.toString(16).toUpperCase()}`;
 }
 
-/** Parses `*1F`; undefined when the text is not an id literal. */
+const DIGITS62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+function base62(n: number): string {
+  let out = "";
+  let rest = n;
+  do {
+    out = DIGITS62[rest % 62] + out;
+    rest = Math.floor(rest / 62);
+  } while (rest > 0);
+  return out;
+}
+
+function scramble(n: number): string {
+  let h = (n * 2654435761) >>> 0;
+  let out = "";
+  for (let i = 0; i < 8; i++) {
+    h = Math.imul(h ^ (h >>> 15), 2246822507) >>> 0;
+    out += DIGITS62[h % 62];
+  }
+  return out;
+}
+
+/** Parses `*1F` or an opaque `**… …` id; undefined when the text is not an id literal. */
 export function parseIdLiteral(text: string): number | undefined {
-  if (!/^\*[0-9A-Fa-f]{1,8}$/.test(text)) return undefined;
-  return Number.parseInt(text.slice(1), 16);
+  if (/^\*[0-9A-Fa-f]{1,8}$/.test(text)) return Number.parseInt(text.slice(1), 16);
+  const opaque = /^\*\*([0-9A-Za-z]{8}) ([0-9A-Za-z]{1,6})$/.exec(text);
+  if (!opaque) return undefined;
+  let n = 0;
+  for (const c of opaque[2] as string) n = n * 62 + DIGITS62.indexOf(c);
+  return scramble(n) === opaque[1] ? n : undefined;
 }
 
 /** The text `:put` prints, and the text a value becomes when used as a command argument. */
@@ -42,7 +74,7 @@ export function toText(value: RosValue): string {
     case "bool":
       return value.v ? "true" : "false";
     case "id":
-      return formatId(value.v);
+      return formatId(value.v, value.opaque);
     case "array":
       return value.v.map(toText).join(";");
     case "map":
@@ -50,36 +82,40 @@ export function toText(value: RosValue): string {
   }
 }
 
-/** Values are immutable, so the JSON of a record (reused across listings) is computed once. */
-const jsonCache = new WeakMap<RosValue, string>();
+/** Values are immutable, so the JSON of a record (reused across listings) is computed once per form. */
+const jsonCache = { integer: new WeakMap<RosValue, string>(), float: new WeakMap<RosValue, string>() };
 
-/** `:serialize to=json`: numbers stay exact (bigint digits), ids are strings. */
-export function toJson(value: RosValue): string {
-  if (value.t !== "map") return encodeJson(value);
-  let text = jsonCache.get(value);
+/** How `:serialize to=json` writes integers: RouterOS 7.2x writes `2048.000000`. */
+export type JsonIntegerForm = "integer" | "float";
+
+/** `:serialize to=json`: numbers keep every digit (bigint), as floats with six decimals by default; ids are strings. */
+export function toJson(value: RosValue, form: JsonIntegerForm = "integer"): string {
+  if (value.t !== "map") return encodeJson(value, form);
+  const cache = jsonCache[form];
+  let text = cache.get(value);
   if (text === undefined) {
-    text = encodeJson(value);
-    jsonCache.set(value, text);
+    text = encodeJson(value, form);
+    cache.set(value, text);
   }
   return text;
 }
 
-function encodeJson(value: RosValue): string {
+function encodeJson(value: RosValue, form: JsonIntegerForm): string {
   switch (value.t) {
     case "nil":
       return "null";
     case "str":
       return JSON.stringify(value.v);
     case "num":
-      return value.v.toString();
+      return form === "float" ? `${value.v.toString()}.000000` : value.v.toString();
     case "bool":
       return value.v ? "true" : "false";
     case "id":
-      return JSON.stringify(formatId(value.v));
+      return JSON.stringify(formatId(value.v, value.opaque));
     case "array":
-      return `[${value.v.map(toJson).join(",")}]`;
+      return `[${value.v.map((v) => toJson(v, form)).join(",")}]`;
     case "map":
-      return `{${value.v.map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`).join(",")}}`;
+      return `{${value.v.map(([k, v]) => `${JSON.stringify(k)}:${toJson(v, form)}`).join(",")}}`;
   }
 }
 

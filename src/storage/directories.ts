@@ -5,9 +5,18 @@ import type { Layout } from "./layout.js";
 import type { StorageRds } from "./rds-port.js";
 
 /**
- * The plain directories of the layout: `<root>`, `<root>/vols`, `<root>/snaps` and one
+ * The folders of the layout: `<root>`, `<root>/vols`, `<root>/snaps`, `<root>/deleted` and one
  * `<root>/snaps/<volume id>` per volume. RouterOS does not create parents on its own, so they are
  * made on demand: the first create that finds a parent missing makes it and tries once more.
+ *
+ * The top folders (`<root>`, `vols`, `snaps`, `deleted`) are made as Btrfs subvolumes: a subvolume
+ * nested in a subvolume is documented (`name=Snapshots/Documents-…`), while whether RouterOS takes
+ * a `name=` with `/` under plain directories is not known. A volume's snapshot folder is a plain
+ * directory, since a subvolume named like the volume would make `parent=<volume id>` ambiguous on
+ * a RouterOS that finds `parent=` by last name; where RouterOS refuses a snapshot under a plain
+ * directory, the (empty) folder is made again as a subvolume (`nestable`). Folders an earlier
+ * version made as plain directories keep working where RouterOS takes such names; both kinds are
+ * removed alike.
  */
 export class Directories {
   constructor(
@@ -24,7 +33,7 @@ export class Directories {
     const { layout } = this;
     let made = false;
     for (const dir of [layout.root, layout.volumesDir(), layout.snapshotsDir(), layout.tombstonesDir()]) {
-      if (await this.#make(layout.inPool(dir), call)) made = true;
+      if (await this.#make(layout.inPool(dir), call, "subvolume")) made = true;
     }
     return made;
   }
@@ -34,7 +43,7 @@ export class Directories {
     const { layout } = this;
     let made = false;
     for (const dir of [layout.root, layout.tombstonesDir()]) {
-      if (await this.#make(layout.inPool(dir), call)) made = true;
+      if (await this.#make(layout.inPool(dir), call, "subvolume")) made = true;
     }
     return made;
   }
@@ -43,11 +52,38 @@ export class Directories {
   async ensureVolumeSnapshots(volumeId: string, call: CallOptions): Promise<boolean> {
     const dir = this.layout.inPool(this.layout.volumeSnapshotsDir(volumeId));
     try {
-      return await this.#make(dir, call);
+      return await this.#make(dir, call, "directory");
     } catch (err) {
-      if (!isRdsError(err, "not-found") || !(await this.ensureBase(call))) throw err;
-      return this.#make(dir, call);
+      if (!(isRdsError(err, "not-found") || isRdsError(err, "protocol")) || !(await this.ensureBase(call)))
+        throw err;
+      return this.#make(dir, call, "directory");
     }
+  }
+
+  /**
+   * Makes `<root>/snaps/<volume id>` a subvolume when it is an empty plain directory: for a RouterOS
+   * that refuses a subvolume `name=` under a plain directory. True when it changed anything (the
+   * caller then tries its snapshot again); false when it already was a subvolume or is not empty.
+   */
+  async nestable(volumeId: string, call: CallOptions): Promise<boolean> {
+    const { layout } = this;
+    const relative = layout.volumeSnapshotsDir(volumeId);
+    const dir = layout.inPool(relative);
+    const [inside, asSubvolume] = await this.rds.read(
+      [
+        query.files({ namePrefix: `${dir.replace(/^\/+/, "")}/` }),
+        query.subvolume(relative, { fs: layout.fsLabel }),
+      ],
+      call,
+    );
+    if (asSubvolume !== null || inside.length > 0) return false;
+    this.logger.info(
+      { volumeId },
+      "RouterOS refuses subvolumes under plain directories; the snapshot folder becomes a subvolume",
+    );
+    await this.rds.removeFile(dir, call);
+    await this.#make(dir, call, "subvolume");
+    return true;
   }
 
   /**
@@ -70,8 +106,13 @@ export class Directories {
     const fs = layout.fsLabel;
     return [
       query.subvolumes({ fullnamePrefix: `${layout.volumeSnapshotsDir(volumeId)}/`, fs, proplist: ["name"] }),
-      query.subvolume(layout.volumeSubvolume(volumeId), { fs }),
+      this.volumeQuery(volumeId),
     ] as const;
+  }
+
+  /** The volume's own subvolume (null once it is deleted): while it exists, its directory stays. */
+  volumeQuery(volumeId: string) {
+    return query.subvolume(this.layout.volumeSubvolume(volumeId), { fs: this.layout.fsLabel });
   }
 
   /** `pruneVolumeSnapshots` with the reads of `remainsQueries` already made — 0 or 1 round trip. */
@@ -125,7 +166,7 @@ export class Directories {
    */
   async #remove(path: string, call: CallOptions, finalAttempt: boolean): Promise<void> {
     try {
-      await this.rds.removeFile(path, call);
+      await this.#removeFolder(path, call);
     } catch (err) {
       const refused = isRdsError(err, "invalid-input") || (finalAttempt && isRdsError(err) && !err.retryable);
       if (!refused) throw err;
@@ -136,13 +177,43 @@ export class Directories {
     }
   }
 
-  async #make(path: string, call: CallOptions): Promise<boolean> {
+  /**
+   * A plain folder goes with `/file remove`; one made as a subvolume (RouterOS refuses that with
+   * words of its own) with the subvolume — 1 round trip, 3 for a subvolume. Btrfs refuses to delete
+   * a subvolume that holds another (a snapshot).
+   */
+  async #removeFolder(path: string, call: CallOptions): Promise<void> {
     try {
-      await this.rds.addDirectory(path, call);
+      await this.rds.removeFile(path, call);
+    } catch (err) {
+      if (!isRdsError(err, "protocol")) throw err;
+      const fs = this.layout.fsLabel;
+      const folder = await this.rds.getSubvolume(this.#relative(path), { ...call, fs });
+      if (folder === null) throw err;
+      await this.rds.removeSubvolume(this.#relative(path), {
+        ...call,
+        fs,
+        ...(folder.uuid ? { uuid: folder.uuid } : {}),
+      });
+    }
+  }
+
+  async #make(path: string, call: CallOptions, kind: "subvolume" | "directory"): Promise<boolean> {
+    try {
+      if (kind === "directory") await this.rds.addDirectory(path, call);
+      else await this.rds.createSubvolume({ fs: this.layout.fsLabel, fullname: this.#relative(path) }, call);
       return true;
     } catch (err) {
       if (isRdsError(err, "already-exists")) return false;
+      // A plain directory of an earlier version is not a subvolume: a clash in words nobody knows.
+      if (isRdsError(err, "protocol") && (await this.rds.getFile(path, call)) !== null) return false;
       throw err;
     }
+  }
+
+  /** `/<pool>/a/b` as a path relative to the filesystem root (`a/b`), as subvolumes name it. */
+  #relative(path: string): string {
+    const prefix = `/${this.layout.pool}/`;
+    return path.startsWith(prefix) ? path.slice(prefix.length) : path.replace(/^\/+/, "");
   }
 }

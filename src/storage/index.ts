@@ -6,6 +6,7 @@
 export type { CallOptions } from "../rds/index.js";
 export type { Directories } from "./directories.js";
 export { allowedHosts, describeExport, exportOf as exportOfDisk, type VolumeExport } from "./exports.js";
+export { ID_SPACE, type IdRange, idPosition, rangeWidthFor } from "./id-ranges.js";
 export { isSnapshotId, isVolumeId, nameProblem, snapshotIdFor, volumeIdFor } from "./ids.js";
 export type {
   InventoryScope,
@@ -41,4 +42,4 @@ export {
 } from "./tombstone-sweep.js";
 export type { Reclaimed, Tombstone, Tombstones } from "./tombstones.js";
 export type { VolumePlan, VolumeRecord, VolumeSeed } from "./volumes.js";
-export { IMAGE_SIZE_STEP, VolumeStore } from "./volumes.js";
+export { IMAGE_SIZE_STEP, VolumeInUseError, VolumeStore } from "./volumes.js";

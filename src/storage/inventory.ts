@@ -196,12 +196,16 @@ function snapshotsOf(layout: Layout, subvolumes: readonly SubvolumeInfo[]): Snap
       count(location.sourceVolumeId);
       continue;
     }
-    tree.strangers.push(subvolume.fullname);
     const parts = relativeParts(subvolume.fullname, snapshotsDir);
     const [volumeId] = parts;
+    // A volume's snapshot folder made as a subvolume (directories.ts) is a folder, not a stranger.
+    if (volumeId !== undefined && isVolumeId(volumeId) && parts.length === 1) {
+      tree.directoryIsSubvolume.add(volumeId);
+      continue;
+    }
+    tree.strangers.push(subvolume.fullname);
     if (volumeId === undefined || !isVolumeId(volumeId)) continue;
-    if (parts.length === 1) tree.directoryIsSubvolume.add(volumeId);
-    else count(volumeId);
+    count(volumeId);
   }
   return tree;
 }

@@ -18,7 +18,6 @@ export type StorageRds = Pick<
   | "removeSubvolume"
   | "getSubvolume"
   | "listSubvolumes"
-  | "countSubvolumes"
   | "getFile"
   | "removeFile"
   | "addDirectory"

@@ -8,6 +8,7 @@ import {
   isRdsError,
   query,
   RdsError,
+  roundUpFileSize,
   type SubvolumeInfo,
 } from "../rds/index.js";
 import type { Directories } from "./directories.js";
@@ -185,9 +186,23 @@ export class VolumeStore {
     }
   }
 
-  /** Grows the image to `bytes` (never shrinks) and returns what RouterOS then reports — 2 round trips. */
+  /**
+   * Grows the image to `bytes` (never shrinks) and returns what RouterOS then reports — 1 round
+   * trip. What `file-size=` does to an exported disk is unknown: should RouterOS refuse it, or
+   * leave the size as it was, the volume is reported in use (`VolumeInUseError`) rather than
+   * grown — 1 more round trip, only then.
+   */
   async grow(volumeId: string, bytes: bigint, call: CallOptions): Promise<VolumeRecord> {
-    return this.#record(volumeId, await this.rds.setDiskFileSize(volumeId, bytes, call));
+    try {
+      return this.#record(volumeId, await this.rds.setDiskFileSize(volumeId, bytes, call));
+    } catch (err) {
+      if (!isRdsError(err) || (err.kind !== "protocol" && err.kind !== "invalid-input")) throw err;
+      const disk = await this.rds.getDisk(volumeId, call);
+      if (disk === null || !disk.nvmeExport || (disk.fileSize ?? 0n) >= roundUpFileSize(bytes)) throw err;
+      throw new VolumeInUseError(
+        `RouterOS did not grow the exported disk of volume ${volumeId} (${err.message}); it can grow once the volume is unpublished`,
+      );
+    }
   }
 
   /**
@@ -292,7 +307,11 @@ export class VolumeStore {
       await this.#refuseIfSeedGone(seed, err, call);
       if (isRdsError(err, "already-exists")) {
         await this.#removeRemains(plan.volumeId, target, call);
-      } else if (!isRdsError(err, "not-found") || !(await directories.ensureBase(call))) {
+      } else if (
+        // A missing parent; in unknown words too (making the base directories tells whether any was missing).
+        !(isRdsError(err, "not-found") || isRdsError(err, "protocol")) ||
+        !(await directories.ensureBase(call))
+      ) {
         throw err;
       }
       try {
@@ -342,18 +361,30 @@ export class VolumeStore {
 
   async #addDisk(plan: VolumePlan, comment: string, call: CallOptions): Promise<DiskInfo> {
     const { layout, nvmePort } = this.options;
-    return this.rds.addFileDisk(
-      {
-        slot: plan.volumeId,
-        filePath: layout.volumeImage(plan.volumeId),
-        // A copied image is attached as it is; RouterOS then takes the file's own size.
-        fileSize: plan.seed.kind === "empty" ? plan.sizeBytes : undefined,
-        // Exported to nobody until ControllerPublishVolume allows a node.
-        nvme: { port: nvmePort, nqn: this.nqnFor(plan.volumeId), exported: !this.options.fenceNewVolumes },
-        comment,
-      },
-      call,
-    );
+    const image = layout.volumeImage(plan.volumeId);
+    const add = (fileSize: bigint | undefined) =>
+      this.rds.addFileDisk(
+        {
+          slot: plan.volumeId,
+          filePath: image,
+          fileSize,
+          // Exported to nobody until ControllerPublishVolume allows a node.
+          nvme: { port: nvmePort, nqn: this.nqnFor(plan.volumeId), exported: !this.options.fenceNewVolumes },
+          comment,
+        },
+        call,
+      );
+    if (plan.seed.kind === "empty") return add(plan.sizeBytes);
+    // A copied image is attached as it is (documented for an image file; RouterOS takes the file's
+    // own size). Should RouterOS insist on `file-size=`, the image's exact size is given.
+    try {
+      return await add(undefined);
+    } catch (err) {
+      if (!isRdsError(err, "invalid-input") || !/file-size/.test(err.routerText ?? "")) throw err;
+      const file = await this.rds.getFile(image, call);
+      if (file?.size === null || file?.size === undefined) throw err;
+      return add(file.size);
+    }
   }
 
   /**
@@ -417,6 +448,11 @@ export class VolumeStore {
       readOnlyHosts: meta?.readOnlyHosts ?? [],
     };
   }
+}
+
+/** A change RouterOS makes only to a disk that is not exported (ControllerExpandVolume: FAILED_PRECONDITION). */
+export class VolumeInUseError extends Error {
+  override readonly name = "VolumeInUseError";
 }
 
 function seedSource(seed: VolumeSeed): ContentSource | undefined {

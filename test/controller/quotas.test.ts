@@ -76,11 +76,11 @@ describe("snapshot quotas (VolumeSnapshotClass parameters)", () => {
     expect(
       await h.client.getSubvolume(`rds-csi/snaps/${a}/${snapshotIdFor("qt-3")}`, { fs: h.sim.fsLabel }),
     ).toBe(null);
-    // The count is one `print count-only`, not a listing of every snapshot.
+    // The count is one `:len [find …]`, not a listing of every snapshot.
     const since = (await h.sim.control.commands()).at(-1)?.seq ?? 0;
     await h.call("CreateSnapshot", snapshotRequest("qt-4", a, { maxSnapshots: "100000" }));
     const lines = (await h.sim.control.commands(since)).map((c) => c.line).join("\n");
-    expect(lines).toContain("print count-only");
+    expect(lines).toContain(":len [/disk/btrfs/subvolume find where");
   });
 
   it("maxPoolUsedPercent refuses snapshots and volumes once the pool is that full; GetCapacity reports the room left", async () => {

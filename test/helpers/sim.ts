@@ -11,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import ssh2 from "ssh2";
 import { ed25519KeyPair } from "./keys.js";
+import { matrixSettings } from "./matrix-settings.js";
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const START_TIMEOUT_MS = 90_000;
@@ -319,9 +320,11 @@ function prepareFiles(opts: StartSimOptions, pool: string): FixtureFiles {
   args.push("--stop-with-parent");
   args.push("--size", opts.size ?? "2G", "--pool", pool);
   if (opts.routerosVersion) args.push("--routeros-version", opts.routerosVersion);
-  if (opts.settings) {
+  // Under the settings matrix its combination is the base; the test's own settings win.
+  const settings = { ...matrixSettings(), ...(opts.settings ?? {}) };
+  if (Object.keys(settings).length > 0) {
     const settingsPath = path.join(root, "settings.json");
-    writeFileSync(settingsPath, JSON.stringify(opts.settings));
+    writeFileSync(settingsPath, JSON.stringify(settings));
     args.push("--settings", settingsPath);
   }
   return {

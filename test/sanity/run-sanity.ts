@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startLocalStack } from "../../src/demo/local-stack.js";
+import { matrixSettings } from "../helpers/matrix-settings.js";
 
 const MiB = 1024 * 1024;
 /** Small, so csi-sanity's attach-limit spec makes few volumes; `rds-csi all` reports and enforces it. */
@@ -78,6 +79,8 @@ function onlyDialRace(junitPath: string): boolean {
   return messages.length > 0 && messages.every((m) => m.includes("Connection timed out"));
 }
 
+const simSettings = matrixSettings();
+
 async function runOnce(sanity: string, accessType: "mount" | "block"): Promise<number> {
   const workDir = mkdtempSync(join(tmpdir(), "rds-csi-sanity-"));
   const junit = junitPathFor(accessType);
@@ -88,6 +91,8 @@ async function runOnce(sanity: string, accessType: "mount" | "block"): Promise<n
     poolSize: "8G",
     logLevel: "warn",
     driverArgs: [`--max-volumes-per-node=${MAX_VOLUMES_PER_NODE}`],
+    // Under the settings matrix (npm run test:matrix), the emulator runs with its combination.
+    ...(Object.keys(simSettings).length > 0 ? { simSettings } : {}),
   });
   try {
     const params = join(workDir, "volume-parameters.yaml");

@@ -37,11 +37,15 @@ function du(...paths: string[]): Array<{ total: number; exclusive: number; share
 describe("sim Btrfs subvolumes and snapshots", () => {
   let sim: SimFixture;
   let run: (line: string) => Promise<string>;
+  /** A plain `admin` session: 80 columns, as print detail layouts are checked. */
+  let run80: (line: string) => Promise<string>;
   const host = (rel: string) => path.join(sim.poolMountPath, rel);
 
   beforeAll(async () => {
     sim = await startSim();
-    run = async (line) => (await sshExec(sim, line)).stdout;
+    // A wide session (as the driver logs in): `:put` wraps its replies at the session width.
+    run = async (line) => (await sshExec(sim, line, { user: "admin+ct4096w" })).stdout;
+    run80 = async (line) => (await sshExec(sim, line)).stdout;
     const dirs = ["rds-csi", "rds-csi/vols", "rds-csi/snaps", "rds-csi/snaps/pvc-a"];
     expect(await run(dirs.map((d) => `/file add type=directory name=raid1/${d}`).join("; "))).toBe("");
     expect(await run("/disk/btrfs/subvolume/add fs=raid1 name=rds-csi/vols/pvc-a")).toBe("");
@@ -97,7 +101,7 @@ describe("sim Btrfs subvolumes and snapshots", () => {
     const id = Number(record?.["subvolume-id"]);
     expect(record?.[".id"]).toBe(`*${id.toString(16).toUpperCase()}`);
 
-    const detail = await run('/disk/btrfs/subvolume/print detail where fullname~"^rds-csi/snaps/"');
+    const detail = await run80('/disk/btrfs/subvolume/print detail where fullname~"^rds-csi/snaps/"');
     const tokens = [
       "fs=raid1",
       'name="snap-1"',
@@ -200,6 +204,37 @@ describe("sim Btrfs subvolumes and snapshots", () => {
     execFileSync("btrfs", ["subvolume", "delete", host("outside")]);
     await sim.control.refresh();
     expect(await run(':put [/disk/btrfs/subvolume/print count-only where fullname="outside"]')).toBe("0\r\n");
+  });
+
+  it("a table patched after its own changes equals a fresh read of the filesystem", async () => {
+    // Generations move on with any write (a full read every 30 s catches up), so they are left out.
+    const detail = async () =>
+      (await run(":put [:serialize to=json [/disk/btrfs/subvolume print detail as-value]]")).replace(
+        /"generation":\d+,/g,
+        "",
+      );
+    const made = await run(
+      "/file add type=directory name=raid1/rds-csi/snaps/patch-src; " +
+        "/disk/btrfs/subvolume add fs=raid1 name=rds-csi/vols/patch-src; " +
+        "/disk/btrfs/subvolume add fs=raid1 parent=rds-csi/vols/patch-src name=rds-csi/snaps/patch-src/patch-ro read-only=yes; " +
+        "/disk/btrfs/subvolume add fs=raid1 parent=rds-csi/snaps/patch-src/patch-ro name=rds-csi/vols/patch-rw; " +
+        "/disk/btrfs/subvolume add fs=raid1 name=rds-csi/vols/patch-plain; " +
+        '/disk/btrfs/subvolume set [find where fullname="rds-csi/vols/patch-plain"] read-only=yes',
+    );
+    expect(made).toBe("");
+    const patched = await detail();
+    expect(patched).toContain('"rds-csi/snaps/patch-src/patch-ro"');
+    await sim.control.refresh();
+    expect(await detail()).toBe(patched);
+    expect(
+      await run(
+        '/disk/btrfs/subvolume remove [find where fullname~"^rds-csi/(vols|snaps/patch-src)/patch-"]',
+      ),
+    ).toBe("");
+    const removed = await detail();
+    expect(removed).not.toContain("patch-");
+    await sim.control.refresh();
+    expect(await detail()).toBe(removed);
   });
 
   it("keeps subvolumes, disks and files across a restart", async () => {

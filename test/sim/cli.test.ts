@@ -186,7 +186,8 @@ describe("script forms", () => {
   });
 
   it("prints as-value records on one line, .id first and keys sorted", async () => {
-    const out = (await world().run(':put [/disk print detail as-value where slot~"pvc"]')).trimEnd();
+    // Width 0: a session without wrapping (`:put` wraps at the session width otherwise).
+    const out = (await world().run(':put [/disk print detail as-value where slot~"pvc"]', 0)).trimEnd();
     const records = out.split(/;(?=\.id=)/);
     expect(records).toHaveLength(2);
     for (const record of records) {
@@ -203,7 +204,10 @@ describe("script forms", () => {
   it("serializes to JSON with exact numbers", async () => {
     const out = await world().run(
       ':put [:serialize to=json [/disk print detail as-value where slot="pvc-2"]]',
+      0,
     );
+    // RouterOS 7.2x prints integers as floats with six decimals; every digit is kept.
+    expect(out).toContain('"file-size":1073741824.000000');
     const parsed = JSON.parse(out) as Array<Record<string, unknown>>;
     expect(parsed).toHaveLength(1);
     expect(parsed[0]).toMatchObject({
@@ -219,7 +223,10 @@ describe("script forms", () => {
     expect(await w.run("/disk print detail as-value")).toBe("");
     expect(await w.run('/disk print count-only where slot~"pvc"')).toBe("2\n");
     expect(await w.run(':put [/disk print count-only where slot~"pvc"]')).toBe("2\n");
-    expect(await w.run("/disk print detail where slot=nosuch")).toBe("");
+    // RouterOS 7.2x prints the menu's legend even when nothing matched.
+    expect(await w.run("/disk print detail where slot=nosuch")).toMatch(
+      /^Flags: X - DISABLED; .* m - MEDIA-SHARING\n$/,
+    );
   });
 
   it("prints terse lines with strings unquoted", async () => {

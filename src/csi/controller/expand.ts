@@ -1,5 +1,5 @@
-import { isVolumeId } from "../../storage/index.js";
-import { invalidArgument, notFound, outOfRange } from "../errors.js";
+import { isVolumeId, VolumeInUseError } from "../../storage/index.js";
+import { failedPrecondition, invalidArgument, notFound, outOfRange } from "../errors.js";
 import type { RequestContext } from "../pipeline.js";
 import type { ControllerExpandVolumeRequest, ControllerExpandVolumeResponse, Outgoing } from "../types.js";
 import { type Controller, callOf } from "./context.js";
@@ -29,7 +29,12 @@ export async function controllerExpandVolume(
       throw choice.reason === "invalid" ? invalidArgument(choice.message) : outOfRange(choice.message);
     }
     const grown =
-      choice.bytes > volume.sizeBytes ? await c.storage.volumes.grow(volumeId, choice.bytes, call) : volume;
+      choice.bytes > volume.sizeBytes
+        ? await c.storage.volumes.grow(volumeId, choice.bytes, call).catch((err: unknown) => {
+            // The CSI answer for a published volume the plugin cannot grow online.
+            throw err instanceof VolumeInUseError ? failedPrecondition(err.message) : err;
+          })
+        : volume;
     return {
       capacity_bytes: grown.sizeBytes.toString(),
       node_expansion_required: req.volume_capability?.access_type !== "block",

@@ -13,7 +13,7 @@ import type { Controller } from "./context.js";
  *
  * A request over a limit is RESOURCE_EXHAUSTED naming the parameter, its value and the current
  * figure. A retry of a snapshot or volume that already exists is answered before any check, so it
- * succeeds at the cap. The counts are RouterOS's: `maxSnapshots` is one `print count-only`
+ * succeeds at the cap. The counts are RouterOS's: `maxSnapshots` is one `:len [find …]`
  * (a number, whatever the count), `maxSnapshotsPerVolume` one listing of that volume's snapshot
  * names, `maxPoolUsedPercent` one read of the pool's size and free space.
  */

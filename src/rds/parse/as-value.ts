@@ -9,11 +9,14 @@ import { emptyItem, keyAt, type PrintedItem } from "./properties.js";
  * as a separator only when what follows is a key that sorts after the previous one (or `.id`,
  * which starts the next record). That resolves every value the driver writes; JSON (7.13+) is
  * the unambiguous form and is preferred where available.
+ *
+ * `:put` wraps its one line at the session width, inserting CRLF anywhere, even inside a key or a
+ * value, so every line break is a wrap and the lines are joined. (A value holding a line break of
+ * its own, such as a file's `contents`, cannot be told from a wrap; the client never asks for one.)
  */
 export function parseAsValue(output: string): PrintedItem[] {
-  const text = output.replace(/\r?\n$/, "").replace(/\r/g, "");
+  const text = output.replace(/\r?\n/g, "");
   if (text.trim() === "") return [];
-  if (text.includes("\n")) throw protocolError("as-value output spans several lines", text.slice(0, 200));
   const items: PrintedItem[] = [];
   let current: PrintedItem | null = null;
   let previousKey = "";

@@ -15,7 +15,23 @@ export type JsonValue = null | boolean | string | JsonNumber | JsonValue[] | Jso
 export type JsonObject = Map<string, JsonValue>;
 
 export class JsonNumber {
-  constructor(readonly text: string) {}
+  /** The number's text; an integer RouterOS printed as a float (`2048.000000`) is its digits (`2048`). */
+  readonly text: string;
+  constructor(source: string) {
+    this.text = integralText(source);
+  }
+}
+
+/**
+ * RouterOS 7.2x serializes integer properties as floats with six decimals (`2048.000000`). A
+ * fraction of zeros is dropped textually, so every digit of a 64-bit size stays exact; any other
+ * number keeps its text (and is refused where an integer is expected).
+ */
+function integralText(text: string): string {
+  const dot = text.indexOf(".");
+  if (dot < 0 || !/^-?\d+\.0+$/.test(text)) return text;
+  const whole = text.slice(0, dot);
+  return whole === "-0" ? "0" : whole;
 }
 
 const MAX_DEPTH = 32;

@@ -159,6 +159,9 @@ async function addDisk(world: SimWorld, inv: Invocation): Promise<RosValue> {
   if (kind === "file") {
     const current = (await stat(host, { bigint: true })).size;
     if (size !== undefined && s.existing_file_with_size === "fail") throw fail(s.error_texts.file_exists);
+    // Documented for an ISO image; for a disk image unknown (setting).
+    if (size === undefined && s.attach_without_file_size === "refuse")
+      throw rosErrors.missingArgs(["file-size"]);
     if (size !== undefined && size < current && !s.allow_shrink) throw fail(s.error_texts.shrink);
     if (size !== undefined && size !== current) await resizeFile(host, size);
     finalSize = size ?? current;
@@ -213,7 +216,13 @@ async function setDisks(world: SimWorld, inv: Invocation): Promise<RosValue> {
       record.slot = name;
     }
     const size = inv.args.get("file-size");
-    if (size?.t === "num" && !record.pool) await resize(world, record, size.v);
+    if (size?.t === "num" && !record.pool) {
+      // What `file-size=` does to an exported disk is unknown (setting).
+      if (!record.nvmeTcpExport || s.exported_disk_file_size === "resize")
+        await resize(world, record, size.v);
+      else if (s.exported_disk_file_size === "refuse")
+        throw rosErrors.failure("can not change file-size of an exported disk");
+    }
     applyProperties(record, inv.args);
     world.nvmeSessions?.changed(record, world.settings());
   }

@@ -1,5 +1,5 @@
 import type { Dirent, Stats } from "node:fs";
-import { lstat, readdir, rm, rmdir, unlink, writeFile } from "node:fs/promises";
+import { lstat, readdir, readFile, rm, rmdir, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { makeDirectories, pathKind } from "../backend/files.js";
 import { run } from "../backend/run.js";
@@ -44,7 +44,7 @@ class FileIds {
  * Breadth-first, as RouterOS lists files: all entries of one depth before the next. `start` (a
  * directory relative to the root) walks only that subtree, in the same relative order.
  */
-async function walk(root: string, start = ""): Promise<Entry[]> {
+async function walk(root: string, start = "", order: FileOrder = "alphabetical"): Promise<Entry[]> {
   const first = await lstat(path.join(root, start)).catch(() => undefined);
   if (!first) return [];
   const out: Entry[] = [{ relative: start, stats: first }];
@@ -54,21 +54,43 @@ async function walk(root: string, start = ""): Promise<Entry[]> {
     const next: string[] = [];
     for (const dir of level) {
       const entries: Dirent[] = await readdir(path.join(root, dir), { withFileTypes: true }).catch(() => []);
-      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       const stats = await Promise.all(
         entries.map((e) => lstat(path.join(root, dir, e.name)).catch(() => undefined)),
       );
+      const found: Entry[] = [];
       entries.forEach((e, i) => {
         const s = stats[i];
-        if (!s) return;
-        const relative = dir === "" ? e.name : `${dir}/${e.name}`;
-        out.push({ relative, stats: s });
-        if (s.isDirectory()) next.push(relative);
+        if (s) found.push({ relative: dir === "" ? e.name : `${dir}/${e.name}`, stats: s });
       });
+      found.sort(order === "creation" ? byCreation : byName);
+      for (const entry of found) {
+        out.push(entry);
+        if (entry.stats.isDirectory()) next.push(entry.relative);
+      }
     }
     level = next;
   }
   return out;
+}
+
+type FileOrder = "creation" | "alphabetical";
+
+const byName = (a: Entry, b: Entry) => (a.relative < b.relative ? -1 : a.relative > b.relative ? 1 : 0);
+
+/** RouterOS 7.2x lists a folder in no alphabetical order: here, as its entries were created. */
+const byCreation = (a: Entry, b: Entry) =>
+  a.stats.birthtimeMs - b.stats.birthtimeMs || a.stats.ino - b.stats.ino || byName(a, b);
+
+/** Files up to this size whose bytes are text carry `contents` in a listing without `proplist`. */
+const CONTENTS_LIMIT = 4096;
+
+/** The body of a small text file, or undefined (too large, unreadable, or binary). */
+async function smallTextContents(host: string, stats: Stats): Promise<string | undefined> {
+  if (!stats.isFile() || stats.size >= CONTENTS_LIMIT) return undefined;
+  const body = await readFile(host).catch(() => undefined);
+  if (body === undefined || body.includes(0)) return undefined;
+  const text = body.toString("utf8");
+  return text.includes("\uFFFD") ? undefined : text;
 }
 
 /** `disk` for the pool root, `directory`, `.img file`, or `file` without an extension. */
@@ -89,24 +111,41 @@ function fileTable(world: SimWorld, ids: FileIds): Table {
       { title: "LAST-MODIFIED", prop: "last-modified", align: "left" },
     ],
     properties: ["name", "type", "size", "last-modified", "contents"],
-    list: async (_ctx, scope) => {
-      const entries = await scopedEntries(world, ids, scope);
-      return entries.map((entry): TableItem => {
-        const name = world.paths.fileName(entry.relative);
-        const isFile = entry.stats.isFile();
-        return {
-          id: ids.idOf(entry.relative),
-          name,
-          aliases: [`/${name}`],
-          flags: new Set<string>(),
-          props: [
-            { name: "name", value: str(name), style: "bare" },
-            { name: "type", value: str(fileType(entry)), style: "bare" },
-            ...(isFile ? [{ name: "size", value: num(entry.stats.size), style: "human" as const }] : []),
-            { name: "last-modified", value: str(formatDateTime(entry.stats.mtime)), style: "bare" },
-          ],
-        };
-      });
+    list: async (ctx, scope) => {
+      const s = ctx.settings;
+      const entries = await scopedEntries(world, ids, scope, s.file_print_order);
+      // A listing without proplist carries `contents` on RouterOS 7.2x (setting); asked for, always.
+      const withContents =
+        ctx.proplist === undefined ? s.file_listing_contents : ctx.proplist.includes("contents");
+      return Promise.all(
+        entries.map(async (entry): Promise<TableItem> => {
+          const name = world.paths.fileName(entry.relative);
+          const isFile = entry.stats.isFile();
+          const contents = withContents
+            ? await smallTextContents(path.join(world.pool.mountPath, entry.relative), entry.stats)
+            : undefined;
+          return {
+            id: ids.idOf(entry.relative),
+            opaqueId: s.file_id_form === "opaque",
+            name,
+            aliases: [`/${name}`],
+            flags: new Set<string>(),
+            props: [
+              { name: "name", value: str(name), style: "bare" },
+              { name: "type", value: str(fileType(entry)), style: "bare" },
+              ...(isFile ? [{ name: "size", value: num(entry.stats.size), style: "human" as const }] : []),
+              {
+                name: "last-modified",
+                value: str(formatDateTime(entry.stats.mtime, s.creation_time_format)),
+                style: "bare",
+              },
+              ...(contents !== undefined
+                ? [{ name: "contents", value: str(contents), style: "quoted" as const }]
+                : []),
+            ],
+          };
+        }),
+      );
     },
   };
 }
@@ -115,16 +154,21 @@ function fileTable(world: SimWorld, ids: FileIds): Table {
  * The entries a scope allows, read directly: an exact name or id costs one `lstat`, a prefix walks
  * only the directory that holds it. Without a scope, the whole pool.
  */
-async function scopedEntries(world: SimWorld, ids: FileIds, scope: ListScope | undefined): Promise<Entry[]> {
+async function scopedEntries(
+  world: SimWorld,
+  ids: FileIds,
+  scope: ListScope | undefined,
+  order: FileOrder,
+): Promise<Entry[]> {
   const root = world.pool.mountPath;
-  if (scope === undefined) return walk(root);
+  if (scope === undefined) return walk(root, "", order);
   if (scope.kind === "prefix") {
     const parts = world.paths.components(scope.prefix);
     if (parts === undefined)
-      return scope.prefix === "" || world.pool.name.startsWith(scope.prefix) ? walk(root) : [];
+      return scope.prefix === "" || world.pool.name.startsWith(scope.prefix) ? walk(root, "", order) : [];
     // The deepest directory every match lies in: the prefix up to its last `/`.
     const dir = scope.prefix.endsWith("/") ? parts : parts.slice(0, -1);
-    return walk(root, dir.join("/"));
+    return walk(root, dir.join("/"), order);
   }
   const relatives = new Set<string>();
   if (scope.kind === "names") {
@@ -146,18 +190,46 @@ async function scopedEntries(world: SimWorld, ids: FileIds, scope: ListScope | u
       return stats ? { relative, stats } : undefined;
     }),
   );
-  return found.filter((e): e is Entry => e !== undefined).sort((a, b) => walkOrder(a.relative, b.relative));
+  const entries = found.filter((e): e is Entry => e !== undefined);
+  // In creation order, two entries of different folders follow the order of the two folders
+  // that differ, so their ancestors are looked at too (a few lstat calls).
+  const ancestors = new Map<string, Entry>();
+  if (order === "creation") {
+    const wanted = new Set(entries.flatMap((e) => prefixes(e.relative)));
+    await Promise.all(
+      [...wanted].map(async (relative) => {
+        const stats = await lstat(path.join(root, relative)).catch(() => undefined);
+        if (stats) ancestors.set(relative, { relative, stats });
+      }),
+    );
+  }
+  return entries.sort((a, b) => walkOrder(a, b, order, ancestors));
 }
 
-/** The order `walk` lists two paths in: shallower first, then component by component. */
-function walkOrder(a: string, b: string): number {
-  const pa = a === "" ? [] : a.split("/");
-  const pb = b === "" ? [] : b.split("/");
+/** `a`, `a/b` for `a/b/c`: the folders an entry lies in. */
+function prefixes(relative: string): string[] {
+  const parts = relative.split("/");
+  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join("/"));
+}
+
+/**
+ * The order `walk` lists two entries in: shallower first, then by the first path component where
+ * they differ: those two are entries of one folder, ordered as `walk` orders a folder.
+ */
+function walkOrder(a: Entry, b: Entry, order: FileOrder, ancestors: ReadonlyMap<string, Entry>): number {
+  const pa = a.relative === "" ? [] : a.relative.split("/");
+  const pb = b.relative === "" ? [] : b.relative.split("/");
   if (pa.length !== pb.length) return pa.length - pb.length;
   for (let i = 0; i < pa.length; i++) {
     const x = pa[i] as string;
     const y = pb[i] as string;
-    if (x !== y) return x < y ? -1 : 1;
+    if (x === y) continue;
+    if (order === "creation") {
+      const ea = i === pa.length - 1 ? a : ancestors.get(pa.slice(0, i + 1).join("/"));
+      const eb = i === pb.length - 1 ? b : ancestors.get(pb.slice(0, i + 1).join("/"));
+      if (ea && eb) return byCreation(ea, eb);
+    }
+    return x < y ? -1 : 1;
   }
   return 0;
 }
@@ -166,7 +238,11 @@ async function addFile(world: SimWorld, inv: Invocation): Promise<RosValue> {
   const s = world.settings();
   const nameArg = inv.args.get("name");
   if (nameArg === undefined) throw rosErrors.missingArgs(["name"]);
-  const host = world.paths.toHost(toText(nameArg));
+  const nameText = toText(nameArg);
+  // Whether a name without the leading slash is taken from the root is unknown (setting).
+  if (s.file_add_relative_path === "refuse" && !nameText.startsWith("/"))
+    throw rosErrors.failure("can not create file outside of a disk");
+  const host = world.paths.toHost(nameText);
   if (!host || host === world.pool.mountPath)
     throw rosErrors.failure("can not create file outside of a disk");
   if ((await pathKind(host)) !== "missing") throw new RosError(s.error_texts.file_exists);
@@ -178,8 +254,14 @@ async function addFile(world: SimWorld, inv: Invocation): Promise<RosValue> {
     await makeDirectories(path.dirname(host));
   }
   const type = inv.args.has("type") ? toText(inv.args.get("type") as RosValue) : "file";
-  if (type === "directory") await makeDirectories(host);
-  else await writeFile(host, toText(inv.args.get("contents") ?? str("")), { flag: "wx" });
+  try {
+    if (type === "directory") await makeDirectories(host);
+    else await writeFile(host, toText(inv.args.get("contents") ?? str("")), { flag: "wx" });
+  } catch (err) {
+    // Inside a read-only snapshot: RouterOS answers with a failure, not a dropped session.
+    if ((err as NodeJS.ErrnoException).code === "EROFS") throw new RosError(s.error_texts.read_only);
+    throw err;
+  }
   return NIL;
 }
 

@@ -36,8 +36,10 @@ function filesystemTable(world: SimWorld): Table {
       { title: "SPACES", prop: "spaces", align: "left" },
     ],
     properties: ["label", "uuid", "total-devs", "dev-ids", "devs", "default-subvolume", "spaces"],
-    list: async () => {
-      const usage = await world.btrfs.usage();
+    list: async (ctx) => {
+      // `spaces` costs a `btrfs filesystem usage`: read only when it may be shown.
+      const usage =
+        ctx.proplist === undefined || ctx.proplist.includes("spaces") ? await world.btrfs.usage() : [];
       const spaces = usage
         .map((u) => {
           const pct = u.total === 0n ? 0n : (u.used * 100n) / u.total;

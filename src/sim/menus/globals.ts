@@ -2,6 +2,17 @@ import { RosError } from "../errors.js";
 import type { MenuSpec } from "../schema.js";
 import { NIL, num, str, toJson, toText } from "../values.js";
 
+/**
+ * A `:put` line as a terminal of `width` columns shows it: cut every `width` characters, wherever
+ * that falls (RouterOS inserts CRLF mid-token); 0 = not wrapped.
+ */
+export function wrapHard(line: string, width: number): string[] {
+  if (width <= 0 || line.length <= width) return [line];
+  const out: string[] = [];
+  for (let i = 0; i < line.length; i += width) out.push(line.slice(i, i + width));
+  return out;
+}
+
 /** Script commands written with a leading colon: `:put`, `:serialize`, `:len`, `:typeof`, `:error`. */
 export function globalsMenu(): MenuSpec {
   return {
@@ -14,7 +25,10 @@ export function globalsMenu(): MenuSpec {
         args: [{ name: "message", kind: "any" }],
         unnamed: ["message"],
         async run(inv) {
-          inv.ctx.write(toText(inv.args.get("message") ?? NIL));
+          const text = toText(inv.args.get("message") ?? NIL);
+          const width = inv.ctx.settings.put_wrap ? inv.ctx.width : 0;
+          for (const line of text.split("\n"))
+            for (const piece of wrapHard(line, width)) inv.ctx.write(piece);
           return NIL;
         },
       },
@@ -28,7 +42,7 @@ export function globalsMenu(): MenuSpec {
         ],
         unnamed: ["value"],
         async run(inv) {
-          return str(toJson(inv.args.get("value") ?? NIL));
+          return str(toJson(inv.args.get("value") ?? NIL, inv.ctx.settings.json_integer_form));
         },
       },
       {

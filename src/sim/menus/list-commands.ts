@@ -1,10 +1,18 @@
 import { rosErrors } from "../errors.js";
 import { formatDetail, formatTable, formatTerse, type PrintRow } from "../printer.js";
 import type { ArgSpec, CommandSpec, ExecContext, Invocation, ResolvedWhere } from "../schema.js";
-import { array, itemId, NIL, num, parseIdLiteral, toText } from "../values.js";
+import { array, NIL, num, parseIdLiteral, toText } from "../values.js";
 import { whereMatches } from "../where-eval.js";
 import { type ListScope, scopeOf, scopeOfTargets } from "./scope.js";
-import { checkIdLiterals, lookupFor, recordOf, resolveTargets, type Table, type TableItem } from "./table.js";
+import {
+  checkIdLiterals,
+  idOf,
+  lookupFor,
+  recordOf,
+  resolveTargets,
+  type Table,
+  type TableItem,
+} from "./table.js";
 
 const flag = (name: string, since?: string): ArgSpec => ({ name, kind: "flag", ...(since ? { since } : {}) });
 
@@ -24,11 +32,13 @@ export const PRINT_ARGS: readonly ArgSpec[] = [
 export async function targetItems(
   inv: Invocation,
   table: Table,
+  proplist?: readonly string[],
 ): Promise<{ all: TableItem[]; targets: TableItem[] }> {
   const value = inv.args.get("numbers");
   if (value === undefined) throw rosErrors.missingArgs(["numbers"]);
+  const ctx = proplist === undefined ? inv.ctx : { ...inv.ctx, proplist };
   // A `[find]` result names its items by id: only those are read.
-  const all = await table.list(inv.ctx, scopeOfTargets(value));
+  const all = await table.list(ctx, scopeOfTargets(value));
   return { all, targets: resolveTargets(all, value, inv.cols.get("numbers") ?? 1) };
 }
 
@@ -75,13 +85,15 @@ function printOptions(ctx: ExecContext) {
 export async function selectItems(
   table: Table,
   inv: Invocation,
+  proplist?: readonly string[],
 ): Promise<{ all: TableItem[]; selected: TableItem[] }> {
   const from = inv.args.get("from");
+  const ctx = proplist === undefined ? inv.ctx : { ...inv.ctx, proplist };
   const numbered = !inv.args.has("as-value") && !inv.args.has("count-only");
   const scope = from === undefined && !numbered ? scopeOf(inv.where) : undefined;
-  const all = await table.list(inv.ctx, scope);
+  const all = await table.list(ctx, scope);
   if (scope !== undefined && inv.where !== null && hasIdLiteral(inv.where)) {
-    checkIdLiterals(inv.where, await table.list(inv.ctx, idScope(inv.where)));
+    checkIdLiterals(inv.where, await table.list(ctx, idScope(inv.where)));
   }
   const base = from === undefined ? all : resolveTargets(all, from, inv.cols.get("from") ?? 1);
   return { all, selected: filterItems(table, base, inv.where, scope !== undefined) };
@@ -93,15 +105,17 @@ export function printCommand(table: Table): CommandSpec {
     args: PRINT_ARGS,
     where: true,
     async run(inv) {
-      const { all, selected } = await selectItems(table, inv);
       const proplistText = inv.args.get("proplist");
       const proplist = proplistText ? toText(proplistText).split(",") : undefined;
+      const { all, selected } = await selectItems(table, inv, proplist);
       if (inv.args.has("count-only")) {
         if (!inv.nested) inv.ctx.write(String(selected.length));
         return num(selected.length);
       }
       if (inv.args.has("as-value"))
-        return array(selected.map((item) => recordOf(item, table.flags, proplist)));
+        return array(
+          selected.map((item) => recordOf(item, table.flags, proplist, inv.ctx.settings.proplist_keeps_id)),
+        );
       const rows = rowsOf(all, selected, proplist);
       const opts = printOptions(inv.ctx);
       const lines = inv.args.has("detail")
@@ -119,7 +133,8 @@ export function printCommand(table: Table): CommandSpec {
 export function findCommand(table: Table): CommandSpec {
   return {
     name: "find",
-    args: table.properties.map((name) => ({ name, kind: "any" as const })),
+    // `[find .id=*N]` is valid RouterOS, like any other property.
+    args: [".id", ...table.properties].map((name) => ({ name, kind: "any" as const })),
     where: true,
     async run(inv) {
       let where: ResolvedWhere | null = inv.where;
@@ -129,11 +144,13 @@ export function findCommand(table: Table): CommandSpec {
       }
       // `find` shows no numbers: only what the condition can match is read.
       const scope = scopeOf(where);
-      const all = await table.list(inv.ctx, scope);
+      // `find` reads no contents.
+      const ctx = { ...inv.ctx, proplist: [".id"] };
+      const all = await table.list(ctx, scope);
       if (scope !== undefined && where !== null && hasIdLiteral(where)) {
-        checkIdLiterals(where, await table.list(inv.ctx, idScope(where)));
+        checkIdLiterals(where, await table.list(ctx, idScope(where)));
       }
-      return array(filterItems(table, all, where, scope !== undefined).map((item) => itemId(item.id)));
+      return array(filterItems(table, all, where, scope !== undefined).map(idOf));
     },
   };
 }
@@ -148,10 +165,10 @@ export function getCommand(table: Table): CommandSpec {
     ],
     unnamed: ["numbers", "value-name"],
     async run(inv) {
-      const { targets } = await targetItems(inv, table);
+      const name = inv.args.get("value-name");
+      const { targets } = await targetItems(inv, table, name === undefined ? undefined : [toText(name)]);
       const item = targets[0];
       if (!item) throw rosErrors.noSuchItem();
-      const name = inv.args.get("value-name");
       if (name === undefined) return recordOf(item, table.flags);
       const key = toText(name);
       if (key === ".id" || !table.properties.includes(key)) throw rosErrors.noMatch("value-name");

@@ -15,6 +15,15 @@ export function formatSingleton(fields: readonly Field[]): string[] {
   return fields.map((f) => `${f.name.padStart(width, " ")}: ${f.text}`);
 }
 
+/** A singleton's script value: its keys in alphabetical order, as RouterOS lists them. */
+function sortedRecord(fields: readonly Field[]): RosValue {
+  return map(
+    [...fields]
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((f) => [f.name, f.value] as const),
+  );
+}
+
 /** A menu with exactly one item (`/system/identity`, `/ip/ssh`): `print` shows `key: value` lines. */
 export function singletonMenu(
   name: string,
@@ -30,7 +39,7 @@ export function singletonMenu(
     ],
     async run(inv) {
       const list = fields(inv.ctx);
-      if (inv.args.has("as-value")) return map(list.map((f) => [f.name, f.value] as const));
+      if (inv.args.has("as-value")) return sortedRecord(list);
       for (const line of formatSingleton(list)) inv.ctx.write(line);
       return NIL;
     },
@@ -42,7 +51,7 @@ export function singletonMenu(
     async run(inv) {
       const list = fields(inv.ctx);
       const wanted = inv.args.get("value-name");
-      if (wanted === undefined) return map(list.map((f) => [f.name, f.value] as const));
+      if (wanted === undefined) return sortedRecord(list);
       const field = list.find((f) => f.name === toText(wanted));
       if (!field) throw rosErrors.noMatch("value-name");
       return field.value;

@@ -6,6 +6,7 @@ import { CommandFailed } from "../backend/run.js";
 import { RosError, rosErrors } from "../errors.js";
 import type { FlagDef, PropStyle, PropValue } from "../printer.js";
 import type { ArgSpec, CommandSpec, Invocation, MenuSpec } from "../schema.js";
+import type { Settings } from "../settings.js";
 import { bool, itemId, NIL, num, type RosValue, str, toText } from "../values.js";
 import type { SimWorld } from "../world.js";
 import { readCommands, targetItems } from "./list-commands.js";
@@ -50,9 +51,10 @@ export function subvolumeTable(world: SimWorld): Table {
   // next to 10 000 subvolumes builds one item, not 10 000.
   const built = new WeakMap<Subvolume, BuiltItem>();
   let last: { list: readonly Subvolume[]; format: string; items: TableItem[] } | undefined;
-  const memo = (list: readonly Subvolume[], format: "name" | "fullname"): TableItem[] => {
-    if (last?.list !== list || last.format !== format)
-      last = { list, format, items: subvolumeItems(world, format, list, built) };
+  const memo = (list: readonly Subvolume[], settings: Settings): TableItem[] => {
+    const format = printForm(settings);
+    if (last?.list !== list || last.format !== format.key)
+      last = { list, format: format.key, items: subvolumeItems(world, format, list, built) };
     return last.items;
   };
   return {
@@ -65,8 +67,35 @@ export function subvolumeTable(world: SimWorld): Table {
       { title: "CREATION-TIME", prop: "creation-time", align: "left" },
     ],
     properties: PROPERTIES,
-    list: async (ctx) => memo(await world.btrfs.list(), ctx.settings.subvolume_parent_format),
+    list: async (ctx) => memo(await world.btrfs.list(), ctx.settings),
   };
+}
+
+/** The settings that change how a subvolume is printed (unknown on real RouterOS). */
+interface PrintForm {
+  readonly key: string;
+  readonly parent: Settings["subvolume_parent_format"];
+  readonly fullname: Settings["subvolume_fullname_form"];
+  readonly fs: Settings["subvolume_fs_form"];
+  readonly time: Settings["creation_time_format"];
+}
+
+function printForm(s: Settings): PrintForm {
+  const form = {
+    parent: s.subvolume_parent_format,
+    fullname: s.subvolume_fullname_form,
+    fs: s.subvolume_fs_form,
+    time: s.creation_time_format,
+  };
+  return { ...form, key: Object.values(form).join(",") };
+}
+
+/** `2026-12-05 13:28:46` as `dec/05/2026 13:28:46`. */
+function routerOsTime(iso: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\S+)$/.exec(iso);
+  if (!m) return iso;
+  const months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+  return `${months[Number(m[2]) - 1]}/${m[3]}/${m[1]} ${m[4]}`;
 }
 
 interface BuiltItem {
@@ -78,7 +107,7 @@ interface BuiltItem {
 
 function subvolumeItems(
   world: SimWorld,
-  format: "name" | "fullname",
+  format: PrintForm,
   subvolumes: readonly Subvolume[],
   built: WeakMap<Subvolume, BuiltItem>,
 ): TableItem[] {
@@ -88,22 +117,23 @@ function subvolumeItems(
     const source = s.parentUuid ? byUuid.get(s.parentUuid) : undefined;
     const container = s.topLevel === 5 ? undefined : byId.get(s.topLevel);
     const known = built.get(s);
-    if (known && known.source === source && known.container === container && known.format === format)
+    if (known && known.source === source && known.container === container && known.format === format.key)
       return known.item;
     const item = subvolumeItem(world, format, s, source, container);
-    built.set(s, { item, source, container, format });
+    built.set(s, { item, source, container, format: format.key });
     return item;
   });
 }
 
 function subvolumeItem(
   world: SimWorld,
-  format: "name" | "fullname",
+  format: PrintForm,
   s: Subvolume,
   source: Subvolume | undefined,
   containerSubvolume: Subvolume | undefined,
 ): TableItem {
-  const fullParent = format === "fullname";
+  const fullParent = format.parent === "fullname";
+  const fullname = format.fullname === "leading-slash" ? `/${s.path}` : s.path;
   const label = (v: Subvolume | undefined) =>
     v === undefined ? "" : fullParent ? v.path : path.basename(v.path);
   const container = s.topLevel === 5 ? FS_ROOT : label(containerSubvolume) || FS_ROOT;
@@ -113,19 +143,23 @@ function subvolumeItem(
   return {
     id: s.id,
     name: path.basename(s.path),
-    aliases: [s.path],
+    aliases: [s.path, `/${s.path}`],
     flags,
     props: [
-      p("fs", str(world.pool.label), "bare"),
+      p("fs", str(format.fs === "uuid" ? world.pool.uuid : world.pool.label), "bare"),
       p("name", str(path.basename(s.path)), "quoted"),
-      p("fullname", str(s.path), "quoted"),
+      p("fullname", str(fullname), "quoted"),
       p("top-level", str(container), "bare"),
       p("parent", str(label(source)), "bare"),
       p("read-only", bool(s.readOnly), "yesno"),
       p("uuid", str(s.uuid), "quoted"),
       p("subvolume-id", num(s.id), "bare"),
       p("generation", num(s.generation), "bare"),
-      p("creation-time", str(s.creationTime), "bare"),
+      p(
+        "creation-time",
+        str(format.time === "routeros" ? routerOsTime(s.creationTime) : s.creationTime),
+        "bare",
+      ),
       p("snapshot", bool(s.parentUuid !== undefined), "yesno"),
       p("path", str(`/${world.pool.name}/${s.path}`), "bare"),
     ],
@@ -143,12 +177,17 @@ export function subvolumePath(name: string): string | undefined {
   return parts.join("/");
 }
 
-/** `parent=`: a subvolume's fullname, or the last component when exactly one subvolume has it. */
+/**
+ * `parent=`: a subvolume's fullname, or the last component when exactly one subvolume has it;
+ * with `snapshot_parent_resolution: last-name`, only the last component (a path matches nothing).
+ */
 async function resolveParent(world: SimWorld, value: string): Promise<Subvolume> {
   const all = await world.btrfs.list();
   const wanted = value.replace(/^\/+|\/+$/g, "");
-  const exact = all.find((s) => s.path === wanted);
-  if (exact) return exact;
+  if (world.settings().snapshot_parent_resolution === "path") {
+    const exact = all.find((s) => s.path === wanted);
+    if (exact) return exact;
+  }
   const named = all.filter((s) => path.basename(s.path) === wanted);
   if (named.length === 1) return named[0] as Subvolume;
   if (named.length > 1) throw rosErrors.ambiguous("parent");
@@ -171,7 +210,8 @@ async function addSubvolume(world: SimWorld, inv: Invocation): Promise<RosValue>
   const s = world.settings();
   const missing = ["fs", "name"].filter((a) => !inv.args.has(a));
   if (missing.length > 0) throw rosErrors.missingArgs(missing);
-  if (toText(inv.args.get("fs") as RosValue) !== world.pool.label) throw rosErrors.noMatch("fs");
+  const fs = toText(inv.args.get("fs") as RosValue);
+  if (fs !== world.pool.label && fs !== world.pool.uuid) throw rosErrors.noMatch("fs");
   const relative = subvolumePath(toText(inv.args.get("name") as RosValue));
   if (relative === undefined) throw rosErrors.invalidValue("name");
   const host = path.join(world.pool.mountPath, relative);
@@ -181,6 +221,11 @@ async function addSubvolume(world: SimWorld, inv: Invocation): Promise<RosValue>
     if (!s.auto_create_parent_dirs || parentDir !== "missing")
       throw new RosError(s.error_texts.missing_parent_dir);
     await makeDirectories(path.dirname(host));
+  }
+  // Nested in a subvolume is documented; under plain directories it is unknown (setting).
+  if (s.subvolume_name_with_slash === "refuse" && relative.includes("/")) {
+    const container = path.dirname(relative);
+    if (!(await world.btrfs.list()).some((x) => x.path === container)) throw rosErrors.invalidValue("name");
   }
   if (s.pool_full) throw new RosError(s.error_texts.no_space);
   const readOnly = inv.args.get("read-only")?.t === "bool" && (inv.args.get("read-only") as { v: boolean }).v;

@@ -18,6 +18,13 @@ export interface TableItem {
   readonly props: readonly PropValue[];
   /** Properties readable by `get`, `where` and `as-value` but not shown by `print detail`. */
   readonly hidden?: readonly PropValue[];
+  /** The item's id is printed in RouterOS's opaque form (`/file`, setting `file_id_form`). */
+  readonly opaqueId?: boolean;
+}
+
+/** The script value of an item's id. */
+export function idOf(item: TableItem): RosValue {
+  return itemId(item.id, item.opaqueId === true);
 }
 
 export interface Table {
@@ -35,7 +42,7 @@ export interface Table {
 /** Property lookup used by `where`: `.id`, flags as booleans, comment, shown and hidden properties. */
 export function lookupFor(item: TableItem, flags: readonly FlagDef[]): PropLookup {
   return (name) => {
-    if (name === ".id") return itemId(item.id);
+    if (name === ".id") return idOf(item);
     if (name === "comment") return item.comment === undefined ? undefined : str(item.comment);
     const prop = item.props.find((p) => p.name === name) ?? item.hidden?.find((p) => p.name === name);
     if (prop) return prop.value;
@@ -51,11 +58,16 @@ const keyOrders = new Map<string, string[]>();
 const records = new WeakMap<TableItem, RosValue>();
 
 /** The `as-value` record: `.id` first, then every key in alphabetical order. */
-export function recordOf(item: TableItem, flags: readonly FlagDef[], proplist?: readonly string[]): RosValue {
-  if (proplist) return buildRecord(item, flags, proplist);
+export function recordOf(
+  item: TableItem,
+  flags: readonly FlagDef[],
+  proplist?: readonly string[],
+  keepsId = true,
+): RosValue {
+  if (proplist) return buildRecord(item, flags, proplist, keepsId);
   let record = records.get(item);
   if (!record) {
-    record = buildRecord(item, flags, undefined);
+    record = buildRecord(item, flags, undefined, true);
     records.set(item, record);
   }
   return record;
@@ -65,6 +77,7 @@ function buildRecord(
   item: TableItem,
   flags: readonly FlagDef[],
   proplist: readonly string[] | undefined,
+  keepsId: boolean,
 ): RosValue {
   const entries = new Map<string, RosValue>();
   for (const f of flags) entries.set(f.name, bool(item.flags.has(f.name)));
@@ -79,7 +92,7 @@ function buildRecord(
     keyOrders.set(shape, keys);
   }
   const record: Array<readonly [string, RosValue]> = [];
-  if (!proplist || proplist.includes(".id")) record.push([".id", itemId(item.id)]);
+  if (!proplist || proplist.includes(".id") || keepsId) record.push([".id", idOf(item)]);
   for (const k of keys) if (!proplist || proplist.includes(k)) record.push([k, entries.get(k) as RosValue]);
   return map(record);
 }

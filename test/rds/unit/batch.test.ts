@@ -62,7 +62,7 @@ describe("RdsClient.read", () => {
     expect(named.map((s) => s.fullname)).toEqual(["c/snaps/pvc-1/snap-1"]);
     expect(disk).toBeNull();
     expect(t.sent).toEqual([
-      ':put [:serialize to=json [/disk/btrfs/subvolume print detail as-value where (fs="pool") and (name="snap-1")]]; ' +
+      ':put [:serialize to=json [/disk/btrfs/subvolume print detail as-value where ((fs="pool") or (fs=[/disk/btrfs/filesystem get [find where label="pool"] uuid])) and (name="snap-1")]]; ' +
         `:put "${BATCH_SEPARATOR}"; :put [:serialize to=json [/disk print detail as-value where slot="pvc-1"]]`,
     ]);
   });
@@ -99,7 +99,7 @@ describe("RdsClient.read", () => {
     expect(disk?.filePath).toBe("/storage-pool/metal-csi/pvc-5a8e2c9f-3b1d-4e6a-9c7f-0d2b4a6e8c1f.img");
     expect(none).toEqual([]);
     expect(t.sent[0]).toBe(
-      '/disk/btrfs/subvolume print detail where fullname~"^c/snaps/"; ' +
+      '/disk/btrfs/subvolume print detail where fullname~"^/\\?c/snaps/"; ' +
         `:put "${BATCH_SEPARATOR}"; /disk print detail where slot="pvc-5a8e2c9f-3b1d-4e6a-9c7f-0d2b4a6e8c1f"; ` +
         `:put "${BATCH_SEPARATOR}"; /disk print detail where slot~"^pvc-"`,
     );
@@ -132,7 +132,7 @@ describe("RdsClient.read", () => {
     await expect(client.read(reads)).rejects.toMatchObject({
       kind: "not-found",
       command:
-        ':put [:serialize to=json [/disk/btrfs/subvolume print detail as-value where fullname="c/v/pvc-1"]]',
+        ':put [:serialize to=json [/disk/btrfs/subvolume print detail as-value where (fullname="c/v/pvc-1") or (fullname="/c/v/pvc-1")]]',
     });
     expect(await client.read(reads)).toEqual([null, null]);
     expect(t.sent).toHaveLength(3);

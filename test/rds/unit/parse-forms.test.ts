@@ -45,9 +45,19 @@ describe("parseAsValue", () => {
   it("returns no records for empty output and refuses what is not as-value", () => {
     expect(parseAsValue("\r\n")).toEqual([]);
     expect(() => parseAsValue("not as-value")).toThrowError(expect.objectContaining({ kind: "protocol" }));
-    expect(() => parseAsValue(".id=*1\r\n.id=*2\r\n")).toThrowError(
-      expect.objectContaining({ kind: "protocol" }),
-    );
+  });
+
+  it("reads a line that :put wrapped at the session width, cut mid-key and mid-value", () => {
+    const line =
+      ".id=*1F;file-path=/pool/vols/pvc-1/disk.img;file-size=1073741824;slot=pvc-1;.id=*20;slot=pvc-2";
+    for (const width of [1, 7, 13, 40]) {
+      const wrapped = (line.match(new RegExp(`.{1,${width}}`, "g")) ?? []).join("\r\n");
+      const items = parseAsValue(`${wrapped}\r\n`);
+      expect(items.map((i) => Object.fromEntries(i.properties))).toEqual([
+        { ".id": "*1F", "file-path": "/pool/vols/pvc-1/disk.img", "file-size": "1073741824", slot: "pvc-1" },
+        { ".id": "*20", slot: "pvc-2" },
+      ]);
+    }
   });
 });
 
@@ -58,6 +68,23 @@ describe("parseJson", () => {
     const m = v as Map<string, unknown>;
     expect(m.get("size")).toEqual(new JsonNumber("123456789012345678901234567890"));
     expect(m.get("f")).toEqual(new JsonNumber("-1.5e3"));
+  });
+
+  it("reads integers RouterOS 7.2x serializes as floats exactly, even past 2^53", () => {
+    const text =
+      '[{".id":"*3","slot":"pvc-1","nvme-tcp-server-port":4420.000000,"file-size":2048.000000,' +
+      '"size":9223372036854775807.000000,"free":0.000000,"neg":-0.000000,"ratio":1.500000}]\r\n';
+    const [item] = parseJsonRecords(text);
+    expect(item!.properties.get("nvme-tcp-server-port")).toBe("4420");
+    expect(item!.properties.get("file-size")).toBe("2048");
+    expect(item!.properties.get("size")).toBe("9223372036854775807");
+    expect(item!.properties.get("free")).toBe("0");
+    expect(item!.properties.get("neg")).toBe("0");
+    // A real fraction is kept as printed: an integer property holding it is refused, not rounded.
+    expect(item!.properties.get("ratio")).toBe("1.500000");
+    const disk = decodeDisk(item!);
+    expect(disk.nvmePort).toBe(4420);
+    expect(disk.size).toBe(9223372036854775807n);
   });
 
   it("reads serialized listings into records", () => {
