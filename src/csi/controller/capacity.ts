@@ -1,18 +1,26 @@
 import type { RequestContext } from "../pipeline.js";
 import type { GetCapacityRequest, GetCapacityResponse, Outgoing } from "../types.js";
 import { type Controller, callOf } from "./context.js";
+import { capacityUnder, takeQuotas } from "./quotas.js";
 import { capabilitiesVerdict, checkParameters } from "./validate.js";
 
-/** GetCapacity: free space in the pool; volumes are sparse, so this is what new data can still use. */
+/**
+ * GetCapacity: free space in the pool (volumes are sparse, so this is what new data can still use),
+ * or under a StorageClass's `maxPoolUsedPercent` what is left before that limit.
+ */
 export async function getCapacity(
   c: Controller,
   req: GetCapacityRequest,
   ctx: RequestContext,
 ): Promise<Outgoing<GetCapacityResponse>> {
-  checkParameters(req.parameters, "StorageClass");
+  const { quotas, rest } = takeQuotas(req.parameters, "StorageClass");
+  checkParameters(rest, "StorageClass");
   if (req.volume_capabilities.length > 0 && capabilitiesVerdict(req.volume_capabilities) !== undefined) {
     return { available_capacity: "0" };
   }
-  const free = await c.storage.poolFreeBytes(callOf(ctx));
-  return { available_capacity: free.toString() };
+  if (quotas.maxPoolUsedPercent === undefined) {
+    return { available_capacity: (await c.storage.poolFreeBytes(callOf(ctx))).toString() };
+  }
+  const pool = await c.storage.poolCapacity(callOf(ctx));
+  return { available_capacity: capacityUnder(quotas, pool).toString() };
 }

@@ -1,5 +1,5 @@
 import { isSnapshotId, isVolumeId, snapshotIdFor } from "../../storage/index.js";
-import { alreadyExists, notFound, resourceExhausted } from "../errors.js";
+import { alreadyExists, notFound } from "../errors.js";
 import type { RequestContext } from "../pipeline.js";
 import type {
   CreateSnapshotRequest,
@@ -10,6 +10,7 @@ import type {
 } from "../types.js";
 import { type Controller, callOf } from "./context.js";
 import { snapshotMessage } from "./messages.js";
+import { checkSnapshotQuotas, perVolumeLimit, takeQuotas } from "./quotas.js";
 import { checkParameters, requireId, requireName, snapshotNamesOf } from "./validate.js";
 
 /** CreateSnapshot and DeleteSnapshot. */
@@ -21,7 +22,8 @@ export async function createSnapshot(
 ): Promise<Outgoing<CreateSnapshotResponse>> {
   const name = requireName(req.name, "name");
   const sourceVolumeId = requireId(req.source_volume_id, "source_volume_id");
-  checkParameters(req.parameters, "VolumeSnapshotClass");
+  const { quotas, rest } = takeQuotas(req.parameters, "VolumeSnapshotClass");
+  checkParameters(rest, "VolumeSnapshotClass");
   const snapshotId = snapshotIdFor(name);
   // Only the snapshot is locked: snapshots of one volume may be taken side by side.
   return c.locks.withLock(snapshotId, async () => {
@@ -34,7 +36,7 @@ export async function createSnapshot(
       throw notFound(`source volume ${sourceVolumeId} does not exist`);
     }
     // One round trip for everything the decision needs, one more to take the snapshot.
-    const prepareOptions = { countSnapshots: c.maxSnapshotsPerVolume > 0 };
+    const prepareOptions = { countSnapshots: perVolumeLimit(c, quotas) !== undefined };
     let prepared = await snapshots.prepare({ snapshotId, sourceVolumeId }, call, prepareOptions);
     if (prepared.marks.length > 0) {
       // The name was deleted: what a late command re-created since goes, then the marks (so the
@@ -48,12 +50,7 @@ export async function createSnapshot(
       return { snapshot: snapshotMessage(existing) };
     }
     if (!sourceExists) throw notFound(`source volume ${sourceVolumeId} does not exist`);
-    if (c.maxSnapshotsPerVolume > 0 && taken >= c.maxSnapshotsPerVolume) {
-      throw resourceExhausted(
-        `volume ${sourceVolumeId} already has ${taken} snapshots, the limit set by --max-snapshots-per-volume; ` +
-          "delete some or raise the limit",
-      );
-    }
+    await checkSnapshotQuotas(c, quotas, { volumeId: sourceVolumeId, taken }, call);
     try {
       const created = await snapshots.create({ snapshotId, sourceVolumeId }, call);
       // Subvolumes carry no comment on RouterOS: the VolumeSnapshot's name is only in this log line.

@@ -30,6 +30,7 @@ import type {
 } from "../types.js";
 import { type Controller, callOf } from "./context.js";
 import { volumeMessage } from "./messages.js";
+import { checkVolumeQuotas, takeQuotas } from "./quotas.js";
 import {
   type ByteRange,
   expandedSize,
@@ -58,7 +59,8 @@ export async function createVolume(
 ): Promise<Outgoing<CreateVolumeResponse>> {
   const name = requireName(req.name, "name");
   requireSupportedCapabilities(req.volume_capabilities);
-  checkParameters(req.parameters, "StorageClass");
+  const { quotas, rest } = takeQuotas(req.parameters, "StorageClass");
+  checkParameters(rest, "StorageClass");
   const range = filesystemMinimum(requireRange(req.capacity_range), req.volume_capabilities);
   const source = requestedSource(req.volume_content_source);
   const volumeId = volumeIdFor(name);
@@ -73,6 +75,7 @@ export async function createVolume(
       await c.storage.tombstones.reclaimForCreate(volumeId, marks, call);
       existing = (await c.storage.volumes.lookup(volumeId, call)).record;
     }
+    if (!existing) await checkVolumeQuotas(c, quotas, call);
     const made = existing
       ? await reuse(c, existing, range, source, call)
       : await provision(c, { volumeId, names }, range, source, call);
