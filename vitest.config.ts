@@ -25,6 +25,7 @@ const pure = [
   "test/sim/cli.test.ts",
   "test/sim/layout.test.ts",
   "test/sim/sizes.test.ts",
+  "test/doctor/report.test.ts",
 ];
 const tools = ["test/deploy/**/*.test.ts", "test/unit/proto-*.test.ts"];
 const slow = ["test/reliability/**/*.test.ts"];

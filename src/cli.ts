@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { registerDemoCommand } from "./commands/demo.js";
+import { registerDoctorCommand } from "./commands/doctor.js";
 import { registerDriverCommands } from "./commands/driver.js";
 import { registerSimCommand } from "./commands/sim.js";
 import { DRIVER_VERSION } from "./version.js";
@@ -15,6 +16,7 @@ program
 registerDriverCommands(program);
 registerSimCommand(program);
 registerDemoCommand(program);
+registerDoctorCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`rds-csi: ${err instanceof Error ? err.message : String(err)}\n`);

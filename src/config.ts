@@ -2,6 +2,7 @@ import { Option } from "commander";
 import { z } from "zod";
 import { parseDurationMs } from "./duration.js";
 import { LOG_LEVELS } from "./log.js";
+import type { RdsConnectionOptions } from "./rds/index.js";
 import { DRIVER_NAME } from "./version.js";
 
 /**
@@ -329,6 +330,16 @@ export function validateConfig<S extends z.ZodType>(schema: S, raw: Record<strin
 
 /** Cross-field checks that zod objects cannot express alone. */
 export function checkControllerConfig(c: ControllerConfig): void {
+  checkHostKeyConfig(c);
+  if (c.nodeTransport === "loop" && !c.loopPoolPath) {
+    throw new Error("invalid configuration:\n  --node-transport loop needs --loop-pool-path");
+  }
+}
+
+/** SSH host keys are verified unless the user knowingly turns it off (also `rds-csi doctor`). */
+export function checkHostKeyConfig(
+  c: Pick<ControllerConfig, "rdsHostKeyFingerprint" | "rdsKnownHostsFile" | "rdsInsecureSkipHostKeyCheck">,
+): void {
   const pinned = [c.rdsHostKeyFingerprint, c.rdsKnownHostsFile].filter(Boolean).length;
   if (pinned === 0 && !c.rdsInsecureSkipHostKeyCheck) {
     throw new Error(
@@ -336,7 +347,36 @@ export function checkControllerConfig(c: ControllerConfig): void {
         "(or, knowingly, --rds-insecure-skip-host-key-check)",
     );
   }
-  if (c.nodeTransport === "loop" && !c.loopPoolPath) {
-    throw new Error("invalid configuration:\n  --node-transport loop needs --loop-pool-path");
-  }
+}
+
+/** How the controller (and `rds-csi doctor`) reaches the RDS, from the shared flags. */
+export function connectionOptionsFor(
+  c: Pick<
+    ControllerConfig,
+    | "rdsHostKeyFingerprint"
+    | "rdsKnownHostsFile"
+    | "rdsAddress"
+    | "rdsPort"
+    | "rdsUser"
+    | "rdsKeyFile"
+    | "rdsKeyPassphraseFile"
+    | "rdsCommandTimeout"
+  > &
+    Partial<Pick<ControllerConfig, "rdsMaxChannels">>,
+): Omit<RdsConnectionOptions, "logger"> {
+  const hostKey = c.rdsHostKeyFingerprint
+    ? { fingerprint: c.rdsHostKeyFingerprint }
+    : c.rdsKnownHostsFile
+      ? { knownHostsFile: c.rdsKnownHostsFile }
+      : { insecureSkipVerify: true as const };
+  return {
+    host: c.rdsAddress,
+    port: c.rdsPort,
+    username: c.rdsUser,
+    privateKey: { path: c.rdsKeyFile },
+    ...(c.rdsKeyPassphraseFile ? { passphrase: { path: c.rdsKeyPassphraseFile } } : {}),
+    hostKey,
+    ...(c.rdsMaxChannels === undefined ? {} : { maxChannels: c.rdsMaxChannels }),
+    commandTimeoutMs: c.rdsCommandTimeout,
+  };
 }

@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { type CommonConfig, type ControllerConfig, lateCommandWindowMs, type NodeConfig } from "./config.js";
-import { type ControllerSettings, createControllerService } from "./csi/controller-service.js";
+import {
+  type CommonConfig,
+  type ControllerConfig,
+  connectionOptionsFor,
+  lateCommandWindowMs,
+  type NodeConfig,
+} from "./config.js";
+import type { ControllerSettings } from "./csi/controller-service.js";
 import { createIdentityService, type ReadinessSource } from "./csi/identity-service.js";
 import { KeyedLocks } from "./csi/locks.js";
 import { createNodeService } from "./csi/node-service.js";
@@ -14,19 +20,26 @@ import { resolveHostNqn } from "./node/index.js";
 import { checkNvmeSettings, DEFAULT_NVME_SETTINGS, type NvmeConnectSettings } from "./node/nvme-transport.js";
 import { startMetricsServer } from "./observability/http.js";
 import { type ControllerMetrics, DriverMetrics } from "./observability/metrics.js";
-import { leaseNameFor, type Reconciler, startReconciler } from "./reconcile/index.js";
+import type { Reconciler } from "./reconcile/index.js";
 import { TARGET_SOCKET } from "./sim/target.js";
-import {
-  type OpenedStorage,
-  type OpenStorageOptions,
-  openStorage,
-  type Storage,
-  sweepIntervalFor,
-  TombstoneSweep,
-} from "./storage/index.js";
+import type { OpenedStorage, Storage, TombstoneSweep } from "./storage/index.js";
 import { DRIVER_VERSION } from "./version.js";
 
 export type Role = "controller" | "node" | "all";
+
+/**
+ * The controller's own modules (the stores, SSH, the reconciler), loaded only when a controller
+ * starts: the node plugin never loads them, which keeps its resident memory down.
+ */
+async function loadControllerModules() {
+  const [service, reconcile, storage] = await Promise.all([
+    import("./csi/controller-service.js"),
+    import("./reconcile/index.js"),
+    import("./storage/index.js"),
+  ]);
+  return { ...service, ...reconcile, ...storage };
+}
+type ControllerModules = Awaited<ReturnType<typeof loadControllerModules>>;
 
 export interface DriverConfig {
   role: Role;
@@ -101,7 +114,12 @@ export async function startDriver(config: DriverConfig): Promise<RunningDriver> 
   const controller =
     config.role === "node"
       ? undefined
-      : startController(required(config.controller, "controller"), shared, Boolean(common.metricsAddress));
+      : startController(
+          required(config.controller, "controller"),
+          shared,
+          Boolean(common.metricsAddress),
+          await loadControllerModules(),
+        );
   const readiness: ReadinessSource = controller?.readiness ?? (() => ({ ready: true }));
   const node =
     config.role === "controller"
@@ -152,12 +170,17 @@ function required<T>(section: T | undefined, role: string): T {
  * by the service and the orphan reconciler, a reconnect loop that keeps readiness honest, and the
  * RouterOS metrics.
  */
-function startController(c: ControllerConfig, shared: Shared, withCensus: boolean): ControllerParts {
+function startController(
+  c: ControllerConfig,
+  shared: Shared,
+  withCensus: boolean,
+  m: ControllerModules,
+): ControllerParts {
   const { logger, timers } = shared;
   const metrics = required(shared.metrics.controller, "controller metrics");
   const lateWindowMs = lateCommandWindowMs(c);
-  const opened = openStorage({
-    connection: connectionOptions(c),
+  const opened = m.openStorage({
+    connection: connectionOptionsFor(c),
     pool: c.rdsPool,
     fsLabel: c.rdsFsLabel ?? c.rdsPool,
     root: c.rdsRoot,
@@ -171,9 +194,13 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
     },
   });
   const { storage, health } = opened;
-  const service = createControllerService({ storage, settings: controllerSettings(c), locks: shared.locks });
-  const reconciler = reconcilerFor(c, storage, shared);
-  const sweep = sweepFor(lateWindowMs, storage, shared);
+  const service = m.createControllerService({
+    storage,
+    settings: controllerSettings(c),
+    locks: shared.locks,
+  });
+  const reconciler = reconcilerFor(c, storage, shared, m);
+  const sweep = sweepFor(lateWindowMs, storage, shared, m);
   keepConnected(health, opened.reach, shared);
   watchConnection(health, metrics, timers);
   if (withCensus) refreshCensus(health, storage, shared);
@@ -190,24 +217,6 @@ function startController(c: ControllerConfig, shared: Shared, withCensus: boolea
       await sweep?.stop();
       opened.close();
     },
-  };
-}
-
-function connectionOptions(c: ControllerConfig): OpenStorageOptions["connection"] {
-  const hostKey = c.rdsHostKeyFingerprint
-    ? { fingerprint: c.rdsHostKeyFingerprint }
-    : c.rdsKnownHostsFile
-      ? { knownHostsFile: c.rdsKnownHostsFile }
-      : { insecureSkipVerify: true as const };
-  return {
-    host: c.rdsAddress,
-    port: c.rdsPort,
-    username: c.rdsUser,
-    privateKey: { path: c.rdsKeyFile },
-    ...(c.rdsKeyPassphraseFile ? { passphrase: { path: c.rdsKeyPassphraseFile } } : {}),
-    hostKey,
-    maxChannels: c.rdsMaxChannels,
-    commandTimeoutMs: c.rdsCommandTimeout,
   };
 }
 
@@ -237,9 +246,14 @@ function podNamespace(): string {
 }
 
 /** With interval 0 this starts nothing: no timer, no Kubernetes client, no RouterOS command. */
-function reconcilerFor(c: ControllerConfig, storage: Storage, shared: Shared): Reconciler {
+function reconcilerFor(
+  c: ControllerConfig,
+  storage: Storage,
+  shared: Shared,
+  m: ControllerModules,
+): Reconciler {
   const metrics = required(shared.metrics.controller, "controller metrics");
-  return startReconciler({
+  return m.startReconciler({
     storage,
     driverName: shared.driverName,
     intervalMs: c.reconcileInterval,
@@ -256,7 +270,7 @@ function reconcilerFor(c: ControllerConfig, storage: Storage, shared: Shared): R
     ...(c.reconcileLeaderElection
       ? {
           lease: {
-            name: c.reconcileLeaseName ?? leaseNameFor(shared.driverName),
+            name: c.reconcileLeaseName ?? m.leaseNameFor(shared.driverName),
             namespace: c.reconcileLeaseNamespace ?? podNamespace(),
           },
         }
@@ -268,15 +282,20 @@ function reconcilerFor(c: ControllerConfig, storage: Storage, shared: Shared): R
  * The sweep of delete marks: what a RouterOS command run late re-creates after DeleteVolume or
  * DeleteSnapshot is removed (see src/storage/tombstones.ts). Off with a window of 0.
  */
-function sweepFor(windowMs: number, storage: Storage, shared: Shared): TombstoneSweep | undefined {
+function sweepFor(
+  windowMs: number,
+  storage: Storage,
+  shared: Shared,
+  m: ControllerModules,
+): TombstoneSweep | undefined {
   if (windowMs <= 0) return undefined;
-  const sweep = new TombstoneSweep({
+  const sweep = new m.TombstoneSweep({
     storage,
     locks: shared.locks,
     windowMs,
     logger: shared.logger.child({ component: "delete-marks" }),
   });
-  sweep.start(sweepIntervalFor(windowMs));
+  sweep.start(m.sweepIntervalFor(windowMs));
   return sweep;
 }
 

@@ -5,6 +5,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { CsiClient } from "../../src/demo/csi-client.js";
 import type { LocalStack } from "../../src/demo/local-stack.js";
+import { shippedNodeFlags } from "./shipped-flags.js";
 import { SimControl } from "./sim-control.js";
 
 /**
@@ -113,6 +114,7 @@ export class BenchStack {
         // debug: the driver logs every RouterOS command with its duration, which attributes time.
         logLevel: "debug",
         driverArgs: ["--max-snapshots-per-volume", "0"],
+        driverNodeFlags: shippedNodeFlags(),
       });
       return new BenchStack(local, options, build);
     } finally {

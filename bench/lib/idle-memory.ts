@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { shippedNodeFlags } from "./shipped-flags.js";
 
 const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
 
@@ -20,7 +21,9 @@ export async function idleMemoryKiB(workDir: string): Promise<{ controller?: num
       stdio: "ignore",
     });
     const start = (args: string[]) => {
-      const child = spawn(process.execPath, [CLI, ...args, "--log-level", "warn"], { stdio: "ignore" });
+      const child = spawn(process.execPath, [...shippedNodeFlags(), CLI, ...args, "--log-level", "warn"], {
+        stdio: "ignore",
+      });
       children.push(child);
       return child;
     };

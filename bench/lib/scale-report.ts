@@ -131,6 +131,48 @@ function costModelText(r: BenchResults): string {
   return `cost model on: ${c.cost_command_latency_ms} ms per command, throttle ${c.cost_throttle_fast_ms} ms per request for a burst of ${c.cost_throttle_burst}, then ${c.cost_throttle_slow_ms} ms each`;
 }
 
+/**
+ * What dominates the scale targets this run misses, from its own samples: for a snapshot operation,
+ * its execs with the snapshots present against with none; for peak memory, the phase that reached it.
+ */
+function dominating(r: BenchResults): string[] {
+  const n = largest(r);
+  const record = r.listing.find((l) => l.snapshots === n);
+  const out: string[] = [];
+  for (const line of lines(r)) {
+    if (line.value === undefined || verdictFor(line.value, line.target, line.unit).met) continue;
+    const op = line.figure.startsWith("CreateSnapshot")
+      ? "CreateSnapshot"
+      : line.figure.startsWith("DeleteSnapshot")
+        ? "DeleteSnapshot"
+        : undefined;
+    if (op && record) {
+      const many = op === "CreateSnapshot" ? record.createSnapshotCommands : record.deleteSnapshotCommands;
+      const none = r.commands[op] ?? [];
+      const execs = many.map(
+        (c, i) =>
+          `exec ${i + 1} ${formatValue(c.medianMs, "ms")} (${formatValue(none[i]?.medianMs ?? Number.NaN, "ms")} with none)`,
+      );
+      out.push(
+        `- ${op} with ${n} snapshots: ${execs.join(", ")}; the exec that grows holds the change: the Btrfs command itself, and the emulator patching its table and answering the read that follows over every subvolume.`,
+      );
+    }
+  }
+  const peak = Math.max(0, ...r.phases.map((p) => p.driverPeakRssKiB));
+  const at = r.phases.find((p) => p.driverPeakRssKiB === peak);
+  if (at && peak / 1024 >= 160) {
+    const why = at.name.startsWith("ListSnapshots with")
+      ? `, whose ListSnapshots with max_entries 0 answers every snapshot in one message: the reply, the records and the gRPC message are all held at once`
+      : at.name.startsWith("make ")
+        ? `, which ends with a ListSnapshots of every snapshot in one call (max_entries 0) to check the count: one answer holds every record`
+        : "";
+    out.push(
+      `- Peak memory: reached in the phase "${at.name}" (VmHWM ${(peak / 1024).toFixed(0)} MiB)${why}.`,
+    );
+  }
+  return out.length === 0 ? [] : ["", "What dominates the scale targets missed in this run:", "", ...out];
+}
+
 /** The scale targets of one run (and of the run with the other cost-model setting, when given). */
 export function scaleSection(r: BenchResults, other?: { results: BenchResults; file: string }): string {
   const head = row(["figure", "value", "target", "verdict"]);
@@ -143,6 +185,7 @@ export function scaleSection(r: BenchResults, other?: { results: BenchResults; f
     head,
     rule,
     ...targetRows(r),
+    ...dominating(r),
     "",
     emulatorRss(r),
   ];

@@ -168,7 +168,7 @@ export class ListingSuite {
   }
 
   /**
-   * Every page costs the same (each re-reads the whole table, then slices it), so a walk too long
+   * Every page costs about the same (each reads a slice of the id space of about a page), so a walk too long
    * for the time budget is estimated from `count` pages spread from its start to its end.
    */
   private async sampledWalk(count: number): Promise<WalkSample> {

@@ -9,7 +9,7 @@ import {
   nodeSchema,
   validateConfig,
 } from "../config.js";
-import { type DriverConfig, type Role, startDriver } from "../driver.js";
+import type { DriverConfig, Role } from "../driver.js";
 
 /** Upper bound of a graceful shutdown, below Kubernetes' default 30 s termination grace period. */
 const SHUTDOWN_BOUND_MS = 20_000;
@@ -46,7 +46,10 @@ export function registerDriverCommands(program: Command): void {
     if (role === "node") options.push(...controllerOptions().filter((o) => o.long === "--loop-pool-path"));
     for (const o of options) cmd.addOption(o);
     cmd.action(async (raw: Record<string, unknown>) => {
-      const driver = await startDriver(configFor(role, raw));
+      const config = configFor(role, raw);
+      // Loaded here: the other sub-commands (sim, doctor, demo) start without gRPC and its kin.
+      const { startDriver } = await import("../driver.js");
+      const driver = await startDriver(config);
       let stopping = false;
       const shutdown = (signal: string) => {
         if (stopping) {

@@ -14,6 +14,8 @@ export interface LocalStackOptions {
   logLevel?: string;
   /** Extra flags for `rds-csi all`. */
   driverArgs?: string[];
+  /** Flags for the `node` that runs `rds-csi all` (e.g. the image's V8 flags), before the script. */
+  driverNodeFlags?: string[];
   /** Emulator settings file contents. */
   simSettings?: Record<string, unknown>;
 }
@@ -118,7 +120,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       "local-node",
       ...(options.driverArgs ?? []),
     ];
-    driver = startChild("rds-csi all", cli.command, [...cli.args, ...driverArgs]);
+    driver = startChild("rds-csi all", cli.command, [
+      ...(options.driverNodeFlags ?? []),
+      ...cli.args,
+      ...driverArgs,
+    ]);
     csi = new CsiClient(endpoint);
     await driver.whileRunning(csi.waitReady(60_000));
     return {

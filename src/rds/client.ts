@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { pino } from "pino";
 import { type AddFileDiskRequest, type Change, change, type DiskExportChange } from "./changes.js";
-import { findWhere, getValueCommand, type RouterOsCommand, where } from "./command.js";
+import { countCommand, findWhere, getValueCommand, type RouterOsCommand, where } from "./command.js";
 import { invalidInput, isRdsError, RdsError } from "./errors.js";
 import { parseInteger } from "./parse/values.js";
 import { fileName } from "./paths.js";
@@ -94,7 +94,7 @@ export class RdsClient {
   async read<const Q extends Queries>(queries: Q, call: CallOptions = {}): Promise<QueryResults<Q>> {
     if (queries.length === 0) return [] as unknown as QueryResults<Q>;
     const form = await this.#listingForm(call);
-    const commands = queries.map((q) => listCommand(q.menu, q.condition, form, q.proplist));
+    const commands = queries.map((q) => queryCommand(q, form));
     const { replies } = await this.#runner.batch(commands, call);
     return (await this.#decodeReplies(queries, replies, form, call)) as QueryResults<Q>;
   }
@@ -137,10 +137,7 @@ export class RdsClient {
       throw invalidInput(`RouterOS ${this.#version.text} lacks ${wanted.requires.what}`);
     }
     const reads: Queries = wanted.readBack ? [wanted.readBack, ...queries] : queries;
-    const commands = [
-      wanted.command,
-      ...reads.map((q) => listCommand(q.menu, q.condition, form, q.proplist)),
-    ];
+    const commands = [wanted.command, ...reads.map((q) => queryCommand(q, form))];
     const reply = await this.#runner.batch(commands, call).catch(async (err: unknown) => {
       throw await this.#diagnose(wanted, err, call);
     });
@@ -315,7 +312,11 @@ export class RdsClient {
     form: ListingForm,
     call: CallOptions,
   ): Promise<unknown[]> {
-    const values = queries.map((q, i) => q.decode(parseListing(replies[i] ?? "", form), this.#decode));
+    const values = queries.map((q, i) =>
+      q.countOnly
+        ? q.decode([], { ...this.#decode, count: countOf(replies[i] ?? "") })
+        : q.decode(parseListing(replies[i] ?? "", form), this.#decode),
+    );
     if (form !== "detail") return values;
     // print detail rounds file sizes; `get` prints the exact number. One more round trip for all.
     const rounded: string[] = [];
@@ -340,6 +341,19 @@ export class RdsClient {
     });
     return sizes;
   }
+}
+
+/** The listing of a query, or its count. */
+function queryCommand(q: Query<unknown>, form: ListingForm): RouterOsCommand {
+  return q.countOnly ? countCommand(q.menu, q.condition) : listCommand(q.menu, q.condition, form, q.proplist);
+}
+
+/** The number a count printed; a reply that is not one is a protocol error, not a zero. */
+function countOf(reply: string): number {
+  const n = parseInteger(reply.trim());
+  if (n === null)
+    throw new RdsError("protocol", `expected a count, got ${JSON.stringify(reply.slice(0, 80))}`);
+  return Number(n);
 }
 
 function roundedSize(file: FileInfo): boolean {

@@ -32,7 +32,8 @@ export type Menu =
   | "/disk/btrfs/filesystem"
   | "/file"
   | "/system/resource"
-  | "/system/identity";
+  | "/system/identity"
+  | "/system/package";
 
 const PROPERTY_NAME = /^(\.id|[a-z][a-z0-9-]*)$/;
 
@@ -147,11 +148,70 @@ export const where = {
     if (conditions.length === 1) return conditions[0]!;
     return condition(conditions.map((c) => `(${c.text})`).join(" or "));
   },
+  /**
+   * `property~"^prefix(…)"`: values that start with `prefix` followed by a hex number between `from`
+   * and `to` (inclusive; lower-case hex strings of the same length, compared digit by digit), e.g. the
+   * ids in a slice of the id space. Built only of literal hex digits and classes of them.
+   */
+  hexRange(property: string, prefix: string, from: string, to: string): Condition {
+    if (!/^[0-9a-f]+$/.test(from) || from.length !== to.length || !/^[0-9a-f]+$/.test(to) || from > to) {
+      throw invalidInput(`hex range ${from}..${to} is not valid`);
+    }
+    const parts = hexRangeParts(from, to);
+    const body = parts.length === 1 ? parts[0] : `(${parts.join("|")})`;
+    return condition(`${propertyName(property)}~${quoteString(`^${literalRegex(prefix)}${body}`, property)}`);
+  },
   /** `property="a" or property="b" …`: one of several exact values. */
   anyOf(property: string, values: readonly string[]): Condition {
     return where.or(...values.map((v) => where.eq(property, v)));
   },
 };
+
+const HEX = "0123456789abcdef";
+
+/** A class of the hex digits `a`..`b` (`5`, `[5-9a-c]`), without ranges that cross `9`–`a`. */
+function hexClass(a: string, b: string): string {
+  if (a === b) return a;
+  const i = HEX.indexOf(a);
+  const j = HEX.indexOf(b);
+  const digits = HEX.slice(i, j + 1);
+  const runs = [digits.replace(/[a-f]/g, ""), digits.replace(/[0-9]/g, "")]
+    .filter((r) => r !== "")
+    .map((r) => (r.length === 1 ? r : r.length === 2 ? r : `${r[0]}-${r[r.length - 1]}`));
+  return `[${runs.join("")}]`;
+}
+
+/**
+ * Regex alternatives matching every hex string of the same length between `from` and `to`
+ * (inclusive) as a prefix; what follows is free, so trailing "any digit" positions are left out.
+ */
+export function hexRangeParts(from: string, to: string): string[] {
+  if (from === to) return [from];
+  const a = from[0] as string;
+  const b = to[0] as string;
+  const restFrom = from.slice(1);
+  const restTo = to.slice(1);
+  if (a === b) return hexRangeParts(restFrom, restTo).map((p) => a + p);
+  const out: string[] = [];
+  let low = HEX.indexOf(a);
+  let high = HEX.indexOf(b);
+  if (!/^0*$/.test(restFrom)) {
+    out.push(...hexRangeParts(restFrom, "f".repeat(restFrom.length)).map((p) => a + p));
+    low += 1;
+  }
+  const tail: string[] = [];
+  if (!/^f*$/.test(restTo)) {
+    tail.push(...hexRangeParts("0".repeat(restTo.length), restTo).map((p) => b + p));
+    high -= 1;
+  }
+  if (low <= high) out.push(hexClass(HEX[low] as string, HEX[high] as string));
+  return [...out, ...tail];
+}
+
+/** `:put [:len [/menu find where …]]`: how many items match, without printing them. */
+export function countCommand(menu: Menu, condition: Condition): RouterOsCommand {
+  return { line: `:put [:len [${join(menu, "find", `where ${condition.text}`)}]]`, mutating: false };
+}
 
 /** `[find where …]`: the target form for set/remove/get. An empty result makes set/remove a no-op. */
 export function findWhere(match: Condition): Fragment {
@@ -223,6 +283,11 @@ export function printAsValueCommand(menu: Menu, condition?: Condition, proplist?
 /** `:put [:serialize to=json [/menu print detail as-value …]]` (RouterOS 7.13+): one JSON array. */
 export function printJsonCommand(menu: Menu, condition?: Condition, proplist?: Proplist): RouterOsCommand {
   return { line: `:put [:serialize to=json [${printAsValue(menu, condition, proplist)}]]`, mutating: false };
+}
+
+/** `:put "<text>"`: prints a quoted constant (batch separators, `rds-csi doctor` markers). */
+export function putCommand(text: string): RouterOsCommand {
+  return { line: `:put ${quoteString(text)}`, mutating: false };
 }
 
 /** `:put [/menu get [target] property]`: one raw value. */

@@ -10,7 +10,14 @@ export { RdsConnection } from "./connection.js";
 export { isRdsError, RdsError, type RdsErrorKind } from "./errors.js";
 export { fingerprintOf, type HostKeyPolicy } from "./host-key.js";
 export { diskFilePath, fileName } from "./paths.js";
-export { FILE_PROPLIST, type Query, type QueryResults, query, SUBVOLUME_PROPLIST } from "./queries.js";
+export {
+  FILE_PROPLIST,
+  type NameRange,
+  type Query,
+  type QueryResults,
+  query,
+  SUBVOLUME_PROPLIST,
+} from "./queries.js";
 export type { DiskInfo, FileInfo, PoolCapacity, SubvolumeInfo } from "./records.js";
 export type { CallOptions, CommandTransport, ListingForm } from "./runner.js";
 export { FILE_SIZE_GRANULARITY, roundUpFileSize } from "./sizes.js";

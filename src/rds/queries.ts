@@ -27,7 +27,26 @@ export interface Query<T> {
   readonly proplist?: Proplist;
   /** Files whose size print detail rounds: the client asks their exact sizes with `get`. */
   readonly exactSizes?: boolean;
-  decode(items: PrintedItem[], options: DecodeOptions): T;
+  /**
+   * A count, not a listing: `:put [:len [<menu> find where …]]`, which RouterOS answers from its
+   * item table without printing the items. `decode` then gets no items and the count in `count`.
+   */
+  readonly countOnly?: boolean;
+  decode(items: PrintedItem[], options: DecodeOptions & { count?: number }): T;
+}
+
+/** Snapshot-style names `<prefix><hex>…` whose first hex digits lie between `from` and `to`. */
+export interface NameRange {
+  readonly prefix: string;
+  /** Lower-case hex digits, inclusive; both of the same length. */
+  readonly from: string;
+  readonly to: string;
+}
+
+function inNameRange(name: string, range: NameRange): boolean {
+  if (!name.startsWith(range.prefix)) return false;
+  const digits = name.slice(range.prefix.length, range.prefix.length + range.from.length);
+  return digits >= range.from && digits <= range.to;
 }
 
 /** What a tuple of queries reads. */
@@ -129,13 +148,38 @@ export const query = {
    * Subvolumes whose fullname starts with the prefix. `proplist` narrows what RouterOS prints to
    * what the caller reads (e.g. `SUBVOLUME_PROPLIST`); `name` and `fullname` are always included.
    */
-  subvolumes(filter: { fullnamePrefix: string; fs?: string; proplist?: Proplist }): Query<SubvolumeInfo[]> {
+  subvolumes(filter: {
+    fullnamePrefix: string;
+    fs?: string;
+    proplist?: Proplist;
+    /** Only those whose name lies in this range (a page of a listing, see `NameRange`). */
+    nameRange?: NameRange;
+  }): Query<SubvolumeInfo[]> {
+    const prefix = fileNamePrefix(filter.fullnamePrefix);
+    const range = filter.nameRange;
+    const byPrefix = where.pathStartsWith("fullname", prefix);
+    const condition = range
+      ? where.and(byPrefix, where.hexRange("name", range.prefix, range.from, range.to))
+      : byPrefix;
+    return {
+      menu: "/disk/btrfs/subvolume",
+      condition: subvolumeCondition(condition, filter.fs),
+      ...(filter.proplist ? { proplist: withNames(filter.proplist, ["name", "fullname"]) } : {}),
+      decode: (items, o) =>
+        subvolumes(items, o).filter(
+          (s) => s.fullname.startsWith(prefix) && (range === undefined || inNameRange(s.name, range)),
+        ),
+    };
+  },
+
+  /** How many subvolumes' fullnames start with the prefix, counted by RouterOS — nothing listed. */
+  subvolumeCount(filter: { fullnamePrefix: string; fs?: string }): Query<number> {
     const prefix = fileNamePrefix(filter.fullnamePrefix);
     return {
       menu: "/disk/btrfs/subvolume",
       condition: subvolumeCondition(where.pathStartsWith("fullname", prefix), filter.fs),
-      ...(filter.proplist ? { proplist: withNames(filter.proplist, ["name", "fullname"]) } : {}),
-      decode: (items, o) => subvolumes(items, o).filter((s) => s.fullname.startsWith(prefix)),
+      countOnly: true,
+      decode: (_items, o) => o.count ?? 0,
     };
   },
 

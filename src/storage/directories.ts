@@ -106,8 +106,13 @@ export class Directories {
     const fs = layout.fsLabel;
     return [
       query.subvolumes({ fullnamePrefix: `${layout.volumeSnapshotsDir(volumeId)}/`, fs, proplist: ["name"] }),
-      query.subvolume(layout.volumeSubvolume(volumeId), { fs }),
+      this.volumeQuery(volumeId),
     ] as const;
+  }
+
+  /** The volume's own subvolume (null once it is deleted): while it exists, its directory stays. */
+  volumeQuery(volumeId: string) {
+    return query.subvolume(this.layout.volumeSubvolume(volumeId), { fs: this.layout.fsLabel });
   }
 
   /** `pruneVolumeSnapshots` with the reads of `remainsQueries` already made — 0 or 1 round trip. */

@@ -6,6 +6,7 @@
 export type { CallOptions } from "../rds/index.js";
 export type { Directories } from "./directories.js";
 export { allowedHosts, describeExport, exportOf as exportOfDisk, type VolumeExport } from "./exports.js";
+export { ID_SPACE, type IdRange, idPosition, rangeWidthFor } from "./id-ranges.js";
 export { isSnapshotId, isVolumeId, nameProblem, snapshotIdFor, volumeIdFor } from "./ids.js";
 export type {
   InventoryScope,

@@ -11,6 +11,7 @@ import {
   type SubvolumeInfo,
 } from "../rds/index.js";
 import type { Directories } from "./directories.js";
+import { ID_SPACE, type IdRange, nameRangeOf } from "./id-ranges.js";
 import type { Layout, SnapshotLocation } from "./layout.js";
 import type { StorageRds } from "./rds-port.js";
 import type { Tombstone, Tombstones } from "./tombstones.js";
@@ -67,6 +68,77 @@ export class SnapshotStore {
   }
 
   /**
+   * The snapshots of one volume, or of all volumes, whose ids lie in `range` (id-ranges.ts), sorted
+   * by id, without their image sizes — 1 round trip, reading only that slice of the table. With
+   * `count`, the same line has RouterOS count every snapshot the filter matches (nothing is listed),
+   * for sizing the next slice.
+   */
+  async listRange(
+    filter: { sourceVolumeId?: string },
+    range: IdRange,
+    call: CallOptions,
+    options: { count?: boolean } = {},
+  ): Promise<{ snapshots: SnapshotSubvolume[]; total?: number }> {
+    const slice = this.#rangeQuery(filter, range);
+    if (!options.count) {
+      const [subvolumes] = await this.rds.read([slice], call);
+      return { snapshots: this.#sorted(subvolumes) };
+    }
+    const [total, subvolumes] = await this.rds.read([this.#countQuery(filter), slice], call);
+    return { snapshots: this.#sorted(subvolumes), total };
+  }
+
+  /**
+   * `describeAll` of a page and, in the same exec line, `listRange` of the slice after it (what the
+   * next page will need) — 1 round trip for both.
+   */
+  async describeThenList(
+    located: readonly SnapshotSubvolume[],
+    filter: { sourceVolumeId?: string },
+    range: IdRange,
+    call: CallOptions,
+    options: { dropMissing?: boolean } = {},
+  ): Promise<{ records: SnapshotRecord[]; next: SnapshotSubvolume[] }> {
+    if (located.length === 0) {
+      const { snapshots } = await this.listRange(filter, range, call);
+      return { records: [], next: snapshots };
+    }
+    const [files, subvolumes] = await this.rds.read(
+      [this.#imagesQuery(located), this.#rangeQuery(filter, range)],
+      call,
+    );
+    return { records: this.#described(located, files, options), next: this.#sorted(subvolumes) };
+  }
+
+  #snapshotsDir(filter: { sourceVolumeId?: string }): string {
+    const { layout } = this.options;
+    return filter.sourceVolumeId === undefined
+      ? layout.snapshotsDir()
+      : layout.volumeSnapshotsDir(filter.sourceVolumeId);
+  }
+
+  #rangeQuery(filter: { sourceVolumeId?: string }, range: IdRange): Query<SubvolumeInfo[]> {
+    const whole = range.from <= 0 && range.to >= ID_SPACE - 1;
+    return query.subvolumes({
+      fullnamePrefix: `${this.#snapshotsDir(filter)}/`,
+      fs: this.options.layout.fsLabel,
+      proplist: SUBVOLUME_PROPLIST,
+      ...(whole ? {} : { nameRange: nameRangeOf(range) }),
+    });
+  }
+
+  #countQuery(filter: { sourceVolumeId?: string }): Query<number> {
+    return query.subvolumeCount({
+      fullnamePrefix: `${this.#snapshotsDir(filter)}/`,
+      fs: this.options.layout.fsLabel,
+    });
+  }
+
+  #sorted(subvolumes: readonly SubvolumeInfo[]): SnapshotSubvolume[] {
+    return this.#located(subvolumes).sort((a, b) => compareIds(a.snapshotId, b.snapshotId));
+  }
+
+  /**
    * Full records of listed snapshots: the sizes of their images only, named in one `/file`
    * query (a long page lists the directory instead, to keep the line short) — 1 round trip.
    * `dropMissing` leaves out snapshots whose image is not there (deleted since they were listed).
@@ -77,16 +149,24 @@ export class SnapshotStore {
     options: { dropMissing?: boolean } = {},
   ): Promise<SnapshotRecord[]> {
     if (located.length === 0) return [];
+    const [files] = await this.rds.read([this.#imagesQuery(located)], call);
+    return this.#described(located, files, options);
+  }
+
+  #imagesQuery(located: readonly SnapshotSubvolume[]): Query<FileInfo[]> {
     const { layout } = this.options;
     const images = located.map((l) => layout.snapshotImage(l.sourceVolumeId, l.snapshotId));
-    const [files] = await this.rds.read(
-      [
-        located.length <= MAX_NAMED_FILES
-          ? query.filesNamed(images)
-          : query.files({ namePrefix: layout.inPool(`${layout.snapshotsDir()}/`) }),
-      ],
-      call,
-    );
+    return located.length <= MAX_NAMED_FILES
+      ? query.filesNamed(images)
+      : query.files({ namePrefix: layout.inPool(`${layout.snapshotsDir()}/`) });
+  }
+
+  #described(
+    located: readonly SnapshotSubvolume[],
+    files: readonly FileInfo[],
+    options: { dropMissing?: boolean },
+  ): SnapshotRecord[] {
+    const { layout } = this.options;
     const byId = new Map<string, FileInfo>();
     for (const file of files) {
       const location = layout.parseSnapshotImage(file.name);
@@ -278,13 +358,15 @@ export class SnapshotStore {
   async delete(located: SnapshotLocation, call: CallOptions): Promise<void> {
     const { layout, directories } = this.options;
     const target = layout.snapshotSubvolume(located.sourceVolumeId, located.snapshotId);
-    // The remove and the reads that say whether the volume's directory is now orphaned: 1 round trip.
-    const [, ...remains] = await this.rds.apply(
+    // The remove and whether the source volume still exists: 1 round trip, whatever the number of
+    // snapshots. While the volume exists its directory stays, so the snapshots left in it are only
+    // read when it is gone (rare: the last snapshots of a deleted volume) — 1 more, and 1 to prune.
+    const [, volume] = await this.rds.apply(
       change.removeSubvolume(target, { fs: layout.fsLabel }),
-      directories.remainsQueries(located.sourceVolumeId),
+      [directories.volumeQuery(located.sourceVolumeId)],
       call,
     );
-    await directories.pruneIfOrphaned(located.sourceVolumeId, remains, call);
+    if (volume === null) await directories.pruneVolumeSnapshots(located.sourceVolumeId, call);
   }
 
   #named(snapshotId: string): Query<SubvolumeInfo[]> {

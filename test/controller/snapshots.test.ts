@@ -329,7 +329,7 @@ describe("round trips (the emulator's command log: one entry per exec)", () => {
     return (await h.sim.control.commands(since)).map((c) => c.line);
   }
 
-  it("CreateSnapshot takes 2, its retry 1, DeleteSnapshot 2 (3 with the orphaned directory)", async () => {
+  it("CreateSnapshot takes 2, its retry 1, DeleteSnapshot 2 (4 with the orphaned directory)", async () => {
     const vol = await volume("rt-src");
     const request = createSnapshotRequest("rt-snap", vol);
     const created = await linesOf(() => h.call("CreateSnapshot", request));
@@ -345,8 +345,11 @@ describe("round trips (the emulator's command log: one entry per exec)", () => {
     const last = await linesOf(() =>
       h.call("DeleteSnapshot", deleteSnapshotRequest(snapshotIdFor("rt-last"))),
     );
-    expect(last).toHaveLength(3);
-    expect(last[2]).toMatch(/^\/file remove /);
+    // The remove and the volume's existence; the volume is gone, so its remaining snapshots; the prune.
+    expect(last).toHaveLength(4);
+    expect(last[1]).not.toContain("fullname~");
+    expect(last[2]).toContain(`fullname~"^/\\?${ROOT}/snaps/${vol}/"`);
+    expect(last[3]).toMatch(/^\/file remove /);
   });
 
   it("volumes: create 4, delete 4, restore 7 and 8 to grow", async () => {
@@ -373,9 +376,26 @@ describe("round trips (the emulator's command log: one entry per exec)", () => {
   it("a ListSnapshots page asks only for what it reads, and sizes only its own images", async () => {
     const vol = await volume("rt-page-src");
     for (const n of ["rt-page-1", "rt-page-2", "rt-page-3"]) await snapshot(n, vol);
-    const sent = await linesOf(() => listAll(listSnapshotsRequest({ sourceVolumeId: vol, maxEntries: 2 })));
+    const page = (token = "") =>
+      h.call("ListSnapshots", listSnapshotsRequest({ sourceVolumeId: vol, maxEntries: 2, token }));
+    // A walk this controller never counted: the count and a guessed slice of the id space, more
+    // slices until there is a page, then the page's images.
+    const unknown = await linesOf(() => page());
+    expect(unknown.length).toBeGreaterThanOrEqual(2);
+    expect(unknown[0]).toMatch(/^:put \[:len \[\/disk\/btrfs\/subvolume find where /);
+    for (const line of unknown.slice(0, -1)) expect(line).toContain("proplist=");
+    expect(unknown.at(-1)).toMatch(/^:put .*\/file print .* where \(name="[^"]+"\) or \(name="[^"]+"\)\]\]/);
+    // Counted once, a first page reads one slice and its images.
+    let first: Record<string, string> | undefined;
+    const sent = await linesOf(async () => {
+      first = await page();
+    });
     expect(sent).toHaveLength(2);
     expect(sent[0]).toContain("proplist=");
-    expect(sent[1]).toMatch(/^:put .*\/file print .* where \(name="[^"]+"\) or \(name="[^"]+"\)\]\]$/);
+    expect(sent[1]).toMatch(/^:put .*\/file print .* where \(name="[^"]+"\) or \(name="[^"]+"\)\]\]/);
+    // The last page: only its own image, from what the first page read.
+    const rest = await linesOf(() => page(first?.next_token));
+    expect(rest).toHaveLength(1);
+    expect(rest[0]).toMatch(/^:put .*\/file print .* where name="[^"]+"\]\]$/);
   });
 });

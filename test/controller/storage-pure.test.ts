@@ -283,7 +283,7 @@ describe("list tokens", () => {
       const page = pageOf(ids, (x) => x, after, 2);
       seen.push(...page.items);
       if (page.nextToken === "") break;
-      after = decodeListToken(page.nextToken);
+      after = decodeListToken(page.nextToken)?.afterId;
       expect(after).toBeDefined();
     }
     expect(seen).toEqual(ids);
@@ -292,11 +292,27 @@ describe("list tokens", () => {
   it("resumes after the token's id even when that snapshot was deleted", () => {
     const token = encodeListToken(ids[1]!);
     const remaining = ids.filter((id) => id !== ids[1]);
-    expect(pageOf(remaining, (x) => x, decodeListToken(token), 0).items).toEqual(ids.slice(2));
+    expect(pageOf(remaining, (x) => x, decodeListToken(token)?.afterId, 0).items).toEqual(ids.slice(2));
+  });
+
+  it("carries the walk's count as a hint, and still reads tokens without one", () => {
+    expect(decodeListToken(encodeListToken(ids[1]!, 10_000))).toEqual({ afterId: ids[1], total: 10_000 });
+    expect(decodeListToken(encodeListToken(ids[1]!))).toEqual({ afterId: ids[1] });
+    expect(decodeListToken(`v1.${ids[1]}`)).toEqual({ afterId: ids[1] });
   });
 
   it("rejects foreign tokens", () => {
-    for (const t of ["invalid-token", "v1.", "v1.snap-x", `v2.${ids[0]}`, ids[0]!]) {
+    for (const t of [
+      "invalid-token",
+      "v1.",
+      "v1.snap-x",
+      `v1.${ids[0]}.5`,
+      `v2.${ids[0]}.-1`,
+      `v2.${ids[0]}.1x`,
+      `v2.${ids[0]}.1.2`,
+      `v3.${ids[0]}`,
+      ids[0]!,
+    ]) {
       expect(decodeListToken(t), t).toBeUndefined();
     }
   });

@@ -217,6 +217,8 @@ describe("Dockerfile", () => {
     const commands = r.stdout.split("\n").map((l) => /^\s{2}(\S+)/.exec(l)?.[1]);
     expect(commands).toContain("controller");
     expect(commands).toContain("node");
+    // `podman run <controller image> doctor …` (docs/doctor.md): the entry point is the CLI itself.
+    expect(commands).toContain("doctor");
   });
 
   it("runs the controller as a numeric non-root user and the node service as root", () => {

@@ -206,6 +206,37 @@ describe("sim Btrfs subvolumes and snapshots", () => {
     expect(await run(':put [/disk/btrfs/subvolume/print count-only where fullname="outside"]')).toBe("0\r\n");
   });
 
+  it("a table patched after its own changes equals a fresh read of the filesystem", async () => {
+    // Generations move on with any write (a full read every 30 s catches up), so they are left out.
+    const detail = async () =>
+      (await run(":put [:serialize to=json [/disk/btrfs/subvolume print detail as-value]]")).replace(
+        /"generation":\d+,/g,
+        "",
+      );
+    const made = await run(
+      "/file add type=directory name=raid1/rds-csi/snaps/patch-src; " +
+        "/disk/btrfs/subvolume add fs=raid1 name=rds-csi/vols/patch-src; " +
+        "/disk/btrfs/subvolume add fs=raid1 parent=rds-csi/vols/patch-src name=rds-csi/snaps/patch-src/patch-ro read-only=yes; " +
+        "/disk/btrfs/subvolume add fs=raid1 parent=rds-csi/snaps/patch-src/patch-ro name=rds-csi/vols/patch-rw; " +
+        "/disk/btrfs/subvolume add fs=raid1 name=rds-csi/vols/patch-plain; " +
+        '/disk/btrfs/subvolume set [find where fullname="rds-csi/vols/patch-plain"] read-only=yes',
+    );
+    expect(made).toBe("");
+    const patched = await detail();
+    expect(patched).toContain('"rds-csi/snaps/patch-src/patch-ro"');
+    await sim.control.refresh();
+    expect(await detail()).toBe(patched);
+    expect(
+      await run(
+        '/disk/btrfs/subvolume remove [find where fullname~"^rds-csi/(vols|snaps/patch-src)/patch-"]',
+      ),
+    ).toBe("");
+    const removed = await detail();
+    expect(removed).not.toContain("patch-");
+    await sim.control.refresh();
+    expect(await detail()).toBe(removed);
+  });
+
   it("keeps subvolumes, disks and files across a restart", async () => {
     const read = () =>
       run(

@@ -2,22 +2,39 @@ import { isSnapshotId } from "../../storage/index.js";
 
 /**
  * ListSnapshots paging tokens. A token is the last snapshot id of the previous page; the next page
- * starts after it in id order. Nothing is kept in memory, so a token survives a controller
- * restart, and deleting snapshots between pages neither repeats nor skips the ones that remain.
+ * starts after it in id order. It also carries how many snapshots the walk expected in all (a hint
+ * that sizes the slice of the id space the next page reads; never trusted for what is listed).
+ * Nothing is kept in memory, so a token survives a controller restart, and deleting snapshots
+ * between pages neither repeats nor skips the ones that remain. `v1.<id>` tokens (without the
+ * hint) are still accepted.
  */
 
-const TOKEN_VERSION = "v1";
+const TOKEN_VERSION = "v2";
+const OLD_VERSION = "v1";
 
-export function encodeListToken(lastSnapshotId: string): string {
-  return `${TOKEN_VERSION}.${lastSnapshotId}`;
+export interface ListToken {
+  /** The page starts after this id. */
+  afterId: string;
+  /** How many snapshots the walk expected in all, when known. */
+  total?: number;
 }
 
-/** The snapshot id a token resumes after, or undefined when the token is not one of ours. */
-export function decodeListToken(token: string): string | undefined {
-  const dot = token.indexOf(".");
-  if (dot < 0 || token.slice(0, dot) !== TOKEN_VERSION) return undefined;
-  const id = token.slice(dot + 1);
-  return isSnapshotId(id) ? id : undefined;
+export function encodeListToken(lastSnapshotId: string, total?: number): string {
+  return total === undefined
+    ? `${TOKEN_VERSION}.${lastSnapshotId}`
+    : `${TOKEN_VERSION}.${lastSnapshotId}.${total}`;
+}
+
+/** What a token resumes after, or undefined when the token is not one of ours. */
+export function decodeListToken(token: string): ListToken | undefined {
+  const parts = token.split(".");
+  const [version, id, total] = parts;
+  if (id === undefined || !isSnapshotId(id)) return undefined;
+  if (version === OLD_VERSION && parts.length === 2) return { afterId: id };
+  if (version !== TOKEN_VERSION || parts.length > 3) return undefined;
+  if (total === undefined) return { afterId: id };
+  if (!/^\d{1,9}$/.test(total)) return undefined;
+  return { afterId: id, total: Number(total) };
 }
 
 export interface Page<T> {

@@ -1,20 +1,30 @@
 import type { SnapshotSubvolume } from "../../storage/index.js";
 
 /**
- * The snapshot listing a ListSnapshots walk read at its first page, kept briefly so the pages after
- * it cost their page (the sizes of their own images: 1 round trip) instead of the whole table
- * again. It is never the truth:
- * - a first page (no starting_token) always reads RouterOS and replaces the entry;
- * - an entry lives `ttlMs` (10 s), so a snapshot made by another controller or by hand appears in
- *   walks started after that at the latest (a walk is a view of one moment, as CSI allows);
+ * What a ListSnapshots walk has read of the id space beyond the page it returned: a page reads a
+ * slice of the id space (see listing.ts), and the same exec line that sizes its images reads the
+ * slice the next page will need. Kept briefly, so a later page of a walk costs 1 round trip. It is
+ * never the truth:
+ * - a first page (no starting_token) always reads RouterOS;
+ * - an entry lives `ttlMs` (10 s): a snapshot made by another controller or by hand in a slice read
+ *   before appears in walks that read that slice after it (a walk is a view of a moment, as CSI
+ *   allows), at the latest 10 s later;
  * - a snapshot deleted since (by anyone) is dropped from the page, because its image is read by
  *   name for the page and is no longer there;
  * - any snapshot this controller creates or deletes clears every entry.
  * Tokens stay stateless: a token that finds no entry (after a restart, on another controller,
- * after the TTL) reads RouterOS, and pages after the token's id as before.
+ * after the TTL) reads its slice from RouterOS.
  */
+export interface KeptSlice {
+  /** Every snapshot of the walk in positions `from`..`through` (id-ranges.ts), sorted by id. */
+  readonly items: readonly SnapshotSubvolume[];
+  readonly from: number;
+  readonly through: number;
+}
+
 export class WalkCache {
-  readonly #entries = new Map<string, { items: readonly SnapshotSubvolume[]; at: number }>();
+  readonly #entries = new Map<string, KeptSlice & { at: number }>();
+  readonly #totals = new Map<string, number>();
 
   constructor(
     readonly ttlMs = 10_000,
@@ -22,24 +32,46 @@ export class WalkCache {
     private readonly maxEntries = 16,
   ) {}
 
-  get(key: string): readonly SnapshotSubvolume[] | undefined {
+  /** The slice kept for this walk when it covers `position`. */
+  get(key: string, position: number): KeptSlice | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
     if (this.clock() - entry.at > this.ttlMs) {
       this.#entries.delete(key);
       return undefined;
     }
-    return entry.items;
+    return position >= entry.from && position <= entry.through ? entry : undefined;
   }
 
-  put(key: string, items: readonly SnapshotSubvolume[]): void {
+  put(key: string, slice: KeptSlice): void {
     this.#entries.delete(key);
-    this.#entries.set(key, { items, at: this.clock() });
+    this.#entries.set(key, { ...slice, at: this.clock() });
     // Oldest first out: a Map iterates in insertion order.
     for (const oldest of this.#entries.keys()) {
       if (this.#entries.size <= this.maxEntries) break;
       this.#entries.delete(oldest);
     }
+  }
+
+  /**
+   * How many snapshots the last first page of this walk counted: only a hint that sizes the slice
+   * a first page reads in the same line as its count (a wrong hint costs a round trip, not a result).
+   */
+  total(key: string): number | undefined {
+    return this.#totals.get(key);
+  }
+
+  setTotal(key: string, total: number): void {
+    this.#totals.delete(key);
+    this.#totals.set(key, total);
+    for (const oldest of this.#totals.keys()) {
+      if (this.#totals.size <= this.maxEntries) break;
+      this.#totals.delete(oldest);
+    }
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key);
   }
 
   clear(): void {

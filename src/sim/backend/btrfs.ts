@@ -2,6 +2,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { formatDateTime } from "../sizes.js";
 import { run } from "./run.js";
+import { subvolumeInfo } from "./subvolume-info.js";
 
 /** One subvolume as read from `btrfs subvolume list`, with paths relative to the filesystem root. */
 export interface Subvolume {
@@ -28,13 +29,18 @@ const CACHE_MAX_AGE_MS = 30_000;
 /**
  * Btrfs subvolume operations on the mounted pool. Listing reads the whole table with three `btrfs`
  * invocations (never one per subvolume) and caches it; changes made through here patch the cache with
- * one `btrfs subvolume show`, so creating a snapshot next to 10 000 others stays cheap.
+ * the changed subvolume's own record (one ioctl, subvolume-info.ts), so creating a snapshot next to
+ * 10 000 others costs what it costs next to none.
  */
 export class Btrfs {
   private cache: Promise<Subvolume[]> | undefined;
   private cachedAt = 0;
   /** Creation times of plain subvolumes, from the birth time of their root directory; immutable. */
   private readonly birthTimes = new Map<string, string>();
+  /** The subvolumes of the last full read, by id. */
+  private lastRead = new Map<number, Subvolume>();
+  /** Cleared the first time the ioctl could not be made (no Perl, an old kernel). */
+  private ioctlUsable = true;
 
   constructor(readonly mountPath: string) {}
 
@@ -43,15 +49,32 @@ export class Btrfs {
   }
 
   list(): Promise<Subvolume[]> {
-    if (!this.cache || Date.now() - this.cachedAt > CACHE_MAX_AGE_MS) {
+    if (!this.cache) {
       const pending = this.readAll();
       this.cache = pending;
       this.cachedAt = Date.now();
       pending.catch(() => {
         if (this.cache === pending) this.cache = undefined;
       });
+    } else if (Date.now() - this.cachedAt > CACHE_MAX_AGE_MS) {
+      this.refreshInBackground(this.cache);
     }
     return this.cache;
+  }
+
+  /**
+   * The periodic re-read, made while queries go on answering from the table in memory (RouterOS
+   * keeps its table in memory, so a query never waits for a walk of the filesystem). Its result
+   * is dropped when a change patched the table meanwhile; the next query after the age starts another.
+   */
+  private refreshInBackground(cached: Promise<Subvolume[]>): void {
+    this.cachedAt = Date.now();
+    this.readAll().then(
+      (fresh) => {
+        if (this.cache === cached) this.cache = Promise.resolve(fresh);
+      },
+      () => undefined,
+    );
   }
 
   private async readAll(): Promise<Subvolume[]> {
@@ -72,13 +95,14 @@ export class Btrfs {
       if (m) ro.add(Number(m[1]));
     }
     const out: Subvolume[] = [];
+    const known = this.lastRead;
     for (const line of all.split("\n")) {
       const m = LIST_LINE.exec(line);
       if (!m) continue;
       const id = Number(m[1]);
       const uuid = m[6] as string;
       const subPath = m[7] as string;
-      out.push({
+      const read: Subvolume = {
         id,
         generation: BigInt(m[2] as string),
         topLevel: Number(m[3]),
@@ -88,8 +112,12 @@ export class Btrfs {
         receivedUuid: m[5] === "-" ? undefined : m[5],
         readOnly: ro.has(id),
         creationTime: otimes.get(id) ?? (await this.birthTime(uuid, subPath)),
-      });
+      };
+      // An unchanged subvolume keeps its object, so the menu need not rebuild its item.
+      const before = known.get(id);
+      out.push(before !== undefined && sameSubvolume(before, read) ? before : read);
     }
+    this.lastRead = new Map(out.map((s) => [s.id, s]));
     return out;
   }
 
@@ -141,6 +169,32 @@ export class Btrfs {
 
   /** One subvolume by path, or undefined when there is none there. */
   private async show(hostPath: string): Promise<Subvolume | undefined> {
+    const info = this.ioctlUsable ? await subvolumeInfo(hostPath) : undefined;
+    if (info === null) return undefined;
+    if (info !== undefined) {
+      const relative = path.relative(this.mountPath, hostPath);
+      return {
+        id: info.id,
+        generation: info.generation,
+        topLevel: info.topLevel,
+        path: relative,
+        uuid: info.uuid,
+        parentUuid: info.parentUuid,
+        receivedUuid: info.receivedUuid,
+        readOnly: info.readOnly,
+        // Same sources as a full listing (otime of a snapshot, birth time of a plain subvolume).
+        creationTime:
+          info.parentUuid === undefined
+            ? await this.birthTime(info.uuid, relative)
+            : formatDateTime(new Date(info.otime * 1000)),
+      };
+    }
+    // Without Perl or the ioctl: `btrfs subvolume show`, whose cost grows with the subvolumes.
+    this.ioctlUsable = false;
+    return this.showByTool(hostPath);
+  }
+
+  private async showByTool(hostPath: string): Promise<Subvolume | undefined> {
     const text = await run("btrfs", ["subvolume", "show", hostPath]).catch(() => undefined);
     if (text === undefined) return undefined;
     const field = (name: string) => new RegExp(`^\\s*${name}:\\s*(.*)$`, "m").exec(text)?.[1]?.trim();
@@ -187,4 +241,18 @@ export class Btrfs {
     }
     return out;
   }
+}
+
+function sameSubvolume(a: Subvolume, b: Subvolume): boolean {
+  return (
+    a.id === b.id &&
+    a.generation === b.generation &&
+    a.topLevel === b.topLevel &&
+    a.path === b.path &&
+    a.uuid === b.uuid &&
+    a.parentUuid === b.parentUuid &&
+    a.receivedUuid === b.receivedUuid &&
+    a.readOnly === b.readOnly &&
+    a.creationTime === b.creationTime
+  );
 }

@@ -254,8 +254,14 @@ async function addFile(world: SimWorld, inv: Invocation): Promise<RosValue> {
     await makeDirectories(path.dirname(host));
   }
   const type = inv.args.has("type") ? toText(inv.args.get("type") as RosValue) : "file";
-  if (type === "directory") await makeDirectories(host);
-  else await writeFile(host, toText(inv.args.get("contents") ?? str("")), { flag: "wx" });
+  try {
+    if (type === "directory") await makeDirectories(host);
+    else await writeFile(host, toText(inv.args.get("contents") ?? str("")), { flag: "wx" });
+  } catch (err) {
+    // Inside a read-only snapshot: RouterOS answers with a failure, not a dropped session.
+    if ((err as NodeJS.ErrnoException).code === "EROFS") throw new RosError(s.error_texts.read_only);
+    throw err;
+  }
   return NIL;
 }
 

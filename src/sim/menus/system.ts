@@ -3,7 +3,9 @@ import type { ExecContext, MenuSpec } from "../schema.js";
 import { formatHumanSize } from "../sizes.js";
 import { NIL, num, type RosValue, str, toText } from "../values.js";
 import type { SimWorld } from "../world.js";
+import { readCommands } from "./list-commands.js";
 import { type Field, singletonMenu } from "./singleton.js";
+import type { Table, TableItem } from "./table.js";
 
 /** RouterOS durations: `1w2d3h4m5s`, leading zero units omitted. */
 export function formatUptime(ms: number): string {
@@ -51,6 +53,36 @@ function resourceFields(world: SimWorld, ctx: ExecContext): Field[] {
   ];
 }
 
+/** Installed packages: RouterOS itself and ROSE storage (Btrfs subvolumes, NVMe/TCP export). */
+const PACKAGES = ["routeros", "rose-storage"] as const;
+
+/** `/system/package`: what `rds-csi doctor` lists; the version follows `routeros_version`. */
+function packageTable(): Table {
+  return {
+    flags: [{ letter: "X", name: "disabled" }],
+    columns: [
+      { title: "NAME", prop: "name", align: "left" },
+      { title: "VERSION", prop: "version", align: "left" },
+      { title: "BUILD-TIME", prop: "build-time", align: "left" },
+    ],
+    properties: ["name", "version", "build-time", "scheduled"],
+    list: async (ctx) =>
+      PACKAGES.map(
+        (name, i): TableItem => ({
+          id: i + 1,
+          name,
+          flags: new Set<string>(),
+          props: [
+            { name: "name", value: str(name), style: "bare" },
+            { name: "version", value: str(ctx.settings.routeros_version), style: "bare" },
+            { name: "build-time", value: str("2026-01-15 10:00:00"), style: "bare" },
+            { name: "scheduled", value: str(""), style: "quoted" },
+          ],
+        }),
+      ),
+  };
+}
+
 export function systemMenu(world: SimWorld): MenuSpec {
   const resource = singletonMenu("resource", "/system/resource", (ctx) => resourceFields(world, ctx));
   const identity = singletonMenu(
@@ -70,5 +102,11 @@ export function systemMenu(world: SimWorld): MenuSpec {
       },
     ],
   );
-  return { name: "system", path: "/system", menus: [resource, identity], commands: [] };
+  const packages: MenuSpec = {
+    name: "package",
+    path: "/system/package",
+    menus: [],
+    commands: readCommands(packageTable()),
+  };
+  return { name: "system", path: "/system", menus: [resource, identity, packages], commands: [] };
 }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import {
   addCommand,
+  countCommand,
   findWhere,
   getValueCommand,
+  hexRangeParts,
   printAsValueCommand,
   printDetailCommand,
   printJsonCommand,
@@ -105,5 +107,49 @@ describe("paths", () => {
     expect(fileName("pool/a/disk.img")).toBe("pool/a/disk.img");
     expect(samePath("/pool/a", "pool/a")).toBe(true);
     expect(samePath("/pool/a", "pool/b")).toBe(false);
+  });
+});
+
+describe("ranges of hex ids", () => {
+  const HEX = "0123456789abcdef";
+  const strings = (digits: number): string[] =>
+    digits === 0 ? [""] : strings(digits - 1).flatMap((s) => [...HEX].map((c) => s + c));
+
+  it("matches exactly the strings between its bounds, as a prefix", () => {
+    // Bounds spread over the space, with the edges and runs that cross 9–a.
+    const cases: Array<[string[], string[]]> = [
+      [strings(2), ["00", "01", "09", "0a", "0f", "3c", "9f", "a0", "fe", "ff"]],
+      [strings(3), ["000", "0a0", "3c7", "9ff", "c3e", "fff"]],
+    ];
+    for (const [all, bounds] of cases) {
+      for (const from of bounds) {
+        for (const to of bounds) {
+          if (from > to) continue;
+          const re = new RegExp(`^(${hexRangeParts(from, to).join("|")})`);
+          const wrong = all.filter((s) => re.test(`${s}-rest`) !== (s >= from && s <= to));
+          expect(wrong, `${from}..${to}`).toEqual([]);
+        }
+      }
+    }
+  });
+
+  it("builds a where of hex digits and classes only, and refuses bad bounds", () => {
+    expect(where.hexRange("name", "snap-", "0a3f", "0b00").text).toBe('name~"^snap-(0a3f|0a[4-9a-f]|0b00)"');
+    expect(where.hexRange("name", "snap-", "0000", "ffff").text).toBe('name~"^snap-[0-9a-f]"');
+    for (const [from, to] of [
+      ["0b", "0a"],
+      ["0a", "0ab"],
+      ["0A", "0b"],
+      ["", ""],
+      ["0)", "0b"],
+    ] as const) {
+      expect(() => where.hexRange("name", "snap-", from, to), `${from}..${to}`).toThrow();
+    }
+  });
+
+  it("counts with :len over find, printing nothing else", () => {
+    expect(countCommand("/disk/btrfs/subvolume", where.startsWith("fullname", "a/")).line).toBe(
+      ':put [:len [/disk/btrfs/subvolume find where fullname~"^a/"]]',
+    );
   });
 });
