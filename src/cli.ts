@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerDoctorCommand } from "./commands/doctor.js";
 import { registerDriverCommands } from "./commands/driver.js";
+import { registerLineageCommand } from "./commands/lineage.js";
 import { registerSimCommand } from "./commands/sim.js";
 import { DRIVER_VERSION } from "./version.js";
 
@@ -17,6 +18,7 @@ registerDriverCommands(program);
 registerSimCommand(program);
 registerDemoCommand(program);
 registerDoctorCommand(program);
+registerLineageCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`rds-csi: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -93,6 +93,10 @@ export const controllerSchema = z.object({
     .optional(),
   /** "auto" or milliseconds; see `lateCommandWindowMs`. */
   lateCommandWindow: z.union([z.literal("auto"), duration]),
+  /** Serve the read-only lineage page on the metrics address (`src/lineage`). */
+  lineagePage: boolish,
+  /** The page also reads PV and VolumeSnapshotContent names from the cluster. */
+  lineageKubernetes: boolish,
 });
 
 /** The window a late RouterOS command can still arrive in, for the auto setting: ten command timeouts. */
@@ -288,6 +292,19 @@ export function controllerOptions(): Option[] {
         "re-checked that long (auto: 10 x --rds-command-timeout; 0 disables)",
       "LATE_COMMAND_WINDOW",
       "auto",
+    ),
+    opt(
+      "--lineage-page [bool]",
+      "serve a read-only page of what was made from what (/lineage, /lineage.json) on --metrics-address",
+      "LINEAGE_PAGE",
+      "false",
+    ),
+    opt(
+      "--lineage-kubernetes [bool]",
+      "the lineage page also reads PV, claim, VolumeSnapshot and VolumeSnapshotContent names from the " +
+        "cluster (the pod's service account, else $KUBECONFIG)",
+      "LINEAGE_KUBERNETES",
+      "false",
     ),
   ];
 }

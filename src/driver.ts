@@ -15,6 +15,7 @@ import type { ServiceHandlers } from "./csi/pipeline.js";
 import type { CsiServiceName } from "./csi/proto.js";
 import { type CsiServer, startCsiServer } from "./csi/server.js";
 import { registerServices } from "./csi/services.js";
+import { cachedLineage, type Lineage, readLineage } from "./lineage/index.js";
 import { createLogger, type Logger } from "./log.js";
 import { resolveHostNqn } from "./node/index.js";
 import { checkNvmeSettings, DEFAULT_NVME_SETTINGS, type NvmeConnectSettings } from "./node/nvme-transport.js";
@@ -62,6 +63,10 @@ const CENSUS_MS = 60_000;
 const CENSUS_BUDGET_MS = 20_000;
 /** How often the connection gauges follow the connection's state. */
 const CONNECTION_GAUGE_MS = 1_000;
+/** The lineage page reads the RDS at most this often, however often it is loaded. */
+const LINEAGE_MAX_AGE_MS = 5_000;
+/** Bound for one read of the lineage (five listings). */
+const LINEAGE_BUDGET_MS = 60_000;
 
 /** Background timers of the process, all stopped together before the server drains. */
 class Timers {
@@ -93,6 +98,8 @@ interface Shared {
 interface ControllerParts {
   service: ServiceHandlers;
   readiness: ReadinessSource;
+  /** The lineage page's source, when --lineage-page is on. */
+  lineage?: () => Promise<Lineage>;
   stop(): Promise<void>;
 }
 
@@ -143,8 +150,12 @@ export async function startDriver(config: DriverConfig): Promise<RunningDriver> 
         metrics,
         health: { live: () => true, ready: () => readiness() },
         logger,
+        ...(controller?.lineage ? { lineage: controller.lineage } : {}),
       })
     : undefined;
+  if (controller?.lineage && !common.metricsAddress) {
+    logger.warn("--lineage-page is on but --metrics-address is empty: the page is not served");
+  }
   logger.info({ role: config.role, version: DRIVER_VERSION }, "rds-csi started");
 
   return {
@@ -206,6 +217,7 @@ function startController(
   if (withCensus) refreshCensus(health, storage, shared);
   return {
     service,
+    ...(c.lineagePage ? { lineage: lineageSource(c, storage, shared) } : {}),
     readiness: () => {
       const h = health();
       return h.connected
@@ -297,6 +309,31 @@ function sweepFor(
   });
   sweep.start(m.sweepIntervalFor(windowMs));
   return sweep;
+}
+
+/**
+ * The lineage page's data: one read of the RDS at a time, reused for a few seconds; with
+ * --lineage-kubernetes also the cluster's names (the Kubernetes client is loaded at the first read).
+ */
+function lineageSource(c: ControllerConfig, storage: Storage, shared: Shared): () => Promise<Lineage> {
+  const names = async () => {
+    const { readKubernetesNames } = await import("./lineage/kubernetes.js");
+    const read = await readKubernetesNames({
+      driverName: shared.driverName,
+      requestTimeoutMs: c.rdsCommandTimeout,
+    });
+    if (read.error) shared.logger.warn({ err: read.error }, "lineage page: Kubernetes names not read");
+    return read;
+  };
+  return cachedLineage(
+    () =>
+      readLineage(
+        storage,
+        { deadline: Date.now() + LINEAGE_BUDGET_MS },
+        c.lineageKubernetes ? names : undefined,
+      ),
+    LINEAGE_MAX_AGE_MS,
+  );
 }
 
 type HealthSource = OpenedStorage["health"];

@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:http";
+import { LINEAGE_PAGE_CSP, type Lineage, renderLineageHtml } from "../lineage/index.js";
 import type { Logger } from "../log.js";
 import type { DriverMetrics } from "./metrics.js";
 
@@ -9,12 +10,27 @@ export interface HealthSource {
   ready(): { ready: boolean; reason?: string };
 }
 
-/** Serves /metrics, /healthz and /readyz on `address` (host:port). */
+/**
+ * The lineage page is static HTML with inline style only: no script, no form, nothing from
+ * elsewhere, not framed; the JSON is never sniffed as anything else.
+ */
+const PAGE_HEADERS = {
+  "content-security-policy": LINEAGE_PAGE_CSP,
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store",
+};
+
+/**
+ * Serves /metrics, /healthz and /readyz on `address` (host:port), and with `lineage` the
+ * read-only /lineage page and /lineage.json.
+ */
 export async function startMetricsServer(options: {
   address: string;
   metrics: DriverMetrics;
   health: HealthSource;
   logger: Logger;
+  lineage?: () => Promise<Lineage>;
 }): Promise<{ port: number; close(): Promise<void> }> {
   const m = /^(.*):(\d{1,5})$/.exec(options.address);
   if (!m) throw new Error(`metrics address ${options.address}: expected host:port`);
@@ -44,6 +60,26 @@ export async function startMetricsServer(options: {
       res
         .writeHead(ready ? 200 : 503, { "content-type": "text/plain" })
         .end(ready ? "ready\n" : `not ready: ${reason ?? "unknown"}\n`);
+      return;
+    }
+    if (options.lineage && (url === "/lineage" || url === "/lineage.json")) {
+      const json = url === "/lineage.json";
+      options.lineage().then(
+        (lineage) =>
+          res
+            .writeHead(200, {
+              ...PAGE_HEADERS,
+              "content-type": json ? "application/json" : "text/html; charset=utf-8",
+            })
+            .end(json ? `${JSON.stringify(lineage, null, 2)}\n` : renderLineageHtml(lineage)),
+        (err: unknown) => {
+          // The reason goes to the log; the page says only that the RDS could not be read.
+          options.logger.warn({ err: String(err) }, "lineage page: reading the RDS failed");
+          res
+            .writeHead(503, { ...PAGE_HEADERS, "content-type": "text/plain" })
+            .end("could not read the RDS; see the controller's log\n");
+        },
+      );
       return;
     }
     res.writeHead(404).end();

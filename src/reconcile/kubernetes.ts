@@ -178,7 +178,8 @@ async function listSnapshotContents(
   }
 }
 
-async function listAll(
+/** Every item of a list, page by page; throws `KubernetesListError` unless every page was read. */
+export async function listAll(
   lib: ClientLibrary,
   resource: string,
   fetchPage: (token: string | undefined) => Promise<unknown>,
@@ -247,12 +248,12 @@ function liveObjects(driverName: string, pvs: unknown[], vscs: unknown[] | undef
  * The typed client turns `metadata.continue` into `metadata._continue`; back to the wire names so
  * both lists are read by the same code.
  */
-function plainList(list: { metadata?: { _continue?: string }; items: unknown[] }): unknown {
+export function plainList(list: { metadata?: { _continue?: string }; items: unknown[] }): unknown {
   return { metadata: { continue: list.metadata?._continue }, items: list.items };
 }
 
 /** Bounds each request: the object API's options take the client's own (observable) middleware. */
-function abortMiddleware(lib: ClientLibrary, signal: AbortSignal): ObservableMiddleware {
+export function abortMiddleware(lib: ClientLibrary, signal: AbortSignal): ObservableMiddleware {
   return {
     pre: (context) => {
       context.setSignal(signal);

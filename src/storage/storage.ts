@@ -1,7 +1,13 @@
 import type { Logger } from "pino";
 import type { CallOptions } from "../rds/index.js";
 import { Directories } from "./directories.js";
-import { buildInventory, type InventoryScope, type RdsInventory, readListings } from "./inventory.js";
+import {
+  buildInventory,
+  type InventoryScope,
+  type Listings,
+  type RdsInventory,
+  readListings,
+} from "./inventory.js";
 import { Layout } from "./layout.js";
 import type { StorageRds } from "./rds-port.js";
 import { SnapshotStore } from "./snapshots.js";
@@ -46,6 +52,8 @@ export interface Storage {
   census(call: CallOptions): Promise<Census>;
   /** Everything under the root (or one object's part of it), whole or not — listings only. */
   readInventory(scope: InventoryScope, call: CallOptions): Promise<RdsInventory>;
+  /** The raw listings `readInventory` groups (the lineage view needs the snapshot images' sizes too). */
+  readListings(scope: InventoryScope, call: CallOptions): Promise<Listings>;
 }
 
 export function createStorage(rds: StorageRds, options: StorageOptions): Storage {
@@ -80,5 +88,6 @@ export function createStorage(rds: StorageRds, options: StorageOptions): Storage
     },
     readInventory: async (scope, call) =>
       buildInventory(layout, await readListings(rds, layout, scope, call)),
+    readListings: (scope, call) => readListings(rds, layout, scope, call),
   };
 }
