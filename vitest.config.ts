@@ -15,6 +15,7 @@ const pure = [
   "test/unit/csi/**/*.test.ts",
   "test/unit/observability/**/*.test.ts",
   "test/unit/lineage/**/*.test.ts",
+  "test/unit/schedule/**/*.test.ts",
   "test/rds/unit/**/*.test.ts",
   "test/controller/storage-pure.test.ts",
   "test/node/mountinfo.test.ts",

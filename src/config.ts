@@ -117,6 +117,8 @@ export const controllerSchema = z.object({
     .string()
     .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "a Kubernetes namespace name")
     .optional(),
+  snapshotScheduleInterval: duration,
+  snapshotScheduleLeaderElection: boolish,
   /** "auto" or milliseconds; see `lateCommandWindowMs`. */
   lateCommandWindow: z.union([z.literal("auto"), duration]),
   /** Serve the read-only lineage page on the metrics address (`src/lineage`). */
@@ -317,6 +319,20 @@ export function controllerOptions(): Option[] {
       "--reconcile-lease-namespace <namespace>",
       "namespace of the Lease (default: the pod's own, else default)",
       "RECONCILE_LEASE_NAMESPACE",
+    ),
+    opt(
+      "--snapshot-schedule-interval <duration>",
+      "how often the snapshot schedules (PVC and StorageClass annotations, docs/schedules.md) are " +
+        "checked; 0 disables them",
+      "SNAPSHOT_SCHEDULE_INTERVAL",
+      "0",
+    ),
+    opt(
+      "--snapshot-schedule-leader-election [bool]",
+      "run snapshot schedules only in the controller holding a coordination.k8s.io Lease " +
+        "(<driver name with dashes>-snapshot-schedules, in --reconcile-lease-namespace)",
+      "SNAPSHOT_SCHEDULE_LEADER_ELECTION",
+      "true",
     ),
     opt(
       "--late-command-window <duration|auto>",

@@ -22,6 +22,7 @@ import { checkNvmeSettings, DEFAULT_NVME_SETTINGS, type NvmeConnectSettings } fr
 import { startMetricsServer } from "./observability/http.js";
 import { type ControllerMetrics, DriverMetrics } from "./observability/metrics.js";
 import type { Reconciler } from "./reconcile/index.js";
+import type { SnapshotSchedules } from "./schedule/index.js";
 import { TARGET_SOCKET } from "./sim/target.js";
 import type { OpenedStorage, PoolStorage, Storage, StoragePools, TombstoneSweep } from "./storage/index.js";
 import { DRIVER_VERSION } from "./version.js";
@@ -33,12 +34,13 @@ export type Role = "controller" | "node" | "all";
  * starts: the node plugin never loads them, which keeps its resident memory down.
  */
 async function loadControllerModules() {
-  const [service, reconcile, storage] = await Promise.all([
+  const [service, reconcile, schedule, storage] = await Promise.all([
     import("./csi/controller-service.js"),
     import("./reconcile/index.js"),
+    import("./schedule/index.js"),
     import("./storage/index.js"),
   ]);
-  return { ...service, ...reconcile, ...storage };
+  return { ...service, ...reconcile, ...schedule, ...storage };
 }
 type ControllerModules = Awaited<ReturnType<typeof loadControllerModules>>;
 
@@ -213,6 +215,7 @@ function startController(
     locks: shared.locks,
   });
   const reconciler = reconcilerFor(c, pools, shared, m);
+  const schedules = schedulesFor(c, shared, m);
   const sweeps = pools.all().flatMap((pool) => sweepFor(lateWindowMs, pool, shared, m) ?? []);
   keepConnected(health, opened.reach, shared);
   watchConnection(health, metrics, timers);
@@ -227,6 +230,7 @@ function startController(
         : { ready: false, reason: h.lastError?.message ?? "not connected yet" };
     },
     stop: async () => {
+      await schedules.stop();
       await reconciler.stop();
       await Promise.all(sweeps.map((sweep) => sweep.stop()));
       opened.close();
@@ -286,6 +290,23 @@ function reconcilerFor(
       ? {
           lease: {
             name: c.reconcileLeaseName ?? m.leaseNameFor(shared.driverName),
+            namespace: c.reconcileLeaseNamespace ?? podNamespace(),
+          },
+        }
+      : {}),
+  });
+}
+
+/** Snapshot schedules (src/schedule); with interval 0 nothing starts and no client is loaded. */
+function schedulesFor(c: ControllerConfig, shared: Shared, m: ControllerModules): SnapshotSchedules {
+  return m.startSnapshotSchedules({
+    driverName: shared.driverName,
+    intervalMs: c.snapshotScheduleInterval,
+    logger: shared.logger,
+    ...(c.snapshotScheduleLeaderElection
+      ? {
+          lease: {
+            name: m.leaseNameFor(shared.driverName, "snapshot-schedules"),
             namespace: c.reconcileLeaseNamespace ?? podNamespace(),
           },
         }

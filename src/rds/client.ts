@@ -283,8 +283,9 @@ export class RdsClient {
     try {
       results = (await this.read(diagnosis.queries, call)) as unknown[];
     } catch (readErr) {
+      // Unexplained: the attempt fails with what stopped the reads, and a retry looks again.
       this.#logger.debug({ err: readErr }, "could not read the state to explain a failure");
-      return err;
+      return isRdsError(readErr) ? readErr : err;
     }
     const found = diagnosis.explain(results);
     if (!found) return err;

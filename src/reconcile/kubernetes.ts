@@ -178,7 +178,7 @@ async function listSnapshotContents(
   }
 }
 
-/** Every item of a list, page by page; throws `KubernetesListError` unless every page was read. */
+/** Every item of a list, page by page; throws `KubernetesListError` unless every page was read (also used by the snapshot schedules). */
 export async function listAll(
   lib: ClientLibrary,
   resource: string,
@@ -263,7 +263,7 @@ export function abortMiddleware(lib: ClientLibrary, signal: AbortSignal): Observ
   };
 }
 
-function describeFailure(lib: ClientLibrary, err: unknown): string {
+export function describeFailure(lib: ClientLibrary, err: unknown): string {
   if (err instanceof lib.ApiException) return `HTTP ${err.code}`;
   if (err instanceof Error) return err.name === "AbortError" ? "timed out or cancelled" : err.message;
   return String(err);

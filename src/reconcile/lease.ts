@@ -52,9 +52,9 @@ export function defaultLeaseIdentity(): string {
  * A Lease name for a driver: DNS-1123 (the driver name's dots become dashes) so two driver
  * instances in one namespace never share a Lease.
  */
-export function leaseNameFor(driverName: string): string {
+export function leaseNameFor(driverName: string, loop = "reconciler"): string {
   const base = driverName.toLowerCase().replace(/[^a-z0-9-]+/g, "-");
-  return `${base}-reconciler`.replace(/^-+/, "").slice(0, 253);
+  return `${base}-${loop}`.replace(/^-+/, "").slice(0, 253);
 }
 
 export async function startLeaderElection(

@@ -70,6 +70,16 @@ export class SnapshotStore {
   }
 
   /**
+   * How many snapshots the driver's root holds, counted by RouterOS (`:len [find …]`) — 1 round
+   * trip whose reply is one number, whatever the count. It counts every subvolume under
+   * `<root>/snaps/`, which holds only snapshots the driver took.
+   */
+  async count(call: CallOptions): Promise<number> {
+    const [total] = await this.rds.read([this.#countQuery({})], call);
+    return total;
+  }
+
+  /**
    * The snapshots of one volume, or of all volumes, whose ids lie in `range` (id-ranges.ts), sorted
    * by id, without their image sizes — 1 round trip, reading only that slice of the table. With
    * `count`, the same line has RouterOS count every snapshot the filter matches (nothing is listed),

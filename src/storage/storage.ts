@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { CallOptions } from "../rds/index.js";
+import type { CallOptions, PoolCapacity } from "../rds/index.js";
 import { Directories } from "./directories.js";
 import {
   buildInventory,
@@ -48,6 +48,8 @@ export interface Storage {
   readonly tombstones: Tombstones;
   /** Free bytes in the pool — 1 round trip. */
   poolFreeBytes(call: CallOptions): Promise<bigint>;
+  /** Size and free bytes of the pool — 1 round trip. */
+  poolCapacity(call: CallOptions): Promise<PoolCapacity>;
   /** Volume and snapshot subvolumes under the root, and free space — 2 round trips, whatever the count. */
   census(call: CallOptions): Promise<Census>;
   /** Everything under the root (or one object's part of it), whole or not — listings only. */
@@ -77,6 +79,7 @@ export function createStorage(rds: StorageRds, options: StorageOptions): Storage
     }),
     snapshots: new SnapshotStore(rds, { layout, directories, tombstones, logger }),
     poolFreeBytes,
+    poolCapacity: (call) => rds.poolCapacity(layout.pool, call),
     census: async (call) => {
       const subvolumes = await rds.listSubvolumes(
         { fullnamePrefix: `${layout.root}/`, fs: layout.fsLabel },

@@ -275,9 +275,12 @@ export async function rdsState(h: Harness): Promise<RdsState> {
     (d) =>
       `${d.slot} ${d.filePath} ${d.fileSize} export=${d.nvmeExport} ${d.nqn} ${stableComment(d.comment)}`,
   );
-  const subvolumes = (await h.client.listSubvolumes({ fullnamePrefix: `${ROOT}/`, fs: h.sim.fsLabel })).map(
-    (s) => `${s.fullname}${s.readOnly ? " ro" : ""}`,
-  );
+  // The layout's folders are left out: the driver makes some as subvolumes, and a volume's snapshot
+  // folder becomes one on a RouterOS that refuses subvolumes under plain directories (the files show them).
+  const folder = new RegExp(`^${ROOT}/(vols|snaps|deleted|snaps/pvc-[^/]+)$`);
+  const subvolumes = (await h.client.listSubvolumes({ fullnamePrefix: `${ROOT}/`, fs: h.sim.fsLabel }))
+    .filter((s) => !folder.test(s.fullname))
+    .map((s) => `${s.fullname}${s.readOnly ? " ro" : ""}`);
   const files = withoutMarks(await walk(path.join(h.sim.poolMountPath, ROOT), ROOT));
   return { disks: disks.sort(), subvolumes: subvolumes.sort(), files: files.sort() };
 }

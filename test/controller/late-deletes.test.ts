@@ -20,9 +20,9 @@ import { createSnapshotRequest, createVolumeRequest, ROOT, storageFor, useHarnes
 
 const MiB = 1024n * 1024n;
 const SIZE = 4n * MiB;
-const TIMEOUT_MS = 1500;
+const TIMEOUT_MS = 4000;
 /** How long the emulator holds the command: far past the retry and the delete that follow. */
-const LATE_MS = 10_000;
+const LATE_MS = 15_000;
 
 const locks = new KeyedLocks();
 const h = useHarness({ commandTimeoutMs: TIMEOUT_MS, locks });

@@ -314,6 +314,31 @@ describe("default values", () => {
     });
   });
 
+  it("run snapshot schedules by default, with their RBAC, and leave both out at interval 0", () => {
+    const driver = container(controllerOf(defaults), "rds-csi");
+    expect(env(driver, "SNAPSHOT_SCHEDULE_INTERVAL")?.value).toBe("30s");
+    expect(env(driver, "SNAPSHOT_SCHEDULE_LEADER_ELECTION")?.value).toBe("true");
+    type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+    const role = find(defaults, "ClusterRole", "rds-csi-snapshot-schedules");
+    const binding = find(defaults, "ClusterRoleBinding", "rds-csi-snapshot-schedules");
+    expect(binding.roleRef).toMatchObject({ kind: "ClusterRole", name: "rds-csi-snapshot-schedules" });
+    expect(role.rules as Rule[]).toEqual(
+      expect.arrayContaining([
+        { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["storage.k8s.io"], resources: ["storageclasses"], verbs: ["get", "list", "watch"] },
+        {
+          apiGroups: ["snapshot.storage.k8s.io"],
+          resources: ["volumesnapshots"],
+          verbs: ["get", "list", "watch", "create", "delete"],
+        },
+        { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+      ]),
+    );
+    const off = render({ set: ["controller.snapshotSchedules.interval=0s"] });
+    expect(env(container(controllerOf(off), "rds-csi"), "SNAPSHOT_SCHEDULE_INTERVAL")?.value).toBe("0s");
+    expect(off.filter((o) => o.metadata.name === "rds-csi-snapshot-schedules")).toEqual([]);
+  });
+
   it("create a StorageClass and a VolumeSnapshotClass for the driver", () => {
     const sc = find(defaults, "StorageClass", "rds-nvme");
     expect(sc).toMatchObject({

@@ -23,13 +23,13 @@ export function pairwise(
 ): Combination[] {
   const names = Object.keys(factors);
   const sizes = names.map((n) => (factors[n] as readonly unknown[]).length);
-  const valueOf = (k: number, v: number) => (factors[names[k] as string] as readonly unknown[])[v];
+  const valueAt = (k: number, v: number) => (factors[names[k] as string] as readonly unknown[])[v];
   // A choice (some settings still -1) is refused when it holds every value of an excluded pairing.
   const refused = (choice: readonly number[]) =>
     excluded.some((ex) =>
       Object.entries(ex).every(([n, v]) => {
         const k = names.indexOf(n);
-        return k >= 0 && (choice[k] as number) >= 0 && valueOf(k, choice[k] as number) === v;
+        return k >= 0 && (choice[k] as number) >= 0 && valueAt(k, choice[k] as number) === v;
       }),
     );
   const uncovered = new Set<string>();

@@ -178,9 +178,11 @@ export class Scene {
     const disks = (await client.listDisks({ slotPrefix: "pvc-" }))
       .filter((d) => d.filePath?.includes(`/${this.root}/`))
       .map((d) => `${d.slot} ${d.filePath}`);
-    const subvolumes = (
-      await client.listSubvolumes({ fullnamePrefix: `${this.root}/`, fs: sim.fsLabel })
-    ).map((s) => `${s.fullname}${s.readOnly ? " ro" : ""}`);
+    // Without the layout's top folders, which the driver makes as subvolumes (src/storage/directories.ts).
+    const folders = new Set(["vols", "snaps", "deleted"].map((f) => `${this.root}/${f}`));
+    const subvolumes = (await client.listSubvolumes({ fullnamePrefix: `${this.root}/`, fs: sim.fsLabel }))
+      .filter((s) => !folders.has(s.fullname))
+      .map((s) => `${s.fullname}${s.readOnly ? " ro" : ""}`);
     // Without the delete marks (`deleted/`): bookkeeping the controller's sweep drops, checked in
     // test/controller/late-deletes.test.ts.
     const files = (await walk(path.join(sim.poolMountPath, this.root), "")).filter(

@@ -1,5 +1,5 @@
 import { snapshotIdFor } from "../../storage/index.js";
-import { alreadyExists, notFound, resourceExhausted } from "../errors.js";
+import { alreadyExists, notFound } from "../errors.js";
 import type { RequestContext } from "../pipeline.js";
 import type {
   CreateSnapshotRequest,
@@ -10,6 +10,7 @@ import type {
 } from "../types.js";
 import { type Controller, callOf, unservedPool } from "./context.js";
 import { snapshotMessage } from "./messages.js";
+import { checkSnapshotQuotas, perVolumeLimit, takeQuotas } from "./quotas.js";
 import { checkParameters, requireId, requireName, snapshotNamesFor, snapshotNamesOf } from "./validate.js";
 
 /** CreateSnapshot and DeleteSnapshot. */
@@ -21,7 +22,8 @@ export async function createSnapshot(
 ): Promise<Outgoing<CreateSnapshotResponse>> {
   const name = requireName(req.name, "name");
   const sourceVolumeId = requireId(req.source_volume_id, "source_volume_id");
-  checkParameters(req.parameters, "VolumeSnapshotClass");
+  const { quotas, rest } = takeQuotas(req.parameters, "VolumeSnapshotClass");
+  checkParameters(rest, "VolumeSnapshotClass");
   const snapshotId = snapshotIdFor(name);
   const resolved = c.pools.resolveVolume(sourceVolumeId);
   if (resolved.kind === "unknown-pool") throw unservedPool(c, sourceVolumeId);
@@ -42,7 +44,7 @@ export async function createSnapshot(
     // One round trip for everything the decision needs, one more to take the snapshot.
     // The VolumeSnapshot's names are recorded on the RDS in the same exec line (snapshot-names.ts).
     const prepareOptions = {
-      countSnapshots: c.maxSnapshotsPerVolume > 0,
+      countSnapshots: perVolumeLimit(c, quotas) !== undefined,
       names: snapshotNamesFor(req.parameters),
       anyPool: c.pools.all().length > 1,
     };
@@ -59,12 +61,7 @@ export async function createSnapshot(
       return { snapshot: snapshotMessage(pool, existing) };
     }
     if (!sourceExists) throw notFound(`source volume ${sourceVolumeId} does not exist`);
-    if (c.maxSnapshotsPerVolume > 0 && taken >= c.maxSnapshotsPerVolume) {
-      throw resourceExhausted(
-        `volume ${sourceVolumeId} already has ${taken} snapshots, the limit set by --max-snapshots-per-volume; ` +
-          "delete some or raise the limit",
-      );
-    }
+    await checkSnapshotQuotas(c, quotas, { volumeId: sourceVolumeId, taken }, call, pool.storage);
     try {
       const created = await snapshots.create(location, call);
       ctx.log.info(

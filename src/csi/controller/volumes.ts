@@ -29,6 +29,7 @@ import type {
 } from "../types.js";
 import { type Controller, callOf, poolNamed, unservedPool } from "./context.js";
 import { volumeMessage } from "./messages.js";
+import { checkVolumeQuotas, takeQuotas } from "./quotas.js";
 import {
   type ByteRange,
   expandedSize,
@@ -59,8 +60,9 @@ export async function createVolume(
 ): Promise<Outgoing<CreateVolumeResponse>> {
   const name = requireName(req.name, "name");
   requireSupportedCapabilities(req.volume_capabilities);
-  checkParameters(req.parameters, "StorageClass", [POOL_PARAMETER]);
-  const named = poolParameterOf(req.parameters);
+  const { quotas, rest } = takeQuotas(req.parameters, "StorageClass");
+  checkParameters(rest, "StorageClass", [POOL_PARAMETER]);
+  const named = poolParameterOf(rest);
   const classPool = named === undefined ? undefined : poolNamed(c, named);
   const range = filesystemMinimum(requireRange(req.capacity_range), req.volume_capabilities);
   const requested = requestedSource(c, req.volume_content_source);
@@ -80,6 +82,7 @@ export async function createVolume(
       await storage.tombstones.reclaimForCreate(volumeId, marks, call);
       existing = (await storage.volumes.lookup(volumeId, call)).record;
     }
+    if (!existing) await checkVolumeQuotas(c, quotas, call, storage);
     const made = existing
       ? await reuse(pool, existing, range, source, call)
       : await provision(pool, { volumeId, names }, range, source, call);

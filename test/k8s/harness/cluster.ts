@@ -74,6 +74,10 @@ export async function startCluster(): Promise<Cluster> {
       `rds.pool=${sim.pool}`,
       // This cluster has no snapshot-controller: the chart's own one is run.
       "snapshotController.enabled=true",
+      // Snapshot schedules stay on (their RBAC is the chart's) but the deployed controller's first
+      // pass is an hour away and it elects no leader: schedules.k8s.ts runs its passes itself.
+      "controller.snapshotSchedules.interval=1h",
+      "controller.snapshotSchedules.leaderElection=false",
     ]);
     const csiDriver = manifest.find((o) => o.kind === "CSIDriver");
     if (!csiDriver) throw new Error("the chart installed no CSIDriver");
