@@ -219,7 +219,7 @@ function startController(
   const sweeps = pools.all().flatMap((pool) => sweepFor(lateWindowMs, pool, shared, m) ?? []);
   keepConnected(health, opened.reach, shared);
   watchConnection(health, metrics, timers);
-  if (withCensus) refreshCensus(health, storage, shared);
+  if (withCensus) refreshCensus(health, pools, shared);
   return {
     service,
     ...(c.lineagePage ? { lineage: lineageSource(c, storage, shared) } : {}),
@@ -387,23 +387,28 @@ function watchConnection(health: HealthSource, metrics: ControllerMetrics, timer
   });
 }
 
-/** Inventory gauges: two listings a minute, whatever the number of objects; skipped while disconnected. */
-function refreshCensus(health: HealthSource, storage: Storage, shared: Shared): void {
+/**
+ * Inventory gauges, one series per served pool: two listings a minute per pool, whatever the number
+ * of objects; skipped while disconnected. A pool that cannot be read keeps its last figures.
+ */
+function refreshCensus(health: HealthSource, pools: StoragePools, shared: Shared): void {
   const { timers } = shared;
   const metrics = required(shared.metrics.controller, "controller metrics");
   const census = async () => {
     if (!health().connected) return;
-    const counts = await storage.census({ deadline: Date.now() + CENSUS_BUDGET_MS });
-    metrics.managedObjects.set({ type: "volume" }, counts.volumes);
-    metrics.managedObjects.set({ type: "snapshot" }, counts.snapshots);
-    metrics.poolFreeBytes.set(Number(counts.freeBytes));
+    for (const { name, storage } of pools.all()) {
+      try {
+        const counts = await storage.census({ deadline: Date.now() + CENSUS_BUDGET_MS });
+        metrics.managedObjects.set({ type: "volume", pool: name }, counts.volumes);
+        metrics.managedObjects.set({ type: "snapshot", pool: name }, counts.snapshots);
+        metrics.poolFreeBytes.set({ pool: name }, Number(counts.freeBytes));
+      } catch (err) {
+        shared.logger.debug({ err: String(err), pool: name }, "inventory for metrics failed");
+      }
+    }
   };
-  timers.after(RECONNECT_PROBE_MS, () => void census().catch(() => {}));
-  timers.every(CENSUS_MS, () => {
-    census().catch((err: unknown) =>
-      shared.logger.debug({ err: String(err) }, "inventory for metrics failed"),
-    );
-  });
+  timers.after(RECONNECT_PROBE_MS, () => void census());
+  timers.every(CENSUS_MS, () => void census());
 }
 
 async function nodeService(
