@@ -27,7 +27,7 @@ export interface KubernetesNames {
 }
 
 /**
- * Builds the lineage from the five listings of the driver's root (one per table, whatever the
+ * Builds the lineage from the listings of the driver's root (one per table and folder, whatever the
  * number of objects) and, when Kubernetes was asked, the names it gave. Pure: no I/O.
  *
  * The relations come from what the RDS itself shows: a snapshot's path names the volume it was
@@ -94,7 +94,12 @@ function collectNodes(input: LineageInput): Map<string, LineageNode> {
     if (location !== undefined) imageSizes.set(location.snapshotId, file.size);
   }
   for (const snapshot of inventory.snapshots) {
-    const names = kubernetes?.snapshots.get(snapshot.snapshotId);
+    // What the RDS recorded at CreateSnapshot, overridden by what the API server says now.
+    const recorded: SnapshotNames | undefined = snapshot.names && {
+      volumeSnapshot: { namespace: snapshot.names.namespace, name: snapshot.names.name },
+      ...(snapshot.names.content === undefined ? {} : { volumeSnapshotContent: snapshot.names.content }),
+    };
+    const names = { ...recorded, ...kubernetes?.snapshots.get(snapshot.snapshotId) };
     nodes.set(snapshot.snapshotId, {
       kind: "snapshot",
       id: snapshot.snapshotId,
@@ -103,7 +108,7 @@ function collectNodes(input: LineageInput): Map<string, LineageNode> {
       sizeBytes: bytes(imageSizes.get(snapshot.snapshotId) ?? null),
       createdAt: iso(snapshot.subvolume.creationTime),
       readyToUse: snapshot.subvolume.readOnly,
-      kubernetes: names && (names.volumeSnapshot || names.volumeSnapshotContent) ? names : null,
+      kubernetes: names.volumeSnapshot || names.volumeSnapshotContent ? names : null,
       deletion: null,
     });
   }

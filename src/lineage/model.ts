@@ -13,7 +13,10 @@ export interface VolumeNames {
   pvc?: { namespace: string; name: string };
 }
 
-/** Which Kubernetes objects name a snapshot (read from the API server only). */
+/**
+ * Which Kubernetes objects name a snapshot: recorded on the RDS at CreateSnapshot (the
+ * csi-snapshotter's --extra-create-metadata), or read from the API server, which wins.
+ */
 export interface SnapshotNames {
   volumeSnapshotContent?: string;
   volumeSnapshot?: { namespace: string; name: string };

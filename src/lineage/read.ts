@@ -3,9 +3,9 @@ import { buildLineage, type KubernetesNames } from "./build.js";
 import type { Lineage } from "./model.js";
 
 /**
- * Reads the lineage from the RDS: the five listings of the driver's root (`/disk` items, volume
- * and snapshot subvolumes, the files under both), however many objects there are. Never changes
- * anything.
+ * Reads the lineage from the RDS: the six listings of the driver's root (`/disk` items, volume
+ * and snapshot subvolumes, the files under both, the recorded VolumeSnapshot names), however many
+ * objects there are. Never changes anything.
  */
 export async function readLineage(
   storage: Storage,

@@ -128,6 +128,7 @@ describe("rds-csi lineage", () => {
       "/disk/btrfs/subvolume",
       "/file",
       "/file",
+      "/file",
     ]);
   });
 });

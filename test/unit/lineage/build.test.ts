@@ -10,6 +10,7 @@ import {
 import type { DiskInfo, FileInfo, SubvolumeInfo } from "../../../src/rds/index.js";
 import { Layout, type Listings, snapshotIdFor, volumeIdFor } from "../../../src/storage/index.js";
 import { encodeVolumeComment, type VolumeMetadata } from "../../../src/storage/metadata.js";
+import { namesFileName } from "../../../src/storage/snapshot-names.js";
 
 const layout = new Layout({ pool: "raid1", fsLabel: "raid1", root: "rds-csi" });
 const MiB = 1024n * 1024n;
@@ -235,6 +236,48 @@ describe("Kubernetes names", () => {
     expect(text).toContain(
       `└─ snapshot ${snap}  1 MiB  ${at(2).toISOString()}  VolumeSnapshot ns/nightly (content snapcontent-1)  [safe to delete]`,
     );
+  });
+
+  it("names snapshots from the files CreateSnapshot left on the RDS, the newest first, the cluster over them", () => {
+    const rds = new Rds();
+    const vol = rds.volume("v", 1, MiB);
+    const snap = rds.snapshot("s", vol, 2, MiB);
+    const other = rds.snapshot("t", vol, 3, MiB);
+    const recorded = (id: string, name: string, ms: number) =>
+      file(
+        layout
+          .inPool(
+            `${layout.namesDir()}/${namesFileName(id, { namespace: "ns", name, content: `c-${name}` }, ms)}`,
+          )
+          .slice(1),
+        0n,
+      );
+    const listings = {
+      ...rds.listings,
+      namesFiles: [
+        recorded(snap, "retried", 2000),
+        recorded(snap, "first", 1000),
+        recorded(other, "t", 1000),
+      ],
+    };
+    const fromRds = buildLineage({ layout, listings, generatedAt: at(59) });
+    expect(node(fromRds, snap).kubernetes).toEqual({
+      volumeSnapshot: { namespace: "ns", name: "retried" },
+      volumeSnapshotContent: "c-retried",
+    });
+    const withCluster = buildLineage({
+      layout,
+      listings,
+      generatedAt: at(59),
+      kubernetes: {
+        volumes: new Map(),
+        snapshots: new Map([[other, { volumeSnapshot: { namespace: "ns", name: "renamed" } }]]),
+      },
+    });
+    expect(node(withCluster, other).kubernetes).toEqual({
+      volumeSnapshot: { namespace: "ns", name: "renamed" },
+      volumeSnapshotContent: "c-t",
+    });
   });
 
   it("says why the names are missing when the cluster could not be read", () => {
