@@ -39,6 +39,31 @@ const durationOrForever = z
   .union([z.literal("forever"), z.literal("-1"), duration])
   .transform((v) => (v === "forever" || v === "-1" ? -1 : v));
 
+/**
+ * `--rds-pools`: the pools served besides `--rds-pool`, comma-separated, each `name` or
+ * `name:fs-label` (the label defaults to the name, as for the default pool).
+ */
+const extraPools = z.string().transform((text, ctx) => {
+  const pools: { pool: string; fsLabel: string }[] = [];
+  for (const entry of text
+    .split(",")
+    .map((e) => e.trim())
+    .filter((e) => e !== "")) {
+    const [pool = "", fsLabel = pool, ...rest] = entry.split(":");
+    const name = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+    if (rest.length > 0 || !name.test(pool) || !name.test(fsLabel)) {
+      ctx.addIssue({ code: "custom", message: `not a pool (name or name:fs-label): ${entry}` });
+      return z.NEVER;
+    }
+    if (pools.some((p) => p.pool === pool)) {
+      ctx.addIssue({ code: "custom", message: `pool ${pool} is listed twice` });
+      return z.NEVER;
+    }
+    pools.push({ pool, fsLabel });
+  }
+  return pools;
+});
+
 export const commonSchema = z.object({
   endpoint: z.string().min(1),
   logLevel: z.enum(LOG_LEVELS),
@@ -64,6 +89,7 @@ export const controllerSchema = z.object({
   rdsCommandTimeout: duration,
   rdsPool: safeName,
   rdsFsLabel: safeName.optional(),
+  rdsPools: extraPools,
   rdsRoot: pathComponents,
   nvmeAddress: z.string().optional(),
   nvmePort: intIn(1, 65535),
@@ -199,6 +225,12 @@ export function controllerOptions(): Option[] {
     ),
     opt("--rds-pool <name>", "mount-point of the Btrfs pool disk on the RDS", "RDS_POOL", "raid1"),
     opt("--rds-fs-label <label>", "Btrfs filesystem label (defaults to the pool name)", "RDS_FS_LABEL"),
+    opt(
+      "--rds-pools <list>",
+      "more pools to serve, comma-separated name or name:fs-label; a StorageClass picks one with its pool parameter",
+      "RDS_POOLS",
+      "",
+    ),
     opt(
       "--rds-root <dir>",
       "directory under the pool that holds this driver's volumes and snapshots",
@@ -364,6 +396,11 @@ export function validateConfig<S extends z.ZodType>(schema: S, raw: Record<strin
 /** Cross-field checks that zod objects cannot express alone. */
 export function checkControllerConfig(c: ControllerConfig): void {
   checkHostKeyConfig(c);
+  if (c.rdsPools.some((p) => p.pool === c.rdsPool)) {
+    throw new Error(
+      `invalid configuration:\n  --rds-pools lists the default pool ${c.rdsPool} (--rds-pool) again`,
+    );
+  }
   if (c.nodeTransport === "loop" && !c.loopPoolPath) {
     throw new Error("invalid configuration:\n  --node-transport loop needs --loop-pool-path");
   }

@@ -24,7 +24,7 @@ import { type ControllerMetrics, DriverMetrics } from "./observability/metrics.j
 import type { Reconciler } from "./reconcile/index.js";
 import type { SnapshotSchedules } from "./schedule/index.js";
 import { TARGET_SOCKET } from "./sim/target.js";
-import type { OpenedStorage, Storage, TombstoneSweep } from "./storage/index.js";
+import type { OpenedStorage, PoolStorage, Storage, StoragePools, TombstoneSweep } from "./storage/index.js";
 import { DRIVER_VERSION } from "./version.js";
 
 export type Role = "controller" | "node" | "all";
@@ -202,22 +202,24 @@ function startController(
     fenceNewVolumes: c.exportFencing,
     logger,
     deleteMarks: lateWindowMs > 0,
+    extraPools: c.rdsPools,
     onCommand: ({ seconds, outcome }) => {
       metrics.sshCommandSeconds.observe({ outcome }, seconds);
     },
   });
-  const { storage, health } = opened;
+  const { storage, pools, health } = opened;
   const service = m.createControllerService({
     storage,
+    pools,
     settings: controllerSettings(c),
     locks: shared.locks,
   });
-  const reconciler = reconcilerFor(c, storage, shared, m);
+  const reconciler = reconcilerFor(c, pools, shared, m);
   const schedules = schedulesFor(c, shared, m);
-  const sweep = sweepFor(lateWindowMs, storage, shared, m);
+  const sweeps = pools.all().flatMap((pool) => sweepFor(lateWindowMs, pool, shared, m) ?? []);
   keepConnected(health, opened.reach, shared);
   watchConnection(health, metrics, timers);
-  if (withCensus) refreshCensus(health, storage, shared);
+  if (withCensus) refreshCensus(health, pools, shared);
   return {
     service,
     ...(c.lineagePage ? { lineage: lineageSource(c, storage, shared) } : {}),
@@ -230,7 +232,7 @@ function startController(
     stop: async () => {
       await schedules.stop();
       await reconciler.stop();
-      await sweep?.stop();
+      await Promise.all(sweeps.map((sweep) => sweep.stop()));
       opened.close();
     },
   };
@@ -264,13 +266,14 @@ function podNamespace(): string {
 /** With interval 0 this starts nothing: no timer, no Kubernetes client, no RouterOS command. */
 function reconcilerFor(
   c: ControllerConfig,
-  storage: Storage,
+  pools: StoragePools,
   shared: Shared,
   m: ControllerModules,
 ): Reconciler {
   const metrics = required(shared.metrics.controller, "controller metrics");
   return m.startReconciler({
-    storage,
+    storage: pools.default.storage,
+    pools,
     driverName: shared.driverName,
     intervalMs: c.reconcileInterval,
     dryRun: c.reconcileDryRun,
@@ -317,16 +320,17 @@ function schedulesFor(c: ControllerConfig, shared: Shared, m: ControllerModules)
  */
 function sweepFor(
   windowMs: number,
-  storage: Storage,
+  pool: PoolStorage,
   shared: Shared,
   m: ControllerModules,
 ): TombstoneSweep | undefined {
   if (windowMs <= 0) return undefined;
   const sweep = new m.TombstoneSweep({
-    storage,
+    storage: pool.storage,
     locks: shared.locks,
+    lockKeyOf: (id) => pool.csiId(id),
     windowMs,
-    logger: shared.logger.child({ component: "delete-marks" }),
+    logger: shared.logger.child({ component: "delete-marks", pool: pool.name }),
   });
   sweep.start(m.sweepIntervalFor(windowMs));
   return sweep;
@@ -383,23 +387,28 @@ function watchConnection(health: HealthSource, metrics: ControllerMetrics, timer
   });
 }
 
-/** Inventory gauges: two listings a minute, whatever the number of objects; skipped while disconnected. */
-function refreshCensus(health: HealthSource, storage: Storage, shared: Shared): void {
+/**
+ * Inventory gauges, one series per served pool: two listings a minute per pool, whatever the number
+ * of objects; skipped while disconnected. A pool that cannot be read keeps its last figures.
+ */
+function refreshCensus(health: HealthSource, pools: StoragePools, shared: Shared): void {
   const { timers } = shared;
   const metrics = required(shared.metrics.controller, "controller metrics");
   const census = async () => {
     if (!health().connected) return;
-    const counts = await storage.census({ deadline: Date.now() + CENSUS_BUDGET_MS });
-    metrics.managedObjects.set({ type: "volume" }, counts.volumes);
-    metrics.managedObjects.set({ type: "snapshot" }, counts.snapshots);
-    metrics.poolFreeBytes.set(Number(counts.freeBytes));
+    for (const { name, storage } of pools.all()) {
+      try {
+        const counts = await storage.census({ deadline: Date.now() + CENSUS_BUDGET_MS });
+        metrics.managedObjects.set({ type: "volume", pool: name }, counts.volumes);
+        metrics.managedObjects.set({ type: "snapshot", pool: name }, counts.snapshots);
+        metrics.poolFreeBytes.set({ pool: name }, Number(counts.freeBytes));
+      } catch (err) {
+        shared.logger.debug({ err: String(err), pool: name }, "inventory for metrics failed");
+      }
+    }
   };
-  timers.after(RECONNECT_PROBE_MS, () => void census().catch(() => {}));
-  timers.every(CENSUS_MS, () => {
-    census().catch((err: unknown) =>
-      shared.logger.debug({ err: String(err) }, "inventory for metrics failed"),
-    );
-  });
+  timers.after(RECONNECT_PROBE_MS, () => void census());
+  timers.every(CENSUS_MS, () => void census());
 }
 
 async function nodeService(

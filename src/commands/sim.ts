@@ -8,6 +8,7 @@ interface SimCliOptions {
   authorizedKeys: string;
   size: string;
   pool: string;
+  extraPool: string[];
   routerosVersion?: string;
   settings?: string;
   hostKey?: string;
@@ -27,6 +28,23 @@ function parseListen(text: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
 }
 
+/** `--extra-pool name:size`, e.g. `fast:2G`: another pool on its own image and loop device. */
+function parseExtraPool(text: string): { name: string; size: bigint } {
+  const [name = "", sizeText = "", ...rest] = text.split(":");
+  const size = parseSize(sizeText);
+  if (
+    rest.length > 0 ||
+    !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) ||
+    size === undefined ||
+    size < 128n * 1024n * 1024n
+  ) {
+    throw new Error(
+      `--extra-pool must look like fast:2G (a pool name, a size of at least 128M), got ${JSON.stringify(text)}`,
+    );
+  }
+  return { name, size };
+}
+
 async function runSim(opts: SimCliOptions): Promise<void> {
   // A parent that went away takes the read ends of our output pipes with it: a write must not
   // crash the process before it has unmounted the pool.
@@ -38,6 +56,11 @@ async function runSim(opts: SimCliOptions): Promise<void> {
   }
   if (!/^[A-Za-z0-9._-]+$/.test(opts.pool))
     throw new Error(`--pool must match [A-Za-z0-9._-]+, got ${opts.pool}`);
+  const extraPools = opts.extraPool.map(parseExtraPool);
+  for (const [i, extra] of extraPools.entries()) {
+    if (extra.name === opts.pool || extraPools.findIndex((e) => e.name === extra.name) !== i)
+      throw new Error(`--extra-pool ${extra.name} names a pool twice`);
+  }
   if (opts.routerosVersion) parseRosVersion(opts.routerosVersion);
   // Loaded here, not at the top: the driver's processes share this CLI and never run the emulator.
   const { Emulator } = await import("../sim/emulator.js");
@@ -48,15 +71,19 @@ async function runSim(opts: SimCliOptions): Promise<void> {
     authorizedKeysFile: opts.authorizedKeys,
     size,
     pool: opts.pool,
+    extraPools,
     ...(opts.routerosVersion ? { routerosVersion: opts.routerosVersion } : {}),
     ...(opts.settings ? { settingsFile: opts.settings } : {}),
     ...(opts.hostKey ? { hostKeyFile: opts.hostKey } : {}),
     log: (line) => process.stderr.write(`rds-csi sim: ${line}\n`),
   });
   const { address, pool } = emulator;
+  const extras = emulator.extraPools.map(
+    (p, i) => `, pool ${extraPools[i]?.name} mounted at ${p.mountPath} on ${p.loopDevice}`,
+  );
   process.stdout.write(
     `rds-csi sim: listening on ${address.host}:${address.port} (pool ${opts.pool} mounted at ${pool.mountPath} ` +
-      `on ${pool.loopDevice}, host key ${emulator.hostKeyFingerprint}, control ${emulator.control.socketPath})\n`,
+      `on ${pool.loopDevice}${extras.join("")}, host key ${emulator.hostKeyFingerprint}, control ${emulator.control.socketPath})\n`,
   );
   let stopping = false;
   const stop = (signal: string) => {
@@ -92,6 +119,12 @@ export function registerSimCommand(program: Command): void {
     .requiredOption("--authorized-keys <file>", "OpenSSH authorized_keys file for user admin (ed25519, rsa)")
     .option("--size <size>", "pool image size when it is created (binary suffixes: 8G)", "8G")
     .option("--pool <name>", "pool slot, mount-point and Btrfs label", "raid1")
+    .option(
+      "--extra-pool <name:size>",
+      "another pool (slot, mount-point and label <name>) on its own image and loop device, mounted at <data-dir>/pools/<name>/mnt; repeatable",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .option(
       "--routeros-version <version>",
       "RouterOS version to emulate (default 7.22, or the settings file)",

@@ -1,4 +1,4 @@
-import type { Storage } from "../storage/index.js";
+import type { Storage, StoragePools } from "../storage/index.js";
 import { controllerGetCapabilities, validateVolumeCapabilities } from "./controller/capabilities.js";
 import { getCapacity } from "./controller/capacity.js";
 import { type ControllerSettings, createController } from "./controller/context.js";
@@ -17,6 +17,8 @@ export type { ControllerSettings, VolumeAttachment } from "./controller/context.
 export interface ControllerServiceOptions {
   /** The driver's objects on the RDS, shared with the rest of the controller process (the reconciler). */
   storage: Storage;
+  /** Every pool served (`--rds-pools`), the default one being `storage`; without it, `storage` alone. */
+  pools?: StoragePools;
   settings: ControllerSettings;
   /** Per-id operation guard; pass one to share it with other services of the process. */
   locks?: KeyedLocks;
@@ -38,7 +40,11 @@ const notImplemented = (what: string) => async (): Promise<never> => {
  * so any number of restarts between calls changes nothing. Each RPC lives in src/csi/controller/.
  */
 export function createControllerService(options: ControllerServiceOptions): ServiceHandlers {
-  const c = createController(options.storage, options.settings, options.locks ?? new KeyedLocks());
+  const c = createController(
+    options.pools ?? options.storage,
+    options.settings,
+    options.locks ?? new KeyedLocks(),
+  );
   const handlers: ControllerHandlers = {
     CreateVolume: (req, ctx) => createVolume(c, req, ctx),
     DeleteVolume: (req, ctx) => deleteVolume(c, req, ctx),

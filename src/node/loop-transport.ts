@@ -1,5 +1,5 @@
 import { lstat, readdir, readFile, realpath } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { badArgument, broken, missing, notReady } from "./errors.js";
 import type { CommandRunner } from "./exec.js";
 import { connectedThroughTarget, connectThroughTarget } from "./loop-target.js";
@@ -171,10 +171,23 @@ export class LoopTransport implements Transport {
    * volume_context must not detach a loop device the host made for some other file.
    */
   private async refuseOutsideRoot(given: string, real: string): Promise<void> {
-    const root = await realpath(this.options.allowedRoot);
+    const root = await realpath(this.rootOf(given));
     if (!real.startsWith(`${root}/`)) {
       throw badArgument(`backing file ${given} is outside the allowed directory ${this.options.allowedRoot}`);
     }
+  }
+
+  /**
+   * The allowed directory a given path claims to be in: the pool's, or that of a pool the emulator
+   * mounts beside it (`<data dir>/pools/<name>/mnt`, `--extra-pool`); realpath decides after.
+   */
+  private rootOf(file: string): string {
+    const root = this.options.allowedRoot.replace(/\/+$/, "");
+    const pools = join(dirname(root), "pools");
+    const m = file.startsWith(`${pools}/`)
+      ? /^([A-Za-z0-9][A-Za-z0-9._-]*)\/mnt\//.exec(file.slice(pools.length + 1))
+      : null;
+    return m ? join(pools, m[1] as string, "mnt") : root;
   }
 
   /**
@@ -198,7 +211,7 @@ export class LoopTransport implements Transport {
 
   /** Where a file that no longer exists was, as the kernel recorded it (root symlinks resolved). */
   private async realPathOfDeleted(file: string): Promise<string> {
-    const root = this.options.allowedRoot.replace(/\/+$/, "");
+    const root = this.rootOf(file);
     if (!file.startsWith(`${root}/`)) {
       throw badArgument(`backing file ${file} is outside the allowed directory ${this.options.allowedRoot}`);
     }

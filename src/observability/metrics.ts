@@ -14,8 +14,8 @@ export class ControllerMetrics {
   readonly sshCommandSeconds: Histogram<"outcome">;
   readonly sshConnected: Gauge;
   readonly sshReconnects: Counter;
-  readonly managedObjects: Gauge<"type">;
-  readonly poolFreeBytes: Gauge;
+  readonly managedObjects: Gauge<"type" | "pool">;
+  readonly poolFreeBytes: Gauge<"pool">;
   readonly reconcilerFindings: Counter<"type" | "action">;
   readonly reconcilerLeader: Gauge;
 
@@ -41,13 +41,14 @@ export class ControllerMetrics {
     });
     this.managedObjects = new Gauge({
       name: "rds_csi_managed_objects",
-      help: "Volumes and snapshots of this driver on the RDS, as last listed",
-      labelNames: ["type"] as const,
+      help: "Volumes and snapshots of this driver on the RDS, by pool, as last listed",
+      labelNames: ["type", "pool"] as const,
       registers,
     });
     this.poolFreeBytes = new Gauge({
       name: "rds_csi_pool_free_bytes",
-      help: "Free bytes of the RDS pool, as last read",
+      help: "Free bytes of each served RDS pool, as last read",
+      labelNames: ["pool"] as const,
       registers,
     });
     this.reconcilerFindings = new Counter({

@@ -1,6 +1,7 @@
 import {
   decodeVolumeComment,
   describeNames,
+  describeSnapshotNames,
   type Layout,
   type RdsInventory,
   type SnapshotDirectoryObjects,
@@ -139,6 +140,7 @@ function judgeSnapshot(s: SnapshotObjects): Candidate | string {
     fingerprint: `subvolume=${subvolumeIdentity(subvolume)}`,
     createdAt: subvolume.creationTime,
     detail: `snapshot ${snapshotId} of volume ${sourceVolumeId}: no VolumeSnapshotContent`,
+    ...(s.names ? { madeFor: describeSnapshotNames(s.names) } : {}),
   };
 }
 

@@ -1,6 +1,12 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import type { CallOptions, RdsInventory, Storage } from "../storage/index.js";
+import {
+  type CallOptions,
+  type PoolStorage,
+  type RdsInventory,
+  type Storage,
+  StoragePools,
+} from "../storage/index.js";
 import { listAttachedHosts, resolveKubeConfig } from "./attachments.js";
 import { type Candidate, candidateKey, classify } from "./classify.js";
 import type { Finding, FindingAction, PassReport, ReconcilerMetrics } from "./findings.js";
@@ -18,6 +24,11 @@ import { type Sighting, SightingTracker } from "./tracker.js";
 export interface ReconcilerOptions {
   /** The controller's storage: the driver's objects on the RDS are read and removed through it. */
   storage: Storage;
+  /**
+   * Every pool the controller serves (`--rds-pools`), `storage` being the default one; each is
+   * judged against the same cluster listing. Without it, `storage` alone.
+   */
+  pools?: StoragePools;
   /** The cluster's API: a KubeConfig, or a function making one at the first pass. Default: in-cluster / $KUBECONFIG. */
   kube?: KubeConfig | (() => KubeConfig);
   /** The CSI driver name PersistentVolumes and VolumeSnapshotContents carry. */
@@ -179,6 +190,57 @@ function emptyReport(outcome: PassReport["outcome"], dryRun: boolean, error?: st
   };
 }
 
+/** A candidate of one pool: as judged there (RouterOS ids) and as shown and locked (the ids handed out). */
+interface Judged {
+  pool: PoolStorage;
+  candidate: Candidate;
+  shown: Candidate;
+}
+
+/** The cluster's handles as RouterOS ids of one pool: an id of another pool is no object of this one. */
+export function liveInPool(live: LiveObjects, pools: StoragePools, pool: PoolStorage): LiveObjects {
+  if (pools.all().length === 1) return live;
+  const local = (
+    handles: ReadonlySet<string>,
+    resolve: (id: string) => ReturnType<StoragePools["resolveVolume"]>,
+  ) => {
+    const out = new Set<string>();
+    for (const handle of handles) {
+      const r = resolve(handle);
+      if (r.kind === "ours" && r.pool === pool) out.add(r.id);
+      else if (r.kind === "foreign" && pool.isDefault) out.add(handle);
+    }
+    return out;
+  };
+  const attached =
+    live.attachedHosts === undefined
+      ? undefined
+      : new Map(
+          [...live.attachedHosts].flatMap(([handle, hosts]) => {
+            const r = pools.resolveVolume(handle);
+            return r.kind === "ours" && r.pool === pool ? [[r.id, hosts] as const] : [];
+          }),
+        );
+  return {
+    ...live,
+    volumes: local(live.volumes, (h) => pools.resolveVolume(h)),
+    snapshots: local(live.snapshots, (h) => pools.resolveSnapshot(h)),
+    ...(attached ? { attachedHosts: attached } : {}),
+  };
+}
+
+/** A candidate with the ids a user and the CSI locks know it by. */
+function shownAs(pool: PoolStorage, c: Candidate): Candidate {
+  if (pool.isDefault) return c;
+  return {
+    ...c,
+    id: pool.csiId(c.id),
+    ...(c.sourceVolumeId ? { sourceVolumeId: pool.csiId(c.sourceVolumeId) } : {}),
+    lockKeys: c.lockKeys.map((k) => pool.csiId(k)),
+    detail: `${c.detail} (pool ${pool.name})`,
+  };
+}
+
 class ReconcilePass {
   readonly #tracker = new SightingTracker();
   readonly #cancel = new AbortController();
@@ -212,7 +274,7 @@ class ReconcilePass {
   }
 
   async #run(startedAt: Date): Promise<PassReport> {
-    const { storage } = this.options;
+    const pools = this.options.pools ?? new StoragePools(this.options.storage);
     if (!this.isLeader()) {
       // Counts made while leading earlier are stale once another controller has been in charge.
       this.#tracker.clear();
@@ -220,22 +282,39 @@ class ReconcilePass {
       return { ...emptyReport("not-leader", this.dryRun), startedAt };
     }
     let live: LiveObjects;
-    let inventory: RdsInventory;
+    let inventories: RdsInventory[];
     try {
       // The RDS first: whatever it shows then has had the longest time to appear in the cluster.
-      inventory = await storage.readInventory({ kind: "all" }, this.#call());
+      inventories = [];
+      for (const pool of pools.all()) {
+        inventories.push(await pool.storage.readInventory({ kind: "all" }, this.#call()));
+      }
       live = await this.#reader().listLive(this.#cancel.signal);
       if (this.options.exportFencing) live = { ...live, ...(await this.#attachedHosts()) };
     } catch (err) {
       // Nothing has been judged yet, so nothing was changed: "could not list" is never "absent".
       return this.#failed(startedAt, err);
     }
-    const { candidates, unexplained } = classify(storage.layout, inventory, live);
-    const sightings = this.#tracker.observe(candidates, this.#clock());
+    const judged: Judged[] = [];
+    const unexplained: string[] = [];
+    pools.all().forEach((pool, i) => {
+      const found = classify(
+        pool.storage.layout,
+        inventories[i] as RdsInventory,
+        liveInPool(live, pools, pool),
+      );
+      for (const candidate of found.candidates)
+        judged.push({ pool, candidate, shown: shownAs(pool, candidate) });
+      unexplained.push(...found.unexplained.map((u) => (pool.isDefault ? u : `pool ${pool.name}: ${u}`)));
+    });
+    const sightings = this.#tracker.observe(
+      judged.map((j) => j.shown),
+      this.#clock(),
+    );
     const findings: Finding[] = [];
-    for (const candidate of candidates) {
-      const sighting = sightings.get(candidateKey(candidate))!;
-      findings.push(await this.#decide(candidate, sighting, live));
+    for (const j of judged) {
+      const sighting = sightings.get(candidateKey(j.shown))!;
+      findings.push(await this.#decide(j, sighting, liveInPool(live, pools, j.pool)));
     }
     for (const finding of findings) this.options.metrics?.findings(finding.type, finding.action);
     for (const note of unexplained) this.logger.debug({ note }, "left alone: not recognised as the driver's");
@@ -250,7 +329,8 @@ class ReconcilePass {
     };
   }
 
-  async #decide(candidate: Candidate, sighting: Sighting, live: LiveObjects): Promise<Finding> {
+  async #decide(judged: Judged, sighting: Sighting, live: LiveObjects): Promise<Finding> {
+    const candidate = judged.shown;
     const ageMs = this.#clock() - (candidate.createdAt?.getTime() ?? sighting.firstSeen);
     const finding = (action: FindingAction, reason?: string): Finding => ({
       type: candidate.type,
@@ -284,14 +364,15 @@ class ReconcilePass {
       return finding("would-remove");
     }
     if (!this.isLeader()) return finding("pending", "lost the reconciler lease during the pass");
+    // Removed in its pool by RouterOS ids, under the locks of the ids handed out.
     const outcome = await removeCandidate(
       {
-        storage: this.options.storage,
+        storage: judged.pool.storage,
         locks: this.options.locks,
         live,
         call: () => this.#call(),
       },
-      candidate,
+      { ...judged.candidate, lockKeys: candidate.lockKeys },
     );
     if (outcome.action === "removed") {
       this.#tracker.forget(candidate);

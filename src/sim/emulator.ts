@@ -17,7 +17,7 @@ import { defaultSettings, mergeSettings, type Settings } from "./settings.js";
 import { SshServer } from "./ssh-server.js";
 import { type DiskRecord, StateStore } from "./state.js";
 import { NvmeSessions, targetServer } from "./target.js";
-import type { LogEntry, SimWorld } from "./world.js";
+import type { LogEntry, PoolView, SimPool, SimWorld } from "./world.js";
 
 export interface EmulatorOptions {
   readonly host: string;
@@ -26,6 +26,11 @@ export interface EmulatorOptions {
   readonly authorizedKeysFile: string;
   readonly size: bigint;
   readonly pool: string;
+  /**
+   * More pools, each its own Btrfs image on its own loop device, mounted at
+   * `<dataDir>/pools/<name>/mnt` (`--extra-pool name:size`).
+   */
+  readonly extraPools?: readonly { name: string; size: bigint }[];
   readonly routerosVersion?: string;
   readonly settingsFile?: string;
   readonly hostKeyFile?: string;
@@ -56,26 +61,35 @@ class LiveSettings {
   }
 }
 
-function createWorld(
-  options: EmulatorOptions,
-  pool: Pool,
-  state: StateStore,
-  settings: LiveSettings,
-  hostKeyType: string,
-): SimWorld {
-  const logEntries: LogEntry[] = [];
+function simPool(name: string, pool: Pool): SimPool {
   return {
-    pool: {
-      name: options.pool,
-      label: options.pool,
+    view: {
+      name,
+      label: pool.label,
       uuid: pool.uuid,
       mountPath: pool.mountPath,
       loopDevice: pool.loopDevice,
       capacity: () => pool.capacity(),
     },
     btrfs: new Btrfs(pool.mountPath),
+  };
+}
+
+function createWorld(
+  pools: readonly SimPool[],
+  options: EmulatorOptions,
+  state: StateStore,
+  settings: LiveSettings,
+  hostKeyType: string,
+): SimWorld {
+  const logEntries: LogEntry[] = [];
+  const [first] = pools as [SimPool];
+  return {
+    pool: first.view,
+    btrfs: first.btrfs,
+    pools,
     state,
-    paths: new PathMapper(options.pool, pool.mountPath),
+    paths: new PathMapper(pools.map((p) => p.view)),
     startedAt: new Date(),
     ssh: { port: options.port, authorizedKeysFile: options.authorizedKeysFile, hostKeyType },
     settings: () => settings.current,
@@ -108,6 +122,8 @@ export class Emulator {
   private constructor(
     readonly world: SimWorld,
     readonly pool: Pool,
+    /** The `--extra-pool` pools, in the order given. */
+    readonly extraPools: readonly Pool[],
     readonly ssh: SshServer,
     readonly control: ControlServer,
     /** The NVMe/TCP target stand-in the loop transport asks before attaching (target.ts). */
@@ -123,20 +139,31 @@ export class Emulator {
     const settings = new LiveSettings(await initialSettings(options, state), state);
     const pool = await Pool.open({ dataDir: options.dataDir, size: options.size, label: options.pool });
     const undo: Array<() => Promise<void>> = [() => pool.close()];
+    const extraPools: Pool[] = [];
     try {
+      for (const extra of options.extraPools ?? []) {
+        const dataDir = path.join(options.dataDir, "pools", extra.name);
+        const opened = await Pool.open({ dataDir, size: extra.size, label: extra.name });
+        extraPools.push(opened);
+        undo.unshift(() => opened.close());
+      }
       const hostKey = loadOrCreateHostKey(
         options.hostKeyFile ?? path.join(options.dataDir, "ssh_host_rsa_key"),
         options.hostKeyFile === undefined,
       );
       const identity = hostKeyIdentity(hostKey);
+      const pools = [
+        simPool(options.pool, pool),
+        ...extraPools.map((p, i) => simPool(options.extraPools?.[i]?.name as string, p)),
+      ];
       const world = createWorld(
+        pools,
         options,
-        pool,
         state,
         settings,
         identity.type === "ssh-ed25519" ? "ed25519" : "rsa",
       );
-      await seedPoolDisk(world);
+      for (const p of world.pools) await seedPoolDisk(world, p.view);
       const execDeps = createExecDeps(world, settings);
       const ssh = new SshServer({
         hostKey,
@@ -165,7 +192,7 @@ export class Emulator {
       const target = targetServer(options.dataDir, world);
       await target.listen();
       const listening = { host: address.address, port: address.port };
-      return new Emulator(world, pool, ssh, control, target, listening, identity.fingerprint);
+      return new Emulator(world, pool, extraPools, ssh, control, target, listening, identity.fingerprint);
     } catch (e) {
       for (const step of undo) await step().catch(() => undefined);
       throw e;
@@ -177,6 +204,7 @@ export class Emulator {
     await this.ssh.close();
     await this.control.close();
     await this.target.close();
+    for (const extra of this.extraPools) await extra.close();
     await this.pool.close();
   }
 }
@@ -197,14 +225,17 @@ async function initialSettings(options: EmulatorOptions, state: StateStore): Pro
   return settings;
 }
 
-/** The pool disk (type raid, Btrfs, mounted) is the first `/disk` item of a new data directory. */
-async function seedPoolDisk(world: SimWorld): Promise<void> {
-  if (world.state.disks.some((d) => d.pool)) return;
-  const hex = world.pool.uuid.replace(/-/g, "").padEnd(32, "0");
+/**
+ * A pool disk (type raid, Btrfs, mounted) per pool: the first `/disk` items of a new data
+ * directory; a pool added later comes after the pool disks already there.
+ */
+async function seedPoolDisk(world: SimWorld, pool: PoolView): Promise<void> {
+  if (world.state.disks.some((d) => d.pool && d.slot === pool.name)) return;
+  const hex = pool.uuid.replace(/-/g, "").padEnd(32, "0");
   const record: DiskRecord = {
     id: world.state.allocateId(),
     type: "raid",
-    slot: world.pool.name,
+    slot: pool.name,
     disabled: false,
     fileOffset: 0n,
     mountFilesystem: true,
@@ -222,6 +253,7 @@ async function seedPoolDisk(world: SimWorld): Promise<void> {
     pool: true,
     raidUuid: [0, 8, 16, 24].map((i) => hex.slice(i, i + 8)).join("-"),
   };
-  world.state.disks.unshift(record);
+  const after = world.state.disks.filter((d) => d.pool).length;
+  world.state.disks.splice(after, 0, record);
   await world.state.save();
 }

@@ -32,10 +32,19 @@ export interface SshServiceView {
   readonly hostKeyType: string;
 }
 
-/** Everything the menus act on: the pool, Btrfs, the persistent `/disk` table and the settings. */
+/** One Btrfs pool of the router: its own filesystem on its own loop device. */
+export interface SimPool {
+  readonly view: PoolView;
+  readonly btrfs: Btrfs;
+}
+
+/** Everything the menus act on: the pools, Btrfs, the persistent `/disk` table and the settings. */
 export interface SimWorld {
+  /** The first pool (`--pool`); `pools` holds it and every `--extra-pool`. */
   readonly pool: PoolView;
   readonly btrfs: Btrfs;
+  /** Every pool, the first one first. */
+  readonly pools: readonly SimPool[];
   readonly state: StateStore;
   readonly paths: PathMapper;
   readonly startedAt: Date;

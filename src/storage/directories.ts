@@ -48,6 +48,16 @@ export class Directories {
     return made;
   }
 
+  /** Makes `<root>` and `<root>/names` (snapshots' VolumeSnapshot names); true when either was missing. */
+  async ensureNames(call: CallOptions): Promise<boolean> {
+    let made = false;
+    // Made as the marks' directory is.
+    for (const dir of [this.layout.root, this.layout.namesDir()]) {
+      if (await this.#make(this.layout.inPool(dir), call, "subvolume")) made = true;
+    }
+    return made;
+  }
+
   /** Makes `<root>/snaps/<volume id>`; true when this call created it. */
   async ensureVolumeSnapshots(volumeId: string, call: CallOptions): Promise<boolean> {
     const dir = this.layout.inPool(this.layout.volumeSnapshotsDir(volumeId));

@@ -50,3 +50,33 @@ export function nameProblem(name: string): string | undefined {
   if (FORBIDDEN_IN_NAME.test(name)) return "contains a control character";
   return undefined;
 }
+
+/**
+ * Pools. A volume or snapshot in the controller's default pool (`--rds-pool`) keeps the plain id
+ * above, so every id handed out before pools could be chosen still names the same object. One in
+ * another pool is `<pool>:<id>`: the pool travels in the id, so a stateless controller knows where
+ * to look. The part after the pool is what RouterOS sees (slot, subvolume and NQN), unchanged.
+ */
+export const POOL_ID_SEPARATOR = ":";
+const POOL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/** A pool name as RouterOS shows the pool disk's mount-point, and as it may appear in an id. */
+export function isPoolName(name: string): boolean {
+  return POOL_NAME.test(name);
+}
+
+/** The id handed out for `id` in `pool`; undefined for the default pool (the plain id). */
+export function pooledId(pool: string | undefined, id: string): string {
+  return pool === undefined ? id : `${pool}${POOL_ID_SEPARATOR}${id}`;
+}
+
+/**
+ * The pool an id names (undefined: none, the default pool) and the RouterOS id after it. A pool
+ * part that is not a pool name is left in the id, which then names nothing of ours.
+ */
+export function splitPooledId(id: string): { pool: string | undefined; id: string } {
+  const at = id.indexOf(POOL_ID_SEPARATOR);
+  if (at < 0) return { pool: undefined, id };
+  const pool = id.slice(0, at);
+  return isPoolName(pool) ? { pool, id: id.slice(at + 1) } : { pool: undefined, id };
+}

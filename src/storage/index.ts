@@ -7,7 +7,16 @@ export type { CallOptions } from "../rds/index.js";
 export type { Directories } from "./directories.js";
 export { allowedHosts, describeExport, exportOf as exportOfDisk, type VolumeExport } from "./exports.js";
 export { ID_SPACE, type IdRange, idPosition, rangeWidthFor } from "./id-ranges.js";
-export { isSnapshotId, isVolumeId, nameProblem, snapshotIdFor, volumeIdFor } from "./ids.js";
+export {
+  isPoolName,
+  isSnapshotId,
+  isVolumeId,
+  nameProblem,
+  pooledId,
+  snapshotIdFor,
+  splitPooledId,
+  volumeIdFor,
+} from "./ids.js";
 export type {
   InventoryScope,
   Listings,
@@ -29,7 +38,14 @@ export {
   sameSource,
 } from "./metadata.js";
 export { type OpenedStorage, type OpenStorageOptions, openStorage } from "./open.js";
+export { type PoolStorage, type Resolved, StoragePools } from "./pools.js";
 export type { StorageRds } from "./rds-port.js";
+export {
+  checkedSnapshotNames,
+  describeSnapshotNames,
+  parseNamesFileName,
+  type SnapshotNames,
+} from "./snapshot-names.js";
 export type { SnapshotRecord, SnapshotSubvolume } from "./snapshots.js";
 export { SnapshotStore } from "./snapshots.js";
 export { type Census, createStorage, type Storage, type StorageOptions } from "./storage.js";

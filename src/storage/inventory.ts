@@ -2,6 +2,7 @@ import type { CallOptions, DiskInfo, FileInfo, SubvolumeInfo } from "../rds/inde
 import { isVolumeId, VOLUME_ID_PREFIX } from "./ids.js";
 import { DISK_IMAGE, type Layout, type SnapshotLocation } from "./layout.js";
 import type { StorageRds } from "./rds-port.js";
+import { parseNamesFileName, type SnapshotNames } from "./snapshot-names.js";
 
 /**
  * What the RDS holds under the driver's root, grouped by volume id, whether or not it is whole: the
@@ -27,6 +28,8 @@ export interface VolumeObjects {
 
 export interface SnapshotObjects extends SnapshotLocation {
   subvolume: SubvolumeInfo;
+  /** The VolumeSnapshot it was taken for, when recorded (`snapshot-names.ts`; a full read only). */
+  names?: SnapshotNames;
 }
 
 /** `<root>/snaps/<volume id>` and what is in it. */
@@ -56,6 +59,8 @@ export interface Listings {
   snapshotSubvolumes: readonly SubvolumeInfo[];
   volumeFiles: readonly FileInfo[];
   snapshotFiles: readonly FileInfo[];
+  /** `<root>/names/…`: the snapshots' VolumeSnapshot names (a full read only). */
+  namesFiles?: readonly FileInfo[];
 }
 
 /** Which part of the root to read: all of it, or what one removal depends on. */
@@ -92,6 +97,7 @@ export async function readListings(
         snapshotSubvolumes: await subvolumes(`${layout.snapshotsDir()}/`),
         volumeFiles: await files(`${layout.volumesDir()}/`),
         snapshotFiles: await files(`${layout.snapshotsDir()}/`),
+        namesFiles: await files(`${layout.namesDir()}/`),
       };
     case "volume":
       return {
@@ -118,6 +124,20 @@ export async function readListings(
   }
 }
 
+/** The names each snapshot's files record; of several (a retried create), the last one written. */
+function namesOf(files: readonly FileInfo[]): Map<string, SnapshotNames> {
+  const out = new Map<string, { names: SnapshotNames; at: string }>();
+  for (const file of files) {
+    const base = file.name.slice(file.name.lastIndexOf("/") + 1);
+    const parsed = parseNamesFileName(base);
+    if (parsed === undefined) continue;
+    const at = base.slice(base.lastIndexOf(".") + 1).padStart(16, "0");
+    const seen = out.get(parsed.snapshotId);
+    if (seen === undefined || seen.at < at) out.set(parsed.snapshotId, { names: parsed.names, at });
+  }
+  return new Map([...out].map(([id, v]) => [id, v.names]));
+}
+
 function present<T>(item: T | null): T[] {
   return item === null ? [] : [item];
 }
@@ -125,9 +145,13 @@ function present<T>(item: T | null): T[] {
 /** Groups listings by volume id; anything whose name is not one of ours is dropped here. */
 export function buildInventory(layout: Layout, listings: Listings): RdsInventory {
   const snapshots = snapshotsOf(layout, listings.snapshotSubvolumes);
+  const names = namesOf(listings.namesFiles ?? []);
   return {
     volumes: volumesOf(layout, listings),
-    snapshots: snapshots.snapshots,
+    snapshots: snapshots.snapshots.map((s) => {
+      const recorded = names.get(s.snapshotId);
+      return recorded === undefined ? s : { ...s, names: recorded };
+    }),
     snapshotDirectories: snapshotDirectoriesOf(layout, listings.snapshotFiles, snapshots),
     strangeSnapshotSubvolumes: snapshots.strangers,
   };

@@ -56,6 +56,14 @@ export class Layout {
     return `${this.root}/deleted`;
   }
 
+  /**
+   * The VolumeSnapshot names of snapshots (`snapshot-names.ts`): empty files whose names carry
+   * them; plain files, never a subvolume.
+   */
+  namesDir(): string {
+    return `${this.root}/names`;
+  }
+
   volumeSubvolume(volumeId: string): string {
     return `${this.volumesDir()}/${volumeId}`;
   }
@@ -108,6 +116,17 @@ export class Layout {
   /** Whether a printed file path is this volume's image; `/disk` prints a leading slash, `/file` none. */
   isVolumeImage(volumeId: string, path: string): boolean {
     return path.replace(/^\/+/, "") === this.volumeImage(volumeId).replace(/^\/+/, "");
+  }
+
+  /**
+   * The pool whose layout this volume's image path is in (this one or another pool under the same
+   * root), or undefined when it is not a volume image of this driver at all.
+   */
+  poolOfVolumeImage(volumeId: string, path: string): string | undefined {
+    const parts = path.replace(/^\/+/, "").split("/");
+    const pool = parts.shift();
+    const expected = `${this.volumeSubvolume(volumeId)}/${DISK_IMAGE}`;
+    return pool !== undefined && parts.join("/") === expected ? pool : undefined;
   }
 
   /** Which snapshot image a pool path is (leading slash optional), or undefined. */

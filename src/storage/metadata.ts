@@ -50,8 +50,8 @@ export function hostTag(hostNqn: string): string {
   return createHash("sha256").update(hostNqn).digest("hex").slice(0, 12);
 }
 /** A DNS-1123 subdomain (object names) and label (namespaces), as Kubernetes validates them. */
-const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** The names when each is what Kubernetes allows; anything else is left out (they are informational). */
 export function checkedNames(names: {

@@ -5,6 +5,7 @@ import {
   type FileInfo,
   isRdsError,
   type Query,
+  type QueryResults,
   query,
   RdsError,
   SUBVOLUME_PROPLIST,
@@ -14,6 +15,7 @@ import type { Directories } from "./directories.js";
 import { ID_SPACE, type IdRange, nameRangeOf } from "./id-ranges.js";
 import type { Layout, SnapshotLocation } from "./layout.js";
 import type { StorageRds } from "./rds-port.js";
+import { namesFileName, type SnapshotNames } from "./snapshot-names.js";
 import type { Tombstone, Tombstones } from "./tombstones.js";
 
 /** Past this many images a page's sizes come from a listing of the directory, not by name. */
@@ -200,8 +202,18 @@ export class SnapshotStore {
    * snapshot, in one exec line — 1 round trip.
    */
   async markAndLocate(snapshotId: string, call: CallOptions): Promise<SnapshotSubvolume | undefined> {
-    const [named] = await this.options.tombstones.markThen(snapshotId, [this.#named(snapshotId)], call);
-    return this.#find(named, snapshotId);
+    const [named, names] = await this.options.tombstones.markThen(
+      snapshotId,
+      [this.#named(snapshotId), this.namesQuery(snapshotId)],
+      call,
+    );
+    const found = this.#find(named, snapshotId);
+    // No snapshot, yet files naming it: a create that never took it, or a delete cut short after
+    // the remove. They go now (1 more round trip, only then); with a snapshot, `delete` removes them.
+    if (found === undefined && names.length > 0) {
+      await this.rds.apply(change.removeFiles(names.map((f) => f.name)), [], call);
+    }
+    return found;
   }
 
   /**
@@ -214,7 +226,16 @@ export class SnapshotStore {
   async prepare(
     location: SnapshotLocation,
     call: CallOptions,
-    options: { countSnapshots?: boolean } = {},
+    options: {
+      countSnapshots?: boolean;
+      names?: SnapshotNames | undefined;
+      /**
+       * Look the snapshot up in every Btrfs filesystem, not only this pool's (several pools are
+       * served): the same name taken of a volume in another pool is then a conflict, not a second
+       * snapshot. The path under the root is the same in every pool.
+       */
+      anyPool?: boolean;
+    } = {},
   ): Promise<{
     found: SnapshotSubvolume | undefined;
     existing?: SnapshotRecord;
@@ -226,7 +247,7 @@ export class SnapshotStore {
     const { snapshotId, sourceVolumeId } = location;
     const fs = layout.fsLabel;
     const count = options.countSnapshots ?? true;
-    const namedQuery = this.#named(snapshotId);
+    const namedQuery = options.anyPool ? query.subvolumesNamed(snapshotId) : this.#named(snapshotId);
     const imageQuery = query.file(layout.snapshotImage(sourceVolumeId, snapshotId));
     const diskQuery = query.disk(sourceVolumeId);
     const marksQuery = tombstones.query(snapshotId);
@@ -235,11 +256,13 @@ export class SnapshotStore {
       fs,
       proplist: ["name"],
     });
+    const read = <const Q extends readonly Query<unknown>[]>(queries: Q) =>
+      this.#recordingNames(snapshotId, options.names, queries, call);
     const [named, image, disk, siblings, marked] = count
-      ? await this.rds.read([namedQuery, imageQuery, diskQuery, siblingsQuery, marksQuery], call)
-      : await this.rds
-          .read([namedQuery, imageQuery, diskQuery, marksQuery], call)
-          .then(([n, i, d, m]) => [n, i, d, [], m] as const);
+      ? await read([namedQuery, imageQuery, diskQuery, siblingsQuery, marksQuery])
+      : await read([namedQuery, imageQuery, diskQuery, marksQuery]).then(
+          ([n, i, d, m]) => [n, i, d, [], m] as const,
+        );
     const found = this.#find(named, snapshotId);
     const taken = this.#located(siblings).length;
     const existing =
@@ -248,6 +271,55 @@ export class SnapshotStore {
         : undefined;
     const marks = tombstones.parse(marked, snapshotId);
     return { found, ...(existing ? { existing } : {}), sourceExists: disk !== null, taken, marks };
+  }
+
+  /**
+   * Sends `queries`, after writing the file that records the snapshot's VolumeSnapshot names when
+   * there are any, in the same exec line (`snapshot-names.ts`) — 1 round trip, as the reads alone.
+   * Written before the snapshot is taken, so a snapshot never exists without it; a file left by a
+   * create that then failed names a snapshot that is not there, which nothing reads as one. The
+   * first file ever also makes `<root>/names` (2 more); a full pool skips it (logged).
+   */
+  async #recordingNames<const Q extends readonly Query<unknown>[]>(
+    snapshotId: string,
+    names: SnapshotNames | undefined,
+    queries: Q,
+    call: CallOptions,
+  ): Promise<QueryResults<Q>> {
+    const { layout, directories, logger } = this.options;
+    const file = names === undefined ? undefined : namesFileName(snapshotId, names, Date.now());
+    if (file === undefined) return this.rds.read(queries, call);
+    const write = async () => {
+      const [, ...results] = await this.rds.apply(
+        change.addFile(layout.inPool(`${layout.namesDir()}/${file}`)),
+        queries,
+        call,
+      );
+      return results as QueryResults<Q>;
+    };
+    try {
+      try {
+        return await write();
+      } catch (err) {
+        if (!isRdsError(err, "not-found") || !(await directories.ensureNames(call))) throw err;
+        return await write();
+      }
+    } catch (err) {
+      if (!isRdsError(err, "no-space")) throw err;
+      logger.warn(
+        { snapshotId, err: err.message },
+        "pool full: the VolumeSnapshot's name is not recorded on the RDS",
+      );
+      return this.rds.read(queries, call);
+    }
+  }
+
+  /** The files recording a snapshot's VolumeSnapshot names (all snapshots' without an id). */
+  namesQuery(snapshotId?: string): Query<FileInfo[]> {
+    const { layout } = this.options;
+    return query.files({
+      namePrefix: layout.inPool(`${layout.namesDir()}/${snapshotId === undefined ? "" : `${snapshotId}_`}`),
+    });
   }
 
   /** The full record of a located snapshot: adds the image size — 1 round trip. */
@@ -379,12 +451,15 @@ export class SnapshotStore {
     // The remove and whether the source volume still exists: 1 round trip, whatever the number of
     // snapshots. While the volume exists its directory stays, so the snapshots left in it are only
     // read when it is gone (rare: the last snapshots of a deleted volume) — 1 more, and 1 to prune.
-    const [, volume] = await this.rds.apply(
+    // With it, the files recording its VolumeSnapshot names (snapshot-names.ts).
+    const [, volume, names] = await this.rds.apply(
       change.removeSubvolume(target, { fs: layout.fsLabel }),
-      [directories.volumeQuery(located.sourceVolumeId)],
+      [directories.volumeQuery(located.sourceVolumeId), this.namesQuery(located.snapshotId)],
       call,
     );
     if (volume === null) await directories.pruneVolumeSnapshots(located.sourceVolumeId, call);
+    // 1 more round trip, only for a snapshot whose names were recorded.
+    if (names.length > 0) await this.rds.apply(change.removeFiles(names.map((f) => f.name)), [], call);
   }
 
   #named(snapshotId: string): Query<SubvolumeInfo[]> {

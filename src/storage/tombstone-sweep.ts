@@ -25,6 +25,11 @@ export interface SweepLocks {
 export interface TombstoneSweepOptions {
   storage: Storage;
   locks: SweepLocks;
+  /**
+   * The CSI lock key of a RouterOS id in this storage's pool (the id handed out, `pools.ts`);
+   * default the id itself, as in the default pool.
+   */
+  lockKeyOf?: (id: string) => string;
   /** How long after a mark is first seen a late command can still arrive; then the mark is dropped. */
   windowMs: number;
   logger: Logger;
@@ -81,15 +86,16 @@ export class TombstoneSweep {
     await storage.tombstones.clear(quiet, this.#call());
     report.dropped += quiet.length;
 
+    const lockKeyOf = this.options.lockKeyOf ?? ((id: string) => id);
     for (const id of present) {
       if (this.#cancel.signal.aborted) break;
       // Checked and taken in the same tick, so no CSI call can slip in between.
-      if (locks.isBusy(id)) {
+      if (locks.isBusy(lockKeyOf(id))) {
         report.busy.push(id);
         continue;
       }
       try {
-        await locks.withLock(id, async () => {
+        await locks.withLock(lockKeyOf(id), async () => {
           const call = this.#call();
           // Read again under the lock: a create may have cleared them since the listing.
           const fresh = await storage.tombstones.of(id, call);

@@ -417,6 +417,13 @@ export class VolumeStore {
   /** A `/disk` item named like our volume but pointing elsewhere is not ours to change. */
   #checkOwned(volumeId: string, disk: DiskInfo): void {
     const { layout } = this.options;
+    const other = disk.filePath === null ? undefined : layout.poolOfVolumeImage(volumeId, disk.filePath);
+    if (other !== undefined && other !== layout.pool) {
+      // The same name made in another pool of this driver: a conflict, not a stranger's disk.
+      throw new RdsError("already-exists", `volume ${volumeId} is in pool ${other}, not ${layout.pool}`, {
+        retryable: false,
+      });
+    }
     if (disk.filePath === null || !layout.isVolumeImage(volumeId, disk.filePath)) {
       const expected = layout.volumeImage(volumeId);
       throw new Error(

@@ -15,8 +15,8 @@ import { createSnapshotRequest, createVolumeRequest, ROOT, snapshotSource, useHa
 const MiB = 1024n * 1024n;
 const SIZE = 8n * MiB;
 /** The client's per-command timeout here, and how much later the held command runs. */
-const TIMEOUT_MS = 1500;
-const LATE_MS = 4000;
+const TIMEOUT_MS = 4000;
+const LATE_MS = 12_000;
 
 const h = useHarness({ commandTimeoutMs: TIMEOUT_MS });
 

@@ -560,3 +560,40 @@ describe("values.schema.json", () => {
     expect(renderChartError({ set: [setting] })).toContain(message);
   });
 });
+
+describe("pools", () => {
+  it("pass rds.extraPools to the controller and give each extra StorageClass its pool", () => {
+    const objs = render({
+      set: [
+        "rds.extraPools[0].name=fast",
+        "rds.extraPools[1].name=archive",
+        "rds.extraPools[1].fsLabel=archive-fs",
+        "extraStorageClasses[0].name=rds-fast",
+        "extraStorageClasses[0].pool=fast",
+        "extraStorageClasses[1].name=rds-archive",
+        "extraStorageClasses[1].pool=archive",
+        "extraStorageClasses[1].reclaimPolicy=Retain",
+        "storageClass.fsType=xfs",
+      ],
+    });
+    expect(env(container(controllerOf(objs), "rds-csi"), "RDS_POOLS")?.value).toBe("fast,archive:archive-fs");
+    const classes = objs.filter((o) => o.kind === "StorageClass");
+    expect(classes.map((c) => c.metadata.name)).toEqual(["rds-nvme", "rds-fast", "rds-archive"]);
+    const [main, fast, archive] = classes as [K8sObject, K8sObject, K8sObject];
+    // The chart's class names no pool (the default one); the extra ones inherit its other values.
+    expect(main.parameters).toEqual({ "csi.storage.k8s.io/fstype": "xfs" });
+    expect(fast.parameters).toEqual({ "csi.storage.k8s.io/fstype": "xfs", pool: "fast" });
+    expect(fast.reclaimPolicy).toBe("Delete");
+    expect(archive.parameters).toEqual({ "csi.storage.k8s.io/fstype": "xfs", pool: "archive" });
+    expect(archive.reclaimPolicy).toBe("Retain");
+    expect(fast.metadata.annotations).toBeUndefined();
+  });
+
+  it("leave RDS_POOLS out by default, and refuse a pool name RouterOS could not have", () => {
+    expect(env(container(controllerOf(defaults), "rds-csi"), "RDS_POOLS")).toBeUndefined();
+    expect(renderChartError({ set: ["rds.extraPools[0].name=bad pool"] })).toContain("extraPools");
+    expect(
+      renderChartError({ set: ["extraStorageClasses[0].name=x", "extraStorageClasses[0].pool=a:b"] }),
+    ).toContain("pool");
+  });
+});

@@ -124,6 +124,13 @@ export interface StartSimOptions {
   size?: string;
   routerosVersion?: string;
   pool?: string;
+  /** More pools, `name:size` (`--extra-pool`); each takes one more loop device. */
+  extraPools?: string[];
+}
+
+/** The data directory of each pool: the first pool's, then `pools/<name>` of each extra one. */
+function poolDirs(dataDir: string, extraPools: readonly string[] = []): string[] {
+  return [dataDir, ...extraPools.map((e) => path.join(dataDir, "pools", e.split(":")[0] as string))];
 }
 
 async function controlRequest(
@@ -187,19 +194,25 @@ function attachedLoops(imagePath: string): string[] {
 }
 
 /** Last-resort cleanup, synchronous so it can run from a process `exit` handler. */
-function forceCleanup(child: ChildProcess | undefined, dataDir: string, removeDir: boolean): void {
+function forceCleanup(
+  child: ChildProcess | undefined,
+  dataDir: string,
+  removeDir: boolean,
+  extraPools: readonly string[] = [],
+): void {
   if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  const mnt = path.join(dataDir, "mnt");
-  try {
-    if (isMounted(mnt)) execFileSync("umount", ["-l", mnt]);
-  } catch {
-    // best effort: the process is exiting
-  }
-  try {
-    for (const device of attachedLoops(path.join(dataDir, "pool.img")))
-      execFileSync("losetup", ["-d", device]);
-  } catch {
-    // best effort
+  for (const dir of poolDirs(dataDir, extraPools)) {
+    const mnt = path.join(dir, "mnt");
+    try {
+      if (isMounted(mnt)) execFileSync("umount", ["-l", mnt]);
+    } catch {
+      // best effort: the process is exiting
+    }
+    try {
+      for (const device of attachedLoops(path.join(dir, "pool.img"))) execFileSync("losetup", ["-d", device]);
+    } catch {
+      // best effort
+    }
   }
   if (removeDir) rmSync(path.dirname(dataDir), { recursive: true, force: true });
 }
@@ -277,21 +290,23 @@ async function launchOn(args: readonly string[], port: number): Promise<Running>
 }
 
 /** SIGTERM, wait for exit, then verify the pool is unmounted and its loop device detached. */
-async function halt(running: Running, dataDir: string): Promise<void> {
+async function halt(running: Running, dataDir: string, extraPools: readonly string[] = []): Promise<void> {
   const { child } = running;
   child.kill("SIGTERM");
   if (!(await waitForExit(child, STOP_TIMEOUT_MS))) {
-    forceCleanup(child, dataDir, false);
+    forceCleanup(child, dataDir, false, extraPools);
     throw new Error(`sim did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM: ${running.stderr()}`);
   }
-  const mnt = path.join(dataDir, "mnt");
-  const leftovers = [
-    ...(isMounted(mnt) ? [`${mnt} still mounted`] : []),
-    ...attachedLoops(path.join(dataDir, "pool.img")).map((d) => `${d} still attached`),
-  ];
+  const leftovers = poolDirs(dataDir, extraPools).flatMap((dir) => {
+    const mnt = path.join(dir, "mnt");
+    return [
+      ...(isMounted(mnt) ? [`${mnt} still mounted`] : []),
+      ...attachedLoops(path.join(dir, "pool.img")).map((d) => `${d} still attached`),
+    ];
+  });
   if (child.exitCode !== 0) leftovers.push(`exit code ${child.exitCode}: ${running.stderr()}`);
   if (leftovers.length > 0) {
-    forceCleanup(undefined, dataDir, false);
+    forceCleanup(undefined, dataDir, false, extraPools);
     throw new Error(`sim did not clean up: ${leftovers.join("; ")}`);
   }
 }
@@ -319,6 +334,7 @@ function prepareFiles(opts: StartSimOptions, pool: string): FixtureFiles {
   // A test process that dies (a crashed worker, a timeout) must not leave the pool mounted.
   args.push("--stop-with-parent");
   args.push("--size", opts.size ?? "2G", "--pool", pool);
+  for (const extra of opts.extraPools ?? []) args.push("--extra-pool", extra);
   if (opts.routerosVersion) args.push("--routeros-version", opts.routerosVersion);
   // Under the settings matrix its combination is the base; the test's own settings win.
   const settings = { ...matrixSettings(), ...(opts.settings ?? {}) };
@@ -343,7 +359,8 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimFixture> 
   const files = prepareFiles(opts, pool);
   const { dataDir } = files;
   let running: Running | undefined;
-  const safetyNet = () => forceCleanup(running?.child, dataDir, true);
+  const extras = opts.extraPools ?? [];
+  const safetyNet = () => forceCleanup(running?.child, dataDir, true, extras);
   process.on("exit", safetyNet);
   const control = makeControl(path.join(dataDir, "control.sock"));
 
@@ -369,14 +386,14 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimFixture> 
     control,
     stop: async () => {
       try {
-        if (running) await halt(running, dataDir);
+        if (running) await halt(running, dataDir, extras);
       } finally {
         process.off("exit", safetyNet);
-        forceCleanup(running?.child, dataDir, true);
+        forceCleanup(running?.child, dataDir, true, extras);
       }
     },
     restart: async () => {
-      if (running) await halt(running, dataDir);
+      if (running) await halt(running, dataDir, extras);
       await boot(fixture.port);
     },
   };
@@ -385,7 +402,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimFixture> 
     await boot(0);
   } catch (e) {
     process.off("exit", safetyNet);
-    forceCleanup(running?.child, dataDir, true);
+    forceCleanup(running?.child, dataDir, true, extras);
     throw e;
   }
   return fixture;

@@ -90,11 +90,12 @@ describe("metrics and health endpoints", () => {
     let body = "";
     for (let i = 0; i < 40; i++) {
       body = (await get("/metrics")).body;
-      if (/^rds_csi_pool_free_bytes [1-9]/m.test(body)) break;
+      if (/^rds_csi_pool_free_bytes\{pool="raid1"\} [1-9]/m.test(body)) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    expect(body).toMatch(/^rds_csi_pool_free_bytes [1-9]\d+/m);
-    expect(sample(body, "rds_csi_managed_objects", { type: "snapshot" })).toBe(0);
+    // One series per served pool, named by the pool (the emulator's default pool is raid1).
+    expect(body).toMatch(/^rds_csi_pool_free_bytes\{pool="raid1"\} [1-9]\d+/m);
+    expect(sample(body, "rds_csi_managed_objects", { type: "snapshot", pool: "raid1" })).toBe(0);
   });
 
   it("says not ready, with the reason, while the RDS cannot be reached", async () => {

@@ -372,4 +372,25 @@ describe("volume stats", () => {
     await unpublish(v);
     await unstage(v);
   });
+
+  it("stages a volume of another emulator pool (<data dir>/pools/<name>/mnt), and nothing else there", async () => {
+    const poolsDir = join(dirname(h.pool), "pools", "fast");
+    const dir = join(poolsDir, "mnt", "vols", "pvc-fast");
+    await mkdir(dir, { recursive: true });
+    const v = await volume("fast", 128n * MiB);
+    const file = join(dir, "disk.img");
+    await copyFile(v.file, file);
+    const fast = { ...v, id: "fast:pvc-fast", file };
+    await h.call("NodeStageVolume", stageReq(fast));
+    await h.call("NodeUnstageVolume", unstageReq(fast));
+    // The pool's own image beside its mount point is not a volume.
+    const image = join(poolsDir, "pool.img");
+    await copyFile(v.file, image);
+    expect(await h.codeOf("NodeStageVolume", stageReq({ ...fast, file: image }))).toBe(
+      status.INVALID_ARGUMENT,
+    );
+    expect(
+      await h.codeOf("NodeStageVolume", stageReq({ ...fast, file: join(poolsDir, "mnt", "..", "pool.img") })),
+    ).toBe(status.INVALID_ARGUMENT);
+  });
 });

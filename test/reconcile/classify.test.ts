@@ -71,6 +71,7 @@ function listings(...parts: Array<Partial<Listings>>): Listings {
     snapshotSubvolumes: all((p) => p.snapshotSubvolumes),
     volumeFiles: all((p) => p.volumeFiles),
     snapshotFiles: all((p) => p.snapshotFiles),
+    namesFiles: all((p) => p.namesFiles),
   };
 }
 
@@ -162,5 +163,20 @@ describe("classify", () => {
     const after = classify(layout, buildInventory(layout, replaced), live()).candidates[0];
     expect(after?.type).toBe(before?.type);
     expect(after?.fingerprint).not.toBe(before?.fingerprint);
+  });
+
+  it("names the VolumeSnapshot an orphaned snapshot was taken for, from the last names file written", () => {
+    const withNames = listings(volume(V), snapshotOfV, {
+      namesFiles: [
+        file(`raid1/rds-csi/names/${S}_shop_nightly_snapcontent-a.1700000000000`, "file"),
+        file(`raid1/rds-csi/names/${S}_shop_nightly.2_snapcontent-b.1700000000500`, "file"),
+        file(`raid1/rds-csi/names/not-a-names-file`, "file"),
+      ],
+    });
+    const [candidate] = classify(layout, buildInventory(layout, withNames), live([V])).candidates;
+    expect(candidate?.type).toBe("orphaned-snapshot");
+    expect(candidate?.madeFor).toBe("VolumeSnapshot shop/nightly.2 (content snapcontent-b)");
+    const without = classify(layout, buildInventory(layout, listings(volume(V), snapshotOfV)), live([V]));
+    expect(without.candidates[0]?.madeFor).toBeUndefined();
   });
 });

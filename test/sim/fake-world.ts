@@ -67,18 +67,20 @@ export function fakeWorld(
     list: async () => opts.subvolumes ?? [],
     invalidate() {},
   } as unknown as Btrfs;
+  const view = {
+    name: pool,
+    label: pool,
+    uuid: "40437dbc-2318-45dc-817b-b3bb95cf48ab",
+    mountPath: "/nonexistent-sim-pool",
+    loopDevice: "/dev/loop-none",
+    capacity: async () => ({ size: 16003143565312n, free: 14789895307264n }),
+  };
   const world: SimWorld = {
-    pool: {
-      name: pool,
-      label: pool,
-      uuid: "40437dbc-2318-45dc-817b-b3bb95cf48ab",
-      mountPath: "/nonexistent-sim-pool",
-      loopDevice: "/dev/loop-none",
-      capacity: async () => ({ size: 16003143565312n, free: 14789895307264n }),
-    },
+    pool: view,
     btrfs,
+    pools: [{ view, btrfs }],
     state,
-    paths: new PathMapper(pool, "/nonexistent-sim-pool"),
+    paths: new PathMapper([view]),
     startedAt: new Date(),
     ssh: { port: 2222, authorizedKeysFile: "/nonexistent-sim-keys", hostKeyType: "rsa" },
     settings: () => settings,

@@ -117,6 +117,22 @@ describe("driver configuration", () => {
     );
   });
 
+  it("reads the extra pools, name or name:fs-label, and refuses bad, repeated or default ones", () => {
+    expect(validateConfig(controllerSchema, parse(pinned)).rdsPools).toEqual([]);
+    const c = validateConfig(controllerSchema, parse(pinned, { RDS_POOLS: "fast, archive:archive-fs" }));
+    expect(c.rdsPools).toEqual([
+      { pool: "fast", fsLabel: "fast" },
+      { pool: "archive", fsLabel: "archive-fs" },
+    ]);
+    expect(() => checkControllerConfig(c)).not.toThrow();
+    expect(() => validateConfig(controllerSchema, parse([...pinned, "--rds-pools", "a b"]))).toThrow(
+      /--rds-pools/,
+    );
+    expect(() => validateConfig(controllerSchema, parse([...pinned, "--rds-pools", "a,a"]))).toThrow(/twice/);
+    const again = validateConfig(controllerSchema, parse([...pinned, "--rds-pools", "raid1"]));
+    expect(() => checkControllerConfig(again)).toThrow(/default pool raid1/);
+  });
+
   it("gives the controller the nodes' attach limit, from the same flag or variable", () => {
     expect(validateConfig(controllerSchema, parse(pinned)).maxVolumesPerNode).toBe(0);
     expect(

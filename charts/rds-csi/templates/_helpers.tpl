@@ -213,3 +213,12 @@ readOnlyRootFilesystem: true
 capabilities:
   drop: ["ALL"]
 {{- end }}
+
+{{/* rds.extraPools as --rds-pools takes them: name or name:fsLabel, comma-separated. */}}
+{{- define "rds-csi.extraPools" -}}
+{{- $out := list -}}
+{{- range . -}}
+{{- $out = append $out (ternary (printf "%s:%s" .name .fsLabel) .name (not (empty .fsLabel))) -}}
+{{- end -}}
+{{- join "," $out -}}
+{{- end -}}

@@ -1,5 +1,4 @@
-import { isVolumeId } from "../../storage/index.js";
-import { CsiError, notFound } from "../errors.js";
+import { CsiError, invalidArgument, notFound } from "../errors.js";
 import type { RequestContext } from "../pipeline.js";
 import type {
   ControllerCapabilityType,
@@ -8,8 +7,8 @@ import type {
   ValidateVolumeCapabilitiesRequest,
   ValidateVolumeCapabilitiesResponse,
 } from "../types.js";
-import { type Controller, callOf } from "./context.js";
-import { capabilitiesVerdict, checkParameters, requireId } from "./validate.js";
+import { type Controller, callOf, volumeOf } from "./context.js";
+import { capabilitiesVerdict, checkParameters, POOL_PARAMETER, requireId } from "./validate.js";
 
 /** ControllerGetCapabilities and ValidateVolumeCapabilities: what this controller can do. */
 
@@ -40,10 +39,20 @@ export async function validateVolumeCapabilities(
 ): Promise<Outgoing<ValidateVolumeCapabilitiesResponse>> {
   const volumeId = requireId(req.volume_id, "volume_id");
   const verdict = capabilitiesVerdict(req.volume_capabilities);
-  if (!isVolumeId(volumeId) || (await c.storage.volumes.find(volumeId, callOf(ctx))) === undefined) {
+  const target = volumeOf(c, volumeId);
+  if (
+    target === undefined ||
+    (await target.pool.storage.volumes.find(target.id, callOf(ctx))) === undefined
+  ) {
     throw notFound(`volume ${volumeId} does not exist`);
   }
-  const parameterProblem = problemOf(() => checkParameters(req.parameters, "StorageClass"));
+  const parameterProblem = problemOf(() => {
+    checkParameters(req.parameters, "StorageClass", [POOL_PARAMETER]);
+    const pool = req.parameters[POOL_PARAMETER];
+    if (pool !== undefined && pool !== target.pool.name) {
+      throw invalidArgument(`volume ${volumeId} is in pool ${target.pool.name}, not ${pool}`);
+    }
+  });
   const message = verdict ?? parameterProblem;
   if (message !== undefined) return { confirmed: null, message };
   return {

@@ -1,8 +1,8 @@
-import { isVolumeId, VolumeInUseError } from "../../storage/index.js";
+import { VolumeInUseError } from "../../storage/index.js";
 import { failedPrecondition, invalidArgument, notFound, outOfRange } from "../errors.js";
 import type { RequestContext } from "../pipeline.js";
 import type { ControllerExpandVolumeRequest, ControllerExpandVolumeResponse, Outgoing } from "../types.js";
-import { type Controller, callOf } from "./context.js";
+import { type Controller, callOf, volumeOf } from "./context.js";
 import { expandedSize } from "./sizes.js";
 import { requireId, requireRange, requireSupportedCapabilities } from "./validate.js";
 
@@ -19,10 +19,12 @@ export async function controllerExpandVolume(
   if (req.capacity_range === null) throw invalidArgument("capacity_range is required");
   const range = requireRange(req.capacity_range);
   if (req.volume_capability !== null) requireSupportedCapabilities([req.volume_capability]);
-  if (!isVolumeId(volumeId)) throw notFound(`volume ${volumeId} does not exist`);
-  return c.locks.withLock(volumeId, async () => {
+  const target = volumeOf(c, volumeId);
+  if (target === undefined) throw notFound(`volume ${volumeId} does not exist`);
+  const { volumes } = target.pool.storage;
+  return c.locks.withLock(target.pool.csiId(target.id), async () => {
     const call = callOf(ctx);
-    const volume = await c.storage.volumes.find(volumeId, call);
+    const volume = await volumes.find(target.id, call);
     if (volume === undefined) throw notFound(`volume ${volumeId} does not exist`);
     const choice = expandedSize(range, volume.sizeBytes);
     if (!choice.ok) {
@@ -30,7 +32,7 @@ export async function controllerExpandVolume(
     }
     const grown =
       choice.bytes > volume.sizeBytes
-        ? await c.storage.volumes.grow(volumeId, choice.bytes, call).catch((err: unknown) => {
+        ? await volumes.grow(target.id, choice.bytes, call).catch((err: unknown) => {
             // The CSI answer for a published volume the plugin cannot grow online.
             throw err instanceof VolumeInUseError ? failedPrecondition(err.message) : err;
           })

@@ -3,8 +3,7 @@ import {
   ID_SPACE,
   type IdRange,
   idPosition,
-  isSnapshotId,
-  isVolumeId,
+  type PoolStorage,
   rangeWidthFor,
   type SnapshotRecord,
   type SnapshotSubvolume,
@@ -27,7 +26,9 @@ const FIRST_GUESS = ID_SPACE / 16;
  * (id-ranges.ts; sized by how many snapshots the walk counted, which the token carries), and reads
  * on when the slice held fewer. The line that sizes a page's images also reads the next page's slice,
  * kept for a few seconds (walk-cache.ts), so a later page of a walk costs 1 round trip. A filter
- * naming nothing of ours is an empty answer, not an error.
+ * naming nothing of ours is an empty answer, not an error. With several pools (--rds-pools) a page
+ * reads every pool's listing and pages over the merged ids (`acrossPools`): the id-space slices
+ * cover one pool's hashes, not ids that start with a pool's name.
  */
 export async function listSnapshots(
   c: Controller,
@@ -44,28 +45,73 @@ export async function listSnapshots(
   const call = callOf(ctx);
   const { snapshot_id: snapshotId, source_volume_id: sourceVolumeId } = req;
   const empty = { entries: [], next_token: "" };
-  if (snapshotId !== "" && !isSnapshotId(snapshotId)) return empty;
-  if (sourceVolumeId !== "" && !isVolumeId(sourceVolumeId)) return empty;
-  const filter = sourceVolumeId === "" ? {} : { sourceVolumeId };
-  if (snapshotId !== "") {
-    const found = await c.storage.snapshots.locate(snapshotId, call);
-    const matches = found !== undefined && (sourceVolumeId === "" || found.sourceVolumeId === sourceVolumeId);
+  const snapshot = snapshotId === "" ? undefined : c.pools.resolveSnapshot(snapshotId);
+  const volume = sourceVolumeId === "" ? undefined : c.pools.resolveVolume(sourceVolumeId);
+  // An id that is none of ours, or of a pool this controller does not serve, lists nothing.
+  if (snapshot !== undefined && snapshot.kind !== "ours") return empty;
+  if (volume !== undefined && volume.kind !== "ours") return empty;
+  const filter = volume === undefined ? {} : { sourceVolumeId: volume.id };
+  if (snapshot !== undefined) {
+    const { pool } = snapshot;
+    if (volume !== undefined && volume.pool !== pool) return empty;
+    const found = await pool.storage.snapshots.locate(snapshot.id, call);
+    const matches = found !== undefined && (volume === undefined || found.sourceVolumeId === volume.id);
     if (!matches) return empty;
-    const page = pageOf([found], (s) => s.snapshotId, token?.afterId, req.max_entries);
-    return answer(await c.storage.snapshots.describeAll(page.items, call), page.nextToken);
+    const page = pageOf([found], (s) => pool.csiId(s.snapshotId), token?.afterId, req.max_entries);
+    return answer(pool, await pool.storage.snapshots.describeAll(page.items, call), page.nextToken);
   }
+  if (volume === undefined && c.pools.all().length > 1) return acrossPools(c, token, req.max_entries, call);
+  // One pool holds every snapshot asked for: the default one, or the source volume's.
+  const pool = volume === undefined ? c.pools.default : volume.pool;
   if (req.max_entries === 0) {
     // Everything in one answer: the whole table is what was asked for.
-    const all = await c.storage.snapshots.list(filter, call);
+    const all = await pool.storage.snapshots.list(filter, call);
     if (token === undefined) c.walks.setTotal(walkKey(req), all.length);
-    const page = pageOf(all, (s) => s.snapshotId, token?.afterId, 0);
-    return answer(await c.storage.snapshots.describeAll(page.items, call), "");
+    const page = pageOf(all, (s) => pool.csiId(s.snapshotId), token?.afterId, 0);
+    return answer(pool, await pool.storage.snapshots.describeAll(page.items, call), "");
   }
-  return pageOfWalk(c, walkKey(req), filter, token, req.max_entries, call);
+  return pageOfWalk(c, pool, walkKey(req), filter, token, req.max_entries, call);
 }
 
-function answer(records: readonly SnapshotRecord[], nextToken: string): Outgoing<ListSnapshotsResponse> {
-  return { entries: records.map((s) => ({ snapshot: snapshotMessage(s) })), next_token: nextToken };
+function answer(
+  pool: PoolStorage,
+  records: readonly SnapshotRecord[],
+  nextToken: string,
+): Outgoing<ListSnapshotsResponse> {
+  return { entries: records.map((s) => ({ snapshot: snapshotMessage(pool, s) })), next_token: nextToken };
+}
+
+/**
+ * Every pool's snapshots, merged in the order of the ids handed out: one listing per pool, side by
+ * side, and the page's image sizes per pool (1 round trip each, side by side).
+ */
+async function acrossPools(
+  c: Controller,
+  token: ListToken | undefined,
+  max: number,
+  call: CallOptions,
+): Promise<Outgoing<ListSnapshotsResponse>> {
+  const lists = await Promise.all(
+    c.pools.all().map(async (pool) => ({ pool, snapshots: await pool.storage.snapshots.list({}, call) })),
+  );
+  const merged = lists
+    .flatMap(({ pool, snapshots }) =>
+      snapshots.map((s) => ({ pool, located: s, id: pool.csiId(s.snapshotId) })),
+    )
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const page = pageOf(merged, (s) => s.id, token?.afterId, max);
+  const described = await Promise.all(
+    lists.map(async ({ pool }) => {
+      const mine = page.items.filter((l) => l.pool === pool).map((l) => l.located);
+      const records = await pool.storage.snapshots.describeAll(mine, call);
+      return new Map(records.map((r) => [pool.csiId(r.snapshotId), snapshotMessage(pool, r)]));
+    }),
+  );
+  const entries = page.items.flatMap((l) => {
+    const snapshot = described.map((d) => d.get(l.id)).find((m) => m !== undefined);
+    return snapshot === undefined ? [] : [{ snapshot }];
+  });
+  return { entries, next_token: page.nextToken };
 }
 
 /** The walk a request continues: all snapshots, or one volume's. */
@@ -76,13 +122,38 @@ function walkKey(req: ListSnapshotsRequest): string {
 /** One page of at most `max` snapshots after the token, reading only the slices of the id space it needs. */
 async function pageOfWalk(
   c: Controller,
+  pool: PoolStorage,
   key: string,
   filter: { sourceVolumeId?: string },
   token: ListToken | undefined,
   max: number,
   call: CallOptions,
 ): Promise<Outgoing<ListSnapshotsResponse>> {
-  const { snapshots } = c.storage;
+  // Walked by RouterOS ids: a pool's own ids share its prefix, so their order is the same.
+  const after = token === undefined ? undefined : c.pools.resolveSnapshot(token.afterId);
+  const afterId = after?.kind === "ours" && after.pool === pool ? after.id : undefined;
+  if (after !== undefined && afterId === undefined) return { entries: [], next_token: "" };
+  return walkPool(
+    c,
+    pool,
+    key,
+    filter,
+    token === undefined ? undefined : { ...token, afterId: afterId as string },
+    max,
+    call,
+  );
+}
+
+async function walkPool(
+  c: Controller,
+  pool: PoolStorage,
+  key: string,
+  filter: { sourceVolumeId?: string },
+  token: ListToken | undefined,
+  max: number,
+  call: CallOptions,
+): Promise<Outgoing<ListSnapshotsResponse>> {
+  const { snapshots } = pool.storage;
   const after = token?.afterId;
   const start = after === undefined ? 0 : idPosition(after);
   const kept = after === undefined ? undefined : c.walks.get(key, start);
@@ -119,17 +190,17 @@ async function pageOfWalk(
   const rest = candidates.slice(max);
   const last = page.at(-1);
   const more = rest.length > 0 || through < ID_SPACE - 1;
-  const nextToken = more && last !== undefined ? encodeListToken(last.snapshotId, total) : "";
+  const nextToken = more && last !== undefined ? encodeListToken(pool.csiId(last.snapshotId), total) : "";
   if (nextToken === "" || last === undefined) {
     c.walks.delete(key);
     const records = await snapshots.describeAll(page, call, { dropMissing: fromKept });
-    return answer(records, "");
+    return answer(pool, records, "");
   }
   // The next page's slice travels with this page's image sizes, unless what is read already holds it.
   const from = idPosition(last.snapshotId);
   if (rest.length >= max || through >= ID_SPACE - 1) {
     c.walks.put(key, { items: rest, from, through });
-    return answer(await snapshots.describeAll(page, call, { dropMissing: fromKept }), nextToken);
+    return answer(pool, await snapshots.describeAll(page, call, { dropMissing: fromKept }), nextToken);
   }
   const next = slice(
     through + 1,
@@ -137,7 +208,7 @@ async function pageOfWalk(
   );
   const described = await snapshots.describeThenList(page, filter, next, call, { dropMissing: fromKept });
   c.walks.put(key, { items: [...rest, ...described.next], from, through: next.to });
-  return answer(described.records, nextToken);
+  return answer(pool, described.records, nextToken);
 }
 
 /** `width` positions from `from`, cut at the end of the id space. */

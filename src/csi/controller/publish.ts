@@ -1,4 +1,4 @@
-import { allowedHosts, describeExport, hostTag, isVolumeId, type VolumeRecord } from "../../storage/index.js";
+import { allowedHosts, describeExport, hostTag, type VolumeRecord } from "../../storage/index.js";
 import {
   alreadyExists,
   failedPrecondition,
@@ -17,7 +17,7 @@ import type {
   Outgoing,
   VolumeCapability,
 } from "../types.js";
-import { type Controller, callOf } from "./context.js";
+import { type Controller, callOf, volumeOf } from "./context.js";
 import { isSharedBlock, requireId, requireSupportedCapabilities } from "./validate.js";
 
 /**
@@ -40,13 +40,15 @@ export async function controllerPublishVolume(
   const nodeId = requireId(req.node_id, "node_id");
   const capability = requireCapability(req.volume_capability);
   const node = parseNodeId(nodeId);
-  if (!isVolumeId(volumeId)) throw notFound(`volume ${volumeId} does not exist`);
+  const target = volumeOf(c, volumeId);
+  if (target === undefined) throw notFound(`volume ${volumeId} does not exist`);
   if (node === undefined) {
     throw notFound(`node ${nodeId} is not known to this driver (a node id is "<node name>/<host NQN>")`);
   }
-  return c.locks.withLock(volumeId, async () => {
+  const { volumes } = target.pool.storage;
+  return c.locks.withLock(target.pool.csiId(target.id), async () => {
     const call = callOf(ctx);
-    const volume = await c.storage.volumes.find(volumeId, call);
+    const volume = await volumes.find(target.id, call);
     if (volume === undefined) throw notFound(`volume ${volumeId} does not exist`);
     const readOnly = req.readonly;
     const context = { publish_context: readOnly ? { [PUBLISH_READ_ONLY]: "true" } : {} };
@@ -64,10 +66,10 @@ export async function controllerPublishVolume(
     const keep = hostsToKeep(c, volume, capability, nodeId);
     // Under the node's lock too, so two publishes to one node cannot both take its last slot.
     return c.locks.withLock(`node:${node.hostNqn}`, async () => {
-      await requireAttachSlot(c, volumeId, node, nodeId, ctx);
+      await requireAttachSlot(c, target.id, node, nodeId, ctx);
       const readOnlyHosts = [...keep.filter((h) => volume.readOnlyHosts.includes(hostTag(h)))];
       if (readOnly) readOnlyHosts.push(node.hostNqn);
-      await c.storage.volumes.setAllowedHosts(volume, [...keep, node.hostNqn], call, readOnlyHosts);
+      await volumes.setAllowedHosts(volume, [...keep, node.hostNqn], call, readOnlyHosts);
       ctx.log.info(
         {
           volumeId,
@@ -111,19 +113,21 @@ export async function controllerUnpublishVolume(
 ): Promise<Outgoing<ControllerUnpublishVolumeResponse>> {
   const volumeId = requireId(req.volume_id, "volume_id");
   // Nothing of ours, or a node that could never have been allowed: nothing to revoke.
-  if (!isVolumeId(volumeId)) return {};
+  const target = volumeOf(c, volumeId);
+  if (target === undefined) return {};
   const node = req.node_id === "" ? undefined : parseNodeId(req.node_id);
   if (req.node_id !== "" && node === undefined) return {};
-  return c.locks.withLock(volumeId, async () => {
+  const { volumes } = target.pool.storage;
+  return c.locks.withLock(target.pool.csiId(target.id), async () => {
     const call = callOf(ctx);
-    const volume = await c.storage.volumes.find(volumeId, call);
+    const volume = await volumes.find(target.id, call);
     if (volume === undefined) return {};
     // An empty node_id unpublishes from every node (CSI spec), which is also how a volume made
     // before export fencing, exported to every host, is fenced.
     // One node's unpublish of a volume never published through this driver leaves it as it is.
     if (volume.export.kind === "everyone" && node !== undefined) return {};
     const keep = node === undefined ? [] : allowedHosts(volume.export).filter((h) => h !== node.hostNqn);
-    await c.storage.volumes.setAllowedHosts(volume, keep, call);
+    await volumes.setAllowedHosts(volume, keep, call);
     ctx.log.info({ volumeId, node: node?.nodeName ?? "(all)", remaining: keep.length }, "volume unpublished");
     return {};
   });

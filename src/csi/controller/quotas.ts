@@ -1,4 +1,4 @@
-import type { CallOptions } from "../../storage/index.js";
+import type { CallOptions, Storage } from "../../storage/index.js";
 import { invalidArgument, resourceExhausted } from "../errors.js";
 import type { StringMap } from "../types.js";
 import type { Controller } from "./context.js";
@@ -72,12 +72,16 @@ export function perVolumeLimit(c: Controller, quotas: Quotas): { limit: number; 
   return flag === undefined ? undefined : { limit: flag, setBy: `--max-snapshots-per-volume=${flag}` };
 }
 
-/** CreateSnapshot, for a snapshot not yet made; `taken` is the source volume's snapshot count. */
+/**
+ * CreateSnapshot, for a snapshot not yet made; `taken` is the source volume's snapshot count.
+ * `storage` is the source's pool (`--rds-pools`): counts and usage are that pool's.
+ */
 export async function checkSnapshotQuotas(
   c: Controller,
   quotas: Quotas,
   source: { volumeId: string; taken: number },
   call: CallOptions,
+  storage: Storage = c.storage,
 ): Promise<void> {
   const perVolume = perVolumeLimit(c, quotas);
   if (perVolume !== undefined && source.taken >= perVolume.limit) {
@@ -87,7 +91,7 @@ export async function checkSnapshotQuotas(
     );
   }
   if (quotas.maxSnapshots !== undefined) {
-    const total = await c.storage.snapshots.count(call);
+    const total = await storage.snapshots.count(call);
     if (total >= quotas.maxSnapshots) {
       throw resourceExhausted(
         `the RDS holds ${total} snapshots of this driver, the limit set by VolumeSnapshotClass parameter ` +
@@ -95,24 +99,29 @@ export async function checkSnapshotQuotas(
       );
     }
   }
-  await checkPoolUsage(c, quotas, "VolumeSnapshotClass", call);
+  await checkPoolUsage(storage, quotas, "VolumeSnapshotClass", call);
 }
 
-/** CreateVolume, for a volume not yet made. */
-export async function checkVolumeQuotas(c: Controller, quotas: Quotas, call: CallOptions): Promise<void> {
-  await checkPoolUsage(c, quotas, "StorageClass", call);
+/** CreateVolume, for a volume not yet made, in `storage`'s pool. */
+export async function checkVolumeQuotas(
+  c: Controller,
+  quotas: Quotas,
+  call: CallOptions,
+  storage: Storage = c.storage,
+): Promise<void> {
+  await checkPoolUsage(storage, quotas, "StorageClass", call);
 }
 
-async function checkPoolUsage(c: Controller, quotas: Quotas, what: QuotaClass, call: CallOptions) {
+async function checkPoolUsage(storage: Storage, quotas: Quotas, what: QuotaClass, call: CallOptions) {
   const max = quotas.maxPoolUsedPercent;
   if (max === undefined) return;
-  const { size, free } = await c.storage.poolCapacity(call);
+  const { size, free } = await storage.poolCapacity(call);
   const used = size - free;
   // Compared in bytes (used * 100 >= size * max), so no rounding lets a full pool through.
   if (size > 0n && used * 100n < size * BigInt(max)) return;
   const percent = size > 0n ? Number((used * 1000n) / size) / 10 : 100;
   throw resourceExhausted(
-    `pool ${c.storage.layout.pool} is ${percent}% used (${used} of ${size} bytes), at or above the limit set by ` +
+    `pool ${storage.layout.pool} is ${percent}% used (${used} of ${size} bytes), at or above the limit set by ` +
       `${what} parameter maxPoolUsedPercent=${max}; free space on the RDS or raise the limit`,
   );
 }

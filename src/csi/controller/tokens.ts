@@ -1,4 +1,4 @@
-import { isSnapshotId } from "../../storage/index.js";
+import { isPoolName, isSnapshotId, splitPooledId } from "../../storage/index.js";
 
 /**
  * ListSnapshots paging tokens. A token is the last snapshot id of the previous page; the next page
@@ -27,14 +27,25 @@ export function encodeListToken(lastSnapshotId: string, total?: number): string 
 
 /** What a token resumes after, or undefined when the token is not one of ours. */
 export function decodeListToken(token: string): ListToken | undefined {
-  const parts = token.split(".");
-  const [version, id, total] = parts;
-  if (id === undefined || !isSnapshotId(id)) return undefined;
-  if (version === OLD_VERSION && parts.length === 2) return { afterId: id };
-  if (version !== TOKEN_VERSION || parts.length > 3) return undefined;
-  if (total === undefined) return { afterId: id };
-  if (!/^\d{1,9}$/.test(total)) return undefined;
-  return { afterId: id, total: Number(total) };
+  const dot = token.indexOf(".");
+  if (dot < 0) return undefined;
+  const version = token.slice(0, dot);
+  const rest = token.slice(dot + 1);
+  // `<id>[.<total>]`; a pool name in the id may hold dots, a snapshot id none.
+  const last = rest.lastIndexOf(".");
+  const tail = last < 0 ? undefined : rest.slice(last + 1);
+  const hasTotal = tail !== undefined && /^\d{1,9}$/.test(tail);
+  const id = hasTotal ? rest.slice(0, last) : rest;
+  if (!isListedSnapshotId(id)) return undefined;
+  if (version === OLD_VERSION) return hasTotal ? undefined : { afterId: id };
+  if (version !== TOKEN_VERSION) return undefined;
+  return hasTotal ? { afterId: id, total: Number(tail) } : { afterId: id };
+}
+
+/** A snapshot id as handed out: plain, or `<pool>:` before it (a pool not served still orders). */
+function isListedSnapshotId(id: string): boolean {
+  const { pool, id: inPool } = splitPooledId(id);
+  return isSnapshotId(inPool) && (pool === undefined || isPoolName(pool));
 }
 
 export interface Page<T> {

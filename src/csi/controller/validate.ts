@@ -1,4 +1,10 @@
-import { checkedNames, type KubernetesNames, nameProblem } from "../../storage/index.js";
+import {
+  checkedNames,
+  checkedSnapshotNames,
+  type KubernetesNames,
+  nameProblem,
+  type SnapshotNames,
+} from "../../storage/index.js";
 import { invalidArgument, outOfRange } from "../errors.js";
 import type { AccessMode, CapacityRange, StringMap, VolumeCapability } from "../types.js";
 import { type ByteRange, parseRange } from "./sizes.js";
@@ -43,19 +49,33 @@ export function requireRange(range: CapacityRange | null): ByteRange {
   return parsed;
 }
 
+/** The StorageClass parameter that chooses the Btrfs pool (`--rds-pools`); absent: the default pool. */
+export const POOL_PARAMETER = "pool";
+
 /**
- * Class parameters: only the sidecars' own `csi.storage.k8s.io/*` keys are accepted (filesystem
- * type comes from the volume capability). An unknown key is refused rather than ignored, so a
- * typo in a StorageClass fails loudly instead of silently doing something else.
+ * Class parameters: the sidecars' own `csi.storage.k8s.io/*` keys and the driver's `known` ones
+ * (a StorageClass: `pool`; filesystem type comes from the volume capability). An unknown key is
+ * refused rather than ignored, so a typo in a class fails loudly instead of silently doing
+ * something else.
  */
-export function checkParameters(parameters: StringMap, what: string): void {
+export function checkParameters(parameters: StringMap, what: string, known: readonly string[] = []): void {
   for (const key of Object.keys(parameters)) {
-    if (!key.startsWith(SIDECAR_PARAMETER_PREFIX)) {
+    if (!key.startsWith(SIDECAR_PARAMETER_PREFIX) && !known.includes(key)) {
       throw invalidArgument(
         `${what} parameter ${JSON.stringify(key)} is not supported (see src/storage/README.md)`,
       );
     }
   }
+}
+
+/** A StorageClass's `pool` parameter; an empty value is refused, not read as the default. */
+export function poolParameterOf(parameters: StringMap): string | undefined {
+  const pool = parameters[POOL_PARAMETER];
+  if (pool === "")
+    throw invalidArgument(
+      `StorageClass parameter ${POOL_PARAMETER} is empty; leave it out for the default pool`,
+    );
+  return pool;
 }
 
 /** The keys the external-provisioner and csi-snapshotter add with --extra-create-metadata. */
@@ -72,6 +92,15 @@ export function kubernetesNamesOf(parameters: StringMap): KubernetesNames | unde
     pv: parameters[PV_NAME],
     pvcNamespace: parameters[PVC_NAMESPACE],
     pvcName: parameters[PVC_NAME],
+  });
+}
+
+/** The VolumeSnapshot (and its content) a CreateSnapshot is for, recorded on the RDS; names Kubernetes would not allow are dropped. */
+export function snapshotNamesFor(parameters: StringMap): SnapshotNames | undefined {
+  return checkedSnapshotNames({
+    namespace: parameters[SNAPSHOT_NAMESPACE],
+    name: parameters[SNAPSHOT_NAME],
+    content: parameters[SNAPSHOT_CONTENT_NAME],
   });
 }
 

@@ -3,9 +3,8 @@ import {
   type ContentSource,
   describeExport,
   describeSource,
-  isSnapshotId,
-  isVolumeId,
   type KubernetesNames,
+  type PoolStorage,
   sameSource,
   type VolumeRecord,
   type VolumeSeed,
@@ -28,7 +27,7 @@ import type {
   Outgoing,
   VolumeContentSource,
 } from "../types.js";
-import { type Controller, callOf } from "./context.js";
+import { type Controller, callOf, poolNamed, unservedPool } from "./context.js";
 import { volumeMessage } from "./messages.js";
 import { checkVolumeQuotas, takeQuotas } from "./quotas.js";
 import {
@@ -44,6 +43,8 @@ import {
   checkParameters,
   filesystemMinimum,
   kubernetesNamesOf,
+  POOL_PARAMETER,
+  poolParameterOf,
   requireId,
   requireName,
   requireRange,
@@ -60,31 +61,59 @@ export async function createVolume(
   const name = requireName(req.name, "name");
   requireSupportedCapabilities(req.volume_capabilities);
   const { quotas, rest } = takeQuotas(req.parameters, "StorageClass");
-  checkParameters(rest, "StorageClass");
+  checkParameters(rest, "StorageClass", [POOL_PARAMETER]);
+  const named = poolParameterOf(rest);
+  const classPool = named === undefined ? undefined : poolNamed(c, named);
   const range = filesystemMinimum(requireRange(req.capacity_range), req.volume_capabilities);
-  const source = requestedSource(req.volume_content_source);
+  const requested = requestedSource(c, req.volume_content_source);
+  const pool = poolOfNewVolume(c, classPool, requested);
+  const source = requested?.source;
   const volumeId = volumeIdFor(name);
+  const csiId = pool.csiId(volumeId);
   const names = kubernetesNamesOf(req.parameters);
-  return c.locks.withLock(volumeId, async () => {
+  return c.locks.withLock(csiId, async () => {
     const call = callOf(ctx);
-    const { record, marks } = await c.storage.volumes.lookup(volumeId, call);
+    const { storage } = pool;
+    const { record, marks } = await storage.volumes.lookup(volumeId, call);
     let existing = record;
     if (marks.length > 0) {
       // The name was deleted: what a late command re-created since goes, then the marks (so the
       // sweep leaves this volume alone), and the state is read again.
-      await c.storage.tombstones.reclaimForCreate(volumeId, marks, call);
-      existing = (await c.storage.volumes.lookup(volumeId, call)).record;
+      await storage.tombstones.reclaimForCreate(volumeId, marks, call);
+      existing = (await storage.volumes.lookup(volumeId, call)).record;
     }
-    if (!existing) await checkVolumeQuotas(c, quotas, call);
+    if (!existing) await checkVolumeQuotas(c, quotas, call, storage);
     const made = existing
-      ? await reuse(c, existing, range, source, call)
-      : await provision(c, { volumeId, names }, range, source, call);
+      ? await reuse(pool, existing, range, source, call)
+      : await provision(pool, { volumeId, names }, range, source, call);
     ctx.log.info(
-      { volumeId, ...namesForLog(made.names ?? names) },
+      { volumeId: csiId, pool: pool.name, ...namesForLog(made.names ?? names) },
       existing ? "volume found" : "volume created",
     );
-    return { volume: volumeMessage(c, made) };
+    return { volume: volumeMessage(c, pool, made) };
   });
+}
+
+/**
+ * A new volume's pool: a restore or clone stays in its source's pool (a Btrfs snapshot cannot
+ * cross filesystems), whatever pool a class without a `pool` parameter would give; a class that
+ * names another pool is INVALID_ARGUMENT, the CSI code for a source the request cannot use.
+ */
+function poolOfNewVolume(
+  c: Controller,
+  classPool: PoolStorage | undefined,
+  requested: RequestedSource | undefined,
+): PoolStorage {
+  if (requested === undefined) return classPool ?? c.pools.default;
+  if (classPool !== undefined && classPool !== requested.pool) {
+    const what = requested.source.kind === "snapshot" ? "snapshot" : "volume";
+    throw invalidArgument(
+      `the source ${what} is in pool ${requested.pool.name} and the StorageClass asks for pool ` +
+        `${classPool.name}; restores and clones stay in their source's pool (use a StorageClass ` +
+        `with pool=${requested.pool.name}, or none)`,
+    );
+  }
+  return requested.pool;
 }
 
 export async function deleteVolume(
@@ -92,14 +121,17 @@ export async function deleteVolume(
   req: DeleteVolumeRequest,
   ctx: RequestContext,
 ): Promise<Outgoing<DeleteVolumeResponse>> {
-  const volumeId = requireId(req.volume_id, "volume_id");
+  const csiId = requireId(req.volume_id, "volume_id");
+  const resolved = c.pools.resolveVolume(csiId);
   // An id this driver never hands out names nothing of ours: already deleted.
-  if (!isVolumeId(volumeId)) return {};
-  return c.locks.withLock(volumeId, async () => {
-    await c.storage.volumes.delete(volumeId, callOf(ctx), (current) => {
+  if (resolved.kind === "foreign") return {};
+  if (resolved.kind === "unknown-pool") throw unservedPool(c, csiId);
+  const { pool, id: volumeId } = resolved;
+  return c.locks.withLock(pool.csiId(volumeId), async () => {
+    await pool.storage.volumes.delete(volumeId, callOf(ctx), (current) => {
       if (current.kind === "hosts") {
         throw failedPrecondition(
-          `volume ${volumeId} is still published (${describeExport(current)}); unpublish it first`,
+          `volume ${csiId} is still published (${describeExport(current)}); unpublish it first`,
         );
       }
     });
@@ -107,16 +139,26 @@ export async function deleteVolume(
   });
 }
 
-function requestedSource(source: VolumeContentSource | null): ContentSource | undefined {
+/** A content source: the pool it is in and its RouterOS ids. */
+interface RequestedSource {
+  pool: PoolStorage;
+  source: ContentSource;
+}
+
+function requestedSource(c: Controller, source: VolumeContentSource | null): RequestedSource | undefined {
   if (source === null || source.type === undefined) return undefined;
   if (source.type === "snapshot") {
-    const snapshotId = requireId(source.snapshot.snapshot_id, "volume_content_source.snapshot.snapshot_id");
-    if (!isSnapshotId(snapshotId)) throw notFound(`snapshot ${snapshotId} does not exist`);
-    return { kind: "snapshot", snapshotId };
+    const given = requireId(source.snapshot.snapshot_id, "volume_content_source.snapshot.snapshot_id");
+    const resolved = c.pools.resolveSnapshot(given);
+    if (resolved.kind === "foreign") throw notFound(`snapshot ${given} does not exist`);
+    if (resolved.kind === "unknown-pool") throw unservedPool(c, given);
+    return { pool: resolved.pool, source: { kind: "snapshot", snapshotId: resolved.id } };
   }
-  const volumeId = requireId(source.volume.volume_id, "volume_content_source.volume.volume_id");
-  if (!isVolumeId(volumeId)) throw notFound(`volume ${volumeId} does not exist`);
-  return { kind: "volume", volumeId };
+  const given = requireId(source.volume.volume_id, "volume_content_source.volume.volume_id");
+  const resolved = c.pools.resolveVolume(given);
+  if (resolved.kind === "foreign") throw notFound(`volume ${given} does not exist`);
+  if (resolved.kind === "unknown-pool") throw unservedPool(c, given);
+  return { pool: resolved.pool, source: { kind: "volume", volumeId: resolved.id } };
 }
 
 function sizeOrThrow(choice: SizeChoice): bigint {
@@ -126,7 +168,7 @@ function sizeOrThrow(choice: SizeChoice): bigint {
 
 /** A retried or repeated CreateVolume: the same request gets the same volume; another one is a conflict. */
 async function reuse(
-  c: Controller,
+  pool: PoolStorage,
   existing: VolumeRecord,
   range: ByteRange,
   source: ContentSource | undefined,
@@ -139,10 +181,11 @@ async function reuse(
     );
   }
   // Out of reach of a late undo of the attempt that made it, before it is handed out.
-  existing = await c.storage.volumes.confirm(existing, call);
+  const { volumes } = pool.storage;
+  existing = await volumes.confirm(existing, call);
   // A restore or clone attaches the image first and grows it after; finish a grow cut short.
   if (source !== undefined && existing.sizeBytes < range.required) {
-    return c.storage.volumes.grow(id, sizeOrThrow(expandedSize(range, existing.sizeBytes)), call);
+    return volumes.grow(id, sizeOrThrow(expandedSize(range, existing.sizeBytes)), call);
   }
   if (!fitsRange(existing.sizeBytes, range)) {
     throw alreadyExists(
@@ -154,7 +197,7 @@ async function reuse(
 }
 
 async function provision(
-  c: Controller,
+  pool: PoolStorage,
   target: { volumeId: string; names: KubernetesNames | undefined },
   range: ByteRange,
   source: ContentSource | undefined,
@@ -162,12 +205,12 @@ async function provision(
 ): Promise<VolumeRecord> {
   if (source === undefined) {
     const sizeBytes = sizeOrThrow(newVolumeSize(range));
-    return c.storage.volumes.create({ ...target, sizeBytes, seed: { kind: "empty" } }, call);
+    return pool.storage.volumes.create({ ...target, sizeBytes, seed: { kind: "empty" } }, call);
   }
-  const seed = await seedFrom(c, source, call);
+  const seed = await seedFrom(pool, source, call);
   const sizeBytes = sizeOrThrow(sizeFromSource(range, seed.sizeBytes, source.kind));
-  await checkRoomToGrow(c, sizeBytes - seed.sizeBytes, call);
-  return c.storage.volumes.create({ ...target, sizeBytes, seed }, call);
+  await checkRoomToGrow(pool, sizeBytes - seed.sizeBytes, call);
+  return pool.storage.volumes.create({ ...target, sizeBytes, seed }, call);
 }
 
 /** `pv` and `pvc` keys for a log line, so a volume id in the logs leads to its PV. */
@@ -179,15 +222,16 @@ function namesForLog(names: KubernetesNames | undefined): { pv?: string; pvc?: s
 }
 
 async function seedFrom(
-  c: Controller,
+  pool: PoolStorage,
   source: ContentSource,
   call: CallOptions,
 ): Promise<Extract<VolumeSeed, { kind: "copy" }>> {
-  const { layout, snapshots, volumes } = c.storage;
+  const { layout, snapshots, volumes } = pool.storage;
   if (source.kind === "snapshot") {
+    const shown = pool.csiId(source.snapshotId);
     const snapshot = await snapshots.find(source.snapshotId, call);
-    if (snapshot === undefined) throw notFound(`snapshot ${source.snapshotId} does not exist`);
-    if (snapshot.sizeBytes === null) throw new Error(`snapshot ${source.snapshotId} reports no image size`);
+    if (snapshot === undefined) throw notFound(`snapshot ${shown} does not exist`);
+    if (snapshot.sizeBytes === null) throw new Error(`snapshot ${shown} reports no image size`);
     return {
       kind: "copy",
       source,
@@ -196,7 +240,7 @@ async function seedFrom(
     };
   }
   const volume = await volumes.find(source.volumeId, call);
-  if (volume === undefined) throw notFound(`volume ${source.volumeId} does not exist`);
+  if (volume === undefined) throw notFound(`volume ${pool.csiId(source.volumeId)} does not exist`);
   return {
     kind: "copy",
     source,
@@ -213,10 +257,10 @@ const MINIMUM_FREE_FOR_COPY = MiB;
  * may add is the growth beyond the source's size. Refuse before touching anything when the pool
  * cannot hold that (a Btrfs snapshot itself would still succeed on a nearly full pool).
  */
-async function checkRoomToGrow(c: Controller, growth: bigint, call: CallOptions): Promise<void> {
+async function checkRoomToGrow(pool: PoolStorage, growth: bigint, call: CallOptions): Promise<void> {
   const needed = growth > MINIMUM_FREE_FOR_COPY ? growth : MINIMUM_FREE_FOR_COPY;
-  const free = await c.storage.poolFreeBytes(call);
+  const free = await pool.storage.poolFreeBytes(call);
   if (free < needed) {
-    throw resourceExhausted(`the pool has ${free} bytes free; this volume needs at least ${needed}`);
+    throw resourceExhausted(`pool ${pool.name} has ${free} bytes free; this volume needs at least ${needed}`);
   }
 }

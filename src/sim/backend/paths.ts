@@ -1,26 +1,51 @@
 import path from "node:path";
 
+/** A pool's name (its mount-point on the router) and where it is mounted on the host. */
+export interface PoolMount {
+  readonly name: string;
+  readonly mountPath: string;
+}
+
 /**
- * Maps RouterOS file paths (`/raid1/a/b`, `raid1/a/b`) to host paths under the pool mount and back.
- * Only paths inside the pool exist on the emulated router; `.` and `..` components are refused.
+ * Maps RouterOS file paths (`/raid1/a/b`, `raid1/a/b`) to host paths under the pool mounts and
+ * back. Only paths inside a pool exist on the emulated router; `.` and `..` components are refused.
  */
 export class PathMapper {
-  constructor(
-    readonly poolName: string,
-    readonly mountPath: string,
-  ) {}
+  readonly poolName: string;
+  readonly mountPath: string;
+  readonly #pools: readonly PoolMount[];
 
-  /** Components after the pool name, or undefined when the path is not inside the pool. */
-  components(routerPath: string): string[] | undefined {
+  /** `pools[0]` is the first pool; `components` and `fileName` speak of it alone. */
+  constructor(pools: readonly PoolMount[]) {
+    const [first] = pools;
+    if (first === undefined) throw new Error("the router needs a pool");
+    this.poolName = first.name;
+    this.mountPath = first.mountPath;
+    this.#pools = pools;
+  }
+
+  /** The pool a router path is in and the components after its name, or undefined. */
+  locate(routerPath: string): { pool: PoolMount; parts: string[] } | undefined {
     const parts = routerPath.split("/").filter((p) => p !== "");
-    if (parts[0] !== this.poolName) return undefined;
-    if (parts.some((p) => p === "." || p === "..")) return undefined;
-    return parts.slice(1);
+    const pool = this.#pools.find((p) => p.name === parts[0]);
+    if (pool === undefined || parts.some((p) => p === "." || p === "..")) return undefined;
+    return { pool, parts: parts.slice(1) };
+  }
+
+  /** Whether a host path is the mount point of a pool (the pool's own root). */
+  isPoolRoot(host: string): boolean {
+    return this.#pools.some((p) => p.mountPath === host);
+  }
+
+  /** Components after the first pool's name, or undefined when the path is not inside it. */
+  components(routerPath: string): string[] | undefined {
+    const found = this.locate(routerPath);
+    return found?.pool.name === this.poolName ? found.parts : undefined;
   }
 
   toHost(routerPath: string): string | undefined {
-    const parts = this.components(routerPath);
-    return parts === undefined ? undefined : path.join(this.mountPath, ...parts);
+    const found = this.locate(routerPath);
+    return found === undefined ? undefined : path.join(found.pool.mountPath, ...found.parts);
   }
 
   /** `raid1/a/b` (the form `/file` prints) for a path relative to the pool root. */

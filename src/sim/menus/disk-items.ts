@@ -145,7 +145,9 @@ async function fileDiskItem(d: DiskRecord, world: SimWorld, ctx: ExecContext): P
 }
 
 async function poolDiskItem(d: DiskRecord, world: SimWorld, ctx: ExecContext): Promise<TableItem> {
-  const { size, free: liveFree } = await world.pool.capacity();
+  // Each pool disk shows its own filesystem; the slot is the pool's name.
+  const pool = world.pools.find((x) => x.view.name === d.slot)?.view ?? world.pool;
+  const { size, free: liveFree } = await pool.capacity();
   const full = ctx.settings.pool_full;
   const free = full ? 0n : liveFree;
   const use = size === 0n ? 0n : ((size - free) * 100n + size / 2n) / size;
@@ -159,14 +161,14 @@ async function poolDiskItem(d: DiskRecord, world: SimWorld, ctx: ExecContext): P
       p("slot", str(d.slot), "quoted"),
       p("slot-default", str(""), "quoted"),
       p("parent", str(""), "bare"),
-      p("fs-label", str(world.pool.label), "quoted"),
-      p("fs-uuid", str(world.pool.uuid), "quoted"),
+      p("fs-label", str(pool.label), "quoted"),
+      p("fs-uuid", str(pool.uuid), "quoted"),
       p("fs", str("btrfs"), "bare"),
       p("model", str("RAID1 mirrored"), "quoted"),
       p("size", num(size), "grouped"),
       p("free", num(free), "grouped"),
       p("use", num(use), "percent"),
-      p("mount-point", str(world.pool.name), "quoted"),
+      p("mount-point", str(pool.name), "quoted"),
       yesno("mount-filesystem", d.mountFilesystem),
       yesno("mount-read-only", d.mountReadOnly),
       yesno("compress", d.compress),

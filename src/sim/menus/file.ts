@@ -2,6 +2,7 @@ import type { Dirent, Stats } from "node:fs";
 import { lstat, readdir, readFile, rm, rmdir, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { makeDirectories, pathKind } from "../backend/files.js";
+import type { PoolMount } from "../backend/paths.js";
 import { run } from "../backend/run.js";
 import { RosError, rosErrors } from "../errors.js";
 import type { ArgSpec, CommandSpec, Invocation, MenuSpec } from "../schema.js";
@@ -13,7 +14,7 @@ import type { ListScope } from "./scope.js";
 import type { Table, TableItem } from "./table.js";
 
 interface Entry {
-  /** Path relative to the pool root ("" for the pool itself). */
+  /** The router path without a leading slash, as `/file` names it: a pool's name, then the path. */
   readonly relative: string;
   readonly stats: Stats;
 }
@@ -93,9 +94,9 @@ async function smallTextContents(host: string, stats: Stats): Promise<string | u
   return text.includes("\uFFFD") ? undefined : text;
 }
 
-/** `disk` for the pool root, `directory`, `.img file`, or `file` without an extension. */
+/** `disk` for a pool root, `directory`, `.img file`, or `file` without an extension. */
 function fileType(entry: Entry): string {
-  if (entry.relative === "") return "disk";
+  if (!entry.relative.includes("/")) return "disk";
   if (entry.stats.isDirectory()) return "directory";
   const ext = path.extname(entry.relative);
   return ext.length > 1 ? `${ext} file` : "file";
@@ -119,10 +120,10 @@ function fileTable(world: SimWorld, ids: FileIds): Table {
         ctx.proplist === undefined ? s.file_listing_contents : ctx.proplist.includes("contents");
       return Promise.all(
         entries.map(async (entry): Promise<TableItem> => {
-          const name = world.paths.fileName(entry.relative);
+          const name = entry.relative;
           const isFile = entry.stats.isFile();
           const contents = withContents
-            ? await smallTextContents(path.join(world.pool.mountPath, entry.relative), entry.stats)
+            ? await smallTextContents(world.paths.toHost(entry.relative) as string, entry.stats)
             : undefined;
           return {
             id: ids.idOf(entry.relative),
@@ -152,7 +153,7 @@ function fileTable(world: SimWorld, ids: FileIds): Table {
 
 /**
  * The entries a scope allows, read directly: an exact name or id costs one `lstat`, a prefix walks
- * only the directory that holds it. Without a scope, the whole pool.
+ * only the directory that holds it. Without a scope, every pool.
  */
 async function scopedEntries(
   world: SimWorld,
@@ -160,23 +161,25 @@ async function scopedEntries(
   scope: ListScope | undefined,
   order: FileOrder,
 ): Promise<Entry[]> {
-  const root = world.pool.mountPath;
-  if (scope === undefined) return walk(root, "", order);
+  const pools = world.pools.map((p) => p.view);
+  const walkAll = async (which: readonly PoolMount[]) =>
+    (await Promise.all(which.map((p) => walkPool(p, "", order)))).flat();
+  if (scope === undefined) return walkAll(pools);
   if (scope.kind === "prefix") {
-    const parts = world.paths.components(scope.prefix);
-    if (parts === undefined)
-      return scope.prefix === "" || world.pool.name.startsWith(scope.prefix) ? walk(root, "", order) : [];
+    const found = world.paths.locate(scope.prefix);
+    if (found === undefined)
+      return walkAll(pools.filter((p) => scope.prefix === "" || p.name.startsWith(scope.prefix)));
     // The deepest directory every match lies in: the prefix up to its last `/`.
-    const dir = scope.prefix.endsWith("/") ? parts : parts.slice(0, -1);
-    return walk(root, dir.join("/"), order);
+    const dir = scope.prefix.endsWith("/") ? found.parts : found.parts.slice(0, -1);
+    return walkPool(found.pool, dir.join("/"), order);
   }
   const relatives = new Set<string>();
   if (scope.kind === "names") {
     for (const name of scope.names) {
-      const parts = world.paths.components(name);
+      const found = world.paths.locate(name);
       // Only the form `/file` prints matches `name=`: the pool name, then the path, no extra slashes.
-      if (parts !== undefined && world.paths.fileName(parts.join("/")) === name)
-        relatives.add(parts.join("/"));
+      const printed = found && [found.pool.name, ...found.parts].join("/");
+      if (printed !== undefined && printed === name) relatives.add(printed);
     }
   } else {
     for (const id of scope.ids) {
@@ -184,9 +187,13 @@ async function scopedEntries(
       if (relative !== undefined) relatives.add(relative);
     }
   }
+  const lstatOf = async (relative: string) => {
+    const host = world.paths.toHost(relative);
+    return host === undefined ? undefined : lstat(host).catch(() => undefined);
+  };
   const found = await Promise.all(
     [...relatives].map(async (relative) => {
-      const stats = await lstat(path.join(root, relative)).catch(() => undefined);
+      const stats = await lstatOf(relative);
       return stats ? { relative, stats } : undefined;
     }),
   );
@@ -198,12 +205,21 @@ async function scopedEntries(
     const wanted = new Set(entries.flatMap((e) => prefixes(e.relative)));
     await Promise.all(
       [...wanted].map(async (relative) => {
-        const stats = await lstat(path.join(root, relative)).catch(() => undefined);
+        const stats = await lstatOf(relative);
         if (stats) ancestors.set(relative, { relative, stats });
       }),
     );
   }
   return entries.sort((a, b) => walkOrder(a, b, order, ancestors));
+}
+
+/** A pool's entries (`start`: a directory under its root), named as `/file` names them. */
+async function walkPool(pool: PoolMount, start: string, order: FileOrder): Promise<Entry[]> {
+  const entries = await walk(pool.mountPath, start, order);
+  return entries.map((e) => ({
+    ...e,
+    relative: e.relative === "" ? pool.name : `${pool.name}/${e.relative}`,
+  }));
 }
 
 /** `a`, `a/b` for `a/b/c`: the folders an entry lies in. */
@@ -243,8 +259,7 @@ async function addFile(world: SimWorld, inv: Invocation): Promise<RosValue> {
   if (s.file_add_relative_path === "refuse" && !nameText.startsWith("/"))
     throw rosErrors.failure("can not create file outside of a disk");
   const host = world.paths.toHost(nameText);
-  if (!host || host === world.pool.mountPath)
-    throw rosErrors.failure("can not create file outside of a disk");
+  if (!host || world.paths.isPoolRoot(host)) throw rosErrors.failure("can not create file outside of a disk");
   if ((await pathKind(host)) !== "missing") throw new RosError(s.error_texts.file_exists);
   if (s.pool_full) throw new RosError(s.error_texts.no_space);
   const parent = await pathKind(path.dirname(host));
@@ -271,7 +286,7 @@ async function copyFiles(world: SimWorld, ids: FileIds, inv: Invocation): Promis
   const dest = inv.args.get("name");
   if (dest === undefined) throw rosErrors.missingArgs(["name"]);
   const destHost = world.paths.toHost(toText(dest));
-  if (!destHost || destHost === world.pool.mountPath)
+  if (!destHost || world.paths.isPoolRoot(destHost))
     throw rosErrors.failure("can not create file outside of a disk");
   if ((await pathKind(destHost)) !== "missing") throw new RosError(s.error_texts.file_exists);
   if ((await pathKind(path.dirname(destHost))) !== "directory")
@@ -287,7 +302,7 @@ async function copyFiles(world: SimWorld, ids: FileIds, inv: Invocation): Promis
 async function removeOne(world: SimWorld, item: TableItem): Promise<void> {
   const s = world.settings();
   const host = world.paths.toHost(item.name) as string;
-  if (host === world.pool.mountPath) throw rosErrors.failure("can not remove disk");
+  if (world.paths.isPoolRoot(host)) throw rosErrors.failure("can not remove disk");
   const st = await lstat(host, { bigint: true }).catch(() => undefined);
   if (!st) throw rosErrors.noSuchItem();
   if (!st.isDirectory()) {
@@ -299,7 +314,8 @@ async function removeOne(world: SimWorld, item: TableItem): Promise<void> {
   }
   if (st.ino === 256n) {
     if (s.file_remove_subvolume === "fail") throw rosErrors.failure("can not remove btrfs subvolume");
-    await world.btrfs.remove(host);
+    const pool = world.pools.find((p) => host.startsWith(`${p.view.mountPath}/`)) ?? world.pools[0];
+    await pool?.btrfs.remove(host);
     return;
   }
   if (s.file_remove_directory === "never") throw rosErrors.failure("can not remove directory");

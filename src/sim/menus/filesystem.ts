@@ -36,33 +36,35 @@ function filesystemTable(world: SimWorld): Table {
       { title: "SPACES", prop: "spaces", align: "left" },
     ],
     properties: ["label", "uuid", "total-devs", "dev-ids", "devs", "default-subvolume", "spaces"],
-    list: async (ctx) => {
-      // `spaces` costs a `btrfs filesystem usage`: read only when it may be shown.
-      const usage =
-        ctx.proplist === undefined || ctx.proplist.includes("spaces") ? await world.btrfs.usage() : [];
-      const spaces = usage
-        .map((u) => {
-          const pct = u.total === 0n ? 0n : (u.used * 100n) / u.total;
-          return `${u.kind.toLowerCase()},${u.profile.toLowerCase()}:${decimalSize(u.total)} ${world.pool.name}:${decimalSize(u.total)}, used:${pct}%`;
-        })
-        .join(";");
-      return [
-        {
-          id: 1,
-          name: world.pool.label,
-          flags: new Set<string>(),
-          props: [
-            { name: "label", value: str(world.pool.label), style: "quoted" },
-            { name: "uuid", value: str(world.pool.uuid), style: "quoted" },
-            { name: "total-devs", value: num(1), style: "bare" },
-            { name: "dev-ids", value: str("1"), style: "bare" },
-            { name: "devs", value: str(world.pool.name), style: "bare" },
-            { name: "default-subvolume", value: str(FS_ROOT), style: "bare" },
-            { name: "spaces", value: str(spaces), style: "quoted" },
-          ],
-        },
-      ];
-    },
+    // One item per pool, each its own filesystem.
+    list: async (ctx) =>
+      Promise.all(
+        world.pools.map(async ({ view: pool, btrfs }, i) => {
+          // `spaces` costs a `btrfs filesystem usage`: read only when it may be shown.
+          const usage =
+            ctx.proplist === undefined || ctx.proplist.includes("spaces") ? await btrfs.usage() : [];
+          const spaces = usage
+            .map((u) => {
+              const pct = u.total === 0n ? 0n : (u.used * 100n) / u.total;
+              return `${u.kind.toLowerCase()},${u.profile.toLowerCase()}:${decimalSize(u.total)} ${pool.name}:${decimalSize(u.total)}, used:${pct}%`;
+            })
+            .join(";");
+          return {
+            id: i + 1,
+            name: pool.label,
+            flags: new Set<string>(),
+            props: [
+              { name: "label", value: str(pool.label), style: "quoted" as const },
+              { name: "uuid", value: str(pool.uuid), style: "quoted" as const },
+              { name: "total-devs", value: num(1), style: "bare" as const },
+              { name: "dev-ids", value: str("1"), style: "bare" as const },
+              { name: "devs", value: str(pool.name), style: "bare" as const },
+              { name: "default-subvolume", value: str(FS_ROOT), style: "bare" as const },
+              { name: "spaces", value: str(spaces), style: "quoted" as const },
+            ],
+          };
+        }),
+      ),
   };
 }
 

@@ -4,11 +4,12 @@ import type { Subvolume } from "../backend/btrfs.js";
 import { makeDirectories, pathKind } from "../backend/files.js";
 import { CommandFailed } from "../backend/run.js";
 import { RosError, rosErrors } from "../errors.js";
+import { poolLabeled, subvolumeItemId, subvolumeOfItem } from "../pool-items.js";
 import type { FlagDef, PropStyle, PropValue } from "../printer.js";
 import type { ArgSpec, CommandSpec, Invocation, MenuSpec } from "../schema.js";
 import type { Settings } from "../settings.js";
 import { bool, itemId, NIL, num, type RosValue, str, toText } from "../values.js";
-import type { SimWorld } from "../world.js";
+import type { SimPool, SimWorld } from "../world.js";
 import { readCommands, targetItems } from "./list-commands.js";
 import type { Table, TableItem } from "./table.js";
 
@@ -50,12 +51,14 @@ export function subvolumeTable(world: SimWorld): Table {
   // an item is rebuilt only when its subvolume, its source or its container changed: one change
   // next to 10 000 subvolumes builds one item, not 10 000.
   const built = new WeakMap<Subvolume, BuiltItem>();
-  let last: { list: readonly Subvolume[]; format: string; items: TableItem[] } | undefined;
-  const memo = (list: readonly Subvolume[], settings: Settings): TableItem[] => {
+  const last: ({ list: readonly Subvolume[]; format: string; items: TableItem[] } | undefined)[] = [];
+  const memo = (index: number, list: readonly Subvolume[], settings: Settings): TableItem[] => {
     const format = printForm(settings);
-    if (last?.list !== list || last.format !== format.key)
-      last = { list, format: format.key, items: subvolumeItems(world, format, list, built) };
-    return last.items;
+    const kept = last[index];
+    if (kept?.list === list && kept.format === format.key) return kept.items;
+    const items = subvolumeItems(world.pools[index] as SimPool, index, format, list, built);
+    last[index] = { list, format: format.key, items };
+    return items;
   };
   return {
     flags: FLAGS,
@@ -67,7 +70,11 @@ export function subvolumeTable(world: SimWorld): Table {
       { title: "CREATION-TIME", prop: "creation-time", align: "left" },
     ],
     properties: PROPERTIES,
-    list: async (ctx) => memo(await world.btrfs.list(), ctx.settings),
+    // Every pool's subvolumes, the first pool's first.
+    list: async (ctx) =>
+      (
+        await Promise.all(world.pools.map(async (pool, i) => memo(i, await pool.btrfs.list(), ctx.settings)))
+      ).flat(),
   };
 }
 
@@ -106,7 +113,8 @@ interface BuiltItem {
 }
 
 function subvolumeItems(
-  world: SimWorld,
+  pool: SimPool,
+  index: number,
   format: PrintForm,
   subvolumes: readonly Subvolume[],
   built: WeakMap<Subvolume, BuiltItem>,
@@ -119,14 +127,15 @@ function subvolumeItems(
     const known = built.get(s);
     if (known && known.source === source && known.container === container && known.format === format.key)
       return known.item;
-    const item = subvolumeItem(world, format, s, source, container);
+    const item = subvolumeItem(pool, index, format, s, source, container);
     built.set(s, { item, source, container, format: format.key });
     return item;
   });
 }
 
 function subvolumeItem(
-  world: SimWorld,
+  pool: SimPool,
+  index: number,
   format: PrintForm,
   s: Subvolume,
   source: Subvolume | undefined,
@@ -141,12 +150,12 @@ function subvolumeItem(
   if (s.parentUuid) flags.add("snapshot");
   if (s.readOnly) flags.add("read-only");
   return {
-    id: s.id,
+    id: subvolumeItemId(index, s.id),
     name: path.basename(s.path),
     aliases: [s.path, `/${s.path}`],
     flags,
     props: [
-      p("fs", str(format.fs === "uuid" ? world.pool.uuid : world.pool.label), "bare"),
+      p("fs", str(format.fs === "uuid" ? pool.view.uuid : pool.view.label), "bare"),
       p("name", str(path.basename(s.path)), "quoted"),
       p("fullname", str(fullname), "quoted"),
       p("top-level", str(container), "bare"),
@@ -161,7 +170,7 @@ function subvolumeItem(
         "bare",
       ),
       p("snapshot", bool(s.parentUuid !== undefined), "yesno"),
-      p("path", str(`/${world.pool.name}/${s.path}`), "bare"),
+      p("path", str(`/${pool.view.name}/${s.path}`), "bare"),
     ],
     hidden: [
       p("parent-uuid", str(s.parentUuid ?? ""), "quoted"),
@@ -181,8 +190,8 @@ export function subvolumePath(name: string): string | undefined {
  * `parent=`: a subvolume's fullname, or the last component when exactly one subvolume has it;
  * with `snapshot_parent_resolution: last-name`, only the last component (a path matches nothing).
  */
-async function resolveParent(world: SimWorld, value: string): Promise<Subvolume> {
-  const all = await world.btrfs.list();
+async function resolveParent(world: SimWorld, pool: SimPool, value: string): Promise<Subvolume> {
+  const all = await pool.btrfs.list();
   const wanted = value.replace(/^\/+|\/+$/g, "");
   if (world.settings().snapshot_parent_resolution === "path") {
     const exact = all.find((s) => s.path === wanted);
@@ -210,11 +219,12 @@ async function addSubvolume(world: SimWorld, inv: Invocation): Promise<RosValue>
   const s = world.settings();
   const missing = ["fs", "name"].filter((a) => !inv.args.has(a));
   if (missing.length > 0) throw rosErrors.missingArgs(missing);
-  const fs = toText(inv.args.get("fs") as RosValue);
-  if (fs !== world.pool.label && fs !== world.pool.uuid) throw rosErrors.noMatch("fs");
+  const fs = poolLabeled(world, toText(inv.args.get("fs") as RosValue));
+  if (fs === undefined) throw rosErrors.noMatch("fs");
+  const { pool, index } = fs;
   const relative = subvolumePath(toText(inv.args.get("name") as RosValue));
   if (relative === undefined) throw rosErrors.invalidValue("name");
-  const host = path.join(world.pool.mountPath, relative);
+  const host = path.join(pool.view.mountPath, relative);
   if ((await pathKind(host)) !== "missing") throw new RosError(s.error_texts.subvolume_exists);
   const parentDir = await pathKind(path.dirname(host));
   if (parentDir !== "directory") {
@@ -225,46 +235,45 @@ async function addSubvolume(world: SimWorld, inv: Invocation): Promise<RosValue>
   // Nested in a subvolume is documented; under plain directories it is unknown (setting).
   if (s.subvolume_name_with_slash === "refuse" && relative.includes("/")) {
     const container = path.dirname(relative);
-    if (!(await world.btrfs.list()).some((x) => x.path === container)) throw rosErrors.invalidValue("name");
+    if (!(await pool.btrfs.list()).some((x) => x.path === container)) throw rosErrors.invalidValue("name");
   }
   if (s.pool_full) throw new RosError(s.error_texts.no_space);
   const readOnly = inv.args.get("read-only")?.t === "bool" && (inv.args.get("read-only") as { v: boolean }).v;
   const parentArg = inv.args.get("parent");
   try {
     if (parentArg !== undefined && toText(parentArg) !== "") {
-      const source = await resolveParent(world, toText(parentArg));
-      await world.btrfs.snapshot(path.join(world.pool.mountPath, source.path), host, readOnly);
+      const source = await resolveParent(world, pool, toText(parentArg));
+      await pool.btrfs.snapshot(path.join(pool.view.mountPath, source.path), host, readOnly);
     } else {
-      await world.btrfs.create(host);
-      if (readOnly) await world.btrfs.setReadOnly(host, true);
+      await pool.btrfs.create(host);
+      if (readOnly) await pool.btrfs.setReadOnly(host, true);
     }
   } catch (e) {
     throw btrfsFailure(world, e);
   }
   world.log("disk,info", `btrfs subvolume ${relative} added`);
-  const created = (await world.btrfs.list()).find((x) => x.path === relative);
-  return created ? itemId(created.id) : NIL;
+  const created = (await pool.btrfs.list()).find((x) => x.path === relative);
+  return created ? itemId(subvolumeItemId(index, created.id)) : NIL;
 }
 
 /** Whether a `/disk` item uses a file inside this subvolume. */
-function inUse(world: SimWorld, relative: string): boolean {
-  const prefix = `/${world.pool.name}/${relative}/`;
+function inUse(world: SimWorld, pool: SimPool, relative: string): boolean {
+  const prefix = `/${pool.view.name}/${relative}/`;
   return world.state.disks.some((d) => d.filePath?.startsWith(prefix));
 }
 
 async function removeSubvolumes(world: SimWorld, inv: Invocation): Promise<RosValue> {
   const s = world.settings();
   const { targets } = await targetItems(inv, subvolumeTable(world));
-  const all = await world.btrfs.list();
-  const chosen = targets.map((t) => all.find((x) => x.id === t.id) as Subvolume);
-  for (const sub of chosen) {
-    if (s.subvolume_remove_in_use === "fail" && inUse(world, sub.path)) {
+  const chosen = await subvolumesOf(world, targets);
+  for (const { pool, sub } of chosen) {
+    if (s.subvolume_remove_in_use === "fail" && inUse(world, pool, sub.path)) {
       throw new RosError(s.error_texts.subvolume_in_use);
     }
   }
-  for (const sub of chosen) {
+  for (const { pool, sub } of chosen) {
     try {
-      await world.btrfs.remove(path.join(world.pool.mountPath, sub.path));
+      await pool.btrfs.remove(path.join(pool.view.mountPath, sub.path));
     } catch (e) {
       throw btrfsFailure(world, e);
     }
@@ -277,13 +286,11 @@ async function removeSubvolumes(world: SimWorld, inv: Invocation): Promise<RosVa
 async function setSubvolumes(world: SimWorld, inv: Invocation): Promise<RosValue> {
   const s = world.settings();
   const { targets } = await targetItems(inv, subvolumeTable(world));
-  const all = await world.btrfs.list();
-  for (const target of targets) {
-    const sub = all.find((x) => x.id === target.id) as Subvolume;
-    const host = path.join(world.pool.mountPath, sub.path);
+  for (const { pool, sub } of await subvolumesOf(world, targets)) {
+    const host = path.join(pool.view.mountPath, sub.path);
     try {
       const ro = inv.args.get("read-only");
-      if (ro?.t === "bool") await world.btrfs.setReadOnly(host, ro.v);
+      if (ro?.t === "bool") await pool.btrfs.setReadOnly(host, ro.v);
     } catch (e) {
       throw btrfsFailure(world, e);
     }
@@ -291,16 +298,30 @@ async function setSubvolumes(world: SimWorld, inv: Invocation): Promise<RosValue
     if (name === undefined) continue;
     const relative = subvolumePath(toText(name));
     if (relative === undefined) throw rosErrors.invalidValue("name");
-    if (s.subvolume_remove_in_use === "fail" && inUse(world, sub.path))
+    if (s.subvolume_remove_in_use === "fail" && inUse(world, pool, sub.path))
       throw new RosError(s.error_texts.subvolume_in_use);
-    const dest = path.join(world.pool.mountPath, relative);
+    const dest = path.join(pool.view.mountPath, relative);
     if ((await pathKind(dest)) !== "missing") throw new RosError(s.error_texts.subvolume_exists);
     if ((await pathKind(path.dirname(dest))) !== "directory")
       throw new RosError(s.error_texts.missing_parent_dir);
     await rename(host, dest);
-    world.btrfs.invalidate();
+    pool.btrfs.invalidate();
   }
   return NIL;
+}
+
+/** The pool and subvolume of each chosen item. */
+async function subvolumesOf(
+  world: SimWorld,
+  targets: readonly TableItem[],
+): Promise<{ pool: SimPool; sub: Subvolume }[]> {
+  const out: { pool: SimPool; sub: Subvolume }[] = [];
+  for (const target of targets) {
+    const found = subvolumeOfItem(world, target.id);
+    const sub = (await found?.pool.btrfs.list())?.find((x) => x.id === found?.subvolumeId);
+    if (found !== undefined && sub !== undefined) out.push({ pool: found.pool, sub });
+  }
+  return out;
 }
 
 const numbers: ArgSpec = { name: "numbers", kind: "items" };
