@@ -283,9 +283,17 @@ export class RdsClient {
     try {
       results = (await this.read(diagnosis.queries, call)) as unknown[];
     } catch (readErr) {
-      // Unexplained: the attempt fails with what stopped the reads, and a retry looks again.
+      // Unexplained: the attempt fails, and a retry looks again. Not with the read's own error: a
+      // caller takes `protocol` (or `not-found`) as the change's answer and acts on it — e.g. a
+      // folder's remove refused in unknown words is tried as a subvolume — and would act on the
+      // failed read instead. Transient: the caller's next attempt may well succeed (nothing here
+      // re-sends it; the runner's retries are over once a change has failed).
       this.#logger.debug({ err: readErr }, "could not read the state to explain a failure");
-      return isRdsError(readErr) ? readErr : err;
+      return new RdsError(
+        "transient",
+        `RouterOS: ${err.routerText} (the state could not be read to explain it: ${(readErr as Error).message})`,
+        { command: wanted.command.line, routerText: err.routerText, cause: readErr },
+      );
     }
     const found = diagnosis.explain(results);
     if (!found) return err;

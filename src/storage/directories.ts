@@ -92,7 +92,20 @@ export class Directories {
       "RouterOS refuses subvolumes under plain directories; the snapshot folder becomes a subvolume",
     );
     await this.rds.removeFile(dir, call);
-    await this.#make(dir, call, "subvolume");
+    try {
+      await this.#make(dir, call, "subvolume");
+    } catch (err) {
+      // The folder is not left missing on a definite failure: the plain directory comes back (best
+      // effort; a later snapshot makes a missing folder anyway).
+      if (!isRdsError(err, "outcome-unknown"))
+        await this.#make(dir, call, "directory").catch((restoreErr: unknown) =>
+          this.logger.warn(
+            { volumeId, err: (restoreErr as Error).message },
+            "could not restore the snapshot folder",
+          ),
+        );
+      throw err;
+    }
     return true;
   }
 

@@ -377,14 +377,7 @@ export class SnapshotStore {
       return await take();
     } catch (err) {
       await this.#refuseIfSourceGone(location.sourceVolumeId, err, call);
-      // A RouterOS that takes no subvolume under a plain directory: the folder becomes a subvolume.
-      if (
-        isRdsError(err, "invalid-input") &&
-        /\bname\b/.test(err.routerText ?? "") &&
-        (await directories.nestable(location.sourceVolumeId, call))
-      ) {
-        return take();
-      }
+      if (await this.#nested(location.sourceVolumeId, err, call)) return take();
       // A volume made before its snapshot directory existed, or whose directory was removed. A
       // failure in unknown words is read the same way: making the directory tells whether it was missing.
       if (
@@ -397,9 +390,24 @@ export class SnapshotStore {
         return await take();
       } catch (again) {
         await this.#refuseIfSourceGone(location.sourceVolumeId, again, call);
+        // The folder was missing (e.g. an earlier attempt lost after removing the plain folder to
+        // make it a subvolume): just made as a plain directory, it may be refused like the first.
+        if (await this.#nested(location.sourceVolumeId, again, call)) return take();
         throw again;
       }
     }
+  }
+
+  /**
+   * A RouterOS that takes no subvolume under a plain directory refuses the snapshot's `name=`: the
+   * volume's (empty) snapshot folder becomes a subvolume. True when it did (the caller tries again).
+   */
+  async #nested(volumeId: string, err: unknown, call: CallOptions): Promise<boolean> {
+    return (
+      isRdsError(err, "invalid-input") &&
+      /\bname\b/.test(err.routerText ?? "") &&
+      (await this.options.directories.nestable(volumeId, call))
+    );
   }
 
   /**

@@ -43,14 +43,21 @@ it("CreateVolume recovers from a fault at any step", async () => {
 });
 
 it("CreateSnapshot recovers from a fault at any step", async () => {
+  // Every run starts from a new source volume: its first snapshot may turn the volume's snapshot
+  // folder into a subvolume (a RouterOS that refuses subvolumes under plain directories), a step
+  // that a volume which already had a snapshot never takes again.
   const volumeId = await setupSource();
   const req = createSnapshotRequest("fault-snap", volumeId);
   const report = await injectEveryStep(h, {
     rollsBack: true,
     setup: async () => void (await setupSource()),
     run: () => h.call("CreateSnapshot", req),
-    undo: async () =>
-      void (await h.call("DeleteSnapshot", { snapshot_id: snapshotIdFor("fault-snap"), secrets: {} })),
+    undo: async () => {
+      await h.call("DeleteSnapshot", { snapshot_id: snapshotIdFor("fault-snap"), secrets: {} });
+      await deleteVolumeNamed("fault-source");
+      await setupSource();
+    },
+    leftByRollBack: [`${snapshotDirectory("fault-source").slice(0, -1)} folder`],
     unstable: ({ snapshot }) => ({ snapshot: { ...(snapshot as object), creation_time: "varies" } }),
   });
   expect(report.lines.some((l) => l.includes("read-only=yes"))).toBe(true);

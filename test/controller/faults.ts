@@ -25,8 +25,9 @@ export interface Scenario {
    */
   rollsBack?: boolean;
   /**
-   * Entries of `RdsState.files` a rolled-back create may leave: the new volume's empty snapshot
-   * directory, which the undo keeps (a late remove of it could meet snapshots taken since).
+   * Entries of `RdsState.files` or `RdsState.subvolumes` a rolled-back create may leave: the new
+   * volume's empty snapshot directory, which the undo keeps (a late remove of it could meet
+   * snapshots taken since), or a snapshot folder made a subvolume on the way to the snapshot.
    */
   leftByRollBack?: readonly string[];
   /** Response fields that legitimately differ between runs (e.g. a new snapshot's creation time). */
@@ -120,7 +121,8 @@ async function runWithFault(h: Harness, scenario: Scenario, run: FaultRun): Prom
           const left = await rdsState(h);
           const allowed = new Set(scenario.leftByRollBack ?? []);
           const files = left.files.filter((f) => !allowed.has(f));
-          expect({ ...left, files }, `${where}: left something behind`).toEqual(start);
+          const subvolumes = left.subvolumes.filter((s) => !allowed.has(s));
+          expect({ ...left, files, subvolumes }, `${where}: left something behind`).toEqual(start);
         }
         if (attempt === MAX_ATTEMPTS)
           throw new Error(`${where}: still failing after ${MAX_ATTEMPTS} attempts: ${message}`);

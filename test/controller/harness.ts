@@ -263,7 +263,7 @@ export function listSnapshotsRequest(
 export interface RdsState {
   /** `/disk` items of this driver: slot, file path, size, export, comment. */
   disks: string[];
-  /** Subvolumes under the root: fullname and read-only flag. */
+  /** Subvolumes under the root: fullname, `folder` for a volume's snapshot folder, read-only flag. */
   subvolumes: string[];
   /** Every file and directory under the root on the pool's filesystem, with sizes of files (no delete marks). */
   files: string[];
@@ -275,12 +275,14 @@ export async function rdsState(h: Harness): Promise<RdsState> {
     (d) =>
       `${d.slot} ${d.filePath} ${d.fileSize} export=${d.nvmeExport} ${d.nqn} ${stableComment(d.comment)}`,
   );
-  // The layout's folders are left out: the driver makes some as subvolumes, and a volume's snapshot
-  // folder becomes one on a RouterOS that refuses subvolumes under plain directories (the files show them).
-  const folder = new RegExp(`^${ROOT}/(vols|snaps|deleted|snaps/pvc-[^/]+)$`);
+  // The top folders of the layout are left out: the driver always makes them as subvolumes. A
+  // volume's snapshot folder is kept, marked: it becomes a subvolume on a RouterOS that refuses
+  // subvolumes under plain directories, and a run that starts from the other kind takes other steps.
+  const top = new RegExp(`^${ROOT}/(vols|snaps|deleted)$`);
+  const folder = new RegExp(`^${ROOT}/snaps/pvc-[^/]+$`);
   const subvolumes = (await h.client.listSubvolumes({ fullnamePrefix: `${ROOT}/`, fs: h.sim.fsLabel }))
-    .filter((s) => !folder.test(s.fullname))
-    .map((s) => `${s.fullname}${s.readOnly ? " ro" : ""}`);
+    .filter((s) => !top.test(s.fullname))
+    .map((s) => `${s.fullname}${folder.test(s.fullname) ? " folder" : ""}${s.readOnly ? " ro" : ""}`);
   const files = withoutMarks(await walk(path.join(h.sim.poolMountPath, ROOT), ROOT));
   return { disks: disks.sort(), subvolumes: subvolumes.sort(), files: files.sort() };
 }
@@ -302,11 +304,15 @@ export function withoutAttemptToken(text: string): string {
   return text.replace(ATTEMPT_TOKEN, "attempt=*").replace(MARK_TIME, "$1.*");
 }
 
-/** A regular expression matching exactly this command line, whatever attempt token or mark time it carries. */
+/**
+ * A regular expression matching exactly this command line, whatever attempt token, mark time or
+ * subvolume uuid (`uuid="…"`: a folder made again by the scenario's setup is a new subvolume) it carries.
+ */
 export function exactLine(line: string): string {
   const escaped = line.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   return `^${escaped
     .replace(ATTEMPT_TOKEN, "attempt=[0-9a-f]+")
+    .replace(/\buuid="[0-9a-f-]{36}"/g, 'uuid="[0-9a-f-]{36}"')
     .replace(/(\/deleted\/(?:pvc|snap)-[0-9a-f-]{36})\\\.\d+/g, "$1\\.[0-9]+")}$`;
 }
 

@@ -90,4 +90,26 @@ describe("failures in unknown words, explained by the state", () => {
       kind: "protocol",
     });
   });
+
+  it("fails as transient, not as the change's refusal, when the state cannot be read to explain it", async () => {
+    await client.addDirectory(`/${sim.pool}/w/held`);
+    await client.addDirectory(`/${sim.pool}/w/held/inner`);
+    // The remove is refused in unknown words; the read that would explain it fails too.
+    await sim.control.addFault({
+      match: "^:put .*/file print",
+      action: "fail",
+      error: "failure: injected fault",
+      times: 1,
+    });
+    const err = await failure(client.removeFile(`/${sim.pool}/w/held`));
+    expect(err).toMatchObject({
+      kind: "transient",
+      retryable: true,
+      routerText: "failure: folder has entries",
+    });
+    expect(err.command).toMatch(/^\/file remove /);
+    expect(await sim.control.listFaults()).toEqual([]);
+    // Once the state can be read again, the same refusal is explained.
+    expect(await failure(client.removeFile(`/${sim.pool}/w/held`))).toMatchObject({ kind: "invalid-input" });
+  });
 });
