@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { SUPPORTED_BEHAVIOUR } from "../../src/doctor/support.js";
 import { settingsSchema } from "../../src/sim/settings.js";
 import { missingPairs, pairwise } from "../matrix/pairwise.js";
 import {
@@ -46,5 +47,19 @@ describe("the settings matrix", () => {
     expect(missingPairs(factors, set)).toEqual([]);
     expect(set.length).toBeGreaterThanOrEqual(6);
     expect(missingPairs(factors, set.slice(1)).length).toBeGreaterThan(0);
+  });
+});
+
+describe("the matrix and rds-csi doctor", () => {
+  // The doctor calls a behaviour supported exactly when CI runs the driver under it.
+  it("support the same value of every behaviour setting", () => {
+    const tested = Object.entries(MATRIX_FACTORS)
+      .filter(([name]) => name !== "error_texts") // wording: the doctor judges each text, not a profile
+      .map(([name, values]) => [name, values.map(String).sort()] as const);
+    const supported = Object.entries(SUPPORTED_BEHAVIOUR).map(
+      // "other": an order the emulator cannot play, supported because nothing reads the order
+      ([name, values]) => [name, values.filter((v) => v !== "other").sort()] as const,
+    );
+    expect(Object.fromEntries(supported)).toEqual(Object.fromEntries(tested));
   });
 });
