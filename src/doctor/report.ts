@@ -34,7 +34,7 @@ export const EXIT = {
 export type CheckStatus = "ok" | "unsupported" | "warning" | "error" | "skipped";
 
 export interface CheckResult {
-  /** Stable identifier; for emulator settings it is the setting's name (settings contract). */
+  /** Stable identifier; for emulator settings it is the setting's name (src/sim/README.md, "Settings"). */
   id: string;
   /** `setting` checks detect one behaviour that differs between RouterOS versions or is unknown. */
   kind: "requirement" | "setting" | "measurement";

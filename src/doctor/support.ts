@@ -1,5 +1,5 @@
 /**
- * Which behaviour of each emulator setting (settings contract, src/sim/README.md) the driver is built
+ * Which behaviour of each emulator setting (src/sim/README.md, "Settings") the driver is built
  * and tested to work with: CI runs csi-sanity and the fault matrix under each of these values. A
  * value seen on hardware that is not listed here (or a setting's `other`) is reported unsupported.
  * Where a probe can also run the driver's own code against what it found (decode a listing, take a

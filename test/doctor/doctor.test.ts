@@ -1,6 +1,6 @@
 /**
  * `rds-csi doctor` as a user runs it: the CLI process against the emulator, under the settings that
- * change what it must detect. Every setting of the contract is run at least once with a value
+ * change what it must detect. Every behaviour setting (src/sim/README.md) is run at least once with a value
  * other than its default, and the report must name the value the emulator was set to. After every
  * run, including a failed probe and a SIGINT mid-run, the emulator holds exactly what it held before.
  */
@@ -16,7 +16,7 @@ import { type SimFixture, startSim } from "../helpers/sim.js";
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const RUN_TIMEOUT_MS = 90_000;
 
-/** Every contract setting at its default, as the emulator starts. */
+/** Every behaviour setting at its default, as the emulator starts. */
 const DEFAULTS = {
   json_integer_form: "float",
   file_listing_contents: true,
