@@ -10,7 +10,7 @@ import { formatDateTime } from "../sizes.js";
 import { NIL, num, type RosValue, str, toText } from "../values.js";
 import type { SimWorld } from "../world.js";
 import { readCommands, targetItems } from "./list-commands.js";
-import type { ListScope } from "./scope.js";
+import { type ListScope, planScope, type ScopeLeaf } from "./scope.js";
 import type { Table, TableItem } from "./table.js";
 
 interface Entry {
@@ -164,27 +164,33 @@ async function scopedEntries(
   const pools = world.pools.map((p) => p.view);
   const walkAll = async (which: readonly PoolMount[]) =>
     (await Promise.all(which.map((p) => walkPool(p, "", order)))).flat();
-  if (scope === undefined) return walkAll(pools);
-  if (scope.kind === "prefix") {
-    const found = world.paths.locate(scope.prefix);
-    if (found === undefined)
-      return walkAll(pools.filter((p) => scope.prefix === "" || p.name.startsWith(scope.prefix)));
+  const leaves = planScope(scope, fileLeafCost);
+  if (leaves === undefined) return walkAll(pools);
+  const only = leaves[0];
+  if (leaves.length === 1 && only?.kind === "prefixes") {
+    const prefix = only.prefixes[0] as string;
+    const found = world.paths.locate(prefix);
+    if (found === undefined) return walkAll(pools.filter((p) => prefix === "" || p.name.startsWith(prefix)));
     // The deepest directory every match lies in: the prefix up to its last `/`.
-    const dir = scope.prefix.endsWith("/") ? found.parts : found.parts.slice(0, -1);
+    const dir = prefix.endsWith("/") ? found.parts : found.parts.slice(0, -1);
     return walkPool(found.pool, dir.join("/"), order);
   }
+  // A union of a prefix with names would need a merge of walks: read everything instead.
+  if (leaves.some((l) => l.kind === "prefixes")) return walkAll(pools);
   const relatives = new Set<string>();
-  if (scope.kind === "names") {
-    for (const name of scope.names) {
-      const found = world.paths.locate(name);
-      // Only the form `/file` prints matches `name=`: the pool name, then the path, no extra slashes.
-      const printed = found && [found.pool.name, ...found.parts].join("/");
-      if (printed !== undefined && printed === name) relatives.add(printed);
-    }
-  } else {
-    for (const id of scope.ids) {
-      const relative = ids.pathOf(id);
-      if (relative !== undefined) relatives.add(relative);
+  for (const leaf of leaves) {
+    if (leaf.kind === "values") {
+      for (const name of leaf.values) {
+        const found = world.paths.locate(name);
+        // Only the form `/file` prints matches `name=`: the pool name, then the path, no extra slashes.
+        const printed = found && [found.pool.name, ...found.parts].join("/");
+        if (printed !== undefined && printed === name) relatives.add(printed);
+      }
+    } else if (leaf.kind === "ids") {
+      for (const id of leaf.ids) {
+        const relative = ids.pathOf(id);
+        if (relative !== undefined) relatives.add(relative);
+      }
     }
   }
   const lstatOf = async (relative: string) => {
@@ -211,6 +217,17 @@ async function scopedEntries(
     );
   }
   return entries.sort((a, b) => walkOrder(a, b, order, ancestors));
+}
+
+/**
+ * What `/file` can read directly: names and ids (one `lstat` each), or one prefix (a walk of the
+ * directory that holds it, costed as much more than any list of names).
+ */
+function fileLeafCost(leaf: ScopeLeaf): number | undefined {
+  if (leaf.kind === "ids") return leaf.ids.length;
+  if (leaf.prop !== "name") return undefined;
+  if (leaf.kind === "values") return leaf.values.length;
+  return leaf.prefixes.length === 1 ? 1_000_000 : undefined;
 }
 
 /** A pool's entries (`start`: a directory under its root), named as `/file` names them. */
