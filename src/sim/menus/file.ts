@@ -43,9 +43,16 @@ class FileIds {
 
 /**
  * Breadth-first, as RouterOS lists files: all entries of one depth before the next. `start` (a
- * directory relative to the root) walks only that subtree, in the same relative order.
+ * directory relative to the root) walks only that subtree, in the same relative order; with
+ * `namePrefix`, only the entries of `start` whose names begin so (and what is under them) are
+ * looked at, so a prefix costs what it matches, not the whole directory.
  */
-async function walk(root: string, start = "", order: FileOrder = "alphabetical"): Promise<Entry[]> {
+async function walk(
+  root: string,
+  start = "",
+  order: FileOrder = "alphabetical",
+  namePrefix = "",
+): Promise<Entry[]> {
   const first = await lstat(path.join(root, start)).catch(() => undefined);
   if (!first) return [];
   const out: Entry[] = [{ relative: start, stats: first }];
@@ -54,7 +61,9 @@ async function walk(root: string, start = "", order: FileOrder = "alphabetical")
   while (level.length > 0) {
     const next: string[] = [];
     for (const dir of level) {
-      const entries: Dirent[] = await readdir(path.join(root, dir), { withFileTypes: true }).catch(() => []);
+      const listed: Dirent[] = await readdir(path.join(root, dir), { withFileTypes: true }).catch(() => []);
+      const entries =
+        dir === start && namePrefix !== "" ? listed.filter((e) => e.name.startsWith(namePrefix)) : listed;
       const stats = await Promise.all(
         entries.map((e) => lstat(path.join(root, dir, e.name)).catch(() => undefined)),
       );
@@ -171,9 +180,11 @@ async function scopedEntries(
     const prefix = only.prefixes[0] as string;
     const found = world.paths.locate(prefix);
     if (found === undefined) return walkAll(pools.filter((p) => prefix === "" || p.name.startsWith(prefix)));
-    // The deepest directory every match lies in: the prefix up to its last `/`.
-    const dir = prefix.endsWith("/") ? found.parts : found.parts.slice(0, -1);
-    return walkPool(found.pool, dir.join("/"), order);
+    // The deepest directory every match lies in: the prefix up to its last `/`; what follows
+    // is the start of the names in it that can match.
+    if (prefix.endsWith("/") || found.parts.length === 0)
+      return walkPool(found.pool, found.parts.join("/"), order);
+    return walkPool(found.pool, found.parts.slice(0, -1).join("/"), order, found.parts.at(-1));
   }
   // A union of a prefix with names would need a merge of walks: read everything instead.
   if (leaves.some((l) => l.kind === "prefixes")) return walkAll(pools);
@@ -231,8 +242,13 @@ function fileLeafCost(leaf: ScopeLeaf): number | undefined {
 }
 
 /** A pool's entries (`start`: a directory under its root), named as `/file` names them. */
-async function walkPool(pool: PoolMount, start: string, order: FileOrder): Promise<Entry[]> {
-  const entries = await walk(pool.mountPath, start, order);
+async function walkPool(
+  pool: PoolMount,
+  start: string,
+  order: FileOrder,
+  namePrefix?: string,
+): Promise<Entry[]> {
+  const entries = await walk(pool.mountPath, start, order, namePrefix);
   return entries.map((e) => ({
     ...e,
     relative: e.relative === "" ? pool.name : `${pool.name}/${e.relative}`,
