@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { replaced, type Subvolume } from "../../src/sim/backend/btrfs.js";
 import { regexPrefixes } from "../../src/sim/menus/regex-prefixes.js";
+import { planScope, type ScopeLeaf, scopeOf } from "../../src/sim/menus/scope.js";
+import type { ResolvedWhere } from "../../src/sim/schema.js";
+import { str } from "../../src/sim/values.js";
 import { fakeWorld } from "./fake-world.js";
 
 /**
@@ -47,7 +50,30 @@ describe("regexPrefixes", () => {
   it("every text a pattern matches starts with one of its prefixes (random patterns and texts)", () => {
     const next = random(17);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
-    const atoms = ["a", "b", ".", "\\.", "[ab]", "[a-c]", "[.]", "(a|b)", "(ab|)", "(a|b.)", "\\+", "+", "*", "?", "$", "|", "\\d", "(", ")", "[^a]", "{2}", "\\$"];
+    const atoms = [
+      "a",
+      "b",
+      ".",
+      "\\.",
+      "[ab]",
+      "[a-c]",
+      "[.]",
+      "(a|b)",
+      "(ab|)",
+      "(a|b.)",
+      "\\+",
+      "+",
+      "*",
+      "?",
+      "$",
+      "|",
+      "\\d",
+      "(",
+      ")",
+      "[^a]",
+      "{2}",
+      "\\$",
+    ];
     const alphabet = ["a", "b", "c", ".", "+", "$", "1", "/"];
     let checked = 0;
     for (let i = 0; i < 3000; i++) {
@@ -64,10 +90,60 @@ describe("regexPrefixes", () => {
         const text = Array.from({ length: Math.floor(next() * 6) }, () => pick(alphabet)).join("");
         if (!re.test(text)) continue;
         checked++;
-        expect(prefixes.some((p) => text.startsWith(p)), `${pattern} matches ${text}`).toBe(true);
+        expect(
+          prefixes.some((p) => text.startsWith(p)),
+          `${pattern} matches ${text}`,
+        ).toBe(true);
       }
     }
     expect(checked).toBeGreaterThan(1000);
+  });
+});
+
+describe("scopeOf and planScope", () => {
+  const eq = (prop: string, v: string, op = "="): ResolvedWhere => ({
+    kind: "compare",
+    prop,
+    op,
+    value: str(v),
+    col: 1,
+  });
+  const and = (left: ResolvedWhere, right: ResolvedWhere): ResolvedWhere => ({ kind: "and", left, right });
+  const or = (left: ResolvedWhere, right: ResolvedWhere): ResolvedWhere => ({ kind: "or", left, right });
+
+  it("reads a condition's values, prefixes and ids; (…)=true, ! and an or with an open side name nothing", () => {
+    expect(scopeOf(eq("name", "a"))).toEqual({ kind: "values", prop: "name", values: ["a"] });
+    expect(scopeOf(or(eq("fullname", "a"), eq("fullname", "/a")))).toEqual({
+      kind: "values",
+      prop: "fullname",
+      values: ["a", "/a"],
+    });
+    expect(scopeOf(eq("name", "^a(b|c)", "~"))).toEqual({
+      kind: "prefixes",
+      prop: "name",
+      prefixes: ["ab", "ac"],
+    });
+    expect(scopeOf(eq(".id", "*1f"))).toEqual({ kind: "ids", ids: [31] });
+    expect(scopeOf({ kind: "is", inner: eq("name", "a"), expect: true })).toBeUndefined();
+    expect(scopeOf({ kind: "not", inner: eq("name", "a") })).toBeUndefined();
+    expect(scopeOf(or(eq("name", "a"), { kind: "truthy", prop: "snapshot" }))).toBeUndefined();
+    expect(scopeOf(eq("name", "a", "!="))).toBeUndefined();
+  });
+
+  it("plans the cheapest conjunct, the union of alternatives, and everything when most would be read", () => {
+    const counts: Record<string, number> = { fs: 1000, name: 3, fullname: 1 };
+    const cost = (leaf: ScopeLeaf) => (leaf.kind === "ids" ? leaf.ids.length : counts[leaf.prop]);
+    const where = and(
+      or(eq("fs", "raid1"), eq("fs", "u")),
+      and(eq("fullname", "^x", "~"), eq("name", "^y", "~")),
+    );
+    expect(planScope(scopeOf(where), cost)).toEqual([
+      { kind: "prefixes", prop: "fullname", prefixes: ["x"] },
+    ]);
+    expect(planScope(scopeOf(or(eq("name", "a"), eq("fullname", "b"))), cost)).toHaveLength(2);
+    expect(planScope(scopeOf(or(eq("name", "a"), eq("other", "b"))), cost)).toBeUndefined();
+    expect(planScope(scopeOf(eq("name", "a")), cost, 6)).toBeUndefined();
+    expect(planScope(scopeOf(eq("name", "a")), cost, 7)).toHaveLength(1);
   });
 });
 
@@ -89,7 +165,21 @@ function subvolume(id: number, path: string, source?: Subvolume, topLevel = 5): 
 
 /** Names with every regular-expression metacharacter, repeated names, nested and orphaned snapshots. */
 function sampleListing(): Subvolume[] {
-  const names = ["snap.1", "snap-1", "snapx1", "a+b", "a(b)", "[br]", "dol$ar", "q?", "st*r", "we|rd", "ca^ret", "br{2}", "sn"];
+  const names = [
+    "snap.1",
+    "snap-1",
+    "snapx1",
+    "a+b",
+    "a(b)",
+    "[br]",
+    "dol$ar",
+    "q?",
+    "st*r",
+    "we|rd",
+    "ca^ret",
+    "br{2}",
+    "sn",
+  ];
   const vols = [subvolume(256, "rds"), subvolume(257, "rds/x", undefined, 256), subvolume(258, "rds/y")];
   const out = [...vols];
   let id = 300;
@@ -115,6 +205,8 @@ const CONDITIONS = [
   `name=${ros("snap.1")} or fs="raid1"`,
   `!(name=${ros("snap.1")})`,
   `.id=*12c or name=${ros("sn")}`,
+  // An unknown id is an error, scoped or not.
+  `.id=*fff or name=${ros("sn")}`,
   ...[
     "^snap",
     "^snap\\.1",
@@ -170,7 +262,8 @@ describe("scoped subvolume answers equal the full scan", () => {
       w.setSettings(settings);
       let nonEmpty = 0;
       for (const condition of CONDITIONS) {
-        const scoped = await answers(w.run, condition);
+        // Parenthesised like the full scan's, so error columns line up.
+        const scoped = await answers(w.run, `(${condition})`);
         expect(scoped, condition).toEqual(await answers(w.run, fullScan(condition)));
         if (scoped[0] !== "[]\n") nonEmpty++;
       }
@@ -183,8 +276,12 @@ describe("scoped subvolume answers equal the full scan", () => {
     const w = fakeWorld({ subvolumes: sampleListing() });
     const get = (c: string) => w.run(`:put [/disk/btrfs/subvolume get [find where ${c}] fullname]`);
     expect(await get(`fullname=${ros("rds/y/dol$ar")}`)).toBe("rds/y/dol$ar\n");
-    expect(await get(`fullname=${ros("rds/y/dol$ar")}`)).toBe(await get(fullScan(`fullname=${ros("rds/y/dol$ar")}`)));
-    const id = (await w.run(`:put [/disk/btrfs/subvolume find where name=${ros("a(b)")} and fullname~"^rds/x"]`)).trim();
+    expect(await get(`fullname=${ros("rds/y/dol$ar")}`)).toBe(
+      await get(fullScan(`fullname=${ros("rds/y/dol$ar")}`)),
+    );
+    const id = (
+      await w.run(`:put [/disk/btrfs/subvolume find where name=${ros("a(b)")} and fullname~"^rds/x"]`)
+    ).trim();
     expect(id).toBe("*134");
     expect(await w.run(`:put [/disk/btrfs/subvolume get ${id} name]`)).toBe("a(b)\n");
   });
@@ -198,7 +295,9 @@ describe("the index follows changes", () => {
     const check = async (what: string) => {
       const fresh = fakeWorld({ subvolumes: [...listing] });
       for (const condition of CONDITIONS.slice(0, 30)) {
-        expect(await answers(w.run, condition), `${what}: ${condition}`).toEqual(await answers(fresh.run, condition));
+        expect(await answers(w.run, condition), `${what}: ${condition}`).toEqual(
+          await answers(fresh.run, condition),
+        );
       }
       expect(await w.run("/disk/btrfs/subvolume print detail"), what).toBe(
         await fresh.run("/disk/btrfs/subvolume print detail"),
