@@ -25,7 +25,18 @@ interface Cursor {
   at: number;
 }
 
-export function regexPrefixes(pattern: string): string[] | undefined {
+/** Patterns come back (a walk sends each page's once per query): read each once. */
+const cache = new Map<string, readonly string[] | undefined>();
+
+export function regexPrefixes(pattern: string): readonly string[] | undefined {
+  if (cache.has(pattern)) return cache.get(pattern);
+  const prefixes = read(pattern);
+  if (cache.size > 1000) cache.clear();
+  cache.set(pattern, prefixes);
+  return prefixes;
+}
+
+function read(pattern: string): string[] | undefined {
   if (!pattern.startsWith("^")) return undefined;
   const cursor: Cursor = { text: pattern, at: 1 };
   let prefixes: string[];
