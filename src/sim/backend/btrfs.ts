@@ -244,9 +244,12 @@ export class Btrfs {
   }
 }
 
-/** How a patched listing differs from the listing it was made from. */
+/**
+ * How a patched listing differs from the listing it was made from. `from` is held weakly: a chain
+ * of patches must not keep every earlier copy of the table alive (whoever still needs one holds it).
+ */
 export interface ListingPatch {
-  readonly from: readonly Subvolume[];
+  readonly from: WeakRef<readonly Subvolume[]>;
   readonly gone: readonly Subvolume[];
   readonly came: readonly Subvolume[];
 }
@@ -313,7 +316,7 @@ export function replaced(
   }
   pathMaps.delete(listing);
   pathMaps.set(out, paths);
-  patches.set(out, { from: listing, gone, came: current === undefined ? [] : [current] });
+  patches.set(out, { from: new WeakRef(listing), gone, came: current === undefined ? [] : [current] });
   return out;
 }
 

@@ -80,8 +80,10 @@ export class SubvolumeIndex {
     while (at !== this.listing) {
       const patch = patchOf(at);
       if (patch === undefined || steps.length >= MAX_PATCHES) return undefined;
+      const from = patch.from.deref();
+      if (from === undefined) return undefined;
       steps.push(patch);
-      at = patch.from;
+      at = from;
     }
     return steps.reverse();
   }
