@@ -324,5 +324,9 @@ describe("the index follows changes", () => {
     await check("changes behind its back, read whole");
     listing = replaced(listing, "rds/z/a(b)", undefined);
     await check("a patch after the re-read");
+    // Hundreds at once behind its back (a bulk change: the sorted lookups are sorted again).
+    const many = Array.from({ length: 300 }, (_, i) => subvolume(600 + i, `rds/y/bulk-${i % 7}.${i}`));
+    listing = [...listing.filter((s) => !s.path.startsWith("rds/z/s")), ...many];
+    await check("hundreds made behind its back, read whole");
   });
 });

@@ -15,6 +15,9 @@ export type ItemBuilder = (
 /** Patches followed one by one before a listing is compared whole instead. */
 const MAX_PATCHES = 64;
 
+/** Changes applied one by one into the sorted lookups; more (and over an eighth of the table) sort them again. */
+const BULK_CHANGES = 256;
+
 /** The string properties a scope can narrow a subvolume read by. */
 const KEYED = ["name", "fullname"] as const;
 
@@ -158,9 +161,7 @@ export class SubvolumeIndex {
     this.clear();
     for (const s of listing) this.link(s);
     for (const s of listing) this.place(s, build, false);
-    for (const k of KEYED) {
-      this.sorted.set(k, SortedKeys.of([...this.entries.values()].map((e) => [e.keys[k], e.item] as const)));
-    }
+    this.sortKeys();
   }
 
   /**
@@ -205,24 +206,34 @@ export class SubvolumeIndex {
     const goneById = new Map(gone.map((s) => [s.id, s]));
     const sameName = (x: Subvolume | undefined, y: Subvolume) =>
       x !== undefined && x.path === y.path && x.uuid === y.uuid;
+    for (const s of gone) if (!sameName(cameById.get(s.id), s)) this.dependents(s, dirty);
+    for (const s of came) if (!sameName(goneById.get(s.id), s)) this.dependents(s, dirty);
+    // Many changes at once (thousands of subvolumes made behind the emulator's back, then a
+    // re-read): the sorted lookups are sorted again once instead of taking one insert each.
+    const many = gone.length + dirty.size;
+    const bulk = many > BULK_CHANGES && many > this.entries.size / 8;
     for (const s of gone) {
-      if (!sameName(cameById.get(s.id), s)) this.dependents(s, dirty);
-      this.unplace(s);
+      this.unplace(s, !bulk);
       this.unlink(s);
     }
-    for (const s of came) {
-      if (!sameName(goneById.get(s.id), s)) this.dependents(s, dirty);
-      this.link(s);
-    }
+    for (const s of came) this.link(s);
     for (const id of dirty) {
       const entry = this.entries.get(id);
-      if (entry !== undefined) this.unplace(entry.subvolume);
+      if (entry !== undefined) this.unplace(entry.subvolume, !bulk);
     }
     for (const id of dirty) {
       const s = this.byId.get(id);
-      if (s !== undefined) this.place(s, build);
+      if (s !== undefined) this.place(s, build, !bulk);
     }
+    if (bulk) this.sortKeys();
     this.ordered = undefined;
+  }
+
+  /** Sorts every keyed lookup again from the entries. */
+  private sortKeys(): void {
+    for (const k of KEYED) {
+      this.sorted.set(k, SortedKeys.of([...this.entries.values()].map((e) => [e.keys[k], e.item] as const)));
+    }
   }
 
   /** Subvolumes by id (what an item's container is found by). */
@@ -264,10 +275,10 @@ export class SubvolumeIndex {
     this.ordered = undefined;
   }
 
-  private unplace(s: Subvolume): void {
+  private unplace(s: Subvolume, sort = true): void {
     const entry = this.entries.get(s.id);
     if (entry === undefined) return;
-    for (const k of KEYED) this.sorted.get(k)?.remove(entry.keys[k], entry.item);
+    if (sort) for (const k of KEYED) this.sorted.get(k)?.remove(entry.keys[k], entry.item);
     this.entries.delete(s.id);
   }
 
