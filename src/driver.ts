@@ -15,7 +15,7 @@ import type { ServiceHandlers } from "./csi/pipeline.js";
 import type { CsiServiceName } from "./csi/proto.js";
 import { type CsiServer, startCsiServer } from "./csi/server.js";
 import { registerServices } from "./csi/services.js";
-import { cachedLineage, type Lineage, readLineage } from "./lineage/index.js";
+import type { Lineage } from "./lineage/model.js";
 import { createLogger, type Logger } from "./log.js";
 import { resolveHostNqn } from "./node/index.js";
 import { checkNvmeSettings, DEFAULT_NVME_SETTINGS, type NvmeConnectSettings } from "./node/nvme-transport.js";
@@ -23,24 +23,24 @@ import { startMetricsServer } from "./observability/http.js";
 import { type ControllerMetrics, DriverMetrics } from "./observability/metrics.js";
 import type { Reconciler } from "./reconcile/index.js";
 import type { SnapshotSchedules } from "./schedule/index.js";
-import { TARGET_SOCKET } from "./sim/target.js";
 import type { OpenedStorage, PoolStorage, Storage, StoragePools, TombstoneSweep } from "./storage/index.js";
 import { DRIVER_VERSION } from "./version.js";
 
 export type Role = "controller" | "node" | "all";
 
 /**
- * The controller's own modules (the stores, SSH, the reconciler), loaded only when a controller
- * starts: the node plugin never loads them, which keeps its resident memory down.
+ * The controller's own modules (the stores, SSH, the reconciler, the lineage reader), loaded only
+ * when a controller starts: the node plugin never loads them, which keeps its resident memory down.
  */
 async function loadControllerModules() {
-  const [service, reconcile, schedule, storage] = await Promise.all([
+  const [service, reconcile, schedule, storage, lineage] = await Promise.all([
     import("./csi/controller-service.js"),
     import("./reconcile/index.js"),
     import("./schedule/index.js"),
     import("./storage/index.js"),
+    import("./lineage/read.js"),
   ]);
-  return { ...service, ...reconcile, ...schedule, ...storage };
+  return { ...service, ...reconcile, ...schedule, ...storage, ...lineage };
 }
 type ControllerModules = Awaited<ReturnType<typeof loadControllerModules>>;
 
@@ -222,7 +222,7 @@ function startController(
   if (withCensus) refreshCensus(health, pools, shared);
   return {
     service,
-    ...(c.lineagePage ? { lineage: lineageSource(c, storage, shared) } : {}),
+    ...(c.lineagePage ? { lineage: lineageSource(c, storage, shared, m) } : {}),
     readiness: () => {
       const h = health();
       return h.connected
@@ -340,7 +340,12 @@ function sweepFor(
  * The lineage page's data: one read of the RDS at a time, reused for a few seconds; with
  * --lineage-kubernetes also the cluster's names (the Kubernetes client is loaded at the first read).
  */
-function lineageSource(c: ControllerConfig, storage: Storage, shared: Shared): () => Promise<Lineage> {
+function lineageSource(
+  c: ControllerConfig,
+  storage: Storage,
+  shared: Shared,
+  m: ControllerModules,
+): () => Promise<Lineage> {
   const names = async () => {
     const { readKubernetesNames } = await import("./lineage/kubernetes.js");
     const read = await readKubernetesNames({
@@ -350,9 +355,9 @@ function lineageSource(c: ControllerConfig, storage: Storage, shared: Shared): (
     if (read.error) shared.logger.warn({ err: read.error }, "lineage page: Kubernetes names not read");
     return read;
   };
-  return cachedLineage(
+  return m.cachedLineage(
     () =>
-      readLineage(
+      m.readLineage(
         storage,
         { deadline: Date.now() + LINEAGE_BUDGET_MS },
         c.lineageKubernetes ? names : undefined,
@@ -422,16 +427,18 @@ async function nodeService(
     nodeName: n.nodeId,
   });
   logger.info({ hostNqn, from }, "host NQN this node presents to the RDS");
+  // Only a node beside a local emulator (loop transport) needs to know where its target listens.
+  const loopTarget = n.loopPoolPath ? await import("./sim/target.js") : undefined;
   return createNodeService({
     nodeId: n.nodeId,
     hostNqn,
     maxVolumesPerNode: n.maxVolumesPerNode,
     nvme: nvmeSettings(n),
-    ...(n.loopPoolPath
+    ...(n.loopPoolPath && loopTarget
       ? {
           loopAllowedRoot: n.loopPoolPath,
           // The emulator keeps its NVMe target stand-in beside the pool mount (`<data dir>/mnt`).
-          loopTargetSocket: join(dirname(n.loopPoolPath), TARGET_SOCKET),
+          loopTargetSocket: join(dirname(n.loopPoolPath), loopTarget.TARGET_SOCKET),
         }
       : {}),
     locks,

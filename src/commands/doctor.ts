@@ -8,9 +8,6 @@ import {
   controllerSchema,
   validateConfig,
 } from "../config.js";
-import { renderHuman, renderJson, supportedText } from "../doctor/render.js";
-import { EXIT } from "../doctor/report.js";
-import { startDoctor } from "../doctor/run.js";
 import { createLogger } from "../log.js";
 
 /** The controller's flags the doctor needs: how to reach the RDS and where the driver would work. */
@@ -81,6 +78,12 @@ export function registerDoctorCommand(program: Command): void {
   cmd.action(async (raw: Record<string, unknown> & DoctorFlags) => {
     const config = validateConfig(doctorSchema, raw);
     checkHostKeyConfig(config);
+    // Loaded on use: the driver's processes share this CLI and never run the doctor (nor its SSH).
+    const [{ renderHuman, renderJson, supportedText }, { EXIT }, { startDoctor }] = await Promise.all([
+      import("../doctor/render.js"),
+      import("../doctor/report.js"),
+      import("../doctor/run.js"),
+    ]);
     const logger = createLogger(raw.logLevel as Parameters<typeof createLogger>[0], process.stderr);
     const run = startDoctor({
       connection: connectionOptionsFor(config),

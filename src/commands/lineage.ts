@@ -7,9 +7,7 @@ import {
   controllerSchema,
   validateConfig,
 } from "../config.js";
-import { readLineage, renderLineageText } from "../lineage/index.js";
 import { createLogger, LOG_LEVELS } from "../log.js";
-import { openStorage } from "../storage/index.js";
 import { DRIVER_NAME } from "../version.js";
 
 /**
@@ -76,6 +74,11 @@ export function registerLineageCommand(program: Command): void {
 }
 
 async function lineageOutput(config: z.infer<typeof lineageSchema>): Promise<string> {
+  // Loaded on use: the driver's processes share this CLI; only a controller needs the storage layer.
+  const [{ readLineage, renderLineageText }, { openStorage }] = await Promise.all([
+    import("../lineage/index.js"),
+    import("../storage/index.js"),
+  ]);
   const logger = createLogger(config.logLevel, process.stderr);
   const opened = openStorage({
     connection: connectionOptionsFor(config),
