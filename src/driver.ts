@@ -29,18 +29,20 @@ import { DRIVER_VERSION } from "./version.js";
 export type Role = "controller" | "node" | "all";
 
 /**
- * The controller's own modules (the stores, SSH, the reconciler, the lineage reader), loaded only
- * when a controller starts: the node plugin never loads them, which keeps its resident memory down.
+ * The controller's own modules (the stores, SSH, the lineage reader), loaded only when a controller
+ * starts: the node plugin never loads them, which keeps its resident memory down. The reconciler
+ * and the snapshot schedules (which parse Kubernetes objects) are loaded only when they are on.
  */
-async function loadControllerModules() {
-  const [service, reconcile, schedule, storage, lineage] = await Promise.all([
+async function loadControllerModules(c: ControllerConfig) {
+  const schedulesOn = c.snapshotScheduleInterval > 0;
+  const [service, storage, lineage, reconcile, schedule] = await Promise.all([
     import("./csi/controller-service.js"),
-    import("./reconcile/index.js"),
-    import("./schedule/index.js"),
     import("./storage/index.js"),
     import("./lineage/read.js"),
+    c.reconcileInterval > 0 || schedulesOn ? import("./reconcile/index.js") : undefined,
+    schedulesOn ? import("./schedule/index.js") : undefined,
   ]);
-  return { ...service, ...reconcile, ...schedule, ...storage, ...lineage };
+  return { ...service, ...storage, ...lineage, reconcile, schedule };
 }
 type ControllerModules = Awaited<ReturnType<typeof loadControllerModules>>;
 
@@ -127,7 +129,7 @@ export async function startDriver(config: DriverConfig): Promise<RunningDriver> 
           required(config.controller, "controller"),
           shared,
           Boolean(common.metricsAddress),
-          await loadControllerModules(),
+          await loadControllerModules(required(config.controller, "controller")),
         );
   const readiness: ReadinessSource = controller?.readiness ?? (() => ({ ready: true }));
   const node =
@@ -230,8 +232,8 @@ function startController(
         : { ready: false, reason: h.lastError?.message ?? "not connected yet" };
     },
     stop: async () => {
-      await schedules.stop();
-      await reconciler.stop();
+      await schedules?.stop();
+      await reconciler?.stop();
       await Promise.all(sweeps.map((sweep) => sweep.stop()));
       opened.close();
     },
@@ -263,15 +265,17 @@ function podNamespace(): string {
   }
 }
 
-/** With interval 0 this starts nothing: no timer, no Kubernetes client, no RouterOS command. */
+/** With interval 0 there is none: no timer, no Kubernetes client, no RouterOS command. */
 function reconcilerFor(
   c: ControllerConfig,
   pools: StoragePools,
   shared: Shared,
   m: ControllerModules,
-): Reconciler {
+): Reconciler | undefined {
+  if (c.reconcileInterval <= 0 || !m.reconcile) return undefined;
+  const { leaseNameFor } = m.reconcile;
   const metrics = required(shared.metrics.controller, "controller metrics");
-  return m.startReconciler({
+  return m.reconcile.startReconciler({
     storage: pools.default.storage,
     pools,
     driverName: shared.driverName,
@@ -289,7 +293,7 @@ function reconcilerFor(
     ...(c.reconcileLeaderElection
       ? {
           lease: {
-            name: c.reconcileLeaseName ?? m.leaseNameFor(shared.driverName),
+            name: c.reconcileLeaseName ?? leaseNameFor(shared.driverName),
             namespace: c.reconcileLeaseNamespace ?? podNamespace(),
           },
         }
@@ -297,16 +301,22 @@ function reconcilerFor(
   });
 }
 
-/** Snapshot schedules (src/schedule); with interval 0 nothing starts and no client is loaded. */
-function schedulesFor(c: ControllerConfig, shared: Shared, m: ControllerModules): SnapshotSchedules {
-  return m.startSnapshotSchedules({
+/** Snapshot schedules (src/schedule); with interval 0 there are none and no client is loaded. */
+function schedulesFor(
+  c: ControllerConfig,
+  shared: Shared,
+  m: ControllerModules,
+): SnapshotSchedules | undefined {
+  if (c.snapshotScheduleInterval <= 0 || !m.schedule || !m.reconcile) return undefined;
+  const { leaseNameFor } = m.reconcile;
+  return m.schedule.startSnapshotSchedules({
     driverName: shared.driverName,
     intervalMs: c.snapshotScheduleInterval,
     logger: shared.logger,
     ...(c.snapshotScheduleLeaderElection
       ? {
           lease: {
-            name: m.leaseNameFor(shared.driverName, "snapshot-schedules"),
+            name: leaseNameFor(shared.driverName, "snapshot-schedules"),
             namespace: c.reconcileLeaseNamespace ?? podNamespace(),
           },
         }

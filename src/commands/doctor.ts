@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { Option } from "commander";
+import * as v from "valibot";
 import {
   checkHostKeyConfig,
   connectionOptionsFor,
@@ -28,22 +29,22 @@ const SHARED_FLAGS = [
   "--nqn-prefix",
 ];
 
-const doctorSchema = controllerSchema.pick({
-  rdsAddress: true,
-  rdsPort: true,
-  rdsUser: true,
-  rdsKeyFile: true,
-  rdsKeyPassphraseFile: true,
-  rdsHostKeyFingerprint: true,
-  rdsKnownHostsFile: true,
-  rdsInsecureSkipHostKeyCheck: true,
-  rdsCommandTimeout: true,
-  rdsPool: true,
-  rdsFsLabel: true,
-  rdsRoot: true,
-  nvmePort: true,
-  nqnPrefix: true,
-});
+const doctorSchema = v.pick(controllerSchema, [
+  "rdsAddress",
+  "rdsPort",
+  "rdsUser",
+  "rdsKeyFile",
+  "rdsKeyPassphraseFile",
+  "rdsHostKeyFingerprint",
+  "rdsKnownHostsFile",
+  "rdsInsecureSkipHostKeyCheck",
+  "rdsCommandTimeout",
+  "rdsPool",
+  "rdsFsLabel",
+  "rdsRoot",
+  "nvmePort",
+  "nqnPrefix",
+]);
 
 interface DoctorFlags {
   json?: boolean;
