@@ -74,8 +74,7 @@ export async function readRecord(layout: StagingLayout): Promise<StagingRecord |
     throw broken(`${layout.record} is not valid JSON; remove it only after checking what is staged there`);
   }
   const parsed = v.safeParse(recordSchema, json);
-  if (!parsed.success)
-    throw broken(`${layout.record} is not a staging record: ${parsed.issues[0].message}`);
+  if (!parsed.success) throw broken(`${layout.record} is not a staging record: ${parsed.issues[0].message}`);
   return parsed.output;
 }
 
