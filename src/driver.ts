@@ -29,20 +29,20 @@ import { DRIVER_VERSION } from "./version.js";
 export type Role = "controller" | "node" | "all";
 
 /**
- * The controller's own modules (the stores, SSH, the lineage reader), loaded only when a controller
- * starts: the node plugin never loads them, which keeps its resident memory down. The reconciler
- * and the snapshot schedules (which parse Kubernetes objects) are loaded only when they are on.
+ * The controller's own modules (the stores, SSH), loaded only when a controller starts: the node
+ * plugin never loads them, which keeps its resident memory down. The reconciler and the snapshot
+ * schedules (which parse Kubernetes objects) and the lineage reader are loaded only when they are on.
  */
 async function loadControllerModules(c: ControllerConfig) {
   const schedulesOn = c.snapshotScheduleInterval > 0;
   const [service, storage, lineage, reconcile, schedule] = await Promise.all([
     import("./csi/controller-service.js"),
     import("./storage/index.js"),
-    import("./lineage/read.js"),
+    c.lineagePage ? import("./lineage/read.js") : undefined,
     c.reconcileInterval > 0 || schedulesOn ? import("./reconcile/index.js") : undefined,
     schedulesOn ? import("./schedule/index.js") : undefined,
   ]);
-  return { ...service, ...storage, ...lineage, reconcile, schedule };
+  return { ...service, ...storage, lineage, reconcile, schedule };
 }
 type ControllerModules = Awaited<ReturnType<typeof loadControllerModules>>;
 
@@ -224,7 +224,7 @@ function startController(
   if (withCensus) refreshCensus(health, pools, shared);
   return {
     service,
-    ...(c.lineagePage ? { lineage: lineageSource(c, storage, shared, m) } : {}),
+    ...(m.lineage ? { lineage: lineageSource(c, storage, shared, m.lineage) } : {}),
     readiness: () => {
       const h = health();
       return h.connected
@@ -354,7 +354,7 @@ function lineageSource(
   c: ControllerConfig,
   storage: Storage,
   shared: Shared,
-  m: ControllerModules,
+  reader: typeof import("./lineage/read.js"),
 ): () => Promise<Lineage> {
   const names = async () => {
     const { readKubernetesNames } = await import("./lineage/kubernetes.js");
@@ -365,9 +365,9 @@ function lineageSource(
     if (read.error) shared.logger.warn({ err: read.error }, "lineage page: Kubernetes names not read");
     return read;
   };
-  return m.cachedLineage(
+  return reader.cachedLineage(
     () =>
-      m.readLineage(
+      reader.readLineage(
         storage,
         { deadline: Date.now() + LINEAGE_BUDGET_MS },
         c.lineageKubernetes ? names : undefined,
