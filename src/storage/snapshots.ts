@@ -80,40 +80,55 @@ export class SnapshotStore {
   }
 
   /**
-   * The snapshots of one volume, or of all volumes, whose ids lie in `range` (id-ranges.ts), sorted
-   * by id, without their image sizes — 1 round trip, reading only that slice of the table. With
-   * `count`, the same line has RouterOS count every snapshot the filter matches (nothing is listed),
-   * for sizing the next slice.
+   * One exec line reading a slice of the id space (id-ranges.ts) — 1 round trip, whatever the size
+   * of the table: the snapshots of one volume, or of all volumes, whose ids lie in `range`, sorted
+   * by id. With `described`, each comes with its full record: the line also lists the images of
+   * the slice, found by a pattern over their paths (`Layout.snapshotImagesPattern`), so it names
+   * nothing it has not read yet. With `count`, RouterOS also counts every snapshot the filter
+   * matches (printing nothing but the number), for sizing the slices after it. With `ahead`, the
+   * line reads that further slice too, without images (a later line names them).
    */
-  async listRange(
+  async readSlice(
     filter: { sourceVolumeId?: string },
     range: IdRange,
     call: CallOptions,
-    options: { count?: boolean } = {},
-  ): Promise<{ snapshots: SnapshotSubvolume[]; total?: number }> {
-    const slice = this.#rangeQuery(filter, range);
-    if (!options.count) {
-      const [subvolumes] = await this.rds.read([slice], call);
-      return { snapshots: this.#sorted(subvolumes) };
-    }
-    const [total, subvolumes] = await this.rds.read([this.#countQuery(filter), slice], call);
-    return { snapshots: this.#sorted(subvolumes), total };
+    options: { count?: boolean; described?: boolean; ahead?: IdRange | undefined } = {},
+  ): Promise<{ listed: ListedSnapshot[]; ahead: SnapshotSubvolume[]; total?: number }> {
+    const { count = false, described = false, ahead } = options;
+    const queries: Query<unknown>[] = [];
+    if (count) queries.push(this.#countQuery(filter));
+    queries.push(this.#rangeQuery(filter, range));
+    if (described) queries.push(this.#rangeImagesQuery(filter, range));
+    if (ahead !== undefined) queries.push(this.#rangeQuery(filter, ahead));
+    const results: unknown[] = await this.rds.read(queries, call);
+    const total = count ? (results.shift() as number) : undefined;
+    const located = this.#sorted(results.shift() as SubvolumeInfo[]);
+    const images = described ? (results.shift() as FileInfo[]) : undefined;
+    const records = images === undefined ? undefined : this.#described(located, images, {});
+    const listed = located.map((l, i): ListedSnapshot => {
+      const record = records?.[i];
+      return record === undefined ? { located: l } : { located: l, record };
+    });
+    const next = ahead === undefined ? [] : this.#sorted(results.shift() as SubvolumeInfo[]);
+    return total === undefined ? { listed, ahead: next } : { listed, ahead: next, total };
   }
 
   /**
-   * `describeAll` of a page and, in the same exec line, `listRange` of the slice after it (what the
-   * next page will need) — 1 round trip for both.
+   * `describeAll` of listed snapshots and, in the same exec line, the snapshots of the slice `range`
+   * (what the next part of a listing will need) — 1 round trip for both. Without `range`, only the
+   * images; without snapshots to describe, only the slice.
    */
   async describeThenList(
     located: readonly SnapshotSubvolume[],
     filter: { sourceVolumeId?: string },
-    range: IdRange,
+    range: IdRange | undefined,
     call: CallOptions,
     options: { dropMissing?: boolean } = {},
   ): Promise<{ records: SnapshotRecord[]; next: SnapshotSubvolume[] }> {
+    if (range === undefined) return { records: await this.describeAll(located, call, options), next: [] };
     if (located.length === 0) {
-      const { snapshots } = await this.listRange(filter, range, call);
-      return { records: [], next: snapshots };
+      const { listed } = await this.readSlice(filter, range, call);
+      return { records: [], next: listed.map((l) => l.located) };
     }
     const [files, subvolumes] = await this.rds.read(
       [this.#imagesQuery(located), this.#rangeQuery(filter, range)],
@@ -137,6 +152,12 @@ export class SnapshotStore {
       proplist: SUBVOLUME_PROPLIST,
       ...(whole ? {} : { nameRange: nameRangeOf(range) }),
     });
+  }
+
+  /** The images of the snapshots in `range`, by a pattern over their paths (no names needed). */
+  #rangeImagesQuery(filter: { sourceVolumeId?: string }, range: IdRange): Query<FileInfo[]> {
+    const { layout } = this.options;
+    return query.filesMatching(layout.snapshotImagesPattern(nameRangeOf(range), filter.sourceVolumeId));
   }
 
   #countQuery(filter: { sourceVolumeId?: string }): Query<number> {
@@ -497,4 +518,10 @@ export class SnapshotStore {
 
 export interface SnapshotSubvolume extends SnapshotLocation {
   subvolume: SubvolumeInfo;
+}
+
+/** A snapshot read in a slice: where it is, and its full record when its image was read with it. */
+export interface ListedSnapshot {
+  readonly located: SnapshotSubvolume;
+  readonly record?: SnapshotRecord;
 }
