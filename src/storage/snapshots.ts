@@ -12,13 +12,13 @@ import {
   type SubvolumeInfo,
 } from "../rds/index.js";
 import type { Directories } from "./directories.js";
-import { ID_SPACE, type IdRange, nameRangeOf } from "./id-ranges.js";
+import { ID_SPACE, type IdRange, idPosition, nameRangeOf } from "./id-ranges.js";
 import type { Layout, SnapshotLocation } from "./layout.js";
 import type { StorageRds } from "./rds-port.js";
 import { namesFileName, type SnapshotNames } from "./snapshot-names.js";
 import type { Tombstone, Tombstones } from "./tombstones.js";
 
-/** Past this many images a page's sizes come from a listing of the directory, not by name. */
+/** Past this many images a page's sizes come from a pattern over their slice, not by name. */
 const MAX_NAMED_FILES = 200;
 
 const compareIds = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -173,7 +173,8 @@ export class SnapshotStore {
 
   /**
    * Full records of listed snapshots: the sizes of their images only, named in one `/file`
-   * query (a long page lists the directory instead, to keep the line short) — 1 round trip.
+   * query (a long page by the pattern of the slice it spans instead, to keep the line short) — 1
+   * round trip.
    * `dropMissing` leaves out snapshots whose image is not there (deleted since they were listed).
    */
   async describeAll(
@@ -186,12 +187,27 @@ export class SnapshotStore {
     return this.#described(located, files, options);
   }
 
+  /**
+   * The images of listed snapshots: by name, or past `MAX_NAMED_FILES` (a long line) by the pattern
+   * of the slice of the id space they span (under their volume when they share one), which reads
+   * about those snapshots' images rather than every image.
+   */
   #imagesQuery(located: readonly SnapshotSubvolume[]): Query<FileInfo[]> {
     const { layout } = this.options;
-    const images = located.map((l) => layout.snapshotImage(l.sourceVolumeId, l.snapshotId));
-    return located.length <= MAX_NAMED_FILES
-      ? query.filesNamed(images)
-      : query.files({ namePrefix: layout.inPool(`${layout.snapshotsDir()}/`) });
+    if (located.length <= MAX_NAMED_FILES) {
+      return query.filesNamed(located.map((l) => layout.snapshotImage(l.sourceVolumeId, l.snapshotId)));
+    }
+    let from = ID_SPACE - 1;
+    let to = 0;
+    for (const l of located) {
+      const position = idPosition(l.snapshotId);
+      if (position < from) from = position;
+      if (position > to) to = position;
+    }
+    const range = { from, to };
+    const volume = located[0]?.sourceVolumeId;
+    const shared = located.every((l) => l.sourceVolumeId === volume) ? volume : undefined;
+    return query.filesMatching(layout.snapshotImagesPattern(nameRangeOf(range), shared));
   }
 
   #described(
