@@ -57,6 +57,8 @@ export function fakeWorld(
     subvolumes?: Subvolume[];
     /** The subvolume listing, read at every query (a test changes it between queries). */
     listing?: () => readonly Subvolume[];
+    /** A host directory standing for the pool's mount (its files are what `/file` lists). */
+    mountPath?: string;
   } = {},
 ): FakeWorld {
   const pool = opts.pool ?? "raid1";
@@ -77,7 +79,7 @@ export function fakeWorld(
     name: pool,
     label: pool,
     uuid: "40437dbc-2318-45dc-817b-b3bb95cf48ab",
-    mountPath: "/nonexistent-sim-pool",
+    mountPath: opts.mountPath ?? "/nonexistent-sim-pool",
     loopDevice: "/dev/loop-none",
     capacity: async () => ({ size: 16003143565312n, free: 14789895307264n }),
   };

@@ -122,6 +122,7 @@ describe("scopeOf and planScope", () => {
       kind: "prefixes",
       prop: "name",
       prefixes: ["ab", "ac"],
+      pattern: "^a(b|c)",
     });
     expect(scopeOf(eq(".id", "*1f"))).toEqual({ kind: "ids", ids: [31] });
     expect(scopeOf({ kind: "is", inner: eq("name", "a"), expect: true })).toBeUndefined();
@@ -138,7 +139,7 @@ describe("scopeOf and planScope", () => {
       and(eq("fullname", "^x", "~"), eq("name", "^y", "~")),
     );
     expect(planScope(scopeOf(where), cost)).toEqual([
-      { kind: "prefixes", prop: "fullname", prefixes: ["x"] },
+      { kind: "prefixes", prop: "fullname", prefixes: ["x"], pattern: "^x" },
     ]);
     expect(planScope(scopeOf(or(eq("name", "a"), eq("fullname", "b"))), cost)).toHaveLength(2);
     expect(planScope(scopeOf(or(eq("name", "a"), eq("other", "b"))), cost)).toBeUndefined();

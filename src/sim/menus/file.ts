@@ -10,6 +10,7 @@ import { formatDateTime } from "../sizes.js";
 import { NIL, num, type RosValue, str, toText } from "../values.js";
 import type { SimWorld } from "../world.js";
 import { readCommands, targetItems } from "./list-commands.js";
+import { type PathSegments, regexSegments } from "./regex-segments.js";
 import { type ListScope, planScope, type ScopeLeaf } from "./scope.js";
 import type { Table, TableItem } from "./table.js";
 
@@ -76,6 +77,46 @@ async function walk(
       for (const entry of found) {
         out.push(entry);
         if (entry.stats.isDirectory()) next.push(entry.relative);
+      }
+    }
+    level = next;
+  }
+  return out;
+}
+
+/**
+ * The entries of a pool (below its root) a path pattern can match, in `walk`'s order: level by
+ * level, each directory is read and only the names its level's segment matches are looked at and
+ * descended into; below a name the last segment matches, everything (unless the pattern ends
+ * with `$`). What the walk descends through is not returned: it cannot match.
+ */
+async function walkMatching(root: string, segments: PathSegments, order: FileOrder): Promise<Entry[]> {
+  const lastDepth = segments.whole.length;
+  const out: Entry[] = [];
+  let level: string[] = [""];
+  for (let depth = 1; level.length > 0; depth++) {
+    const next: string[] = [];
+    // Above the last segment's level only directories whose names match whole lead anywhere.
+    const test =
+      depth < lastDepth ? (segments.whole[depth] as RegExp) : depth === lastDepth ? segments.last : undefined;
+    for (const dir of level) {
+      const listed: Dirent[] = await readdir(path.join(root, dir), { withFileTypes: true }).catch(() => []);
+      const entries = listed.filter(
+        (e) => test === undefined || ((depth === lastDepth || e.isDirectory()) && test.test(e.name)),
+      );
+      const stats = await Promise.all(
+        entries.map((e) => lstat(path.join(root, dir, e.name)).catch(() => undefined)),
+      );
+      const found: Entry[] = [];
+      entries.forEach((e, i) => {
+        const s = stats[i];
+        if (s) found.push({ relative: dir === "" ? e.name : `${dir}/${e.name}`, stats: s });
+      });
+      found.sort(order === "creation" ? byCreation : byName);
+      for (const entry of found) {
+        if (depth >= lastDepth) out.push(entry);
+        if (entry.stats.isDirectory() && (depth < lastDepth || segments.descendants))
+          next.push(entry.relative);
       }
     }
     level = next;
@@ -176,6 +217,21 @@ async function scopedEntries(
   const leaves = planScope(scope, fileLeafCost);
   if (leaves === undefined) return walkAll(pools);
   const only = leaves[0];
+  // A pattern of path components: each level reads only the names its segment can match.
+  const segments =
+    only?.kind === "prefixes" && only.pattern !== undefined ? regexSegments(only.pattern) : undefined;
+  if (leaves.length === 1 && segments !== undefined) {
+    const matching = pools.filter((p) => segments.whole[0]?.test(p.name));
+    const found = await Promise.all(
+      matching.map(async (p) =>
+        (await walkMatching(p.mountPath, segments, order)).map((e) => ({
+          ...e,
+          relative: `${p.name}/${e.relative}`,
+        })),
+      ),
+    );
+    return found.flat();
+  }
   if (leaves.length === 1 && only?.kind === "prefixes") {
     const prefix = only.prefixes[0] as string;
     const found = world.paths.locate(prefix);

@@ -11,8 +11,16 @@ import { regexPrefixes } from "./regex-prefixes.js";
 export type ScopeLeaf =
   /** Only items whose string property `prop` is exactly one of these. */
   | { readonly kind: "values"; readonly prop: string; readonly values: readonly string[] }
-  /** Only items whose string property `prop` starts with one of these. */
-  | { readonly kind: "prefixes"; readonly prop: string; readonly prefixes: readonly string[] }
+  /**
+   * Only items whose string property `prop` starts with one of these; `pattern`, the anchored
+   * regular expression they were read from, narrows further for a table that can use it.
+   */
+  | {
+      readonly kind: "prefixes";
+      readonly prop: string;
+      readonly prefixes: readonly string[];
+      readonly pattern?: string;
+    }
   /** Only items with these ids. */
   | { readonly kind: "ids"; readonly ids: readonly number[] };
 
@@ -64,8 +72,9 @@ function compareScope(prop: string, op: string, value: RosValue | undefined): Sc
   // then equality of the texts and `~` a regular expression over the text.
   if (op === "=") return { kind: "values", prop, values: [toText(value)] };
   if (op === "~") {
-    const prefixes = regexPrefixes(toText(value));
-    return prefixes === undefined ? undefined : { kind: "prefixes", prop, prefixes };
+    const pattern = toText(value);
+    const prefixes = regexPrefixes(pattern);
+    return prefixes === undefined ? undefined : { kind: "prefixes", prop, prefixes, pattern };
   }
   return undefined;
 }
