@@ -35,12 +35,16 @@ describe("regexPrefixes", () => {
     expect(regexPrefixes("^sna*p")).toEqual(["sn"]);
     expect(regexPrefixes("^abc$")).toEqual(["abc"]);
     expect(regexPrefixes("^")).toEqual([""]);
+    // A `|` inside a group or class after what was read chooses within it: the prefix still holds.
+    expect(regexPrefixes("^a/b/[^/]+/(c|d)[|]")).toEqual(["a/b/"]);
   });
 
   it("gives nothing to look up for unanchored patterns, top-level alternatives and groups it cannot read", () => {
     expect(regexPrefixes("snap")).toBeUndefined();
     expect(regexPrefixes("^a|b")).toBeUndefined();
     expect(regexPrefixes("^a.|b")).toBeUndefined();
+    expect(regexPrefixes("^a.(b|c)|d")).toBeUndefined();
+    expect(regexPrefixes("^a.[|]|d")).toBeUndefined();
     expect(regexPrefixes("^(a*|b)")).toBeUndefined();
     expect(regexPrefixes("^a??")).toBeUndefined();
     // 16^4 prefixes are too many to look up one by one.

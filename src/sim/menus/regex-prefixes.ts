@@ -46,9 +46,32 @@ function read(pattern: string): string[] | undefined {
     if (e instanceof Unsupported) return undefined;
     throw e;
   }
-  // What was not read narrows the answer, unless a `|` there opens an unanchored alternative.
-  if (cursor.text.slice(cursor.at).includes("|")) return undefined;
+  // What was not read narrows the answer, unless a top-level `|` there opens an unanchored
+  // alternative (a `|` inside a group or a class only chooses within it).
+  if (hasTopLevelBar(cursor.text, cursor.at)) return undefined;
   return [...new Set(prefixes)];
+}
+
+/**
+ * Whether the pattern from `start` (at the top level) holds a `|` outside groups and classes; also
+ * when it is unbalanced (an invalid pattern matches nothing anyway).
+ */
+function hasTopLevelBar(text: string, start: number): boolean {
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === "\\") i += 1;
+    else if (ch === "[") {
+      // A class ends at the first unescaped `]` (`[]` is an empty class, as JavaScript reads it).
+      i += text[i + 1] === "^" ? 2 : 1;
+      while (i < text.length && text[i] !== "]") i += text[i] === "\\" ? 2 : 1;
+    } else if (ch === "(") depth += 1;
+    else if (ch === ")") {
+      depth -= 1;
+      if (depth < 0) return true;
+    } else if (ch === "|" && depth === 0) return true;
+  }
+  return depth !== 0;
 }
 
 /**
