@@ -40,6 +40,20 @@ export interface RdsConnectionOptions {
   commandTimeoutMs?: number;
   /** Kept free before the caller's deadline so the answer arrives before it (ms). Default 250. */
   deadlineMarginMs?: number;
+  /**
+   * How long a command whose caller gives no deadline may wait for a free channel (and a
+   * connection) before it fails as not sent (ms). A caller's deadline bounds the wait instead.
+   * The wait never counts against `commandTimeoutMs`, which starts when the command is sent.
+   * Default 60 000.
+   */
+  channelWaitTimeoutMs?: number;
+  /**
+   * The least time before the caller's deadline with which a change is still sent (ms); with
+   * less it fails as not sent (`transient`, safe to retry) instead of as `outcome-unknown`. The
+   * client asks for more when round trips are slow (a few times the recent ones), never more than
+   * `commandTimeoutMs`. Default 2 000.
+   */
+  minChangeWindowMs?: number;
   /** A reply longer than this is cut off and reported (`too-large`). Default 8 MiB. */
   maxOutputBytes?: number;
   /**
@@ -84,6 +98,8 @@ const schema = z
     connectTimeoutMs: z.number().int().min(100).default(10_000),
     commandTimeoutMs: z.number().int().min(100).default(30_000),
     deadlineMarginMs: z.number().int().min(0).default(250),
+    channelWaitTimeoutMs: z.number().int().min(0).default(60_000),
+    minChangeWindowMs: z.number().int().min(0).default(2_000),
     maxOutputBytes: z
       .number()
       .int()
