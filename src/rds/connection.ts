@@ -213,7 +213,7 @@ export class RdsConnection {
     return new RdsError(
       "transient",
       `not sent: ${why} (${details.join("; ")}); nothing reached the RDS, so retrying is safe`,
-      { timedOut: true, command: line },
+      { timedOut: true, notSent: true, command: line },
     );
   }
 
@@ -409,12 +409,18 @@ function settledWithin(
         done(
           new RdsError("transient", "deadline passed while waiting for a connection to RouterOS", {
             timedOut: true,
+            notSent: true,
           }),
         ),
       Math.max(0, deadline - Date.now()),
     );
     const onAbort = () =>
-      done(new RdsError("transient", "cancelled while waiting for a connection", { retryable: false }));
+      done(
+        new RdsError("transient", "cancelled while waiting for a connection", {
+          retryable: false,
+          notSent: true,
+        }),
+      );
     if (signal?.aborted) return onAbort();
     signal?.addEventListener("abort", onAbort, { once: true });
     promise.then(

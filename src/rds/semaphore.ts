@@ -85,7 +85,7 @@ export class Semaphore {
               new RdsError(
                 "transient",
                 `no SSH channel became free within the deadline (${this.capacity} in use)`,
-                { timedOut: true },
+                { timedOut: true, notSent: true },
               ),
           ),
         Math.max(0, deadline - Date.now()),
@@ -126,5 +126,8 @@ export class Semaphore {
 }
 
 function cancelled(): RdsError {
-  return new RdsError("transient", "cancelled while waiting for a free SSH channel", { retryable: false });
+  return new RdsError("transient", "cancelled while waiting for a free SSH channel", {
+    retryable: false,
+    notSent: true,
+  });
 }
