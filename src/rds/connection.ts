@@ -233,7 +233,7 @@ export class RdsConnection {
     this.#closing.abort();
     if (this.#keepaliveTimer) clearInterval(this.#keepaliveTimer);
     this.#permits.failAll(
-      new RdsError("connection", "the RouterOS connection was closed", { retryable: false }),
+      new RdsError("connection", "the RouterOS connection was closed", { retryable: false, notSent: true }),
     );
     for (const session of this.#sessions) session.close();
   }
