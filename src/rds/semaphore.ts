@@ -1,7 +1,6 @@
 import { RdsError } from "./errors.js";
 
 export interface AcquireOptions {
-  signal?: AbortSignal;
   /**
    * Where the waiter queues: lower first, equal ones in arrival order. The connection passes the
    * caller's deadline, so every command of an earlier call goes before the commands of calls that
@@ -25,9 +24,10 @@ interface Waiter {
  * is always safe to retry.
  *
  * Fairness: permits go to waiters by `order`, then by arrival, and `tryAcquire` never overtakes a
- * waiter. With the caller's deadline as `order`, a waiter can only be overtaken by a call whose
- * deadline is earlier than its own, and calls arriving after that deadline have later ones: no
- * waiter starves.
+ * waiter. With the caller's deadline as `order`, a waiter is overtaken only by commands whose
+ * deadline comes before its own: with one per-call timeout for every call (the sidecars') that is
+ * the calls' arrival order, and a call's later commands never queue behind calls that came after
+ * it. Every waiter is served or gives up by its own deadline.
  */
 export class Semaphore {
   #available: number;
@@ -52,11 +52,7 @@ export class Semaphore {
     return true;
   }
 
-  acquire(
-    deadline: number,
-    signal?: AbortSignal,
-    options: Omit<AcquireOptions, "signal"> = {},
-  ): Promise<void> {
+  acquire(deadline: number, signal?: AbortSignal, options: AcquireOptions = {}): Promise<void> {
     if (signal?.aborted) return Promise.reject(cancelled());
     if (this.tryAcquire()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
