@@ -165,7 +165,7 @@ function dominating(r: BenchResults): string[] {
           `exec ${i + 1} ${formatValue(c.medianMs, "ms")} (${formatValue(none[i]?.medianMs ?? Number.NaN, "ms")} with none)`,
       );
       out.push(
-        `- ${op} with ${n} snapshots: ${execs.join(", ")}; the exec that grows holds the change: the Btrfs command itself, and the emulator patching its table and answering the read that follows over every subvolume.`,
+        `- ${op} with ${n} snapshots: ${execs.join(", ")}; the last exec holds the change (the Btrfs command itself, then the emulator patching its in-memory table) and the reads that follow it in the same line.`,
       );
     }
   }
