@@ -5,9 +5,9 @@ import {
   describeSource,
   type KubernetesNames,
   type PoolStorage,
+  type SourceFound,
   sameSource,
   type VolumeRecord,
-  type VolumeSeed,
   volumeIdFor,
 } from "../../storage/index.js";
 import {
@@ -74,7 +74,8 @@ export async function createVolume(
   return c.locks.withLock(csiId, async () => {
     const call = callOf(ctx);
     const { storage } = pool;
-    const { record, marks } = await storage.volumes.lookup(volumeId, call);
+    // The volume, its marks, and a restore's or clone's source with the pool's free space: 1 line.
+    const { record, marks, source: found } = await storage.volumes.lookup(volumeId, call, source);
     let existing = record;
     if (marks.length > 0) {
       // The name was deleted: what a late command re-created since goes, then the marks (so the
@@ -85,7 +86,7 @@ export async function createVolume(
     if (!existing) await checkVolumeQuotas(c, quotas, call, storage);
     const made = existing
       ? await reuse(pool, existing, range, source, call)
-      : await provision(pool, { volumeId, names }, range, source, call);
+      : await provision(pool, { volumeId, names }, range, source, found, call);
     ctx.log.info(
       { volumeId: csiId, pool: pool.name, ...namesForLog(made.names ?? names) },
       existing ? "volume found" : "volume created",
@@ -196,20 +197,37 @@ async function reuse(
   return existing;
 }
 
+/**
+ * Makes the volume. A restore's size is chosen once the snapshot's image is copied (its size is
+ * read in the same line as the copy; a snapshot id does not say where its image is): a size out
+ * of range, or growth the pool cannot hold, then removes the copy again. A clone's source size is
+ * known from the lookup, so its refusals come before anything is made.
+ */
 async function provision(
   pool: PoolStorage,
   target: { volumeId: string; names: KubernetesNames | undefined },
   range: ByteRange,
   source: ContentSource | undefined,
+  found: SourceFound | undefined,
   call: CallOptions,
 ): Promise<VolumeRecord> {
   if (source === undefined) {
     const sizeBytes = sizeOrThrow(newVolumeSize(range));
     return pool.storage.volumes.create({ ...target, sizeBytes, seed: { kind: "empty" } }, call);
   }
-  const seed = await seedFrom(pool, source, call);
-  const sizeBytes = sizeOrThrow(sizeFromSource(range, seed.sizeBytes, source.kind));
-  await checkRoomToGrow(pool, sizeBytes - seed.sizeBytes, call);
+  if (found?.subvolume === undefined) {
+    const what = source.kind === "snapshot" ? "snapshot" : "volume";
+    const id = source.kind === "snapshot" ? source.snapshotId : source.volumeId;
+    throw notFound(`${what} ${pool.csiId(id)} does not exist`);
+  }
+  const { freeBytes } = found;
+  checkRoomToGrow(pool, freeBytes, 0n);
+  const sizeBytes = (imageBytes: bigint) => {
+    const bytes = sizeOrThrow(sizeFromSource(range, imageBytes, source.kind));
+    checkRoomToGrow(pool, freeBytes, bytes - imageBytes);
+    return bytes;
+  };
+  const seed = { kind: "copy", source, subvolume: found.subvolume, sizeBytes: found.sizeBytes } as const;
   return pool.storage.volumes.create({ ...target, sizeBytes, seed }, call);
 }
 
@@ -221,45 +239,18 @@ function namesForLog(names: KubernetesNames | undefined): { pv?: string; pvc?: s
   };
 }
 
-async function seedFrom(
-  pool: PoolStorage,
-  source: ContentSource,
-  call: CallOptions,
-): Promise<Extract<VolumeSeed, { kind: "copy" }>> {
-  const { layout, snapshots, volumes } = pool.storage;
-  if (source.kind === "snapshot") {
-    const shown = pool.csiId(source.snapshotId);
-    const snapshot = await snapshots.find(source.snapshotId, call);
-    if (snapshot === undefined) throw notFound(`snapshot ${shown} does not exist`);
-    if (snapshot.sizeBytes === null) throw new Error(`snapshot ${shown} reports no image size`);
-    return {
-      kind: "copy",
-      source,
-      subvolume: layout.snapshotSubvolume(snapshot.sourceVolumeId, snapshot.snapshotId),
-      sizeBytes: snapshot.sizeBytes,
-    };
-  }
-  const volume = await volumes.find(source.volumeId, call);
-  if (volume === undefined) throw notFound(`volume ${pool.csiId(source.volumeId)} does not exist`);
-  return {
-    kind: "copy",
-    source,
-    subvolume: layout.volumeSubvolume(source.volumeId),
-    sizeBytes: volume.sizeBytes,
-  };
-}
-
 /** Btrfs metadata for a new subvolume needs some room even when no data is copied. */
 const MINIMUM_FREE_FOR_COPY = MiB;
 
 /**
  * A restore or clone shares every extent with its source, so it costs no space up front; what it
- * may add is the growth beyond the source's size. Refuse before touching anything when the pool
- * cannot hold that (a Btrfs snapshot itself would still succeed on a nearly full pool).
+ * may add is the growth beyond the source's size. Refused when the pool cannot hold that (a Btrfs
+ * snapshot itself would still succeed on a nearly full pool): before anything is made when the
+ * pool has not even room for the copy's metadata, and for a restore's growth once the copied image
+ * shows its size (the copy is then removed again).
  */
-async function checkRoomToGrow(pool: PoolStorage, growth: bigint, call: CallOptions): Promise<void> {
+function checkRoomToGrow(pool: PoolStorage, free: bigint, growth: bigint): void {
   const needed = growth > MINIMUM_FREE_FOR_COPY ? growth : MINIMUM_FREE_FOR_COPY;
-  const free = await pool.storage.poolFreeBytes(call);
   if (free < needed) {
     throw resourceExhausted(`pool ${pool.name} has ${free} bytes free; this volume needs at least ${needed}`);
   }
