@@ -39,6 +39,11 @@ export interface RdsClientOptions extends RunnerOptions {
 
 type Queries = readonly Query<unknown>[];
 
+/** What `#diagnose` returns is always an RdsError; typed so. */
+function asRdsError(err: unknown): RdsError {
+  return err instanceof RdsError ? err : new RdsError("protocol", String(err));
+}
+
 /** A change sent after another in the same line (see `RdsClient.apply`). */
 export interface FollowUp {
   readonly change: Change<void>;
@@ -175,6 +180,46 @@ export class RdsClient {
     }
     const result = wanted.finish(wanted.readBack ? values[0] : undefined);
     return [result, ...(wanted.readBack ? values.slice(1) : values)] as [R, ...QueryResults<Q>];
+  }
+
+  /**
+   * Reads, then a change with its read-back (and `then`, as in `apply`), in one exec line — 1 round
+   * trip. The reads come before the change, so they answer whatever the change does; a change that
+   * fails for good comes back as `{ error }` (explained by the state as in `apply`), not thrown, so
+   * the caller decides with the reads in hand. For a change without an alternative spelling.
+   */
+  async readThenApply<const Q extends Queries, R>(
+    queries: Q,
+    wanted: Change<R>,
+    call: CallOptions = {},
+    then?: FollowUp,
+  ): Promise<{ reads: QueryResults<Q>; change: { result: R } | { error: RdsError } }> {
+    const form = await this.#listingForm(call);
+    if (wanted.requires && this.#version && !supports(this.#version, wanted.requires.feature)) {
+      throw invalidInput(`RouterOS ${this.#version.text} lacks ${wanted.requires.what}`);
+    }
+    const n = queries.length;
+    const commands = [...queries.map((q) => queryCommand(q, form)), wanted.command];
+    if (wanted.readBack) commands.push(queryCommand(wanted.readBack, form));
+    if (then) commands.push(then.change.command);
+    const last = commands.length - 1;
+    const { replies, failure } = await this.#runner.batch(commands, call, { readsFirst: true });
+    const reads = (await this.#decodeReplies(queries, replies.slice(0, n), form, call)) as QueryResults<Q>;
+    if (failure?.index === n) {
+      then?.outcome("not-run");
+      return { reads, change: { error: asRdsError(await this.#diagnose(wanted, failure.error, call)) } };
+    }
+    then?.outcome(
+      failure === undefined ? "done" : failure.index === last && then ? failure.error : "not-run",
+    );
+    let readBack: unknown;
+    if (wanted.readBack) {
+      const answered = failure === undefined || failure.index > n + 1;
+      readBack = answered
+        ? (await this.#decodeReplies([wanted.readBack], [replies[n + 1] ?? ""], form, call))[0]
+        : (await this.read([wanted.readBack], call))[0];
+    }
+    return { reads, change: { result: wanted.finish(readBack) } };
   }
 
   // ---- disks ----

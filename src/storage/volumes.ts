@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import {
   type CallOptions,
+  type Change,
   change,
   type DiskInfo,
   FILE_SIZE_GRANULARITY,
@@ -80,7 +81,12 @@ export interface VolumeLookup {
   marks: Tombstone[];
   /** Asked with a content source: where it is (undefined: missing), and the pool's free bytes. */
   source?: SourceFound;
+  /** Asked with `makeEmpty`: the new empty volume's subvolume made in the same line, or why not. */
+  early?: EarlySubvolume;
 }
+
+/** A subvolume made in CreateVolume's first line (`VolumeStore.lookup`), or the error it met. */
+export type EarlySubvolume = { made: MadeSubvolume } | { error: RdsError };
 
 export interface SourceFound {
   /** The subvolume a restore or clone copies, or undefined when the source does not exist. */
@@ -133,13 +139,19 @@ export class VolumeStore {
    * source also that source (a snapshot by its name, a volume by its `/disk` item) and the pool's
    * free bytes — all in one exec line, 1 round trip.
    */
-  async lookup(volumeId: string, call: CallOptions, source?: ContentSource): Promise<VolumeLookup> {
+  async lookup(
+    volumeId: string,
+    call: CallOptions,
+    source?: ContentSource,
+    options: { makeEmpty?: boolean } = {},
+  ): Promise<VolumeLookup> {
     const { tombstones, layout } = this.options;
     const own = [query.disk(volumeId), tombstones.query(volumeId)] as const;
     const found = (disk: DiskInfo | null, marked: FileInfo[]) => ({
       record: disk === null ? undefined : this.#record(volumeId, disk),
       marks: tombstones.parse(marked, volumeId),
     });
+    if (source === undefined && options.makeEmpty) return this.#lookupMakingEmpty(volumeId, call, own, found);
     if (source === undefined) {
       const [disk, marked] = await this.rds.read(own, call);
       return found(disk, marked);
@@ -175,6 +187,53 @@ export class VolumeStore {
     };
   }
 
+  /**
+   * `lookup` of a new empty volume that also makes its subvolume (and snapshot directory) after the
+   * reads, in the same line — 1 round trip, which saves CreateVolume one: the reads answer whatever
+   * the add does; when they show that nothing is to be made (a retry, a delete's marks, a volume
+   * of that name elsewhere), the caller discards what the add made (`discard`), and an add that
+   * failed (the remains of an unfinished create, a missing parent) is handled by `create` as its
+   * own first attempt's failure.
+   */
+  async #lookupMakingEmpty(
+    volumeId: string,
+    call: CallOptions,
+    own: readonly [Query<DiskInfo | null>, Query<FileInfo[]>],
+    found: (disk: DiskInfo | null, marked: FileInfo[]) => Omit<VolumeLookup, "source" | "early">,
+  ): Promise<VolumeLookup> {
+    const plan: VolumePlan = { volumeId, sizeBytes: 0n, seed: { kind: "empty" } };
+    const folder = this.#folderFollowUp(volumeId);
+    const { reads, change: outcome } = await this.rds.readThenApply(
+      own,
+      this.#subvolumeChange(plan),
+      call,
+      folder,
+    );
+    const early: EarlySubvolume =
+      "error" in outcome
+        ? { error: outcome.error }
+        : { made: { subvolume: outcome.result, image: null, folder: folder.settled() } };
+    try {
+      return { ...found(...reads), early };
+    } catch (err) {
+      await this.discard(early, volumeId, call);
+      throw err;
+    }
+  }
+
+  /**
+   * Removes a subvolume `lookup` made that is not to be used, by its uuid (a late remove cannot
+   * take one made again under the name) — 1 round trip, none when it made nothing. Its snapshot
+   * directory stays, as after any failed create.
+   */
+  async discard(early: EarlySubvolume | undefined, volumeId: string, call: CallOptions): Promise<void> {
+    if (early === undefined || !("made" in early)) return;
+    const { layout } = this.options;
+    const uuid = early.made.subvolume.uuid;
+    if (uuid === null) return;
+    await this.rds.removeSubvolume(layout.volumeSubvolume(volumeId), { ...call, fs: layout.fsLabel, uuid });
+  }
+
   #free(capacity: { free: bigint } | null): bigint {
     if (capacity === null)
       throw new RdsError("not-found", `no disk is mounted at ${this.options.layout.pool}`, {
@@ -194,7 +253,7 @@ export class VolumeStore {
    * subvolume only by its uuid. The per-volume snapshot directory stays (empty, swept later): a
    * late remove of it could meet snapshots taken since, on a RouterOS that removes recursively.
    */
-  async create(plan: VolumePlan, call: CallOptions): Promise<VolumeRecord> {
+  async create(plan: VolumePlan, call: CallOptions, early?: EarlySubvolume): Promise<VolumeRecord> {
     const { layout, directories } = this.options;
     const id = plan.volumeId;
     const { seed } = plan;
@@ -203,7 +262,7 @@ export class VolumeStore {
     const attempt = randomBytes(8).toString("hex");
     const undo: Undo[] = [];
     try {
-      const made = await this.#makeSubvolume(plan, call);
+      const made = await this.#makeSubvolume(plan, call, early);
       if (made.subvolume.uuid !== null) {
         const uuid = made.subvolume.uuid;
         undo.unshift((c) =>
@@ -374,30 +433,22 @@ export class VolumeStore {
    * failed add is what a failed create leaves anyway. `folder` is false when the directory's
    * outcome is not settled (the caller then makes it apart).
    */
-  async #makeSubvolume(plan: VolumePlan, call: CallOptions): Promise<MadeSubvolume> {
+  async #makeSubvolume(plan: VolumePlan, call: CallOptions, early?: EarlySubvolume): Promise<MadeSubvolume> {
     const { layout, directories } = this.options;
-    const fs = layout.fsLabel;
     const target = layout.volumeSubvolume(plan.volumeId);
     const { seed } = plan;
-    let folder = false;
-    const then: FollowUp = {
-      change: change.addDirectory(layout.inPool(layout.volumeSnapshotsDir(plan.volumeId))),
-      outcome: (result) => {
-        folder = result === "done" || (result !== "not-run" && result.kind === "already-exists");
-      },
-    };
+    const folder = this.#folderFollowUp(plan.volumeId);
     const images: readonly Query<FileInfo | null>[] =
       seed.kind === "copy" ? [query.file(layout.volumeImage(plan.volumeId))] : [];
-    const make =
-      seed.kind === "empty"
-        ? change.createSubvolume({ fs, fullname: target })
-        : change.snapshotSubvolume({ fs, source: seed.subvolume, target, readOnly: false });
+    const make = this.#subvolumeChange(plan);
     const attempt = async (): Promise<MadeSubvolume> => {
-      const [subvolume, image] = await this.rds.apply(make, images, call, then);
-      return { subvolume, image: image ?? null, folder };
+      const [subvolume, image] = await this.rds.apply(make, images, call, folder);
+      return { subvolume, image: image ?? null, folder: folder.settled() };
     };
     try {
-      return await attempt();
+      if (early === undefined) return await attempt();
+      if ("made" in early) return early.made;
+      throw early.error;
     } catch (err) {
       await this.#refuseIfSeedGone(seed, err, call);
       if (isRdsError(err, "already-exists")) {
@@ -416,6 +467,33 @@ export class VolumeStore {
         throw again;
       }
     }
+  }
+
+  /** The add of the volume's subvolume: empty, or a writable snapshot of the seed. */
+  #subvolumeChange(plan: VolumePlan): Change<SubvolumeInfo> {
+    const { layout } = this.options;
+    const fs = layout.fsLabel;
+    const target = layout.volumeSubvolume(plan.volumeId);
+    const { seed } = plan;
+    return seed.kind === "empty"
+      ? change.createSubvolume({ fs, fullname: target })
+      : change.snapshotSubvolume({ fs, source: seed.subvolume, target, readOnly: false });
+  }
+
+  /**
+   * The volume's snapshot directory, sent after its subvolume in the same line; `settled()` says
+   * whether it is there now (made, or there already).
+   */
+  #folderFollowUp(volumeId: string): FollowUp & { settled(): boolean } {
+    const { layout } = this.options;
+    let folder = false;
+    return {
+      change: change.addDirectory(layout.inPool(layout.volumeSnapshotsDir(volumeId))),
+      outcome: (result) => {
+        folder = result === "done" || (result !== "not-run" && result.kind === "already-exists");
+      },
+      settled: () => folder,
+    };
   }
 
   /**
@@ -575,7 +653,7 @@ export class VolumeInUseError extends Error {
 }
 
 /** What `#makeSubvolume` made: the subvolume, the copied image, whether the directory is there. */
-interface MadeSubvolume {
+export interface MadeSubvolume {
   subvolume: SubvolumeInfo;
   image: FileInfo | null;
   folder: boolean;

@@ -3,6 +3,7 @@ import {
   type ContentSource,
   describeExport,
   describeSource,
+  type EarlySubvolume,
   type KubernetesNames,
   type PoolStorage,
   type SourceFound,
@@ -29,7 +30,7 @@ import type {
 } from "../types.js";
 import { type Controller, callOf, poolNamed, unservedPool } from "./context.js";
 import { volumeMessage } from "./messages.js";
-import { checkVolumeQuotas, takeQuotas } from "./quotas.js";
+import { checksBeforeCreate, checkVolumeQuotas, takeQuotas } from "./quotas.js";
 import {
   type ByteRange,
   expandedSize,
@@ -75,8 +76,16 @@ export async function createVolume(
     const call = callOf(ctx);
     const { storage } = pool;
     // The volume, its marks, and a restore's or clone's source with the pool's free space: 1 line.
-    const { record, marks, source: found } = await storage.volumes.lookup(volumeId, call, source);
-    let existing = record;
+    // A new empty volume's subvolume is made in that line too, unless a quota must be checked first.
+    const makeEmpty = source === undefined && !checksBeforeCreate(quotas) && newVolumeSize(range).ok;
+    const first = await storage.volumes.lookup(volumeId, call, source, { makeEmpty });
+    const { marks, source: found } = first;
+    let { record: existing, early } = first;
+    if (existing || marks.length > 0) {
+      // Made for nothing: the volume is there already, or a delete's marks must be cleared first.
+      await storage.volumes.discard(early, volumeId, call);
+      early = undefined;
+    }
     if (marks.length > 0) {
       // The name was deleted: what a late command re-created since goes, then the marks (so the
       // sweep leaves this volume alone), and the state is read again.
@@ -86,7 +95,7 @@ export async function createVolume(
     if (!existing) await checkVolumeQuotas(c, quotas, call, storage);
     const made = existing
       ? await reuse(pool, existing, range, source, call)
-      : await provision(pool, { volumeId, names }, range, source, found, call);
+      : await provision(pool, { volumeId, names }, range, { source, found, early }, call);
     ctx.log.info(
       { volumeId: csiId, pool: pool.name, ...namesForLog(made.names ?? names) },
       existing ? "volume found" : "volume created",
@@ -207,13 +216,17 @@ async function provision(
   pool: PoolStorage,
   target: { volumeId: string; names: KubernetesNames | undefined },
   range: ByteRange,
-  source: ContentSource | undefined,
-  found: SourceFound | undefined,
+  from: {
+    source: ContentSource | undefined;
+    found: SourceFound | undefined;
+    early: EarlySubvolume | undefined;
+  },
   call: CallOptions,
 ): Promise<VolumeRecord> {
+  const { source, found, early } = from;
   if (source === undefined) {
     const sizeBytes = sizeOrThrow(newVolumeSize(range));
-    return pool.storage.volumes.create({ ...target, sizeBytes, seed: { kind: "empty" } }, call);
+    return pool.storage.volumes.create({ ...target, sizeBytes, seed: { kind: "empty" } }, call, early);
   }
   if (found?.subvolume === undefined) {
     const what = source.kind === "snapshot" ? "snapshot" : "volume";
