@@ -246,7 +246,8 @@ export class VolumeStore {
    * Creates the subvolume, the per-volume snapshot directory and the `/disk` item, and grows a
    * copied image when more was asked for — 2 round trips (the subvolume with its read-back, the
    * copied image's size and the directory in one line; the `/disk` item with its read-back), 1
-   * more to grow. On a definite failure what this call made is removed
+   * with the subvolume made by the look-up (`early`: what it made, or the error it met), 1 more to
+   * grow. On a definite failure what this call made is removed
    * again before the error is thrown; after an unknown outcome nothing is touched, and the
    * caller's retry re-reads the state. The undo is fenced, because RouterOS may run it after the
    * driver gave up on it: the `/disk` item only while it still carries this attempt's token, the
