@@ -32,7 +32,8 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 # Type declarations and source maps are nearly half of node_modules, and nothing loads them.
 RUN find node_modules -type f \( -name "*.d.ts" -o -name "*.d.cts" -o -name "*.d.mts" -o -name "*.map" \) -delete
 
-# The application tree both images share: compiled code, the CSI proto it loads at run time,
+# The application tree both images share: compiled code, the CSI protocol (proto/csi.json, made
+# from csi.proto by scripts/csi-descriptor.mjs) it loads at run time,
 # and package.json, from which it reads its version.
 FROM scratch AS app
 COPY --from=production-dependencies /app/node_modules /app/node_modules

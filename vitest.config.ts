@@ -27,6 +27,7 @@ const pure = [
   "test/sim/cli.test.ts",
   "test/sim/layout.test.ts",
   "test/sim/sizes.test.ts",
+  "test/sim/scope.test.ts",
   "test/doctor/report.test.ts",
 ];
 const tools = ["test/deploy/**/*.test.ts", "test/unit/proto-*.test.ts"];

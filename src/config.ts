@@ -1,126 +1,119 @@
 import { Option } from "commander";
-import { z } from "zod";
-import { parseDurationMs } from "./duration.js";
+import * as v from "valibot";
+import {
+  boolish,
+  configProblems,
+  duration,
+  durationOr,
+  intIn,
+  matching,
+  nonEmpty,
+  oneOf,
+  text,
+  tooLong,
+} from "./config-values.js";
 import { LOG_LEVELS } from "./log.js";
 import type { RdsConnectionOptions } from "./rds/index.js";
 import { DRIVER_NAME } from "./version.js";
 
 /**
  * Driver configuration: every flag also reads an environment variable (the Helm chart sets env,
- * never secrets on the command line). Parsed by commander, validated here with zod so a bad value
- * stops the process at start with a readable message.
+ * never secrets on the command line). Parsed by commander, validated here (valibot, with the value
+ * kinds of config-values.ts) so a bad value stops the process at start with a readable message.
  */
 
-const boolish = z
-  .union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"])])
-  .transform((v) => (typeof v === "boolean" ? v : ["true", "1", "yes"].includes(v)));
-const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const safeName = z
-  .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
-    "letters, digits, '.', '_' and '-' only, starting with a letter or digit",
-  );
-const pathComponents = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/, "relative path of lower-case components");
-/** Durations in Go's form (90s, 1h30m, 500ms) or plain seconds. Returned in milliseconds. */
-const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  if (typeof v === "number") return v * 1000;
-  const ms = parseDurationMs(v);
-  if (ms === undefined) {
-    ctx.addIssue({ code: "custom", message: `not a duration: ${v} (e.g. 30s, 5m, 1h30m)` });
-    return z.NEVER;
-  }
-  return ms;
-});
+const safeName = matching(
+  /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+  "letters, digits, '.', '_' and '-' only, starting with a letter or digit",
+);
+const pathComponents = matching(
+  /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/,
+  "relative path of lower-case components",
+);
 /** A duration, or `forever` (also -1, nvme-cli's own spelling), returned as -1. */
-const durationOrForever = z
-  .union([z.literal("forever"), z.literal("-1"), duration])
-  .transform((v) => (v === "forever" || v === "-1" ? -1 : v));
+const durationOrForever = durationOr({ forever: -1, "-1": -1 });
+
+const POOL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /**
  * `--rds-pools`: the pools served besides `--rds-pool`, comma-separated, each `name` or
  * `name:fs-label` (the label defaults to the name, as for the default pool).
  */
-const extraPools = z.string().transform((text, ctx) => {
-  const pools: { pool: string; fsLabel: string }[] = [];
-  for (const entry of text
-    .split(",")
-    .map((e) => e.trim())
-    .filter((e) => e !== "")) {
-    const [pool = "", fsLabel = pool, ...rest] = entry.split(":");
-    const name = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-    if (rest.length > 0 || !name.test(pool) || !name.test(fsLabel)) {
-      ctx.addIssue({ code: "custom", message: `not a pool (name or name:fs-label): ${entry}` });
-      return z.NEVER;
+const extraPools = v.pipe(
+  text(),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const pools: { pool: string; fsLabel: string }[] = [];
+    for (const entry of dataset.value
+      .split(",")
+      .map((e) => e.trim())
+      .filter((e) => e !== "")) {
+      const [pool = "", fsLabel = pool, ...rest] = entry.split(":");
+      if (rest.length > 0 || !POOL_NAME.test(pool) || !POOL_NAME.test(fsLabel)) {
+        addIssue({ message: `not a pool (name or name:fs-label): ${entry}` });
+        return NEVER;
+      }
+      if (pools.some((p) => p.pool === pool)) {
+        addIssue({ message: `pool ${pool} is listed twice` });
+        return NEVER;
+      }
+      pools.push({ pool, fsLabel });
     }
-    if (pools.some((p) => p.pool === pool)) {
-      ctx.addIssue({ code: "custom", message: `pool ${pool} is listed twice` });
-      return z.NEVER;
-    }
-    pools.push({ pool, fsLabel });
-  }
-  return pools;
+    return pools;
+  }),
+);
+
+export const commonSchema = v.object({
+  endpoint: nonEmpty,
+  logLevel: oneOf(LOG_LEVELS),
+  metricsAddress: text(),
+  driverName: matching(/^[a-zA-Z][A-Za-z0-9.\-_]{0,61}[a-zA-Z]$/, "not a valid CSI driver name"),
 });
 
-export const commonSchema = z.object({
-  endpoint: z.string().min(1),
-  logLevel: z.enum(LOG_LEVELS),
-  metricsAddress: z.string(),
-  driverName: z.string().regex(/^[a-zA-Z][A-Za-z0-9.\-_]{0,61}[a-zA-Z]$/, "not a valid CSI driver name"),
-});
-
-export const controllerSchema = z.object({
-  rdsAddress: z
-    .string({ error: "is required (or env RDS_ADDRESS)" })
-    .min(1, "is required (or env RDS_ADDRESS)"),
+export const controllerSchema = v.object({
+  rdsAddress: text("is required (or env RDS_ADDRESS)"),
   rdsPort: intIn(1, 65535),
   rdsUser: safeName,
-  rdsKeyFile: z.string().min(1),
-  rdsKeyPassphraseFile: z.string().optional(),
-  rdsHostKeyFingerprint: z
-    .string()
-    .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, "expected SHA256:<base64> as printed by ssh-keygen -lf")
-    .optional(),
-  rdsKnownHostsFile: z.string().optional(),
+  rdsKeyFile: nonEmpty,
+  rdsKeyPassphraseFile: v.optional(text()),
+  rdsHostKeyFingerprint: v.optional(
+    matching(/^SHA256:[A-Za-z0-9+/]{43}=?$/, "expected SHA256:<base64> as printed by ssh-keygen -lf"),
+  ),
+  rdsKnownHostsFile: v.optional(text()),
   rdsInsecureSkipHostKeyCheck: boolish,
   rdsMaxChannels: intIn(1, 16),
   rdsCommandTimeout: duration,
   rdsPool: safeName,
-  rdsFsLabel: safeName.optional(),
+  rdsFsLabel: v.optional(safeName),
   rdsPools: extraPools,
   rdsRoot: pathComponents,
-  nvmeAddress: z.string().optional(),
+  nvmeAddress: v.optional(text()),
   nvmePort: intIn(1, 65535),
-  nqnPrefix: z.string().regex(/^nqn\.\d{4}-\d{2}\.[a-z0-9.-]+(:[A-Za-z0-9._-]+)*$/, "not an NQN prefix"),
+  nqnPrefix: matching(/^nqn\.\d{4}-\d{2}\.[a-z0-9.-]+(:[A-Za-z0-9._-]+)*$/, "not an NQN prefix"),
   maxSnapshotsPerVolume: intIn(0, 100_000),
   /** The nodes' attach limit (node option --max-volumes-per-node), enforced on ControllerPublishVolume. */
   maxVolumesPerNode: intIn(0, 10_000),
   rdsAllowHostList: boolish,
   exportFencing: boolish,
-  nodeTransport: z.enum(["nvme-tcp", "loop"]),
-  loopPoolPath: z.string().optional(),
+  nodeTransport: oneOf(["nvme-tcp", "loop"]),
+  loopPoolPath: v.optional(text()),
   reconcileInterval: duration,
   reconcileDryRun: boolish,
   reconcileGracePeriod: duration,
   reconcilePasses: intIn(1, 100),
   reconcileLeaderElection: boolish,
-  reconcileLeaseName: z
-    .string()
-    .regex(
+  reconcileLeaseName: v.optional(
+    matching(
       /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/,
       "a Kubernetes object name (lower case, digits, '-', '.')",
-    )
-    .optional(),
-  reconcileLeaseNamespace: z
-    .string()
-    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "a Kubernetes namespace name")
-    .optional(),
+    ),
+  ),
+  reconcileLeaseNamespace: v.optional(
+    matching(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "a Kubernetes namespace name"),
+  ),
   snapshotScheduleInterval: duration,
   snapshotScheduleLeaderElection: boolish,
   /** "auto" or milliseconds; see `lateCommandWindowMs`. */
-  lateCommandWindow: z.union([z.literal("auto"), duration]),
+  lateCommandWindow: durationOr({ auto: "auto" as const }),
   /** Serve the read-only lineage page on the metrics address (`src/lineage`). */
   lineagePage: boolish,
   /** The page also reads PV and VolumeSnapshotContent names from the cluster. */
@@ -140,18 +133,18 @@ export function lateCommandWindowMs(
   return c.lateCommandWindow === "auto" ? LATE_WINDOW_TIMEOUTS * c.rdsCommandTimeout : c.lateCommandWindow;
 }
 
-export const nodeSchema = z.object({
-  nodeId: z.string({ error: "is required (or env NODE_ID)" }).min(1, "is required (or env NODE_ID)").max(128),
+export const nodeSchema = v.object({
+  nodeId: v.pipe(text("is required (or env NODE_ID)"), v.maxLength(128, tooLong(128))),
   maxVolumesPerNode: intIn(0, 10_000),
-  hostNqn: z.string().optional(),
-  hostNqnFile: z.string().min(1),
+  hostNqn: v.optional(text()),
+  hostNqnFile: nonEmpty,
   nvmeCtrlLossTimeout: durationOrForever,
   nvmeReconnectDelay: duration,
 });
 
-export type CommonConfig = z.infer<typeof commonSchema>;
-export type ControllerConfig = z.infer<typeof controllerSchema>;
-export type NodeConfig = z.infer<typeof nodeSchema>;
+export type CommonConfig = v.InferOutput<typeof commonSchema>;
+export type ControllerConfig = v.InferOutput<typeof controllerSchema>;
+export type NodeConfig = v.InferOutput<typeof nodeSchema>;
 
 const opt = (flags: string, description: string, env: string, def?: string | boolean) => {
   const o = new Option(flags, description).env(env);
@@ -382,18 +375,19 @@ export function nodeOptions(): Option[] {
 }
 
 /** Validates raw commander values against a schema; throws one readable message listing every problem. */
-export function validateConfig<S extends z.ZodType>(schema: S, raw: Record<string, unknown>): z.infer<S> {
-  const result = schema.safeParse(raw);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => {
-    const key = i.path.join(".");
-    const flag = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    return `  --${flag}: ${i.message}`;
-  });
-  throw new Error(`invalid configuration:\n${problems.join("\n")}`);
+export function validateConfig<S extends v.ObjectSchema<v.ObjectEntries, undefined>>(
+  schema: S,
+  raw: Record<string, unknown>,
+): v.InferOutput<S> {
+  // A flag without a value and without a default is missing from commander's values; each is
+  // checked as undefined, so its message says what it needs rather than that a key is absent.
+  const values = Object.fromEntries(Object.keys(schema.entries).map((key) => [key, raw[key]]));
+  const result = v.safeParse(schema, values);
+  if (result.success) return result.output;
+  throw new Error(`invalid configuration:\n${configProblems(result.issues).join("\n")}`);
 }
 
-/** Cross-field checks that zod objects cannot express alone. */
+/** Cross-field checks that the schemas above cannot express alone. */
 export function checkControllerConfig(c: ControllerConfig): void {
   checkHostKeyConfig(c);
   if (c.rdsPools.some((p) => p.pool === c.rdsPool)) {

@@ -15,7 +15,7 @@ import type { ServiceHandlers } from "./csi/pipeline.js";
 import type { CsiServiceName } from "./csi/proto.js";
 import { type CsiServer, startCsiServer } from "./csi/server.js";
 import { registerServices } from "./csi/services.js";
-import { cachedLineage, type Lineage, readLineage } from "./lineage/index.js";
+import type { Lineage } from "./lineage/model.js";
 import { createLogger, type Logger } from "./log.js";
 import { resolveHostNqn } from "./node/index.js";
 import { checkNvmeSettings, DEFAULT_NVME_SETTINGS, type NvmeConnectSettings } from "./node/nvme-transport.js";
@@ -23,24 +23,26 @@ import { startMetricsServer } from "./observability/http.js";
 import { type ControllerMetrics, DriverMetrics } from "./observability/metrics.js";
 import type { Reconciler } from "./reconcile/index.js";
 import type { SnapshotSchedules } from "./schedule/index.js";
-import { TARGET_SOCKET } from "./sim/target.js";
 import type { OpenedStorage, PoolStorage, Storage, StoragePools, TombstoneSweep } from "./storage/index.js";
 import { DRIVER_VERSION } from "./version.js";
 
 export type Role = "controller" | "node" | "all";
 
 /**
- * The controller's own modules (the stores, SSH, the reconciler), loaded only when a controller
- * starts: the node plugin never loads them, which keeps its resident memory down.
+ * The controller's own modules (the stores, SSH), loaded only when a controller starts: the node
+ * plugin never loads them, which keeps its resident memory down. The reconciler and the snapshot
+ * schedules (which parse Kubernetes objects) and the lineage reader are loaded only when they are on.
  */
-async function loadControllerModules() {
-  const [service, reconcile, schedule, storage] = await Promise.all([
+async function loadControllerModules(c: ControllerConfig) {
+  const schedulesOn = c.snapshotScheduleInterval > 0;
+  const [service, storage, lineage, reconcile, schedule] = await Promise.all([
     import("./csi/controller-service.js"),
-    import("./reconcile/index.js"),
-    import("./schedule/index.js"),
     import("./storage/index.js"),
+    c.lineagePage ? import("./lineage/read.js") : undefined,
+    c.reconcileInterval > 0 || schedulesOn ? import("./reconcile/index.js") : undefined,
+    schedulesOn ? import("./schedule/index.js") : undefined,
   ]);
-  return { ...service, ...reconcile, ...schedule, ...storage };
+  return { ...service, ...storage, lineage, reconcile, schedule };
 }
 type ControllerModules = Awaited<ReturnType<typeof loadControllerModules>>;
 
@@ -127,7 +129,7 @@ export async function startDriver(config: DriverConfig): Promise<RunningDriver> 
           required(config.controller, "controller"),
           shared,
           Boolean(common.metricsAddress),
-          await loadControllerModules(),
+          await loadControllerModules(required(config.controller, "controller")),
         );
   const readiness: ReadinessSource = controller?.readiness ?? (() => ({ ready: true }));
   const node =
@@ -222,7 +224,7 @@ function startController(
   if (withCensus) refreshCensus(health, pools, shared);
   return {
     service,
-    ...(c.lineagePage ? { lineage: lineageSource(c, storage, shared) } : {}),
+    ...(m.lineage ? { lineage: lineageSource(c, storage, shared, m.lineage) } : {}),
     readiness: () => {
       const h = health();
       return h.connected
@@ -230,8 +232,8 @@ function startController(
         : { ready: false, reason: h.lastError?.message ?? "not connected yet" };
     },
     stop: async () => {
-      await schedules.stop();
-      await reconciler.stop();
+      await schedules?.stop();
+      await reconciler?.stop();
       await Promise.all(sweeps.map((sweep) => sweep.stop()));
       opened.close();
     },
@@ -263,15 +265,17 @@ function podNamespace(): string {
   }
 }
 
-/** With interval 0 this starts nothing: no timer, no Kubernetes client, no RouterOS command. */
+/** With interval 0 there is none: no timer, no Kubernetes client, no RouterOS command. */
 function reconcilerFor(
   c: ControllerConfig,
   pools: StoragePools,
   shared: Shared,
   m: ControllerModules,
-): Reconciler {
+): Reconciler | undefined {
+  if (c.reconcileInterval <= 0 || !m.reconcile) return undefined;
+  const { leaseNameFor } = m.reconcile;
   const metrics = required(shared.metrics.controller, "controller metrics");
-  return m.startReconciler({
+  return m.reconcile.startReconciler({
     storage: pools.default.storage,
     pools,
     driverName: shared.driverName,
@@ -289,7 +293,7 @@ function reconcilerFor(
     ...(c.reconcileLeaderElection
       ? {
           lease: {
-            name: c.reconcileLeaseName ?? m.leaseNameFor(shared.driverName),
+            name: c.reconcileLeaseName ?? leaseNameFor(shared.driverName),
             namespace: c.reconcileLeaseNamespace ?? podNamespace(),
           },
         }
@@ -297,16 +301,22 @@ function reconcilerFor(
   });
 }
 
-/** Snapshot schedules (src/schedule); with interval 0 nothing starts and no client is loaded. */
-function schedulesFor(c: ControllerConfig, shared: Shared, m: ControllerModules): SnapshotSchedules {
-  return m.startSnapshotSchedules({
+/** Snapshot schedules (src/schedule); with interval 0 there are none and no client is loaded. */
+function schedulesFor(
+  c: ControllerConfig,
+  shared: Shared,
+  m: ControllerModules,
+): SnapshotSchedules | undefined {
+  if (c.snapshotScheduleInterval <= 0 || !m.schedule || !m.reconcile) return undefined;
+  const { leaseNameFor } = m.reconcile;
+  return m.schedule.startSnapshotSchedules({
     driverName: shared.driverName,
     intervalMs: c.snapshotScheduleInterval,
     logger: shared.logger,
     ...(c.snapshotScheduleLeaderElection
       ? {
           lease: {
-            name: m.leaseNameFor(shared.driverName, "snapshot-schedules"),
+            name: leaseNameFor(shared.driverName, "snapshot-schedules"),
             namespace: c.reconcileLeaseNamespace ?? podNamespace(),
           },
         }
@@ -340,7 +350,12 @@ function sweepFor(
  * The lineage page's data: one read of the RDS at a time, reused for a few seconds; with
  * --lineage-kubernetes also the cluster's names (the Kubernetes client is loaded at the first read).
  */
-function lineageSource(c: ControllerConfig, storage: Storage, shared: Shared): () => Promise<Lineage> {
+function lineageSource(
+  c: ControllerConfig,
+  storage: Storage,
+  shared: Shared,
+  reader: typeof import("./lineage/read.js"),
+): () => Promise<Lineage> {
   const names = async () => {
     const { readKubernetesNames } = await import("./lineage/kubernetes.js");
     const read = await readKubernetesNames({
@@ -350,9 +365,9 @@ function lineageSource(c: ControllerConfig, storage: Storage, shared: Shared): (
     if (read.error) shared.logger.warn({ err: read.error }, "lineage page: Kubernetes names not read");
     return read;
   };
-  return cachedLineage(
+  return reader.cachedLineage(
     () =>
-      readLineage(
+      reader.readLineage(
         storage,
         { deadline: Date.now() + LINEAGE_BUDGET_MS },
         c.lineageKubernetes ? names : undefined,
@@ -422,16 +437,18 @@ async function nodeService(
     nodeName: n.nodeId,
   });
   logger.info({ hostNqn, from }, "host NQN this node presents to the RDS");
+  // Only a node beside a local emulator (loop transport) needs to know where its target listens.
+  const loopTarget = n.loopPoolPath ? await import("./sim/target.js") : undefined;
   return createNodeService({
     nodeId: n.nodeId,
     hostNqn,
     maxVolumesPerNode: n.maxVolumesPerNode,
     nvme: nvmeSettings(n),
-    ...(n.loopPoolPath
+    ...(n.loopPoolPath && loopTarget
       ? {
           loopAllowedRoot: n.loopPoolPath,
           // The emulator keeps its NVMe target stand-in beside the pool mount (`<data dir>/mnt`).
-          loopTargetSocket: join(dirname(n.loopPoolPath), TARGET_SOCKET),
+          loopTargetSocket: join(dirname(n.loopPoolPath), loopTarget.TARGET_SOCKET),
         }
       : {}),
     locks,

@@ -270,7 +270,7 @@ function memorySection(r: BenchResults): string {
   return [
     "## 5. Controller memory",
     "",
-    "Resident set size of the `rds-csi all` process (`/proc/<pid>/status` VmRSS, peak VmHWM), measured from outside.",
+    "Resident set size (`/proc/<pid>/status` VmRSS, peak VmHWM), measured from outside. The `… alone` figures are `rds-csi controller`, `node` and `all` each started on its own as shipped (the images' node flags, no profiler; the controller and `all` connected to the emulator, as a controller pod stays connected to its RDS), 3 s after start-up and after 30 s more of idling; the idle targets use the latter, since a pod idles far longer and start-up garbage is collected by then. The benchmark's own `rds-csi all` process (the per-phase table) runs with the CPU-profiler preload and a live SSH session: its peak is the peak-memory figure, its idle one is not the shipped program's.",
     "",
     table(
       ["figure", "value"],

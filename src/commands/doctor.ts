@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { Option } from "commander";
+import * as v from "valibot";
 import {
   checkHostKeyConfig,
   connectionOptionsFor,
@@ -8,9 +9,6 @@ import {
   controllerSchema,
   validateConfig,
 } from "../config.js";
-import { renderHuman, renderJson, supportedText } from "../doctor/render.js";
-import { EXIT } from "../doctor/report.js";
-import { startDoctor } from "../doctor/run.js";
 import { createLogger } from "../log.js";
 
 /** The controller's flags the doctor needs: how to reach the RDS and where the driver would work. */
@@ -31,22 +29,22 @@ const SHARED_FLAGS = [
   "--nqn-prefix",
 ];
 
-const doctorSchema = controllerSchema.pick({
-  rdsAddress: true,
-  rdsPort: true,
-  rdsUser: true,
-  rdsKeyFile: true,
-  rdsKeyPassphraseFile: true,
-  rdsHostKeyFingerprint: true,
-  rdsKnownHostsFile: true,
-  rdsInsecureSkipHostKeyCheck: true,
-  rdsCommandTimeout: true,
-  rdsPool: true,
-  rdsFsLabel: true,
-  rdsRoot: true,
-  nvmePort: true,
-  nqnPrefix: true,
-});
+const doctorSchema = v.pick(controllerSchema, [
+  "rdsAddress",
+  "rdsPort",
+  "rdsUser",
+  "rdsKeyFile",
+  "rdsKeyPassphraseFile",
+  "rdsHostKeyFingerprint",
+  "rdsKnownHostsFile",
+  "rdsInsecureSkipHostKeyCheck",
+  "rdsCommandTimeout",
+  "rdsPool",
+  "rdsFsLabel",
+  "rdsRoot",
+  "nvmePort",
+  "nqnPrefix",
+]);
 
 interface DoctorFlags {
   json?: boolean;
@@ -81,6 +79,12 @@ export function registerDoctorCommand(program: Command): void {
   cmd.action(async (raw: Record<string, unknown> & DoctorFlags) => {
     const config = validateConfig(doctorSchema, raw);
     checkHostKeyConfig(config);
+    // Loaded on use: the driver's processes share this CLI and never run the doctor (nor its SSH).
+    const [{ renderHuman, renderJson, supportedText }, { EXIT }, { startDoctor }] = await Promise.all([
+      import("../doctor/render.js"),
+      import("../doctor/report.js"),
+      import("../doctor/run.js"),
+    ]);
     const logger = createLogger(raw.logLevel as Parameters<typeof createLogger>[0], process.stderr);
     const run = startDoctor({
       connection: connectionOptionsFor(config),

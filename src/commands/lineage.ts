@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import { z } from "zod";
+import * as v from "valibot";
 import {
   checkHostKeyConfig,
   connectionOptionsFor,
@@ -7,9 +7,8 @@ import {
   controllerSchema,
   validateConfig,
 } from "../config.js";
-import { readLineage, renderLineageText } from "../lineage/index.js";
+import { nonEmpty, oneOf } from "../config-values.js";
 import { createLogger, LOG_LEVELS } from "../log.js";
-import { openStorage } from "../storage/index.js";
 import { DRIVER_NAME } from "../version.js";
 
 /**
@@ -17,28 +16,27 @@ import { DRIVER_NAME } from "../version.js";
  * flags (and environment variables), host key verified. Read-only: only listings are sent.
  */
 
-const lineageSchema = controllerSchema
-  .pick({
-    rdsAddress: true,
-    rdsPort: true,
-    rdsUser: true,
-    rdsKeyFile: true,
-    rdsKeyPassphraseFile: true,
-    rdsHostKeyFingerprint: true,
-    rdsKnownHostsFile: true,
-    rdsInsecureSkipHostKeyCheck: true,
-    rdsMaxChannels: true,
-    rdsCommandTimeout: true,
-    rdsPool: true,
-    rdsFsLabel: true,
-    rdsRoot: true,
-  })
-  .extend({
-    kubeconfig: z.string().min(1).optional(),
-    driverName: z.string().min(1),
-    json: z.boolean().optional(),
-    logLevel: z.enum(LOG_LEVELS),
-  });
+const lineageSchema = v.object({
+  ...v.pick(controllerSchema, [
+    "rdsAddress",
+    "rdsPort",
+    "rdsUser",
+    "rdsKeyFile",
+    "rdsKeyPassphraseFile",
+    "rdsHostKeyFingerprint",
+    "rdsKnownHostsFile",
+    "rdsInsecureSkipHostKeyCheck",
+    "rdsMaxChannels",
+    "rdsCommandTimeout",
+    "rdsPool",
+    "rdsFsLabel",
+    "rdsRoot",
+  ]).entries,
+  kubeconfig: v.optional(nonEmpty),
+  driverName: nonEmpty,
+  json: v.optional(v.boolean()),
+  logLevel: oneOf(LOG_LEVELS),
+});
 
 export function registerLineageCommand(program: Command): void {
   const cmd = program
@@ -75,7 +73,12 @@ export function registerLineageCommand(program: Command): void {
     });
 }
 
-async function lineageOutput(config: z.infer<typeof lineageSchema>): Promise<string> {
+async function lineageOutput(config: v.InferOutput<typeof lineageSchema>): Promise<string> {
+  // Loaded on use: the driver's processes share this CLI; only a controller needs the storage layer.
+  const [{ readLineage, renderLineageText }, { openStorage }] = await Promise.all([
+    import("../lineage/index.js"),
+    import("../storage/index.js"),
+  ]);
   const logger = createLogger(config.logLevel, process.stderr);
   const opened = openStorage({
     connection: connectionOptionsFor(config),

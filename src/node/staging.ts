@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, rm, rmdir, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import * as v from "valibot";
 import { broken } from "./errors.js";
 import { isMissing } from "./sysfs.js";
 import { FS_TYPES } from "./validate.js";
@@ -35,27 +35,29 @@ export function stagingLayout(stagingPath: string): StagingLayout {
   };
 }
 
-const targetSchema = z.discriminatedUnion("transport", [
-  z.object({ transport: z.literal("loop"), backingFile: z.string().min(1) }),
-  z.object({
-    transport: z.literal("nvme-tcp"),
-    address: z.string().min(1),
-    port: z.number().int().min(1).max(65535),
-    nqn: z.string().min(1),
+const nonEmpty = v.pipe(v.string(), v.minLength(1));
+
+const targetSchema = v.variant("transport", [
+  v.object({ transport: v.literal("loop"), backingFile: nonEmpty }),
+  v.object({
+    transport: v.literal("nvme-tcp"),
+    address: nonEmpty,
+    port: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)),
+    nqn: nonEmpty,
   }),
 ]);
 
-const recordSchema = z.object({
-  version: z.literal(1),
-  volumeId: z.string().min(1),
+const recordSchema = v.object({
+  version: v.literal(1),
+  volumeId: nonEmpty,
   target: targetSchema,
-  accessType: z.enum(["mount", "block"]),
+  accessType: v.picklist(["mount", "block"]),
   /** The filesystem on the volume, once known. */
-  fsType: z.enum(FS_TYPES).optional(),
-  readOnly: z.boolean(),
+  fsType: v.optional(v.picklist(FS_TYPES)),
+  readOnly: v.boolean(),
 });
 
-export type StagingRecord = z.infer<typeof recordSchema>;
+export type StagingRecord = v.InferOutput<typeof recordSchema>;
 
 export async function readRecord(layout: StagingLayout): Promise<StagingRecord | undefined> {
   let text: string;
@@ -71,10 +73,9 @@ export async function readRecord(layout: StagingLayout): Promise<StagingRecord |
   } catch {
     throw broken(`${layout.record} is not valid JSON; remove it only after checking what is staged there`);
   }
-  const parsed = recordSchema.safeParse(json);
-  if (!parsed.success)
-    throw broken(`${layout.record} is not a staging record: ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
+  const parsed = v.safeParse(recordSchema, json);
+  if (!parsed.success) throw broken(`${layout.record} is not a staging record: ${parsed.issues[0].message}`);
+  return parsed.output;
 }
 
 /** Written to a temporary name and renamed, so a crash never leaves half a record. */

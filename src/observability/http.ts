@@ -1,5 +1,7 @@
 import { createServer, type Server } from "node:http";
-import { LINEAGE_PAGE_CSP, type Lineage, renderLineageHtml } from "../lineage/index.js";
+// The page's renderer only: the lineage reader (and the storage layer under it) is the controller's.
+import { LINEAGE_PAGE_CSP, renderLineageHtml } from "../lineage/html.js";
+import type { Lineage } from "../lineage/model.js";
 import type { Logger } from "../log.js";
 import type { DriverMetrics } from "./metrics.js";
 

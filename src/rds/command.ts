@@ -154,18 +154,68 @@ export const where = {
    * ids in a slice of the id space. Built only of literal hex digits and classes of them.
    */
   hexRange(property: string, prefix: string, from: string, to: string): Condition {
-    if (!/^[0-9a-f]+$/.test(from) || from.length !== to.length || !/^[0-9a-f]+$/.test(to) || from > to) {
-      throw invalidInput(`hex range ${from}..${to} is not valid`);
-    }
-    const parts = hexRangeParts(from, to);
-    const body = parts.length === 1 ? parts[0] : `(${parts.join("|")})`;
+    const body = hexAlternatives(from, to);
     return condition(`${propertyName(property)}~${quoteString(`^${literalRegex(prefix)}${body}`, property)}`);
+  },
+  /**
+   * `property~"^…"`: paths made of `components` (see `PathComponent`), e.g. the images of the
+   * snapshots in a slice of the id space, whatever volume each lies under. What follows the last
+   * component is free. Built only of literal path characters, `[^/]` and hex ranges.
+   */
+  pathPattern(property: string, components: readonly PathComponent[]): Condition {
+    return condition(`${propertyName(property)}~${quoteString(pathPatternSource(components), property)}`);
   },
   /** `property="a" or property="b" …`: one of several exact values. */
   anyOf(property: string, values: readonly string[]): Condition {
     return where.or(...values.map((v) => where.eq(property, v)));
   },
 };
+
+/**
+ * One component of a path pattern: a literal name, any one name, or a name starting with `prefix`
+ * and a hex number between `from` and `to` (as `where.hexRange`), then anything up to the next `/`.
+ */
+export type PathComponent =
+  | { readonly literal: string }
+  | { readonly any: true }
+  | { readonly hexRange: { readonly prefix: string; readonly from: string; readonly to: string } };
+
+/**
+ * The anchored regular expression of a path pattern: POSIX extended and JavaScript read it the same
+ * way (literal characters, `[.]`, `[^/]`, classes of hex digits, groups of alternatives), so the
+ * client can apply the very condition it sent to what comes back (`pathPatternMatcher`).
+ */
+export function pathPatternSource(components: readonly PathComponent[]): string {
+  if (components.length === 0) throw invalidInput("empty path pattern");
+  const parts = components.map((c) => {
+    if ("literal" in c) {
+      if (c.literal === "" || c.literal.includes("/")) {
+        throw invalidInput(`path component ${JSON.stringify(c.literal)} is not one name`);
+      }
+      return literalRegex(c.literal);
+    }
+    if ("any" in c) return "[^/]+";
+    const { prefix, from, to } = c.hexRange;
+    if (prefix.includes("/")) throw invalidInput(`name prefix ${JSON.stringify(prefix)} holds a slash`);
+    return `${literalRegex(prefix)}${hexAlternatives(from, to)}[^/]*`;
+  });
+  return `^${parts.join("/")}`;
+}
+
+/** A test of a path against `pathPatternSource(components)`, for filtering a reply again. */
+export function pathPatternMatcher(components: readonly PathComponent[]): (path: string) => boolean {
+  const re = new RegExp(pathPatternSource(components));
+  return (path) => re.test(path);
+}
+
+/** `(…|…)` of `hexRangeParts`, or the single part; bounds checked as `where.hexRange` does. */
+function hexAlternatives(from: string, to: string): string {
+  if (!/^[0-9a-f]+$/.test(from) || from.length !== to.length || !/^[0-9a-f]+$/.test(to) || from > to) {
+    throw invalidInput(`hex range ${from}..${to} is not valid`);
+  }
+  const parts = hexRangeParts(from, to);
+  return parts.length === 1 ? (parts[0] as string) : `(${parts.join("|")})`;
+}
 
 const HEX = "0123456789abcdef";
 

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import ssh2 from "ssh2";
-import { z } from "zod";
+import * as v from "valibot";
 import type { BackoffOptions } from "./backoff.js";
 import { type HostKeyPolicy, normalizeFingerprint } from "./host-key.js";
 
@@ -54,57 +54,59 @@ export interface RdsConnectionOptions {
   logger?: Logger;
 }
 
-const keySource = z.union([z.instanceof(Buffer), z.object({ path: z.string().min(1) }).strict()]);
+const nonEmpty = v.pipe(v.string(), v.minLength(1));
+/** A whole number of at least `min` (at most `max`), `fallback` when not given. */
+const wholeNumber = (min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+  v.optional(v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max)), fallback);
+const positive = v.pipe(v.number(), v.finite(), v.minValue(1));
+const keySource = v.union([v.instance(Buffer), v.strictObject({ path: nonEmpty })]);
 
-const schema = z
-  .object({
-    host: z.string().min(1).max(255),
-    port: z.number().int().min(1).max(65535).default(22),
-    username: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, "letters, digits, '.', '_', '@', '-'"),
-    loginOptions: z
-      .string()
-      .regex(/^(\d*[a-z])*$/, "RouterOS console options such as cet512w")
-      .default("cet512w"),
-    privateKey: keySource,
-    passphrase: z.union([z.string(), z.object({ path: z.string().min(1) }).strict()]).optional(),
-    hostKey: z.union([
-      z.object({ fingerprint: z.string() }).strict(),
-      z.object({ knownHostsFile: z.string().min(1) }).strict(),
-      z.object({ insecureSkipVerify: z.literal(true) }).strict(),
-    ]),
-    maxChannels: z.number().int().min(1).max(16).default(4),
-    channelsPerConnection: z.number().int().min(1).max(16).default(1),
-    keepaliveIntervalMs: z.number().int().min(0).default(30_000),
-    keepaliveCommand: z
-      .string()
-      .min(1)
-      .max(200)
-      .regex(/^[^\u0000-\u001f\u007f]+$/, "one line of printable characters")
-      .default(":put 1"),
-    connectTimeoutMs: z.number().int().min(100).default(10_000),
-    commandTimeoutMs: z.number().int().min(100).default(30_000),
-    deadlineMarginMs: z.number().int().min(0).default(250),
-    maxOutputBytes: z
-      .number()
-      .int()
-      .min(1024)
-      .default(8 * 1024 * 1024),
-    maxReplyBytesInFlight: z
-      .number()
-      .int()
-      .min(1024)
-      .default(16 * 1024 * 1024),
-    reconnectBackoff: z
-      .object({
-        initialMs: z.number().min(1),
-        maxMs: z.number().min(1),
-        random: z.custom<() => number>((v) => typeof v === "function").optional(),
-      })
-      .default({ initialMs: 200, maxMs: 10_000 }),
-  })
-  .strict();
+const schema = v.strictObject({
+  host: v.pipe(v.string(), v.minLength(1), v.maxLength(255)),
+  port: wholeNumber(1, 22, 65535),
+  username: v.pipe(
+    v.string(),
+    v.regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, "letters, digits, '.', '_', '@', '-'"),
+  ),
+  loginOptions: v.optional(
+    v.pipe(v.string(), v.regex(/^(\d*[a-z])*$/, "RouterOS console options such as cet512w")),
+    "cet512w",
+  ),
+  privateKey: keySource,
+  passphrase: v.optional(v.union([v.string(), v.strictObject({ path: nonEmpty })])),
+  hostKey: v.union([
+    v.strictObject({ fingerprint: v.string() }),
+    v.strictObject({ knownHostsFile: nonEmpty }),
+    v.strictObject({ insecureSkipVerify: v.literal(true) }),
+  ]),
+  maxChannels: wholeNumber(1, 4, 16),
+  channelsPerConnection: wholeNumber(1, 1, 16),
+  keepaliveIntervalMs: wholeNumber(0, 30_000),
+  keepaliveCommand: v.optional(
+    v.pipe(
+      v.string(),
+      v.minLength(1),
+      v.maxLength(200),
+      v.regex(/^[^\u0000-\u001f\u007f]+$/, "one line of printable characters"),
+    ),
+    ":put 1",
+  ),
+  connectTimeoutMs: wholeNumber(100, 10_000),
+  commandTimeoutMs: wholeNumber(100, 30_000),
+  deadlineMarginMs: wholeNumber(0, 250),
+  maxOutputBytes: wholeNumber(1024, 8 * 1024 * 1024),
+  maxReplyBytesInFlight: wholeNumber(1024, 16 * 1024 * 1024),
+  reconnectBackoff: v.optional(
+    v.strictObject({
+      initialMs: positive,
+      maxMs: positive,
+      random: v.optional(v.custom<() => number>((f) => typeof f === "function", "a function")),
+    }),
+    () => ({ initialMs: 200, maxMs: 10_000 }),
+  ),
+});
 
-export type ResolvedConnectionOptions = Omit<z.infer<typeof schema>, "hostKey" | "reconnectBackoff"> & {
+export type ResolvedConnectionOptions = Omit<v.InferOutput<typeof schema>, "hostKey" | "reconnectBackoff"> & {
   hostKey: HostKeyPolicy;
   reconnectBackoff: BackoffOptions;
 };
@@ -127,12 +129,12 @@ export function checkPrivateKey(key: Buffer, passphrase: string | undefined, sou
 
 export function resolveConnectionOptions(options: RdsConnectionOptions): ResolvedConnectionOptions {
   const { logger: _logger, ...rest } = options;
-  const result = schema.safeParse(rest);
+  const result = v.safeParse(schema, rest);
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`);
+    const problems = result.issues.map((i) => `${v.getDotPath(i) || "options"}: ${i.message}`);
     throw new Error(`invalid RouterOS connection options: ${problems.join("; ")}`);
   }
-  const resolved = result.data as ResolvedConnectionOptions;
+  const resolved = result.output as ResolvedConnectionOptions;
   if ("fingerprint" in resolved.hostKey) {
     resolved.hostKey = { fingerprint: normalizeFingerprint(resolved.hostKey.fingerprint) };
   }

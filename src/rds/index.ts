@@ -4,7 +4,7 @@ export { type Change, change } from "./changes.js";
 export { classifyReply } from "./classify.js";
 export type { AddFileDiskRequest, FollowUp, RdsClientOptions } from "./client.js";
 export { RdsClient } from "./client.js";
-export { BATCH_SEPARATOR } from "./command.js";
+export { BATCH_SEPARATOR, type PathComponent } from "./command.js";
 export type { ConnectionHealth, ExecOptions, ExecResult, RdsConnectionOptions } from "./connection.js";
 export { RdsConnection } from "./connection.js";
 export { isRdsError, RdsError, type RdsErrorKind } from "./errors.js";

@@ -1,4 +1,11 @@
-import { type Condition, type Menu, type Proplist, where } from "./command.js";
+import {
+  type Condition,
+  type Menu,
+  type PathComponent,
+  type Proplist,
+  pathPatternMatcher,
+  where,
+} from "./command.js";
 import { invalidInput } from "./errors.js";
 import type { PrintedItem } from "./parse/properties.js";
 import { fileName, fileNamePrefix, samePath } from "./paths.js";
@@ -245,6 +252,22 @@ export const query = {
       condition: where.startsWith("name", prefix),
       proplist: FILE_PROPLIST,
       decode: (items, o) => files(items, o).filter((f) => f.name.startsWith(prefix)),
+    };
+  },
+
+  /**
+   * Files whose path (`/file` form: the pool's name first, no leading slash) matches a pattern of
+   * components (`where.pathPattern`) — e.g. the images of the snapshots in a slice of the id
+   * space, under whichever volume — in one listing; exact sizes even from print detail.
+   */
+  filesMatching(components: readonly PathComponent[]): Query<FileInfo[]> {
+    const matches = pathPatternMatcher(components);
+    return {
+      menu: "/file",
+      condition: where.pathPattern("name", components),
+      proplist: FILE_PROPLIST,
+      exactSizes: true,
+      decode: (items, o) => files(items, o).filter((f) => matches(f.name)),
     };
   },
 

@@ -66,7 +66,8 @@ export function controlHandler(deps: ControlDeps): ControlHandler {
         );
         return {};
       case "refresh":
-        deps.world.btrfs.invalidate();
+        // Every pool: changes made behind the emulator's back are read on the next query.
+        for (const pool of deps.world.pools) pool.btrfs.invalidate();
         return {};
       case "exec": {
         if (typeof request.line !== "string") throw new Error('exec needs "line"');

@@ -107,11 +107,10 @@ class LineRun {
 
   /** Checks and converts a value to the argument's type, with RouterOS's error for each mismatch. */
   private convert(spec: ArgSpec, value: RosValue): RosValue {
+    // Values passed through untouched (a listing given to `:serialize`) are never made text.
+    if (spec.kind === "any" || spec.kind === "items") return value;
     const text = toText(value);
     switch (spec.kind) {
-      case "any":
-      case "items":
-        return value;
       case "string":
       case "property":
         return str(text);

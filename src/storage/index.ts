@@ -46,7 +46,7 @@ export {
   parseNamesFileName,
   type SnapshotNames,
 } from "./snapshot-names.js";
-export type { SnapshotRecord, SnapshotSubvolume } from "./snapshots.js";
+export type { ListedSnapshot, SnapshotRecord, SnapshotSubvolume } from "./snapshots.js";
 export { SnapshotStore } from "./snapshots.js";
 export { type Census, createStorage, type Storage, type StorageOptions } from "./storage.js";
 export {

@@ -1,3 +1,4 @@
+import type { NameRange, PathComponent } from "../rds/index.js";
 import { isSnapshotId, isVolumeId } from "./ids.js";
 
 /**
@@ -111,6 +112,19 @@ export class Layout {
 
   snapshotImage(sourceVolumeId: string, snapshotId: string): string {
     return this.inPool(`${this.snapshotSubvolume(sourceVolumeId, snapshotId)}/${DISK_IMAGE}`);
+  }
+
+  /**
+   * The images of the snapshots whose ids lie in `ids`, under one source volume or under any, as a
+   * pattern of `/file` paths (the pool's name first; `where.pathPattern`).
+   */
+  snapshotImagesPattern(ids: NameRange, sourceVolumeId?: string): PathComponent[] {
+    return [
+      ...`${this.pool}/${this.snapshotsDir()}`.split("/").map((literal) => ({ literal })),
+      sourceVolumeId === undefined ? { any: true as const } : { literal: sourceVolumeId },
+      { hexRange: ids },
+      { literal: DISK_IMAGE },
+    ];
   }
 
   /** Whether a printed file path is this volume's image; `/disk` prints a leading slash, `/file` none. */

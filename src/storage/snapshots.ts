@@ -12,13 +12,13 @@ import {
   type SubvolumeInfo,
 } from "../rds/index.js";
 import type { Directories } from "./directories.js";
-import { ID_SPACE, type IdRange, nameRangeOf } from "./id-ranges.js";
+import { ID_SPACE, type IdRange, idPosition, nameRangeOf } from "./id-ranges.js";
 import type { Layout, SnapshotLocation } from "./layout.js";
 import type { StorageRds } from "./rds-port.js";
 import { namesFileName, type SnapshotNames } from "./snapshot-names.js";
 import type { Tombstone, Tombstones } from "./tombstones.js";
 
-/** Past this many images a page's sizes come from a listing of the directory, not by name. */
+/** Past this many images a page's sizes come from a pattern over their slice, not by name. */
 const MAX_NAMED_FILES = 200;
 
 const compareIds = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -80,40 +80,55 @@ export class SnapshotStore {
   }
 
   /**
-   * The snapshots of one volume, or of all volumes, whose ids lie in `range` (id-ranges.ts), sorted
-   * by id, without their image sizes — 1 round trip, reading only that slice of the table. With
-   * `count`, the same line has RouterOS count every snapshot the filter matches (nothing is listed),
-   * for sizing the next slice.
+   * One exec line reading a slice of the id space (id-ranges.ts) — 1 round trip, whatever the size
+   * of the table: the snapshots of one volume, or of all volumes, whose ids lie in `range`, sorted
+   * by id. With `described`, each comes with its full record: the line also lists the images of
+   * the slice, found by a pattern over their paths (`Layout.snapshotImagesPattern`), so it names
+   * nothing it has not read yet. With `count`, RouterOS also counts every snapshot the filter
+   * matches (printing nothing but the number), for sizing the slices after it. With `ahead`, the
+   * line reads that further slice too, without images (a later line names them).
    */
-  async listRange(
+  async readSlice(
     filter: { sourceVolumeId?: string },
     range: IdRange,
     call: CallOptions,
-    options: { count?: boolean } = {},
-  ): Promise<{ snapshots: SnapshotSubvolume[]; total?: number }> {
-    const slice = this.#rangeQuery(filter, range);
-    if (!options.count) {
-      const [subvolumes] = await this.rds.read([slice], call);
-      return { snapshots: this.#sorted(subvolumes) };
-    }
-    const [total, subvolumes] = await this.rds.read([this.#countQuery(filter), slice], call);
-    return { snapshots: this.#sorted(subvolumes), total };
+    options: { count?: boolean; described?: boolean; ahead?: IdRange | undefined } = {},
+  ): Promise<{ listed: ListedSnapshot[]; ahead: SnapshotSubvolume[]; total?: number }> {
+    const { count = false, described = false, ahead } = options;
+    const queries: Query<unknown>[] = [];
+    if (count) queries.push(this.#countQuery(filter));
+    queries.push(this.#rangeQuery(filter, range));
+    if (described) queries.push(this.#rangeImagesQuery(filter, range));
+    if (ahead !== undefined) queries.push(this.#rangeQuery(filter, ahead));
+    const results: unknown[] = await this.rds.read(queries, call);
+    const total = count ? (results.shift() as number) : undefined;
+    const located = this.#sorted(results.shift() as SubvolumeInfo[]);
+    const images = described ? (results.shift() as FileInfo[]) : undefined;
+    const records = images === undefined ? undefined : this.#described(located, images, {});
+    const listed = located.map((l, i): ListedSnapshot => {
+      const record = records?.[i];
+      return record === undefined ? { located: l } : { located: l, record };
+    });
+    const next = ahead === undefined ? [] : this.#sorted(results.shift() as SubvolumeInfo[]);
+    return total === undefined ? { listed, ahead: next } : { listed, ahead: next, total };
   }
 
   /**
-   * `describeAll` of a page and, in the same exec line, `listRange` of the slice after it (what the
-   * next page will need) — 1 round trip for both.
+   * `describeAll` of listed snapshots and, in the same exec line, the snapshots of the slice `range`
+   * (what the next part of a listing will need) — 1 round trip for both. Without `range`, only the
+   * images; without snapshots to describe, only the slice.
    */
   async describeThenList(
     located: readonly SnapshotSubvolume[],
     filter: { sourceVolumeId?: string },
-    range: IdRange,
+    range: IdRange | undefined,
     call: CallOptions,
     options: { dropMissing?: boolean } = {},
   ): Promise<{ records: SnapshotRecord[]; next: SnapshotSubvolume[] }> {
+    if (range === undefined) return { records: await this.describeAll(located, call, options), next: [] };
     if (located.length === 0) {
-      const { snapshots } = await this.listRange(filter, range, call);
-      return { records: [], next: snapshots };
+      const { listed } = await this.readSlice(filter, range, call);
+      return { records: [], next: listed.map((l) => l.located) };
     }
     const [files, subvolumes] = await this.rds.read(
       [this.#imagesQuery(located), this.#rangeQuery(filter, range)],
@@ -139,6 +154,12 @@ export class SnapshotStore {
     });
   }
 
+  /** The images of the snapshots in `range`, by a pattern over their paths (no names needed). */
+  #rangeImagesQuery(filter: { sourceVolumeId?: string }, range: IdRange): Query<FileInfo[]> {
+    const { layout } = this.options;
+    return query.filesMatching(layout.snapshotImagesPattern(nameRangeOf(range), filter.sourceVolumeId));
+  }
+
   #countQuery(filter: { sourceVolumeId?: string }): Query<number> {
     return query.subvolumeCount({
       fullnamePrefix: `${this.#snapshotsDir(filter)}/`,
@@ -152,7 +173,8 @@ export class SnapshotStore {
 
   /**
    * Full records of listed snapshots: the sizes of their images only, named in one `/file`
-   * query (a long page lists the directory instead, to keep the line short) — 1 round trip.
+   * query (a long page by the pattern of the slice it spans instead, to keep the line short) — 1
+   * round trip.
    * `dropMissing` leaves out snapshots whose image is not there (deleted since they were listed).
    */
   async describeAll(
@@ -165,12 +187,27 @@ export class SnapshotStore {
     return this.#described(located, files, options);
   }
 
+  /**
+   * The images of listed snapshots: by name, or past `MAX_NAMED_FILES` (a long line) by the pattern
+   * of the slice of the id space they span (under their volume when they share one), which reads
+   * about those snapshots' images rather than every image.
+   */
   #imagesQuery(located: readonly SnapshotSubvolume[]): Query<FileInfo[]> {
     const { layout } = this.options;
-    const images = located.map((l) => layout.snapshotImage(l.sourceVolumeId, l.snapshotId));
-    return located.length <= MAX_NAMED_FILES
-      ? query.filesNamed(images)
-      : query.files({ namePrefix: layout.inPool(`${layout.snapshotsDir()}/`) });
+    if (located.length <= MAX_NAMED_FILES) {
+      return query.filesNamed(located.map((l) => layout.snapshotImage(l.sourceVolumeId, l.snapshotId)));
+    }
+    let from = ID_SPACE - 1;
+    let to = 0;
+    for (const l of located) {
+      const position = idPosition(l.snapshotId);
+      if (position < from) from = position;
+      if (position > to) to = position;
+    }
+    const range = { from, to };
+    const volume = located[0]?.sourceVolumeId;
+    const shared = located.every((l) => l.sourceVolumeId === volume) ? volume : undefined;
+    return query.filesMatching(layout.snapshotImagesPattern(nameRangeOf(range), shared));
   }
 
   #described(
@@ -497,4 +534,10 @@ export class SnapshotStore {
 
 export interface SnapshotSubvolume extends SnapshotLocation {
   subvolume: SubvolumeInfo;
+}
+
+/** A snapshot read in a slice: where it is, and its full record when its image was read with it. */
+export interface ListedSnapshot {
+  readonly located: SnapshotSubvolume;
+  readonly record?: SnapshotRecord;
 }

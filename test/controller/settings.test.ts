@@ -75,6 +75,33 @@ describe.each(variants)("under $name=$value", ({ name, value }) => {
     expect(listed.entries.map((e: { snapshot: { snapshot_id: string } }) => e.snapshot.snapshot_id)).toEqual([
       snap.snapshot_id,
     ]);
+    // Paged, a page reads its slice with the slice's images found by a pattern over their paths,
+    // or names the images of what the page before it read; a restart between pages keeps nothing.
+    const snap2 = (await h.call("CreateSnapshot", createSnapshotRequest(`snap2-${tag}`, src.volume_id)))
+      .snapshot;
+    const both = [snap, snap2].sort((a, b) => (a.snapshot_id < b.snapshot_id ? -1 : 1));
+    const entries = (res: Record<string, unknown>) =>
+      (res.entries as Array<{ snapshot: unknown }>).map((e) => e.snapshot);
+    expect(entries(await h.call("ListSnapshots", listSnapshotsRequest({})))).toEqual(both);
+    for (const [restart, sourceVolumeId] of [
+      [false, ""],
+      [true, ""],
+      [false, src.volume_id],
+    ] as const) {
+      const paged: unknown[] = [];
+      let token = "";
+      do {
+        const page = await h.call(
+          "ListSnapshots",
+          listSnapshotsRequest({ maxEntries: 1, token, sourceVolumeId }),
+        );
+        paged.push(...entries(page));
+        token = page.next_token;
+        if (restart) h.restart();
+      } while (token !== "");
+      expect(paged, `restart ${restart}, volume ${sourceVolumeId}`).toEqual(both);
+    }
+    await h.call("DeleteSnapshot", { snapshot_id: snap2.snapshot_id, secrets: {} });
     // A restore larger than the snapshot: the image is attached, then grown.
     const restored = (
       await h.call(

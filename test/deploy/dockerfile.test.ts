@@ -158,7 +158,7 @@ describe("Dockerfile", () => {
     ]) {
       expect(inBuildContext(dockerignore, p), p).toBe(false);
     }
-    for (const p of ["src/cli.ts", "proto/csi.proto", "package-lock.json"])
+    for (const p of ["src/cli.ts", "proto/csi.proto", "proto/csi.json", "package-lock.json"])
       expect(inBuildContext(dockerignore, p), p).toBe(true);
   });
 

@@ -51,7 +51,13 @@ export interface FakeWorld {
 }
 
 export function fakeWorld(
-  opts: { pool?: string; disks?: DiskRecord[]; subvolumes?: Subvolume[] } = {},
+  opts: {
+    pool?: string;
+    disks?: DiskRecord[];
+    subvolumes?: Subvolume[];
+    /** The subvolume listing, read at every query (a test changes it between queries). */
+    listing?: () => readonly Subvolume[];
+  } = {},
 ): FakeWorld {
   const pool = opts.pool ?? "raid1";
   let settings: Settings = defaultSettings();
@@ -64,7 +70,7 @@ export function fakeWorld(
     save: async () => undefined,
   } as unknown as StateStore;
   const btrfs = {
-    list: async () => opts.subvolumes ?? [],
+    list: async () => (opts.listing ? opts.listing() : (opts.subvolumes ?? [])),
     invalidate() {},
   } as unknown as Btrfs;
   const view = {

@@ -1,5 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -65,4 +65,77 @@ describe("lazy imports", () => {
     expect(urls.filter((u) => u.includes("@kubernetes/client-node"))).toEqual([]);
     expect(urls.filter((u) => u.includes("/src/sim/emulator.ts") || u.includes("/src/demo/"))).toEqual([]);
   });
+});
+
+/**
+ * Every module URL a real `rds-csi <args>` process resolves until its CSI socket is up (and a
+ * moment after, for what start-up loads in the background).
+ */
+async function modulesLoadedBy(args: (dir: string) => string[]): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), "lazy-start-"));
+  const seenFile = join(dir, "seen.txt");
+  const hooks = `import { appendFileSync } from "node:fs";
+    export async function resolve(spec, ctx, next) {
+      const r = await next(spec, ctx);
+      appendFileSync(${JSON.stringify(seenFile)}, r.url + "\\n");
+      return r;
+    }`;
+  const register = `data:text/javascript,${encodeURIComponent(
+    `import { register } from "node:module"; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`,
+  )}`;
+  const child = spawn(
+    process.execPath,
+    ["--import", register, "--import", "tsx", "src/cli.ts", ...args(dir), "--log-level", "silent"],
+    { cwd: ROOT, stdio: "ignore" },
+  );
+  try {
+    const socket = join(dir, "csi.sock");
+    for (let waited = 0; !existsSync(socket); waited += 100) {
+      if (child.exitCode !== null) throw new Error(`rds-csi ${args(dir)[0]} exited with ${child.exitCode}`);
+      if (waited > 60_000) throw new Error("the CSI socket did not appear");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    return readFileSync(seenFile, "utf8").split("\n");
+  } finally {
+    child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const packageOf = (url: string) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
+
+describe("what each role loads at start-up (its resident memory)", () => {
+  it("the node plugin loads no SSH, no storage layer and no zod", async () => {
+    const urls = await modulesLoadedBy((dir) => [
+      "node",
+      "--endpoint",
+      `unix://${dir}/csi.sock`,
+      "--node-id",
+      "n1",
+    ]);
+    expect(urls.some((u) => u.includes("/src/csi/node-service.ts"))).toBe(true);
+    expect(new Set(urls.map(packageOf).filter((p) => p === "ssh2" || p === "zod"))).toEqual(new Set());
+    expect(urls.filter((u) => /\/src\/(rds|storage|doctor|lineage\/read)/.test(u))).toEqual([]);
+  }, 90_000);
+
+  it("a controller without reconciler or schedules loads no zod and no Kubernetes client", async () => {
+    const urls = await modulesLoadedBy((dir) => [
+      "controller",
+      "--endpoint",
+      `unix://${dir}/csi.sock`,
+      "--rds-address",
+      "127.0.0.1",
+      "--rds-port",
+      "1",
+      "--rds-key-file",
+      join(dir, "absent-key"),
+      "--rds-insecure-skip-host-key-check",
+    ]);
+    expect(urls.some((u) => u.includes("/src/storage/index.ts"))).toBe(true);
+    const packages = new Set(urls.map(packageOf));
+    expect(packages.has("zod")).toBe(false);
+    expect(packages.has("@kubernetes/client-node")).toBe(false);
+    expect(urls.filter((u) => /\/src\/(reconcile|schedule)\//.test(u))).toEqual([]);
+  }, 90_000);
 });

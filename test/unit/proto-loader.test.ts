@@ -1,9 +1,15 @@
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
 import { afterEach, describe, expect, it } from "vitest";
+// @ts-expect-error: a plain JavaScript script, without type declarations
+import { csiDescriptorJson } from "../../scripts/csi-descriptor.mjs";
 import {
+  CSI_DESCRIPTOR_PATH,
+  CSI_PROTO_PATH,
   CSI_SERVICE_NAMES,
   csiMethodTypes,
   loadCsiServices,
@@ -90,6 +96,51 @@ describe("loadCsiServices", () => {
 
   it("parses once per process", () => {
     expect(loadCsiServices()).toBe(loadCsiServices());
+  });
+
+  it("loads proto/csi.json, which is csi.proto as it stands", () => {
+    expect(readFileSync(CSI_DESCRIPTOR_PATH, "utf8")).toBe(csiDescriptorJson());
+  });
+
+  it("encodes and decodes every message as @grpc/proto-loader does from csi.proto", () => {
+    const reference = protoLoader.loadSync(CSI_PROTO_PATH, {
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+    });
+    const samples: Record<string, object> = {
+      CreateVolume: {
+        name: "pvc-1",
+        capacity_range: { required_bytes: "9007199254740993" },
+        volume_capabilities: [{ mount: { fs_type: "xfs" }, access_mode: { mode: "SINGLE_NODE_WRITER" } }],
+        parameters: { pool: "fast" },
+        secrets: { key: "value" },
+        volume_content_source: { snapshot: { snapshot_id: "snap-1" } },
+      },
+    };
+    for (const name of CSI_SERVICE_NAMES) {
+      const ours = loadCsiServices()[name];
+      const theirs = reference[`csi.v1.${name}`] as grpc.ServiceDefinition;
+      expect(Object.keys(ours).sort(), name).toEqual(Object.keys(theirs).sort());
+      for (const [method, a] of Object.entries(ours)) {
+        const b = theirs[method]!;
+        expect([a.path, a.requestStream, a.responseStream, a.originalName], method).toEqual([
+          b.path,
+          b.requestStream,
+          b.responseStream,
+          b.originalName,
+        ]);
+        const request = samples[method] ?? {};
+        const bytes = a.requestSerialize(request);
+        expect(bytes.equals(b.requestSerialize(request)), method).toBe(true);
+        expect(a.requestDeserialize(bytes), method).toEqual(b.requestDeserialize(bytes));
+        const response = b.responseSerialize({});
+        expect(a.responseSerialize({}).equals(response), method).toBe(true);
+        expect(a.responseDeserialize(response), method).toEqual(b.responseDeserialize(response));
+      }
+    }
   });
 
   it("names each method's request and response types", () => {

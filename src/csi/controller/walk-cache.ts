@@ -2,9 +2,9 @@ import type { SnapshotSubvolume } from "../../storage/index.js";
 
 /**
  * What a ListSnapshots walk has read of the id space beyond the page it returned: a page reads a
- * slice of the id space (see listing.ts), and the same exec line that sizes its images reads the
- * slice the next page will need. Kept briefly, so a later page of a walk costs 1 round trip. It is
- * never the truth:
+ * slice of the id space and, in the same exec line, the slice after it (slices.ts). Kept briefly,
+ * so that the next page names only its own images, in one line that also reads the slice the page
+ * after it needs. It is never the truth:
  * - a first page (no starting_token) always reads RouterOS;
  * - an entry lives `ttlMs` (10 s): a snapshot made by another controller or by hand in a slice read
  *   before appears in walks that read that slice after it (a walk is a view of a moment, as CSI
@@ -13,7 +13,7 @@ import type { SnapshotSubvolume } from "../../storage/index.js";
  *   name for the page and is no longer there;
  * - any snapshot this controller creates or deletes clears every entry.
  * Tokens stay stateless: a token that finds no entry (after a restart, on another controller,
- * after the TTL) reads its slice from RouterOS.
+ * after the TTL) reads its slice from RouterOS, with the slice's images, in one line too.
  */
 export interface KeptSlice {
   /** Every snapshot of the walk in positions `from`..`through` (id-ranges.ts), sorted by id. */
@@ -54,8 +54,9 @@ export class WalkCache {
   }
 
   /**
-   * How many snapshots the last first page of this walk counted: only a hint that sizes the slice
-   * a first page reads in the same line as its count (a wrong hint costs a round trip, not a result).
+   * How many snapshots the last first page (or listing of everything) of this walk counted: only a
+   * hint that sizes the slices a first page reads in the same line as its count (a wrong hint costs
+   * a round trip, or a larger reply, never a result).
    */
   total(key: string): number | undefined {
     return this.#totals.get(key);

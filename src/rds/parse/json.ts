@@ -101,17 +101,20 @@ function fail(what: string, text: string): never {
 }
 
 export function parseJson(text: string): JsonValue {
+  return convert(parseMarked(text), text);
+}
+
+/** `JSON.parse` of the text with its numbers marked (`markNumbers`): strings, marked numbers, objects. */
+function parseMarked(text: string): unknown {
   // `:put` may wrap a long line; JSON strings from RouterOS never hold a raw line break.
-  const flat = text.replace(/\r?\n/g, "");
+  const flat = text.includes("\n") ? text.replace(/\r?\n/g, "") : text;
   const marked = markNumbers(flat);
   if (marked === undefined) fail("nesting too deep", text);
-  let raw: unknown;
   try {
-    raw = JSON.parse(marked);
+    return JSON.parse(marked);
   } catch (err) {
     fail((err as Error).message, text);
   }
-  return convert(raw, text);
 }
 
 /** The parsed value with numbers as `JsonNumber` and objects as `Map`s (depth is already bounded). */
@@ -131,28 +134,44 @@ function convert(value: unknown, text: string): JsonValue {
   return out;
 }
 
-/** A JSON value as the text `print detail as-value` would show: scalars as printed, lists comma-joined. */
-function scalarText(value: JsonValue): string | null {
-  if (value === null) return null;
-  if (typeof value === "string") return value;
-  if (typeof value === "boolean") return value ? "true" : "false";
-  if (value instanceof JsonNumber) return value.text;
-  if (Array.isArray(value)) return value.map((v) => scalarText(v) ?? "").join(",");
-  return null;
-}
-
-/** The records of a serialized listing: an array of objects (a single object counts as one record). */
+/**
+ * The records of a serialized listing: an array of objects (a single object counts as one record).
+ * Read straight from the parsed objects into items, with no tree of `JsonValue`s in between: a
+ * listing of thousands of records should cost one parse and its items, not several copies.
+ */
 export function parseJsonRecords(text: string): PrintedItem[] {
   if (text.trim() === "") return [];
-  const root = parseJson(text);
-  const records = (Array.isArray(root) ? root : [root]).filter((r) => !(r instanceof Map && r.size === 0));
-  return records.map((record) => {
-    if (!(record instanceof Map)) throw protocolError("JSON listing holds a non-object", text.slice(0, 200));
-    const item = emptyItem();
-    for (const [key, value] of record) {
-      const printed = scalarText(value);
-      if (printed !== null) item.properties.set(key, printed);
+  const root = parseMarked(text);
+  const records = Array.isArray(root) ? root : [root];
+  const items: PrintedItem[] = [];
+  for (const record of records) {
+    if (record === null || typeof record !== "object" || Array.isArray(record)) {
+      throw protocolError("JSON listing holds a non-object", text.slice(0, 200));
     }
-    return item;
-  });
+    const item = emptyItem();
+    let keys = 0;
+    for (const [key, value] of Object.entries(record as Record<string, unknown>)) {
+      keys++;
+      // A number where a key belongs was marked as a string: the source was not JSON.
+      if (key.charCodeAt(0) === 0 && key[1] === "N") fail("expected a key", text);
+      const printed = markedScalarText(value);
+      if (printed !== null) item.properties.set(key.charCodeAt(0) === 0 ? key.slice(2) : key, printed);
+    }
+    if (keys > 0) items.push(item);
+  }
+  return items;
+}
+
+/**
+ * A value as the text `print detail as-value` would show (scalars as printed, lists comma-joined,
+ * nothing for an object), read as `parseMarked` left it: numbers are still marked strings.
+ */
+function markedScalarText(value: unknown): string | null {
+  if (typeof value === "string") {
+    if (value.charCodeAt(0) !== 0) return value;
+    return value[1] === "N" ? integralText(value.slice(2)) : value.slice(2);
+  }
+  if (typeof value === "boolean") return value ? "true" : "false";
+  if (Array.isArray(value)) return value.map((v) => markedScalarText(v) ?? "").join(",");
+  return null;
 }

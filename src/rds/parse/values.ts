@@ -101,17 +101,19 @@ const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "
  */
 export function parseRouterDate(text: string, utcOffsetMinutes = 0): Date | null {
   const t = text.trim();
-  let parts: number[] | null = null;
-  const iso = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})$/.exec(t);
-  if (iso) parts = iso.slice(1).map(Number);
-  const old = /^([a-z]{3})\/(\d{2})\/(\d{4}) (\d{2}):(\d{2}):(\d{2})$/i.exec(t);
-  if (old) {
-    const month = MONTHS.indexOf(old[1]!.toLowerCase()) + 1;
-    if (month > 0)
+  let parts: [number, number, number, number, number, number] | null = null;
+  // Listings carry a date per item: the form a RouterOS prints is tried first, the other only then.
+  const iso = ISO_DATE.exec(t);
+  if (iso) {
+    parts = [Number(iso[1]), Number(iso[2]), Number(iso[3]), Number(iso[4]), Number(iso[5]), Number(iso[6])];
+  } else {
+    const old = ROUTEROS_DATE.exec(t);
+    const month = old ? MONTHS.indexOf(old[1]!.toLowerCase()) + 1 : 0;
+    if (old && month > 0)
       parts = [Number(old[3]), month, Number(old[2]), Number(old[4]), Number(old[5]), Number(old[6])];
   }
   if (!parts) return null;
-  const [y, mo, d, h, mi, s] = parts as [number, number, number, number, number, number];
+  const [y, mo, d, h, mi, s] = parts;
   const local = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
   // Date.UTC rolls 2025-02-31 over to March; refuse instead of inventing a date.
   const roundTrips =
@@ -121,8 +123,13 @@ export function parseRouterDate(text: string, utcOffsetMinutes = 0): Date | null
     local.getUTCHours() === h &&
     local.getUTCMinutes() === mi &&
     local.getUTCSeconds() === s;
-  return roundTrips ? new Date(local.getTime() - utcOffsetMinutes * 60_000) : null;
+  if (!roundTrips) return null;
+  if (utcOffsetMinutes !== 0) local.setTime(local.getTime() - utcOffsetMinutes * 60_000);
+  return local;
 }
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})$/;
+const ROUTEROS_DATE = /^([a-z]{3})\/(\d{2})\/(\d{4}) (\d{2}):(\d{2}):(\d{2})$/i;
 
 const SIMPLE_ESCAPES: Record<string, number> = {
   '"': 0x22,

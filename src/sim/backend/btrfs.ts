@@ -117,6 +117,8 @@ export class Btrfs {
       const before = known.get(id);
       out.push(before !== undefined && sameSubvolume(before, read) ? before : read);
     }
+    // In id order, as the table prints them (`btrfs subvolume list` already lists them so).
+    out.sort((a, b) => a.id - b.id);
     this.lastRead = new Map(out.map((s) => [s.id, s]));
     return out;
   }
@@ -163,8 +165,7 @@ export class Btrfs {
   private async patched(cached: Promise<Subvolume[]>, hostPath: string): Promise<Subvolume[]> {
     const relative = path.relative(this.mountPath, hostPath);
     const current = await this.show(hostPath);
-    const others = (await cached).filter((s) => s.path !== relative);
-    return current ? [...others, current].sort((a, b) => a.id - b.id) : others;
+    return replaced(await cached, relative, current);
   }
 
   /** One subvolume by path, or undefined when there is none there. */
@@ -241,6 +242,82 @@ export class Btrfs {
     }
     return out;
   }
+}
+
+/**
+ * How a patched listing differs from the listing it was made from. `from` is held weakly: a chain
+ * of patches must not keep every earlier copy of the table alive (whoever still needs one holds it).
+ */
+export interface ListingPatch {
+  readonly from: WeakRef<readonly Subvolume[]>;
+  readonly gone: readonly Subvolume[];
+  readonly came: readonly Subvolume[];
+}
+
+const patches = new WeakMap<readonly Subvolume[], ListingPatch>();
+
+/** The change that made this listing from an earlier one, when it was patched rather than read. */
+export function patchOf(listing: readonly Subvolume[]): ListingPatch | undefined {
+  return patches.get(listing);
+}
+
+/** The subvolumes of a listing by path; handed on to the listing patched from it. */
+const pathMaps = new WeakMap<readonly Subvolume[], Map<string, Subvolume>>();
+
+function pathsOf(listing: readonly Subvolume[]): Map<string, Subvolume> {
+  let paths = pathMaps.get(listing);
+  if (paths === undefined) {
+    paths = new Map(listing.map((s) => [s.path, s]));
+    pathMaps.set(listing, paths);
+  }
+  return paths;
+}
+
+/** Where a subvolume with this id is (or would go) in an id-ordered listing. */
+function positionOf(listing: readonly Subvolume[], id: number): number {
+  let lo = 0;
+  let hi = listing.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((listing[mid] as Subvolume).id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The listing with the subvolume at `relative` replaced by `current` (or dropped), still in id
+ * order: a copy with one entry out and one in, found by path and id, not a scan or sort of the
+ * whole table. An entry with `current`'s id at another path (moved behind the emulator's back)
+ * goes too.
+ */
+export function replaced(
+  listing: readonly Subvolume[],
+  relative: string,
+  current: Subvolume | undefined,
+): Subvolume[] {
+  const out = [...listing];
+  const paths = pathsOf(listing);
+  const gone: Subvolume[] = [];
+  const drop = (s: Subvolume | undefined) => {
+    if (s === undefined) return;
+    const at = positionOf(out, s.id);
+    if (out[at] !== s) return;
+    out.splice(at, 1);
+    gone.push(s);
+    if (paths.get(s.path) === s) paths.delete(s.path);
+  };
+  drop(paths.get(relative));
+  if (current !== undefined) {
+    const sameId = out[positionOf(out, current.id)];
+    drop(sameId?.id === current.id ? sameId : undefined);
+    out.splice(positionOf(out, current.id), 0, current);
+    paths.set(current.path, current);
+  }
+  pathMaps.delete(listing);
+  pathMaps.set(out, paths);
+  patches.set(out, { from: new WeakRef(listing), gone, came: current === undefined ? [] : [current] });
+  return out;
 }
 
 function sameSubvolume(a: Subvolume, b: Subvolume): boolean {

@@ -10,7 +10,7 @@ import { formatDateTime } from "../sizes.js";
 import { NIL, num, type RosValue, str, toText } from "../values.js";
 import type { SimWorld } from "../world.js";
 import { readCommands, targetItems } from "./list-commands.js";
-import type { ListScope } from "./scope.js";
+import { type ListScope, planScope, type ScopeLeaf } from "./scope.js";
 import type { Table, TableItem } from "./table.js";
 
 interface Entry {
@@ -43,9 +43,16 @@ class FileIds {
 
 /**
  * Breadth-first, as RouterOS lists files: all entries of one depth before the next. `start` (a
- * directory relative to the root) walks only that subtree, in the same relative order.
+ * directory relative to the root) walks only that subtree, in the same relative order; with
+ * `namePrefix`, only the entries of `start` whose names begin so (and what is under them) are
+ * looked at, so a prefix costs what it matches, not the whole directory.
  */
-async function walk(root: string, start = "", order: FileOrder = "alphabetical"): Promise<Entry[]> {
+async function walk(
+  root: string,
+  start = "",
+  order: FileOrder = "alphabetical",
+  namePrefix = "",
+): Promise<Entry[]> {
   const first = await lstat(path.join(root, start)).catch(() => undefined);
   if (!first) return [];
   const out: Entry[] = [{ relative: start, stats: first }];
@@ -54,7 +61,9 @@ async function walk(root: string, start = "", order: FileOrder = "alphabetical")
   while (level.length > 0) {
     const next: string[] = [];
     for (const dir of level) {
-      const entries: Dirent[] = await readdir(path.join(root, dir), { withFileTypes: true }).catch(() => []);
+      const listed: Dirent[] = await readdir(path.join(root, dir), { withFileTypes: true }).catch(() => []);
+      const entries =
+        dir === start && namePrefix !== "" ? listed.filter((e) => e.name.startsWith(namePrefix)) : listed;
       const stats = await Promise.all(
         entries.map((e) => lstat(path.join(root, dir, e.name)).catch(() => undefined)),
       );
@@ -164,27 +173,35 @@ async function scopedEntries(
   const pools = world.pools.map((p) => p.view);
   const walkAll = async (which: readonly PoolMount[]) =>
     (await Promise.all(which.map((p) => walkPool(p, "", order)))).flat();
-  if (scope === undefined) return walkAll(pools);
-  if (scope.kind === "prefix") {
-    const found = world.paths.locate(scope.prefix);
-    if (found === undefined)
-      return walkAll(pools.filter((p) => scope.prefix === "" || p.name.startsWith(scope.prefix)));
-    // The deepest directory every match lies in: the prefix up to its last `/`.
-    const dir = scope.prefix.endsWith("/") ? found.parts : found.parts.slice(0, -1);
-    return walkPool(found.pool, dir.join("/"), order);
+  const leaves = planScope(scope, fileLeafCost);
+  if (leaves === undefined) return walkAll(pools);
+  const only = leaves[0];
+  if (leaves.length === 1 && only?.kind === "prefixes") {
+    const prefix = only.prefixes[0] as string;
+    const found = world.paths.locate(prefix);
+    if (found === undefined) return walkAll(pools.filter((p) => prefix === "" || p.name.startsWith(prefix)));
+    // The deepest directory every match lies in: the prefix up to its last `/`; what follows
+    // is the start of the names in it that can match.
+    if (prefix.endsWith("/") || found.parts.length === 0)
+      return walkPool(found.pool, found.parts.join("/"), order);
+    return walkPool(found.pool, found.parts.slice(0, -1).join("/"), order, found.parts.at(-1));
   }
+  // A union of a prefix with names would need a merge of walks: read everything instead.
+  if (leaves.some((l) => l.kind === "prefixes")) return walkAll(pools);
   const relatives = new Set<string>();
-  if (scope.kind === "names") {
-    for (const name of scope.names) {
-      const found = world.paths.locate(name);
-      // Only the form `/file` prints matches `name=`: the pool name, then the path, no extra slashes.
-      const printed = found && [found.pool.name, ...found.parts].join("/");
-      if (printed !== undefined && printed === name) relatives.add(printed);
-    }
-  } else {
-    for (const id of scope.ids) {
-      const relative = ids.pathOf(id);
-      if (relative !== undefined) relatives.add(relative);
+  for (const leaf of leaves) {
+    if (leaf.kind === "values") {
+      for (const name of leaf.values) {
+        const found = world.paths.locate(name);
+        // Only the form `/file` prints matches `name=`: the pool name, then the path, no extra slashes.
+        const printed = found && [found.pool.name, ...found.parts].join("/");
+        if (printed !== undefined && printed === name) relatives.add(printed);
+      }
+    } else if (leaf.kind === "ids") {
+      for (const id of leaf.ids) {
+        const relative = ids.pathOf(id);
+        if (relative !== undefined) relatives.add(relative);
+      }
     }
   }
   const lstatOf = async (relative: string) => {
@@ -213,9 +230,25 @@ async function scopedEntries(
   return entries.sort((a, b) => walkOrder(a, b, order, ancestors));
 }
 
+/**
+ * What `/file` can read directly: names and ids (one `lstat` each), or one prefix (a walk of the
+ * directory that holds it, costed as much more than any list of names).
+ */
+function fileLeafCost(leaf: ScopeLeaf): number | undefined {
+  if (leaf.kind === "ids") return leaf.ids.length;
+  if (leaf.prop !== "name") return undefined;
+  if (leaf.kind === "values") return leaf.values.length;
+  return leaf.prefixes.length === 1 ? 1_000_000 : undefined;
+}
+
 /** A pool's entries (`start`: a directory under its root), named as `/file` names them. */
-async function walkPool(pool: PoolMount, start: string, order: FileOrder): Promise<Entry[]> {
-  const entries = await walk(pool.mountPath, start, order);
+async function walkPool(
+  pool: PoolMount,
+  start: string,
+  order: FileOrder,
+  namePrefix?: string,
+): Promise<Entry[]> {
+  const entries = await walk(pool.mountPath, start, order, namePrefix);
   return entries.map((e) => ({
     ...e,
     relative: e.relative === "" ? pool.name : `${pool.name}/${e.relative}`,

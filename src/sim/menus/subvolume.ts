@@ -11,6 +11,8 @@ import type { Settings } from "../settings.js";
 import { bool, itemId, NIL, num, type RosValue, str, toText } from "../values.js";
 import type { SimPool, SimWorld } from "../world.js";
 import { readCommands, targetItems } from "./list-commands.js";
+import { planScope } from "./scope.js";
+import { SubvolumeIndex } from "./subvolume-index.js";
 import type { Table, TableItem } from "./table.js";
 
 const FLAGS: readonly FlagDef[] = [
@@ -45,20 +47,47 @@ export const FS_ROOT = "<FS_ROOT>";
 
 const p = (name: string, value: RosValue, style: PropStyle): PropValue => ({ name, value, style });
 
+/** One table per world, so every command (print, find, remove, set) reads the same indexes. */
+const tables = new WeakMap<SimWorld, SubvolumeTable>();
+
+interface SubvolumeTable extends Table {
+  /** Each pool's index, brought up to its current Btrfs listing. */
+  indexes(settings: Settings): Promise<SubvolumeIndex[]>;
+}
+
 /** The `/disk/btrfs/subvolume` table, read from the live filesystem. */
-export function subvolumeTable(world: SimWorld): Table {
-  // The Btrfs listing is cached and patched on change (a changed subvolume is a new object), so
-  // an item is rebuilt only when its subvolume, its source or its container changed: one change
-  // next to 10 000 subvolumes builds one item, not 10 000.
-  const built = new WeakMap<Subvolume, BuiltItem>();
-  const last: ({ list: readonly Subvolume[]; format: string; items: TableItem[] } | undefined)[] = [];
-  const memo = (index: number, list: readonly Subvolume[], settings: Settings): TableItem[] => {
+export function subvolumeTable(world: SimWorld): SubvolumeTable {
+  let table = tables.get(world);
+  if (table === undefined) {
+    table = makeSubvolumeTable(world);
+    tables.set(world, table);
+  }
+  return table;
+}
+
+function makeSubvolumeTable(world: SimWorld): SubvolumeTable {
+  // The Btrfs listing is cached and patched on change (a changed subvolume is a new object); each
+  // pool's index follows it item by item, so one change next to 10 000 subvolumes builds one item.
+  const kept: SubvolumeIndex[] = [];
+  const indexes = async (settings: Settings): Promise<SubvolumeIndex[]> => {
     const format = printForm(settings);
-    const kept = last[index];
-    if (kept?.list === list && kept.format === format.key) return kept.items;
-    const items = subvolumeItems(world.pools[index] as SimPool, index, format, list, built);
-    last[index] = { list, format: format.key, items };
-    return items;
+    return Promise.all(
+      world.pools.map(async (pool, i) => {
+        const listing = await pool.btrfs.list();
+        let index = kept[i];
+        if (index === undefined) {
+          index = new SubvolumeIndex(
+            subvolumeItemId(i, 0),
+            subvolumeItemId(i + 1, 0) - subvolumeItemId(i, 0),
+          );
+          kept[i] = index;
+        }
+        index.update(listing, format.key, (s, source, container) =>
+          subvolumeItem(pool, i, format, s, source, container),
+        );
+        return index;
+      }),
+    );
   };
   return {
     flags: FLAGS,
@@ -70,11 +99,25 @@ export function subvolumeTable(world: SimWorld): Table {
       { title: "CREATION-TIME", prop: "creation-time", align: "left" },
     ],
     properties: PROPERTIES,
-    // Every pool's subvolumes, the first pool's first.
-    list: async (ctx) =>
-      (
-        await Promise.all(world.pools.map(async (pool, i) => memo(i, await pool.btrfs.list(), ctx.settings)))
-      ).flat(),
+    indexes,
+    // Every pool's subvolumes, the first pool's first; a scope reads only what it names.
+    list: async (ctx, scope) => {
+      const all = await indexes(ctx.settings);
+      const leaves = planScope(
+        scope,
+        (leaf) => {
+          let n = 0;
+          for (const index of all) {
+            const c = index.cost(leaf);
+            if (c === undefined) return undefined;
+            n += c;
+          }
+          return n;
+        },
+        all.reduce((n, index) => n + index.size, 0),
+      );
+      return all.flatMap((index) => (leaves === undefined ? index.all() : index.lookup(leaves)));
+    },
   };
 }
 
@@ -103,34 +146,6 @@ function routerOsTime(iso: string): string {
   if (!m) return iso;
   const months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
   return `${months[Number(m[2]) - 1]}/${m[3]}/${m[1]} ${m[4]}`;
-}
-
-interface BuiltItem {
-  readonly item: TableItem;
-  readonly source: Subvolume | undefined;
-  readonly container: Subvolume | undefined;
-  readonly format: string;
-}
-
-function subvolumeItems(
-  pool: SimPool,
-  index: number,
-  format: PrintForm,
-  subvolumes: readonly Subvolume[],
-  built: WeakMap<Subvolume, BuiltItem>,
-): TableItem[] {
-  const byUuid = new Map(subvolumes.map((s) => [s.uuid, s]));
-  const byId = new Map(subvolumes.map((s) => [s.id, s]));
-  return subvolumes.map((s) => {
-    const source = s.parentUuid ? byUuid.get(s.parentUuid) : undefined;
-    const container = s.topLevel === 5 ? undefined : byId.get(s.topLevel);
-    const known = built.get(s);
-    if (known && known.source === source && known.container === container && known.format === format.key)
-      return known.item;
-    const item = subvolumeItem(pool, index, format, s, source, container);
-    built.set(s, { item, source, container, format: format.key });
-    return item;
-  });
 }
 
 function subvolumeItem(
@@ -190,17 +205,22 @@ export function subvolumePath(name: string): string | undefined {
  * `parent=`: a subvolume's fullname, or the last component when exactly one subvolume has it;
  * with `snapshot_parent_resolution: last-name`, only the last component (a path matches nothing).
  */
-async function resolveParent(world: SimWorld, pool: SimPool, value: string): Promise<Subvolume> {
-  const all = await pool.btrfs.list();
+async function resolveParent(world: SimWorld, poolIndex: number, value: string): Promise<Subvolume> {
+  const index = await indexOf(world, poolIndex);
   const wanted = value.replace(/^\/+|\/+$/g, "");
   if (world.settings().snapshot_parent_resolution === "path") {
-    const exact = all.find((s) => s.path === wanted);
+    const exact = index.atPath(wanted);
     if (exact) return exact;
   }
-  const named = all.filter((s) => path.basename(s.path) === wanted);
+  const named = index.named(wanted);
   if (named.length === 1) return named[0] as Subvolume;
   if (named.length > 1) throw rosErrors.ambiguous("parent");
   throw rosErrors.noMatch("parent");
+}
+
+/** One pool's subvolume index, current. */
+async function indexOf(world: SimWorld, poolIndex: number): Promise<SubvolumeIndex> {
+  return (await subvolumeTable(world).indexes(world.settings()))[poolIndex] as SubvolumeIndex;
 }
 
 function btrfsFailure(world: SimWorld, e: unknown): RosError {
@@ -235,14 +255,14 @@ async function addSubvolume(world: SimWorld, inv: Invocation): Promise<RosValue>
   // Nested in a subvolume is documented; under plain directories it is unknown (setting).
   if (s.subvolume_name_with_slash === "refuse" && relative.includes("/")) {
     const container = path.dirname(relative);
-    if (!(await pool.btrfs.list()).some((x) => x.path === container)) throw rosErrors.invalidValue("name");
+    if ((await indexOf(world, index)).atPath(container) === undefined) throw rosErrors.invalidValue("name");
   }
   if (s.pool_full) throw new RosError(s.error_texts.no_space);
   const readOnly = inv.args.get("read-only")?.t === "bool" && (inv.args.get("read-only") as { v: boolean }).v;
   const parentArg = inv.args.get("parent");
   try {
     if (parentArg !== undefined && toText(parentArg) !== "") {
-      const source = await resolveParent(world, pool, toText(parentArg));
+      const source = await resolveParent(world, index, toText(parentArg));
       await pool.btrfs.snapshot(path.join(pool.view.mountPath, source.path), host, readOnly);
     } else {
       await pool.btrfs.create(host);
@@ -252,7 +272,7 @@ async function addSubvolume(world: SimWorld, inv: Invocation): Promise<RosValue>
     throw btrfsFailure(world, e);
   }
   world.log("disk,info", `btrfs subvolume ${relative} added`);
-  const created = (await pool.btrfs.list()).find((x) => x.path === relative);
+  const created = (await indexOf(world, index)).atPath(relative);
   return created ? itemId(subvolumeItemId(index, created.id)) : NIL;
 }
 
@@ -318,7 +338,7 @@ async function subvolumesOf(
   const out: { pool: SimPool; sub: Subvolume }[] = [];
   for (const target of targets) {
     const found = subvolumeOfItem(world, target.id);
-    const sub = (await found?.pool.btrfs.list())?.find((x) => x.id === found?.subvolumeId);
+    const sub = found === undefined ? undefined : (await indexOf(world, found.index)).byItemId(target.id);
     if (found !== undefined && sub !== undefined) out.push({ pool: found.pool, sub });
   }
   return out;

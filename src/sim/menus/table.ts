@@ -44,11 +44,27 @@ export function lookupFor(item: TableItem, flags: readonly FlagDef[]): PropLooku
   return (name) => {
     if (name === ".id") return idOf(item);
     if (name === "comment") return item.comment === undefined ? undefined : str(item.comment);
-    const prop = item.props.find((p) => p.name === name) ?? item.hidden?.find((p) => p.name === name);
+    const prop = propNamed(item.props, name) ?? (item.hidden && propNamed(item.hidden, name));
     if (prop) return prop.value;
     if (flags.some((f) => f.name === name)) return bool(item.flags.has(name));
     return undefined;
   };
+}
+
+/**
+ * Where a property was last found in an item's list: the items of a table share one layout, so a
+ * `where` over many items looks there first instead of searching every item's list.
+ */
+const lastPosition = new Map<string, number>();
+
+function propNamed(props: readonly PropValue[], name: string): PropValue | undefined {
+  const at = lastPosition.get(name);
+  if (at !== undefined && props[at]?.name === name) return props[at];
+  const found = props.findIndex((p) => p.name === name);
+  if (found < 0) return undefined;
+  if (lastPosition.size > 500) lastPosition.clear();
+  lastPosition.set(name, found);
+  return props[found];
 }
 
 /** Sorted key orders by item shape: every item of a table has the same keys, so sort once. */

@@ -5,6 +5,7 @@ import {
   findWhere,
   getValueCommand,
   hexRangeParts,
+  pathPatternMatcher,
   printAsValueCommand,
   printDetailCommand,
   printJsonCommand,
@@ -144,6 +145,29 @@ describe("ranges of hex ids", () => {
       ["0)", "0b"],
     ] as const) {
       expect(() => where.hexRange("name", "snap-", from, to), `${from}..${to}`).toThrow();
+    }
+  });
+
+  it("builds a path pattern of literal names, any one name and hex ranges, and matches what it sends", () => {
+    const components = [
+      { literal: "raid1" },
+      { literal: "snaps.d" },
+      { any: true as const },
+      { hexRange: { prefix: "snap-", from: "0a3f", to: "0b00" } },
+      { literal: "disk.img" },
+    ];
+    expect(where.pathPattern("name", components).text).toBe(
+      'name~"^raid1/snaps[.]d/[^/]+/snap-(0a3f|0a[4-9a-f]|0b00)[^/]*/disk[.]img"',
+    );
+    const matches = pathPatternMatcher(components);
+    expect(matches("raid1/snaps.d/pvc-1/snap-0a40-x/disk.img")).toBe(true);
+    expect(matches("raid1/snaps.d/pvc-1/snap-0a3f/disk.img")).toBe(true);
+    expect(matches("raid1/snaps.d/pvc-1/snap-0b01/disk.img")).toBe(false);
+    expect(matches("raid1/snaps.d/pvc-1/x/snap-0a40/disk.img")).toBe(false);
+    expect(matches("raid1/snapsxd/pvc-1/snap-0a40/disk.img")).toBe(false);
+    expect(matches("raid1/snaps.d/pvc-1/snap-0a40/disk-img")).toBe(false);
+    for (const bad of [[{ literal: "a/b" }], [{ literal: 'a"' }], [{ literal: "" }], []]) {
+      expect(() => where.pathPattern("name", bad), JSON.stringify(bad)).toThrow();
     }
   });
 
