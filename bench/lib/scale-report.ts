@@ -13,7 +13,7 @@ const OTHER_DRIVER: ReadonlyArray<{
   ours: (r: BenchResults) => number | undefined;
   other: number;
 }> = [
-  { operation: "CreateVolume", ours: (r) => median(r, "ops.CreateVolume.roundTrips"), other: 3 },
+  { operation: "CreateVolume", ours: (r) => median(r, "ops.CreateVolume.1 GiB.roundTrips"), other: 3 },
   { operation: "CreateSnapshot", ours: (r) => median(r, "ops.CreateSnapshot.1 GiB.roundTrips"), other: 5 },
   { operation: "DeleteSnapshot", ours: (r) => median(r, "ops.DeleteSnapshot.1 GiB.roundTrips"), other: 3 },
   {
