@@ -82,6 +82,7 @@ export const controllerSchema = v.object({
   rdsInsecureSkipHostKeyCheck: boolish,
   rdsMaxChannels: intIn(1, 16),
   rdsCommandTimeout: duration,
+  rdsChannelWaitTimeout: duration,
   rdsPool: safeName,
   rdsFsLabel: v.optional(safeName),
   rdsPools: extraPools,
@@ -215,6 +216,12 @@ export function controllerOptions(): Option[] {
       "upper bound for one RouterOS command",
       "RDS_COMMAND_TIMEOUT",
       "30s",
+    ),
+    opt(
+      "--rds-channel-wait-timeout <duration>",
+      "how long a call without a gRPC deadline waits for a free SSH channel; nothing is sent before one is free, so giving up is safe to retry (a deadline bounds the wait instead)",
+      "RDS_CHANNEL_WAIT_TIMEOUT",
+      "60s",
     ),
     opt("--rds-pool <name>", "mount-point of the Btrfs pool disk on the RDS", "RDS_POOL", "raid1"),
     opt("--rds-fs-label <label>", "Btrfs filesystem label (defaults to the pool name)", "RDS_FS_LABEL"),
@@ -426,7 +433,7 @@ export function connectionOptionsFor(
     | "rdsKeyPassphraseFile"
     | "rdsCommandTimeout"
   > &
-    Partial<Pick<ControllerConfig, "rdsMaxChannels">>,
+    Partial<Pick<ControllerConfig, "rdsMaxChannels" | "rdsChannelWaitTimeout">>,
 ): Omit<RdsConnectionOptions, "logger"> {
   const hostKey = c.rdsHostKeyFingerprint
     ? { fingerprint: c.rdsHostKeyFingerprint }
@@ -442,5 +449,6 @@ export function connectionOptionsFor(
     hostKey,
     ...(c.rdsMaxChannels === undefined ? {} : { maxChannels: c.rdsMaxChannels }),
     commandTimeoutMs: c.rdsCommandTimeout,
+    ...(c.rdsChannelWaitTimeout === undefined ? {} : { channelWaitTimeoutMs: c.rdsChannelWaitTimeout }),
   };
 }

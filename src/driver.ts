@@ -63,7 +63,7 @@ export interface RunningDriver {
 const RECONNECT_PROBE_MS = 5_000;
 /** How often the volume/snapshot counts and pool free space are refreshed for metrics. */
 const CENSUS_MS = 60_000;
-/** Bound for one census (two listings), well inside its interval. */
+/** Bound for one census (one line of counts), well inside its interval. */
 const CENSUS_BUDGET_MS = 20_000;
 /** How often the connection gauges follow the connection's state. */
 const CONNECTION_GAUGE_MS = 1_000;
@@ -403,8 +403,8 @@ function watchConnection(health: HealthSource, metrics: ControllerMetrics, timer
 }
 
 /**
- * Inventory gauges, one series per served pool: two listings a minute per pool, whatever the number
- * of objects; skipped while disconnected. A pool that cannot be read keeps its last figures.
+ * Inventory gauges, one series per served pool: one line of counts a minute per pool (RouterOS
+ * counts, nothing is listed), whatever the number of objects; skipped while disconnected. A pool that cannot be read keeps its last figures.
  */
 function refreshCensus(health: HealthSource, pools: StoragePools, shared: Shared): void {
   const { timers } = shared;

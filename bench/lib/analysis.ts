@@ -121,7 +121,7 @@ function listing(r: BenchResults): string[] {
   return [
     `- **ListSnapshots with ${count} snapshots** — ${misses.map((f) => `${f.label.replace(`ListSnapshots, ${count} snapshots: `, "")}: ${ms(f.summary.median)}, ${f.verdict!.text}`).join("; ")}.`,
     `  - *What dominates the first page* (${ms(first)}): ${commands.length === 0 ? "its execs were not replayed." : `its ${commands.length} exec(s) take ${ms(overSsh)} over SSH, ${ms(inside)} of it inside the emulator (${pct(inside, first)}) — ${commands.map((c) => `\`${shorten(c.command, 120)}\`: ${ms(c.emulatorOnlyMs)} in the emulator, ${c.replyBytes} bytes`).join("; ")}; the driver and gRPC take the remaining ${ms(driver)} (${pct(driver, first)}).`}${phase ? ` Over the phase (${(phase.wallMs / 1000).toFixed(0)} s) the emulator used ${(phase.emulatorCpuMs / 1000).toFixed(0)} s of CPU and the driver ${(phase.driverCpuMs / 1000).toFixed(0)} s.` : ""} Profiles: emulator ${topFunctions(profile?.emulator, 3)}; driver ${topFunctions(profile?.driver, 3)}.`,
-    `  - *The walk* (${ms(walk)} for ${record?.walkPages ?? "?"} pages): a page reads only the slice of the id space after its token that should hold a page (a \`where name~\` range over the snapshot ids), and the line that sizes a page's images also reads the next page's slice, so a later page costs 1 round trip. Each of those lines still has RouterOS evaluate its \`where\` over the whole subvolume table (the emulator scans every subvolume, as RouterOS scans its item table), so a page's cost still grows with the number of snapshots, if far less than reading them all.`,
+    `  - *The walk* (${ms(walk)} for ${record?.walkPages ?? "?"} pages): each page is one exec line: it reads the slice of the id space after its token that should hold a page (a \`where name~\` range over the snapshot ids), the images of that slice, and the next page's slice ahead. The emulator answers a slice from its in-memory subvolume index (a few binary searches over the range's prefixes) and the images by a \`/file\` path pattern, so a page costs its own records rather than the table; what the same \`where\` costs RouterOS over its item table is unknown until measured there.`,
     `  - *What would close it:* ${emulatorLeads ? `first the emulator's cost of answering a query over ${count} snapshots (${ms(inside)} for the first page's lines; its profile names where), which stands in for RouterOS's — unknown until measured on hardware;` : `first the driver's handling of the replies (${ms(driver)} per page; its profile names where);`} the walk under 1 s needs ${pageBudget !== undefined ? `each of its ${record?.walkPages} pages within ${ms(pageBudget)}` : "pages of a few milliseconds"}, about one exec of the floor each.`,
   ];
 }
@@ -172,8 +172,14 @@ export function beyondTargets(r: BenchResults): string {
     remove: medianOf(r, `list.${n}.deleteSnapshot`),
   }));
   if (base !== undefined && byCount.some((x) => x.create !== undefined)) {
+    // Growth: the most snapshots' median over the median with none, past the 1.5× the scale target allows.
+    const most = byCount[byCount.length - 1];
+    const grows = [
+      [most?.create, base],
+      [most?.remove, baseDelete],
+    ].some(([many, none]) => many !== undefined && none !== undefined && many > 1.5 * none);
     lines.push(
-      `- **Snapshot operations grow with the snapshots already on the RDS, not with volume size:** CreateSnapshot ${ms(base)} with no other snapshots, ${byCount.map((x) => `${ms(x.create)} with ${x.n}`).join(", ")}; DeleteSnapshot ${ms(baseDelete)}, ${byCount.map((x) => `${ms(x.remove)}`).join(", ")}. ${largest?.createSnapshotCommands?.length ? `With ${largest.snapshots} present, CreateSnapshot's execs take ${commandList(largest.createSnapshotCommands)}; DeleteSnapshot's ${commandList(largest.deleteSnapshotCommands ?? [])}. ` : ""}A snapshot id does not name its volume, so finding one queries the whole subvolume table; how much that costs on RouterOS is unknown until measured there.`,
+      `- **Snapshot operations ${grows ? "grow with the snapshots already on the RDS, not with volume size" : "grow neither with the snapshots already on the RDS nor with volume size"}:** CreateSnapshot ${ms(base)} with no other snapshots, ${byCount.map((x) => `${ms(x.create)} with ${x.n}`).join(", ")}; DeleteSnapshot ${ms(baseDelete)}, ${byCount.map((x) => `${ms(x.remove)}`).join(", ")}. ${largest?.createSnapshotCommands?.length ? `With ${largest.snapshots} present, CreateSnapshot's execs take ${commandList(largest.createSnapshotCommands)}; DeleteSnapshot's ${commandList(largest.deleteSnapshotCommands ?? [])}. ` : ""}A snapshot id does not name its volume, so finding one is a \`where\` over the whole subvolume table: the emulator answers it from an in-memory index by name; what it costs RouterOS is unknown until measured there.`,
     );
   }
   const peak = medianOf(r, "memory.driverRss.peak");

@@ -135,7 +135,7 @@ function sizesSection(r: BenchResults): string {
       formatValue(Math.max(0, b.totalMs - b.commandMs), "ms"),
     ];
   });
-  const commands = ["CreateSnapshot", "DeleteSnapshot"].flatMap((op) =>
+  const commands = ["CreateVolume", "CreateSnapshot", "restore", "clone", "DeleteSnapshot"].flatMap((op) =>
     (r.commands[op] ?? []).map((c, i) => [
       i === 0 ? op : "",
       String(i + 1),
@@ -146,7 +146,7 @@ function sizesSection(r: BenchResults): string {
   return [
     `## 2. Snapshot operations by volume size`,
     "",
-    `Sparse volumes of ${r.setup.volumeSizes.join(", ")}, each with 3 × 16 MiB of random data written (at the start, the middle and the end) before the first snapshot. Each round takes a snapshot, restores it (CreateVolume from the snapshot), clones the volume, deletes both new volumes and the snapshot; sizes are interleaved within a round.`,
+    `Sparse volumes of ${r.setup.volumeSizes.join(", ")}, each with 3 × 16 MiB of random data written (at the start, the middle and the end) before the first snapshot. Each round makes a new empty volume of the same size (CreateVolume, deleted again at the end of the round, not measured), takes a snapshot, restores it (CreateVolume from the snapshot), clones the volume, deletes both new volumes and the snapshot; sizes are interleaved within a round.`,
     "",
     table(["operation", "median", "p10 – p90", "runs", "round trips", "target", "verdict"], rows),
     "",
@@ -169,7 +169,7 @@ function sizesSection(r: BenchResults): string {
       breakdown,
     ),
     "",
-    `**The commands the snapshot operations send** (${r.setup.volumeSizes[0]}), in order, with the driver's median time for each (\`LIST\` is \`:put [:serialize to=json [<menu> print detail as-value where …]]\`):`,
+    `**The commands the operations send** (${r.setup.volumeSizes[0]}), in order, with the driver's median time for each (\`LIST\` is \`:put [:serialize to=json [<menu> print detail as-value where …]]\`):`,
     "",
     table(["operation", "#", "command", "median"], commands),
   ].join("\n");
@@ -270,7 +270,7 @@ function memorySection(r: BenchResults): string {
   return [
     "## 5. Controller memory",
     "",
-    "Resident set size of the `rds-csi all` process (`/proc/<pid>/status` VmRSS, peak VmHWM), measured from outside.",
+    "Resident set size (`/proc/<pid>/status` VmRSS, peak VmHWM), measured from outside. The `… alone` figures are `rds-csi controller`, `node` and `all` each started on its own as shipped (the images' node flags, no profiler; the controller and `all` connected to the emulator, as a controller pod stays connected to its RDS), 3 s after start-up and after 30 s more of idling; the idle targets use the latter, since a pod idles far longer and start-up garbage is collected by then. The benchmark's own `rds-csi all` process (the per-phase table) runs with the CPU-profiler preload and a live SSH session: its peak is the peak-memory figure, its idle one is not the shipped program's.",
     "",
     table(
       ["figure", "value"],

@@ -13,7 +13,7 @@ const OTHER_DRIVER: ReadonlyArray<{
   ours: (r: BenchResults) => number | undefined;
   other: number;
 }> = [
-  { operation: "CreateVolume", ours: (r) => median(r, "ops.CreateVolume.roundTrips"), other: 3 },
+  { operation: "CreateVolume", ours: (r) => median(r, "ops.CreateVolume.1 GiB.roundTrips"), other: 3 },
   { operation: "CreateSnapshot", ours: (r) => median(r, "ops.CreateSnapshot.1 GiB.roundTrips"), other: 5 },
   { operation: "DeleteSnapshot", ours: (r) => median(r, "ops.DeleteSnapshot.1 GiB.roundTrips"), other: 3 },
   {
@@ -83,32 +83,43 @@ function lines(r: BenchResults): Line[] {
       target: { text: "< 1 s", limit: 1000 },
     });
   out.push(
+    idleLine(r, "controller", "controllerOnly"),
+    idleLine(r, "all", "allOnly", "controller and node in one process"),
     {
-      figure: "controller RSS idle (`rds-csi controller` alone, after start-up)",
-      value: median(r, "memory.controllerOnly.idle"),
-      unit: "MiB",
-      target: { text: "< 64 MiB", limit: 64 },
-    },
-    {
-      figure: "controller and node in one process (`rds-csi all`), idle after start-up",
-      value: median(r, "memory.driverRss.start"),
-      unit: "MiB",
-      target: { text: "< 64 MiB", limit: 64 },
-    },
-    {
-      figure: "controller peak RSS through the whole benchmark (`rds-csi all`, VmHWM)",
+      figure: "controller peak RSS through the whole benchmark (the benchmark's `rds-csi all`, VmHWM)",
       value: median(r, "memory.driverRss.peak"),
       unit: "MiB",
       target: { text: "< 160 MiB", limit: 160 },
     },
-    {
-      figure: "node plugin RSS idle (`rds-csi node` alone, after start-up)",
-      value: median(r, "memory.nodeOnly.idle"),
-      unit: "MiB",
-      target: { text: "< 64 MiB", limit: 64 },
-    },
+    idleLine(r, "node", "nodeOnly", "node plugin"),
   );
   return out;
+}
+
+/**
+ * An idle row: the role started alone as shipped, sampled after start-up and after 30 s more of
+ * idling (bench/lib/idle-memory.ts). The verdict uses the settled sample, because a pod idles far
+ * longer than 30 s and start-up garbage is gone by then; results from before the settled sample
+ * existed are judged on the start-up one, and the row says so.
+ */
+function idleLine(r: BenchResults, role: string, key: string, what = role): Line {
+  const start = median(r, `memory.${key}.idle`);
+  const settled = median(r, `memory.${key}.settled`);
+  const name = `${what} RSS idle (\`rds-csi ${role}\` alone, as shipped)`;
+  const target = { text: "< 64 MiB", limit: 64 };
+  if (settled === undefined)
+    return {
+      figure: `${name}, after start-up (no settled sample in this run)`,
+      value: start,
+      unit: "MiB",
+      target,
+    };
+  return {
+    figure: `${name}: ${start === undefined ? "—" : formatValue(start, "MiB")} after start-up, ${formatValue(settled, "MiB")} after 30 s idle; the verdict is on the settled figure (a pod idles far longer than 30 s)`,
+    value: settled,
+    unit: "MiB",
+    target,
+  };
 }
 
 function targetRows(r: BenchResults): string[] {
@@ -154,7 +165,7 @@ function dominating(r: BenchResults): string[] {
           `exec ${i + 1} ${formatValue(c.medianMs, "ms")} (${formatValue(none[i]?.medianMs ?? Number.NaN, "ms")} with none)`,
       );
       out.push(
-        `- ${op} with ${n} snapshots: ${execs.join(", ")}; the exec that grows holds the change: the Btrfs command itself, and the emulator patching its table and answering the read that follows over every subvolume.`,
+        `- ${op} with ${n} snapshots: ${execs.join(", ")}; the last exec holds the change (the Btrfs command itself, then the emulator patching its in-memory table) and the reads that follow it in the same line.`,
       );
     }
   }

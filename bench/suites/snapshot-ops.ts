@@ -6,12 +6,14 @@ import { createSnapshot, createVolume, deleteSnapshot, deleteVolume } from "../l
 import { type CallSample, measureCall } from "../lib/measure.js";
 
 /**
- * CreateSnapshot, restore (CreateVolume from the snapshot), clone (CreateVolume from the volume),
- * and the deletes, for sparse volumes of several sizes holding some written data. Sizes are
- * interleaved within each round so that load drifting on a shared machine touches all alike.
+ * CreateVolume (a new empty volume), CreateSnapshot, restore (CreateVolume from the snapshot),
+ * clone (CreateVolume from the volume), and the deletes, for sparse volumes of several sizes
+ * holding some written data. Sizes are interleaved within each round so that load drifting on a
+ * shared machine touches all alike.
  */
 
 export const OPERATIONS = [
+  "CreateVolume",
   "CreateSnapshot",
   "restore",
   "clone",
@@ -79,6 +81,12 @@ export async function measureSnapshotOps(
       let snapshotId = "";
       let restoredId = "";
       let cloneId = "";
+      let newId = "";
+      into.CreateVolume.push(
+        await measureCall(stack, async () => {
+          newId = await createVolume(csi, `bench-new-${tag}`, size.bytes);
+        }),
+      );
       into.CreateSnapshot.push(
         await measureCall(stack, async () => {
           snapshotId = await createSnapshot(csi, `bench-snap-${tag}`, source);
@@ -97,6 +105,7 @@ export async function measureSnapshotOps(
       into["DeleteVolume (restored)"].push(await measureCall(stack, () => deleteVolume(csi, restoredId)));
       into["DeleteVolume (clone)"].push(await measureCall(stack, () => deleteVolume(csi, cloneId)));
       into.DeleteSnapshot.push(await measureCall(stack, () => deleteSnapshot(csi, snapshotId)));
+      await deleteVolume(csi, newId);
     }
     onProgress(`round ${round + 1}/${rounds}`);
   }

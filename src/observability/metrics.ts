@@ -41,7 +41,7 @@ export class ControllerMetrics {
     });
     this.managedObjects = new Gauge({
       name: "rds_csi_managed_objects",
-      help: "Volumes and snapshots of this driver on the RDS, by pool, as last listed",
+      help: "Volumes and snapshots of this driver on the RDS, by pool, as last counted",
       labelNames: ["type", "pool"] as const,
       registers,
     });

@@ -39,6 +39,18 @@ export interface RdsClientOptions extends RunnerOptions {
 
 type Queries = readonly Query<unknown>[];
 
+/** What `#diagnose` returns is always an RdsError; typed so. */
+function asRdsError(err: unknown): RdsError {
+  return err instanceof RdsError ? err : new RdsError("protocol", String(err));
+}
+
+/** A change sent after another in the same line (see `RdsClient.apply`). */
+export interface FollowUp {
+  readonly change: Change<void>;
+  /** "done", the error it failed with, or "not-run" when a read before it failed. */
+  outcome(result: "done" | "not-run" | RdsError): void;
+}
+
 /**
  * Typed RouterOS operations for the controller (see src/rds/README.md for the exact commands).
  * A change travels with its read-back in one exec line, so what a method returns is what RouterOS
@@ -104,20 +116,27 @@ export class RdsClient {
    * change when it fails, so its error is thrown as from a single command; the line is never
    * re-sent after an unknown outcome. If the change succeeded but a read after it failed, the
    * reads are sent again on their own.
+   *
+   * `then` is a second change that depends on the first, sent last in the same line (still 1
+   * round trip): where RouterOS stops a line at an error it runs only after `wanted` succeeded;
+   * where it runs the rest of a line anyway, it must be harmless after a failed `wanted`. Its
+   * outcome is reported to `then.outcome`, never thrown, and only when `wanted` succeeded.
    */
   async apply<R, const Q extends Queries>(
     wanted: Change<R>,
     queries: Q,
     call: CallOptions = {},
+    then?: FollowUp,
   ): Promise<[R, ...QueryResults<Q>]> {
     const alternative = wanted.alternative;
-    if (!alternative) return this.#apply(wanted, queries, call);
-    if (this.#alternatives.has(alternative.key)) return this.#apply(alternative.change(), queries, call);
+    if (!alternative) return this.#apply(wanted, queries, call, then);
+    if (this.#alternatives.has(alternative.key))
+      return this.#apply(alternative.change(), queries, call, then);
     try {
-      return await this.#apply(wanted, queries, call);
+      return await this.#apply(wanted, queries, call, then);
     } catch (err) {
       if (!isRdsError(err) || !alternative.when(err)) throw err;
-      const result = await this.#apply(alternative.change(), queries, call);
+      const result = await this.#apply(alternative.change(), queries, call, then);
       this.#logger.info(
         { alternative: alternative.key },
         "RouterOS takes another spelling of a change; using it",
@@ -131,6 +150,7 @@ export class RdsClient {
     wanted: Change<R>,
     queries: Q,
     call: CallOptions,
+    then: FollowUp | undefined,
   ): Promise<[R, ...QueryResults<Q>]> {
     const form = await this.#listingForm(call);
     if (wanted.requires && this.#version && !supports(this.#version, wanted.requires.feature)) {
@@ -138,11 +158,18 @@ export class RdsClient {
     }
     const reads: Queries = wanted.readBack ? [wanted.readBack, ...queries] : queries;
     const commands = [wanted.command, ...reads.map((q) => queryCommand(q, form))];
+    if (then) commands.push(then.change.command);
     const reply = await this.#runner.batch(commands, call).catch(async (err: unknown) => {
       throw await this.#diagnose(wanted, err, call);
     });
+    const last = commands.length - 1;
+    if (then) {
+      // Failed itself (the reads before it answered), ran, or was cut off by a failed read.
+      const failure = reply.failure;
+      then.outcome(failure === undefined ? "done" : failure.index === last ? failure.error : "not-run");
+    }
     let values: unknown[];
-    if (reply.failure) {
+    if (reply.failure && !(then && reply.failure.index === last)) {
       this.#logger.info(
         { command: wanted.command.line, kind: reply.failure.error.kind },
         "a change succeeded but the reads after it failed; reading again",
@@ -153,6 +180,46 @@ export class RdsClient {
     }
     const result = wanted.finish(wanted.readBack ? values[0] : undefined);
     return [result, ...(wanted.readBack ? values.slice(1) : values)] as [R, ...QueryResults<Q>];
+  }
+
+  /**
+   * Reads, then a change with its read-back (and `then`, as in `apply`), in one exec line — 1 round
+   * trip. The reads come before the change, so they answer whatever the change does; a change that
+   * fails for good comes back as `{ error }` (explained by the state as in `apply`), not thrown, so
+   * the caller decides with the reads in hand. For a change without an alternative spelling.
+   */
+  async readThenApply<const Q extends Queries, R>(
+    queries: Q,
+    wanted: Change<R>,
+    call: CallOptions = {},
+    then?: FollowUp,
+  ): Promise<{ reads: QueryResults<Q>; change: { result: R } | { error: RdsError } }> {
+    const form = await this.#listingForm(call);
+    if (wanted.requires && this.#version && !supports(this.#version, wanted.requires.feature)) {
+      throw invalidInput(`RouterOS ${this.#version.text} lacks ${wanted.requires.what}`);
+    }
+    const n = queries.length;
+    const commands = [...queries.map((q) => queryCommand(q, form)), wanted.command];
+    if (wanted.readBack) commands.push(queryCommand(wanted.readBack, form));
+    if (then) commands.push(then.change.command);
+    const last = commands.length - 1;
+    const { replies, failure } = await this.#runner.batch(commands, call, { readsFirst: true });
+    const reads = (await this.#decodeReplies(queries, replies.slice(0, n), form, call)) as QueryResults<Q>;
+    if (failure?.index === n) {
+      then?.outcome("not-run");
+      return { reads, change: { error: asRdsError(await this.#diagnose(wanted, failure.error, call)) } };
+    }
+    then?.outcome(
+      failure === undefined ? "done" : failure.index === last && then ? failure.error : "not-run",
+    );
+    let readBack: unknown;
+    if (wanted.readBack) {
+      const answered = failure === undefined || failure.index > n + 1;
+      readBack = answered
+        ? (await this.#decodeReplies([wanted.readBack], [replies[n + 1] ?? ""], form, call))[0]
+        : (await this.read([wanted.readBack], call))[0];
+    }
+    return { reads, change: { result: wanted.finish(readBack) } };
   }
 
   // ---- disks ----

@@ -158,6 +158,21 @@ export const where = {
     return condition(`${propertyName(property)}~${quoteString(`^${literalRegex(prefix)}${body}`, property)}`);
   },
   /**
+   * A path property that is exactly `base` followed by one component per entry of `idPrefixes`,
+   * each named `<prefix><lower-case version-5 UUID>` (the driver's volume and snapshot ids), with
+   * or without a leading slash: `path~"^/?base/pvc-<uuid>$"`. Deeper or differently named
+   * entries do not match, so RouterOS can count exactly the driver's objects. Built only of
+   * literal text and classes of hex digits (no `{n}` bounds, whose support is not documented).
+   */
+  pathOfIds(property: string, base: string, idPrefixes: readonly string[]): Condition {
+    if (idPrefixes.length === 0) throw invalidInput("pathOfIds needs at least one id component");
+    const bare = base.replace(/^\/+|\/+$/g, "");
+    const ids = idPrefixes.map((prefix) => `${literalRegex(prefix)}${UUID_V5_REGEX}`);
+    return condition(
+      `${propertyName(property)}~${quoteString(`^/?${literalRegex(bare)}/${ids.join("/")}$`, property)}`,
+    );
+  },
+  /**
    * `property~"^…"`: paths made of `components` (see `PathComponent`), e.g. the images of the
    * snapshots in a slice of the id space, whatever volume each lies under. What follows the last
    * component is free. Built only of literal path characters, `[^/]` and hex ranges.
@@ -218,6 +233,12 @@ function hexAlternatives(from: string, to: string): string {
 }
 
 const HEX = "0123456789abcdef";
+
+/** A lower-case version-5 UUID (what uuid's v5() prints), spelled without `{n}` bounds. */
+const UUID_V5_REGEX = (() => {
+  const hex = (n: number) => "[0-9a-f]".repeat(n);
+  return `${hex(8)}-${hex(4)}-5${hex(3)}-[89ab]${hex(3)}-${hex(12)}`;
+})();
 
 /** A class of the hex digits `a`..`b` (`5`, `[5-9a-c]`), without ranges that cross `9`–`a`. */
 function hexClass(a: string, b: string): string {

@@ -40,6 +40,20 @@ export interface RdsConnectionOptions {
   commandTimeoutMs?: number;
   /** Kept free before the caller's deadline so the answer arrives before it (ms). Default 250. */
   deadlineMarginMs?: number;
+  /**
+   * How long a command whose caller gives no deadline may wait for a free channel (and a
+   * connection) before it fails as not sent (ms). A caller's deadline bounds the wait instead.
+   * The wait never counts against `commandTimeoutMs`, which starts when the command is sent.
+   * Default 60 000.
+   */
+  channelWaitTimeoutMs?: number;
+  /**
+   * The least time before the caller's deadline with which a change is still sent (ms); with
+   * less it fails as not sent (`transient`, safe to retry) instead of as `outcome-unknown`. The
+   * client asks for more when round trips are slow (a few times the recent ones), never more than
+   * `commandTimeoutMs`. Default 2 000.
+   */
+  minChangeWindowMs?: number;
   /** A reply longer than this is cut off and reported (`too-large`). Default 8 MiB. */
   maxOutputBytes?: number;
   /**
@@ -94,6 +108,8 @@ const schema = v.strictObject({
   connectTimeoutMs: wholeNumber(100, 10_000),
   commandTimeoutMs: wholeNumber(100, 30_000),
   deadlineMarginMs: wholeNumber(0, 250),
+  channelWaitTimeoutMs: wholeNumber(0, 60_000),
+  minChangeWindowMs: wholeNumber(0, 2_000),
   maxOutputBytes: wholeNumber(1024, 8 * 1024 * 1024),
   maxReplyBytesInFlight: wholeNumber(1024, 16 * 1024 * 1024),
   reconnectBackoff: v.optional(

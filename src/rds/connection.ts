@@ -10,6 +10,7 @@ import {
 import { RdsError } from "./errors.js";
 import { ReplyBudget } from "./reply-budget.js";
 import { Semaphore } from "./semaphore.js";
+import { SendWindow } from "./send-window.js";
 import { type ExecResult, SshSession } from "./ssh-session.js";
 
 export type { RdsConnectionOptions } from "./connection-options.js";
@@ -60,6 +61,7 @@ export class RdsConnection {
   readonly #logger: Logger;
   readonly #permits: Semaphore;
   readonly #replyBudget: ReplyBudget;
+  readonly #sendWindow: SendWindow;
   readonly #sessions = new Set<SshSession>();
   #connecting: Promise<SshSession> | null = null;
   #nextSessionId = 1;
@@ -85,6 +87,7 @@ export class RdsConnection {
     });
     this.#permits = new Semaphore(this.#options.maxChannels);
     this.#replyBudget = new ReplyBudget(this.#options.maxReplyBytesInFlight);
+    this.#sendWindow = new SendWindow(this.#options.minChangeWindowMs, this.#options.commandTimeoutMs);
     if ("insecureSkipVerify" in this.#options.hostKey) {
       this.#logger.warn(
         "RouterOS host key verification is DISABLED: any server can impersonate the RDS; pin a fingerprint or a known_hosts file",
@@ -114,15 +117,32 @@ export class RdsConnection {
     };
   }
 
-  /** Runs one command line and returns its output. Throws `RdsError` (connection, outcome-unknown, transient, protocol). */
+  /**
+   * Runs one command line and returns its output. Throws `RdsError` (connection, outcome-unknown,
+   * transient, protocol).
+   *
+   * Two phases with separate bounds, so a long queue never turns into an unknown outcome:
+   * 1. waiting for a free channel and a connection — nothing sent yet; bounded by the caller's
+   *    deadline, or `channelWaitTimeoutMs` without one; giving up is `transient` ("not sent");
+   * 2. the command itself — its timeout (`commandTimeoutMs`, capped by the caller's deadline)
+   *    starts when it is sent. A change is sent only with at least `SendWindow.required()` left
+   *    before the caller's deadline; with less it fails as not sent.
+   */
   async exec(line: string, options: ExecOptions): Promise<ExecResult> {
     if (this.#closed)
       throw new RdsError("connection", "the RouterOS connection is closed", { retryable: false });
-    const deadline = this.#commandDeadline(options.deadline);
-    await this.#permits.acquire(deadline, options.signal);
+    const limit =
+      options.deadline === undefined ? undefined : options.deadline - this.#options.deadlineMarginMs;
+    const waitUntil = this.#waitUntil(line, limit, options.mutating);
+    await this.#permits.acquire(waitUntil, options.signal, {
+      // Earliest deadline first: the later commands of a call go before calls that came after it.
+      order: limit ?? waitUntil,
+      timeoutError: () => this.#notSent(line, limit, options.mutating, "no SSH channel became free"),
+    });
     let session: SshSession | undefined;
     try {
-      session = await this.#sessionWithRoom(deadline, options.signal);
+      session = await this.#sessionWithRoom(waitUntil, options.signal);
+      const deadline = this.#sendDeadline(line, limit, options.mutating);
       session.inFlight++;
       this.#inFlight++;
       this.#roundTrips++;
@@ -135,6 +155,7 @@ export class RdsConnection {
         budget: this.#replyBudget,
       });
       this.#lastLatencyMs = Date.now() - started;
+      this.#sendWindow.observe(this.#lastLatencyMs);
       this.#logger.debug({ command: line, ms: this.#lastLatencyMs, session: session.id }, "RouterOS command");
       return result;
     } catch (err) {
@@ -149,6 +170,51 @@ export class RdsConnection {
       }
       this.#permits.release();
     }
+  }
+
+  /**
+   * Until when a command may wait for a channel and a connection: the caller's deadline (less the
+   * time a change needs to be answered), else `channelWaitTimeoutMs` from now. A change whose
+   * caller has no such time left fails here, before it queues.
+   */
+  #waitUntil(line: string, limit: number | undefined, mutating: boolean): number {
+    if (limit === undefined) return Date.now() + this.#options.channelWaitTimeoutMs;
+    if (!mutating) return limit;
+    const until = limit - this.#sendWindow.required();
+    if (until <= Date.now())
+      throw this.#notSent(line, limit, mutating, "too little time before the deadline");
+    return until;
+  }
+
+  /**
+   * The deadline of a command about to be sent. One with too little time left to hear its answer
+   * is not sent: a change needs `SendWindow.required()`, a read `requiredForRead()`.
+   */
+  #sendDeadline(line: string, limit: number | undefined, mutating: boolean): number {
+    const now = Date.now();
+    const deadline = Math.min(now + this.#options.commandTimeoutMs, limit ?? Number.POSITIVE_INFINITY);
+    const required = mutating ? this.#sendWindow.required() : this.#sendWindow.requiredForRead();
+    if (deadline - now < required || deadline <= now) {
+      throw this.#notSent(line, limit, mutating, "a channel became free too close to the deadline");
+    }
+    return deadline;
+  }
+
+  /** The error of a command given up before it was sent: retryable, and nothing ran. */
+  #notSent(line: string, limit: number | undefined, mutating: boolean, why: string): RdsError {
+    const details = [
+      limit === undefined
+        ? `waited ${this.#options.channelWaitTimeoutMs} ms, the channel wait timeout`
+        : `${Math.max(0, limit - Date.now())} ms left before the call's deadline`,
+      `${this.#permits.inUse} of ${this.#permits.capacity} channels busy, ${this.#permits.waiting} waiting`,
+    ];
+    if (mutating && limit !== undefined)
+      details.push(`a change is sent only with at least ${this.#sendWindow.required()} ms left`);
+    return new RdsError(
+      "transient",
+      `not sent: ${why} (${details.join("; ")}); nothing reached the RDS, so retrying is safe`,
+      { timedOut: true, notSent: true, command: line },
+    );
   }
 
   /**
@@ -167,15 +233,9 @@ export class RdsConnection {
     this.#closing.abort();
     if (this.#keepaliveTimer) clearInterval(this.#keepaliveTimer);
     this.#permits.failAll(
-      new RdsError("connection", "the RouterOS connection was closed", { retryable: false }),
+      new RdsError("connection", "the RouterOS connection was closed", { retryable: false, notSent: true }),
     );
     for (const session of this.#sessions) session.close();
-  }
-
-  #commandDeadline(callerDeadline: number | undefined): number {
-    const byTimeout = Date.now() + this.#options.commandTimeoutMs;
-    if (callerDeadline === undefined) return byTimeout;
-    return Math.min(byTimeout, callerDeadline - this.#options.deadlineMarginMs);
   }
 
   #recordError(err: unknown): void {
@@ -349,12 +409,18 @@ function settledWithin(
         done(
           new RdsError("transient", "deadline passed while waiting for a connection to RouterOS", {
             timedOut: true,
+            notSent: true,
           }),
         ),
       Math.max(0, deadline - Date.now()),
     );
     const onAbort = () =>
-      done(new RdsError("transient", "cancelled while waiting for a connection", { retryable: false }));
+      done(
+        new RdsError("transient", "cancelled while waiting for a connection", {
+          retryable: false,
+          notSent: true,
+        }),
+      );
     if (signal?.aborted) return onAbort();
     signal?.addEventListener("abort", onAbort, { once: true });
     promise.then(

@@ -33,6 +33,11 @@ export interface RdsErrorDetails {
   timedOut?: boolean;
   /** Overrides the kind's default: e.g. an authentication failure is a connection error that retrying cannot fix. */
   retryable?: boolean;
+  /**
+   * True when the client gave up before the command reached RouterOS (no free channel in time,
+   * too little time left, cancelled while waiting): nothing ran, whatever the command was.
+   */
+  notSent?: boolean;
   cause?: unknown;
 }
 
@@ -52,6 +57,8 @@ export class RdsError extends Error {
    * for reads: the retry policy never re-sends a change whose outcome is unknown.
    */
   readonly retryable: boolean;
+  /** The command never reached RouterOS (see `RdsErrorDetails.notSent`). */
+  readonly notSent: boolean;
 
   constructor(kind: RdsErrorKind, message: string, details: RdsErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -61,6 +68,7 @@ export class RdsError extends Error {
     this.routerText = details.routerText;
     this.timedOut = details.timedOut ?? false;
     this.retryable = details.retryable ?? RETRYABLE_BY_DEFAULT.has(kind);
+    this.notSent = details.notSent ?? false;
   }
 
   /** A copy with the command line attached (errors raised below the command layer lack it). */
@@ -71,6 +79,7 @@ export class RdsError extends Error {
       routerText: this.routerText,
       timedOut: this.timedOut,
       retryable: this.retryable,
+      notSent: this.notSent,
       cause: this.cause,
     });
   }

@@ -2,7 +2,7 @@
 export type { BackoffOptions } from "./backoff.js";
 export { type Change, change } from "./changes.js";
 export { classifyReply } from "./classify.js";
-export type { AddFileDiskRequest, RdsClientOptions } from "./client.js";
+export type { AddFileDiskRequest, FollowUp, RdsClientOptions } from "./client.js";
 export { RdsClient } from "./client.js";
 export { BATCH_SEPARATOR, type PathComponent } from "./command.js";
 export type { ConnectionHealth, ExecOptions, ExecResult, RdsConnectionOptions } from "./connection.js";

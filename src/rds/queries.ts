@@ -191,6 +191,22 @@ export const query = {
   },
 
   /**
+   * How many subvolumes sit exactly one level per `idPrefixes` entry below `base`, each level
+   * named `<prefix><uuid v5>` (`where.pathOfIds`), counted by RouterOS — nothing listed. The
+   * driver's volumes are `<root>/vols/pvc-…`, its snapshots `<root>/snaps/pvc-…/snap-…`.
+   */
+  subvolumeIdCount(filter: { base: string; idPrefixes: readonly string[]; fs?: string }): Query<number> {
+    const base = validatePath(filter.base, "subvolume folder").join("/");
+    for (const prefix of filter.idPrefixes) validateIdPrefix(prefix, "id prefix");
+    return {
+      menu: "/disk/btrfs/subvolume",
+      condition: subvolumeCondition(where.pathOfIds("fullname", base, filter.idPrefixes), filter.fs),
+      countOnly: true,
+      decode: (_items, o) => o.count ?? 0,
+    };
+  },
+
+  /**
    * Subvolumes whose last path component is `name` (RouterOS's `name`, reference §3.2), wherever
    * they are — finds one by its own name without listing its neighbours.
    */

@@ -57,7 +57,8 @@ export interface BatchReply {
   replies: string[];
   /**
    * Set when a command failed after a change earlier in the same line had succeeded: that change
-   * happened, so the line is not retried; `index` is the failed command's position.
+   * happened, so the line is not retried; `index` is the failed command's position. With
+   * `readsFirst`, also when the line's first change failed for good after the reads before it.
    */
   failure?: { index: number; error: RdsError };
 }
@@ -126,10 +127,15 @@ export class CommandRunner {
    * re-sending the line would repeat the change). A mutating line whose outcome is unknown is
    * never re-sent.
    */
-  async batch(commands: readonly RouterOsCommand[], call: CallOptions = {}): Promise<BatchReply> {
+  async batch(
+    commands: readonly RouterOsCommand[],
+    call: CallOptions = {},
+    options: { readsFirst?: boolean } = {},
+  ): Promise<BatchReply> {
     const line = batchCommand(commands);
     const deadline = call.deadline ?? Date.now() + (this.options.defaultDeadlineMs ?? 60_000);
-    return withRetries(() => this.#observed(() => this.#batchAttempt(commands, line, call)), {
+    const readsFirst = options.readsFirst ?? false;
+    return withRetries(() => this.#observed(() => this.#batchAttempt(commands, line, call, readsFirst)), {
       mutating: line.mutating,
       deadline,
       signal: call.signal,
@@ -144,6 +150,7 @@ export class CommandRunner {
     commands: readonly RouterOsCommand[],
     line: RouterOsCommand,
     call: CallOptions,
+    readsFirst: boolean,
   ): Promise<BatchReply> {
     const stdout = await this.#attempt(line, call, false);
     const parts = splitBatchReply(stdout);
@@ -155,6 +162,8 @@ export class CommandRunner {
       if (error) {
         // The line stopped here; a change before it has happened and must not be sent again.
         if (commands.slice(0, index).some((c) => c.mutating)) return { replies, failure: { index, error } };
+        // The reads before a change that failed for good answered: the caller wants them.
+        if (readsFirst && command.mutating && !error.retryable) return { replies, failure: { index, error } };
         throw error;
       }
       replies.push(part);

@@ -135,6 +135,7 @@ export class SshSession {
     if (options.deadline <= Date.now()) {
       const err = new RdsError("transient", "deadline passed before the command was sent", {
         timedOut: true,
+        notSent: true,
         command: line,
       });
       return Promise.reject(err);

@@ -57,5 +57,12 @@ export {
   type TombstoneSweepOptions,
 } from "./tombstone-sweep.js";
 export type { Reclaimed, Tombstone, Tombstones } from "./tombstones.js";
-export type { VolumePlan, VolumeRecord, VolumeSeed } from "./volumes.js";
+export type {
+  EarlySubvolume,
+  SourceFound,
+  VolumeLookup,
+  VolumePlan,
+  VolumeRecord,
+  VolumeSeed,
+} from "./volumes.js";
 export { IMAGE_SIZE_STEP, VolumeInUseError, VolumeStore } from "./volumes.js";

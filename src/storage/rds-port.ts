@@ -25,4 +25,5 @@ export type StorageRds = Pick<
   | "poolCapacity"
   | "read"
   | "apply"
+  | "readThenApply"
 >;

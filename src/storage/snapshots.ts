@@ -387,8 +387,10 @@ export class SnapshotStore {
       return this.#record(location, subvolume, image);
     } catch (err) {
       // A snapshot this call cannot report is removed again: a CO that got an error may never ask
-      // for it, and it would hold space unseen. After an unknown outcome the retry finds it instead.
-      if (!isRdsError(err, "outcome-unknown")) await this.#remove(target);
+      // for it, and it would hold space unseen. After an unknown outcome the retry finds it instead;
+      // a snapshot never sent (no channel in time) is not there, and a remove would only queue.
+      if (!isRdsError(err, "outcome-unknown") && !(isRdsError(err) && err.notSent))
+        await this.#remove(target);
       throw err;
     }
   }

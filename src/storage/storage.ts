@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
-import type { CallOptions, PoolCapacity } from "../rds/index.js";
+import { type CallOptions, type PoolCapacity, query, RdsError } from "../rds/index.js";
 import { Directories } from "./directories.js";
+import { SNAPSHOT_ID_PREFIX, VOLUME_ID_PREFIX } from "./ids.js";
 import {
   buildInventory,
   type InventoryScope,
@@ -50,7 +51,10 @@ export interface Storage {
   poolFreeBytes(call: CallOptions): Promise<bigint>;
   /** Size and free bytes of the pool — 1 round trip. */
   poolCapacity(call: CallOptions): Promise<PoolCapacity>;
-  /** Volume and snapshot subvolumes under the root, and free space — 2 round trips, whatever the count. */
+  /**
+   * How many volumes and snapshots of this driver the pool holds, and its free space — 1 round
+   * trip of three counts, whatever the number of objects (RouterOS counts; nothing is listed).
+   */
   census(call: CallOptions): Promise<Census>;
   /** Everything under the root (or one object's part of it), whole or not — listings only. */
   readInventory(scope: InventoryScope, call: CallOptions): Promise<RdsInventory>;
@@ -81,13 +85,23 @@ export function createStorage(rds: StorageRds, options: StorageOptions): Storage
     poolFreeBytes,
     poolCapacity: (call) => rds.poolCapacity(layout.pool, call),
     census: async (call) => {
-      const subvolumes = await rds.listSubvolumes(
-        { fullnamePrefix: `${layout.root}/`, fs: layout.fsLabel },
+      // Counted by RouterOS, with exactly the shapes `parseVolumeSubvolume` and
+      // `parseSnapshotSubvolume` accept: nothing is listed, whatever the number of objects.
+      const fs = layout.fsLabel;
+      const [volumes, snapshots, pool] = await rds.read(
+        [
+          query.subvolumeIdCount({ base: layout.volumesDir(), idPrefixes: [VOLUME_ID_PREFIX], fs }),
+          query.subvolumeIdCount({
+            base: layout.snapshotsDir(),
+            idPrefixes: [VOLUME_ID_PREFIX, SNAPSHOT_ID_PREFIX],
+            fs,
+          }),
+          query.poolAt(layout.pool),
+        ],
         call,
       );
-      const volumes = subvolumes.filter((s) => layout.parseVolumeSubvolume(s.fullname) !== undefined);
-      const snapshots = subvolumes.filter((s) => layout.parseSnapshotSubvolume(s.fullname) !== undefined);
-      return { volumes: volumes.length, snapshots: snapshots.length, freeBytes: await poolFreeBytes(call) };
+      if (pool === null) throw new RdsError("not-found", `no disk is mounted at ${layout.pool}`);
+      return { volumes, snapshots, freeBytes: pool.free };
     },
     readInventory: async (scope, call) =>
       buildInventory(layout, await readListings(rds, layout, scope, call)),

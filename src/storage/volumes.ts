@@ -2,10 +2,14 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import {
   type CallOptions,
+  type Change,
   change,
   type DiskInfo,
   FILE_SIZE_GRANULARITY,
+  type FileInfo,
+  type FollowUp,
   isRdsError,
+  type Query,
   query,
   RdsError,
   roundUpFileSize,
@@ -50,17 +54,46 @@ export interface VolumeRecord {
   readOnlyHosts: readonly string[];
 }
 
-/** What a new volume starts from: nothing, or the image in another subvolume. */
+/**
+ * What a new volume starts from: nothing, or the image in another subvolume (`sizeBytes`: the
+ * image's size when it is known before the copy, as a clone's source disk shows it).
+ */
 export type VolumeSeed =
   | { kind: "empty" }
-  | { kind: "copy"; source: ContentSource; subvolume: string; sizeBytes: bigint };
+  | { kind: "copy"; source: ContentSource; subvolume: string; sizeBytes?: bigint | undefined };
 
 export interface VolumePlan {
   volumeId: string;
-  sizeBytes: bigint;
+  /**
+   * The image's size: given, or chosen from the copied image's exact size. A choice that throws
+   * refuses the volume; what was made for it is removed first.
+   */
+  sizeBytes: bigint | ((imageBytes: bigint) => bigint);
   seed: VolumeSeed;
   /** Recorded in the `/disk` comment so an operator can match the disk to its PV. */
   names?: KubernetesNames | undefined;
+}
+
+/** CreateVolume's first look (`VolumeStore.lookup`). */
+export interface VolumeLookup {
+  record: VolumeRecord | undefined;
+  /** The marks a delete of this id left. */
+  marks: Tombstone[];
+  /** Asked with a content source: where it is (undefined: missing), and the pool's free bytes. */
+  source?: SourceFound;
+  /** Asked with `makeEmpty`: the new empty volume's subvolume made in the same line, or why not. */
+  early?: EarlySubvolume;
+}
+
+/** A subvolume made in CreateVolume's first line (`VolumeStore.lookup`), or the error it met. */
+export type EarlySubvolume = { made: MadeSubvolume } | { error: RdsError };
+
+export interface SourceFound {
+  /** The subvolume a restore or clone copies, or undefined when the source does not exist. */
+  subvolume: string | undefined;
+  /** The source image's size when the lookup shows it (a clone's source disk); else undefined. */
+  sizeBytes: bigint | undefined;
+  freeBytes: bigint;
 }
 
 /**
@@ -102,44 +135,145 @@ export class VolumeStore {
   }
 
   /**
-   * CreateVolume's first look: the volume, and the marks a delete of this id left, in one exec
-   * line — 1 round trip.
+   * CreateVolume's first look: the volume, and the marks a delete of this id left; with a content
+   * source also that source (a snapshot by its name, a volume by its `/disk` item) and the pool's
+   * free bytes — all in one exec line, 1 round trip.
    */
   async lookup(
     volumeId: string,
     call: CallOptions,
-  ): Promise<{ record: VolumeRecord | undefined; marks: Tombstone[] }> {
-    const { tombstones } = this.options;
-    const [disk, marked] = await this.rds.read([query.disk(volumeId), tombstones.query(volumeId)], call);
-    return {
+    source?: ContentSource,
+    options: { makeEmpty?: boolean } = {},
+  ): Promise<VolumeLookup> {
+    const { tombstones, layout } = this.options;
+    const own = [query.disk(volumeId), tombstones.query(volumeId)] as const;
+    const found = (disk: DiskInfo | null, marked: FileInfo[]) => ({
       record: disk === null ? undefined : this.#record(volumeId, disk),
       marks: tombstones.parse(marked, volumeId),
+    });
+    if (source === undefined && options.makeEmpty) return this.#lookupMakingEmpty(volumeId, call, own, found);
+    if (source === undefined) {
+      const [disk, marked] = await this.rds.read(own, call);
+      return found(disk, marked);
+    }
+    const pool = query.poolAt(layout.pool);
+    if (source.kind === "snapshot") {
+      const named = query.subvolumesNamed(source.snapshotId, { fs: layout.fsLabel });
+      const [disk, marked, subvolumes, capacity] = await this.rds.read([...own, named, pool], call);
+      const location = subvolumes
+        .map((s) => layout.parseSnapshotSubvolume(s.fullname))
+        .find((l) => l?.snapshotId === source.snapshotId);
+      const subvolume =
+        location === undefined
+          ? undefined
+          : layout.snapshotSubvolume(location.sourceVolumeId, location.snapshotId);
+      return {
+        ...found(disk, marked),
+        source: { subvolume, sizeBytes: undefined, freeBytes: this.#free(capacity) },
+      };
+    }
+    const [disk, marked, sourceDisk, capacity] = await this.rds.read(
+      [...own, query.disk(source.volumeId), pool],
+      call,
+    );
+    const copied = sourceDisk === null ? undefined : this.#record(source.volumeId, sourceDisk);
+    return {
+      ...found(disk, marked),
+      source: {
+        subvolume: copied === undefined ? undefined : layout.volumeSubvolume(source.volumeId),
+        sizeBytes: copied?.sizeBytes,
+        freeBytes: this.#free(capacity),
+      },
     };
   }
 
   /**
+   * `lookup` of a new empty volume that also makes its subvolume (and snapshot directory) after the
+   * reads, in the same line — 1 round trip, which saves CreateVolume one: the reads answer whatever
+   * the add does; when they show that nothing is to be made (a retry, a delete's marks, a volume
+   * of that name elsewhere), the caller discards what the add made (`discard`), and an add that
+   * failed (the remains of an unfinished create, a missing parent) is handled by `create` as its
+   * own first attempt's failure.
+   */
+  async #lookupMakingEmpty(
+    volumeId: string,
+    call: CallOptions,
+    own: readonly [Query<DiskInfo | null>, Query<FileInfo[]>],
+    found: (disk: DiskInfo | null, marked: FileInfo[]) => Omit<VolumeLookup, "source" | "early">,
+  ): Promise<VolumeLookup> {
+    const plan: VolumePlan = { volumeId, sizeBytes: 0n, seed: { kind: "empty" } };
+    const folder = this.#folderFollowUp(volumeId);
+    const { reads, change: outcome } = await this.rds.readThenApply(
+      own,
+      this.#subvolumeChange(plan),
+      call,
+      folder,
+    );
+    const early: EarlySubvolume =
+      "error" in outcome
+        ? { error: outcome.error }
+        : { made: { subvolume: outcome.result, image: null, folder: folder.settled() } };
+    try {
+      return { ...found(...reads), early };
+    } catch (err) {
+      await this.discard(early, volumeId, call);
+      throw err;
+    }
+  }
+
+  /**
+   * Removes a subvolume `lookup` made that is not to be used, by its uuid (a late remove cannot
+   * take one made again under the name) — 1 round trip, none when it made nothing. Its snapshot
+   * directory stays, as after any failed create.
+   */
+  async discard(early: EarlySubvolume | undefined, volumeId: string, call: CallOptions): Promise<void> {
+    if (early === undefined || !("made" in early)) return;
+    const { layout } = this.options;
+    const uuid = early.made.subvolume.uuid;
+    if (uuid === null) return;
+    await this.rds.removeSubvolume(layout.volumeSubvolume(volumeId), { ...call, fs: layout.fsLabel, uuid });
+  }
+
+  #free(capacity: { free: bigint } | null): bigint {
+    if (capacity === null)
+      throw new RdsError("not-found", `no disk is mounted at ${this.options.layout.pool}`, {
+        retryable: false,
+      });
+    return capacity.free;
+  }
+
+  /**
    * Creates the subvolume, the per-volume snapshot directory and the `/disk` item, and grows a
-   * copied image when more was asked for. On a definite failure what this call made is removed
+   * copied image when more was asked for — 2 round trips (the subvolume with its read-back, the
+   * copied image's size and the directory in one line; the `/disk` item with its read-back), 1
+   * with the subvolume made by the look-up (`early`: what it made, or the error it met), 1 more to
+   * grow. On a definite failure what this call made is removed
    * again before the error is thrown; after an unknown outcome nothing is touched, and the
    * caller's retry re-reads the state. The undo is fenced, because RouterOS may run it after the
    * driver gave up on it: the `/disk` item only while it still carries this attempt's token, the
    * subvolume only by its uuid. The per-volume snapshot directory stays (empty, swept later): a
    * late remove of it could meet snapshots taken since, on a RouterOS that removes recursively.
    */
-  async create(plan: VolumePlan, call: CallOptions): Promise<VolumeRecord> {
+  async create(plan: VolumePlan, call: CallOptions, early?: EarlySubvolume): Promise<VolumeRecord> {
     const { layout, directories } = this.options;
     const id = plan.volumeId;
+    const { seed } = plan;
+    // A size refused on what is known already (a clone's source size) is refused before anything is made.
+    if (seed.kind === "copy" && seed.sizeBytes !== undefined) sizeOf(plan, seed.sizeBytes);
     const attempt = randomBytes(8).toString("hex");
     const undo: Undo[] = [];
     try {
-      const subvolume = await this.#makeSubvolume(plan, call);
-      if (subvolume.uuid !== null) {
-        const uuid = subvolume.uuid;
+      const made = await this.#makeSubvolume(plan, call, early);
+      if (made.subvolume.uuid !== null) {
+        const uuid = made.subvolume.uuid;
         undo.unshift((c) =>
           this.rds.removeSubvolume(layout.volumeSubvolume(id), { ...c, fs: layout.fsLabel, uuid }),
         );
       }
-      await directories.ensureVolumeSnapshots(id, call);
+      const imageBytes = seed.kind === "copy" ? await this.#copiedSize(plan, made.image, call) : undefined;
+      const sizeBytes = sizeOf(plan, imageBytes);
+      // The directory travelled with the subvolume; made apart only when that did not settle it.
+      if (!made.folder) await directories.ensureVolumeSnapshots(id, call);
       const comment = encodeVolumeComment({
         source: seedSource(plan.seed),
         attempt,
@@ -147,9 +281,9 @@ export class VolumeStore {
       });
       // Registered before the add: a definite error after RouterOS made the item must not leave it.
       undo.unshift((c) => this.rds.removeDisk(id, { ...c, comment }));
-      let disk = await this.#addDisk(plan, comment, call);
-      if (plan.seed.kind === "copy" && (disk.fileSize ?? 0n) < plan.sizeBytes) {
-        disk = await this.rds.setDiskFileSize(id, plan.sizeBytes, call);
+      let disk = await this.#addDisk(plan, sizeBytes, imageBytes, comment, call);
+      if (seed.kind === "copy" && (disk.fileSize ?? 0n) < sizeBytes) {
+        disk = await this.rds.setDiskFileSize(id, sizeBytes, call);
       }
       return this.#record(id, disk);
     } catch (err) {
@@ -292,17 +426,30 @@ export class VolumeStore {
     if (found.directory) await this.rds.removeFile(layout.inPool(layout.volumeSubvolume(volumeId)), call);
   }
 
-  async #makeSubvolume(plan: VolumePlan, call: CallOptions): Promise<SubvolumeInfo> {
+  /**
+   * The volume's subvolume (empty, or a writable snapshot of the seed) with its read-back, the
+   * copied image, and the volume's snapshot directory, in one exec line — 1 round trip. The
+   * directory is made after the subvolume (as `sweepVolumeSnapshots` needs) and only once it is
+   * made, where RouterOS stops a line at an error; where it runs on, a directory made after a
+   * failed add is what a failed create leaves anyway. `folder` is false when the directory's
+   * outcome is not settled (the caller then makes it apart).
+   */
+  async #makeSubvolume(plan: VolumePlan, call: CallOptions, early?: EarlySubvolume): Promise<MadeSubvolume> {
     const { layout, directories } = this.options;
-    const fs = layout.fsLabel;
     const target = layout.volumeSubvolume(plan.volumeId);
     const { seed } = plan;
-    const attempt = () =>
-      seed.kind === "empty"
-        ? this.rds.createSubvolume({ fs, fullname: target }, call)
-        : this.rds.snapshotSubvolume({ fs, source: seed.subvolume, target, readOnly: false }, call);
+    const folder = this.#folderFollowUp(plan.volumeId);
+    const images: readonly Query<FileInfo | null>[] =
+      seed.kind === "copy" ? [query.file(layout.volumeImage(plan.volumeId))] : [];
+    const make = this.#subvolumeChange(plan);
+    const attempt = async (): Promise<MadeSubvolume> => {
+      const [subvolume, image] = await this.rds.apply(make, images, call, folder);
+      return { subvolume, image: image ?? null, folder: folder.settled() };
+    };
     try {
-      return await attempt();
+      if (early === undefined) return await attempt();
+      if ("made" in early) return early.made;
+      throw early.error;
     } catch (err) {
       await this.#refuseIfSeedGone(seed, err, call);
       if (isRdsError(err, "already-exists")) {
@@ -321,6 +468,33 @@ export class VolumeStore {
         throw again;
       }
     }
+  }
+
+  /** The add of the volume's subvolume: empty, or a writable snapshot of the seed. */
+  #subvolumeChange(plan: VolumePlan): Change<SubvolumeInfo> {
+    const { layout } = this.options;
+    const fs = layout.fsLabel;
+    const target = layout.volumeSubvolume(plan.volumeId);
+    const { seed } = plan;
+    return seed.kind === "empty"
+      ? change.createSubvolume({ fs, fullname: target })
+      : change.snapshotSubvolume({ fs, source: seed.subvolume, target, readOnly: false });
+  }
+
+  /**
+   * The volume's snapshot directory, sent after its subvolume in the same line; `settled()` says
+   * whether it is there now (made, or there already).
+   */
+  #folderFollowUp(volumeId: string): FollowUp & { settled(): boolean } {
+    const { layout } = this.options;
+    let folder = false;
+    return {
+      change: change.addDirectory(layout.inPool(layout.volumeSnapshotsDir(volumeId))),
+      outcome: (result) => {
+        folder = result === "done" || (result !== "not-run" && result.kind === "already-exists");
+      },
+      settled: () => folder,
+    };
   }
 
   /**
@@ -359,7 +533,26 @@ export class VolumeStore {
     await this.rds.removeSubvolume(target, { ...call, fs, ...(remains.uuid ? { uuid: remains.uuid } : {}) });
   }
 
-  async #addDisk(plan: VolumePlan, comment: string, call: CallOptions): Promise<DiskInfo> {
+  /**
+   * The exact size of a copied image: as read with the subvolume, else as the lookup showed the
+   * source, else read now (1 round trip, only then).
+   */
+  async #copiedSize(plan: VolumePlan, image: FileInfo | null, call: CallOptions): Promise<bigint> {
+    if (image?.size !== null && image?.size !== undefined) return image.size;
+    if (plan.seed.kind === "copy" && plan.seed.sizeBytes !== undefined) return plan.seed.sizeBytes;
+    const again = await this.rds.getFile(this.options.layout.volumeImage(plan.volumeId), call);
+    if (again?.size === null || again?.size === undefined)
+      throw new Error(`the image copied into volume ${plan.volumeId} reports no size`);
+    return again.size;
+  }
+
+  async #addDisk(
+    plan: VolumePlan,
+    sizeBytes: bigint,
+    imageBytes: bigint | undefined,
+    comment: string,
+    call: CallOptions,
+  ): Promise<DiskInfo> {
     const { layout, nvmePort } = this.options;
     const image = layout.volumeImage(plan.volumeId);
     const add = (fileSize: bigint | undefined) =>
@@ -374,16 +567,14 @@ export class VolumeStore {
         },
         call,
       );
-    if (plan.seed.kind === "empty") return add(plan.sizeBytes);
+    if (plan.seed.kind === "empty" || imageBytes === undefined) return add(sizeBytes);
     // A copied image is attached as it is (documented for an image file; RouterOS takes the file's
     // own size). Should RouterOS insist on `file-size=`, the image's exact size is given.
     try {
       return await add(undefined);
     } catch (err) {
       if (!isRdsError(err, "invalid-input") || !/file-size/.test(err.routerText ?? "")) throw err;
-      const file = await this.rds.getFile(image, call);
-      if (file?.size === null || file?.size === undefined) throw err;
-      return add(file.size);
+      return add(imageBytes);
     }
   }
 
@@ -460,6 +651,20 @@ export class VolumeStore {
 /** A change RouterOS makes only to a disk that is not exported (ControllerExpandVolume: FAILED_PRECONDITION). */
 export class VolumeInUseError extends Error {
   override readonly name = "VolumeInUseError";
+}
+
+/** What `#makeSubvolume` made: the subvolume, the copied image, whether the directory is there. */
+export interface MadeSubvolume {
+  subvolume: SubvolumeInfo;
+  image: FileInfo | null;
+  folder: boolean;
+}
+
+function sizeOf(plan: VolumePlan, imageBytes: bigint | undefined): bigint {
+  if (typeof plan.sizeBytes === "bigint") return plan.sizeBytes;
+  if (imageBytes === undefined)
+    throw new Error(`volume ${plan.volumeId}: no image size to choose a size from`);
+  return plan.sizeBytes(imageBytes);
 }
 
 function seedSource(seed: VolumeSeed): ContentSource | undefined {

@@ -120,16 +120,17 @@ describe("what a command run late re-creates after the CO's delete", () => {
 
   it("an empty subvolume from a late `subvolume add`: removed", async () => {
     const request = createVolumeRequest("late-del-subvol", { required: SIZE });
+    // The add travels after the look-up's reads, in CreateVolume's first line: that line is held.
     const { response, since } = await createWithLateCommand(
       "CreateVolume",
       request,
-      '^/disk/btrfs/subvolume add fs="[^"]+" name="rds-csi/vols/',
+      '; /disk/btrfs/subvolume add fs="[^"]+" name="rds-csi/vols/',
     );
     const volumeId = response.volume.volume_id as string;
     await h.call("DeleteVolume", { volume_id: volumeId, secrets: {} });
     const deletedAt = await lastSeq();
 
-    const late = await ranLate(/^\/disk\/btrfs\/subvolume add .*name="rds-csi\/vols\//, since);
+    const late = await ranLate(/; \/disk\/btrfs\/subvolume add .*name="rds-csi\/vols\//, since);
     expect(late.seq, "the held command ran before the delete").toBeGreaterThan(deletedAt);
     expect(await subvolume(`${ROOT}/vols/${volumeId}`), "the late command left a subvolume").not.toBeNull();
 

@@ -110,6 +110,8 @@ describe("a StorageClass with pool=fast", () => {
       status.ALREADY_EXISTS,
     );
     expect(elsewhere).toContain("pool fast");
+    // Nothing made for it in the default pool (its look-up's line made a subvolume, removed again).
+    expect(existsSync(path.join(sim.poolMountPath, ROOT, "vols", bare))).toBe(false);
 
     const snap = await h.call("CreateSnapshot", createSnapshotRequest("pool-snap", volumeId));
     // The same snapshot name of a volume in the other pool is a conflict, not a second snapshot.

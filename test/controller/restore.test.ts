@@ -194,4 +194,37 @@ describe("CreateVolume with a content source", () => {
     expect(changes).toEqual([]);
     expect(await rdsState(h)).toEqual(before);
   });
+
+  it("refuses a restore once its copy shows a size out of range or growth the pool cannot hold, and removes the copy", async () => {
+    const src = (await h.call("CreateVolume", createVolumeRequest("after-src", { required: SIZE }))).volume
+      .volume_id;
+    const snap = (await h.call("CreateSnapshot", createSnapshotRequest("after-snap", src))).snapshot;
+    const before = await rdsState(h);
+    const capacity = await h.client.poolCapacity(h.sim.pool);
+    // A snapshot id does not say where its image is: the copy is made, its size read in the same line.
+    const tooLarge = capacity.free + 1024n * MiB;
+    const message = await h.expectCode(
+      "CreateVolume",
+      createVolumeRequest("after-huge", { required: tooLarge, source: snapshotSource(snap.snapshot_id) }),
+      status.RESOURCE_EXHAUSTED,
+    );
+    expect(message).toContain("bytes free");
+    await h.expectCode(
+      "CreateVolume",
+      createVolumeRequest("after-small", { required: SIZE / 2n, source: snapshotSource(snap.snapshot_id) }),
+      status.OUT_OF_RANGE,
+    );
+    // What a failed create may leave: the new volume's empty snapshot folder (see src/storage/README.md).
+    const left = await rdsState(h);
+    const folders = ["after-huge", "after-small"].map((n) => `${ROOT}/snaps/${volumeIdFor(n)}`);
+    expect(left.disks).toEqual(before.disks);
+    expect(left.subvolumes).toEqual(before.subvolumes);
+    expect(left.files.filter((f) => !folders.some((d) => f.startsWith(d)))).toEqual(before.files);
+    // The same request again gives the same answer.
+    await h.expectCode(
+      "CreateVolume",
+      createVolumeRequest("after-huge", { required: tooLarge, source: snapshotSource(snap.snapshot_id) }),
+      status.RESOURCE_EXHAUSTED,
+    );
+  });
 });

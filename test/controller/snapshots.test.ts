@@ -9,6 +9,7 @@ import {
   ROOT,
   snapshotSource,
   useHarness,
+  volumeSource,
 } from "./harness.js";
 
 const MiB = 1024n * 1024n;
@@ -358,9 +359,16 @@ describe("round trips (the emulator's command log: one entry per exec)", () => {
     expect(last[3]).toMatch(/^\/file remove /);
   });
 
-  it("volumes: create 4, delete 4, restore 7 and 8 to grow", async () => {
+  it("volumes: create 2, delete 4, restore 3 and 4 to grow, clone 3, a retry 2", async () => {
     const created = await linesOf(() => volume("rt-vol"));
-    expect(created).toHaveLength(4);
+    // The look-up, then the subvolume with its read-back and the snapshot directory, in one line;
+    // the disk.
+    expect(created).toHaveLength(2);
+    expect(created[0]).toMatch(
+      /^:put .*\/disk print .*; \/disk\/btrfs\/subvolume add .*; \/file add name="[^"]+" type=directory$/,
+    );
+    expect(created[1]).toMatch(/^\/disk add /);
+    expect(await linesOf(() => volume("rt-vol"))).toHaveLength(2);
     const snap = await snapshot("rt-vol-snap", volumeIdFor("rt-vol"));
     const restore = (name: string, size: bigint) =>
       linesOf(() =>
@@ -369,9 +377,20 @@ describe("round trips (the emulator's command log: one entry per exec)", () => {
           createVolumeRequest(name, { required: size, source: snapshotSource(snap.snapshot_id) }),
         ),
       );
-    expect(await restore("rt-restored", 4n * MiB)).toHaveLength(7);
-    expect(await restore("rt-grown", 8n * MiB)).toHaveLength(8);
-    for (const name of ["rt-restored", "rt-grown", "rt-vol"]) {
+    const restored = await restore("rt-restored", 4n * MiB);
+    expect(restored).toHaveLength(3);
+    // The look-up finds the snapshot and the pool's free space with the new volume and its marks.
+    expect(restored[0]).toContain(`(name="${snap.snapshot_id}")`);
+    expect(restored[0]).toContain('mount-point="');
+    expect(await restore("rt-grown", 8n * MiB)).toHaveLength(4);
+    const cloned = await linesOf(() =>
+      h.call(
+        "CreateVolume",
+        createVolumeRequest("rt-clone", { required: 4n * MiB, source: volumeSource(volumeIdFor("rt-vol")) }),
+      ),
+    );
+    expect(cloned).toHaveLength(3);
+    for (const name of ["rt-restored", "rt-grown", "rt-clone", "rt-vol"]) {
       const deleted = await linesOf(() =>
         h.call("DeleteVolume", { volume_id: volumeIdFor(name), secrets: {} }),
       );

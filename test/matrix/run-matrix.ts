@@ -1,7 +1,8 @@
 /**
- * `npm run test:matrix`: csi-sanity and the fault matrix (test/controller/faults-*.test.ts) under
- * combinations of emulator settings for RouterOS behaviours that differ between versions or are
- * unknown on hardware (test/matrix/settings.ts). Each combination is written to a JSON file named
+ * `npm run test:matrix`: csi-sanity, the fault matrix (test/controller/faults-*.test.ts) and the
+ * metrics census (test/controller/census.test.ts) under combinations of emulator settings for
+ * RouterOS behaviours that differ between versions or are unknown on hardware
+ * (test/matrix/settings.ts). Each combination is written to a JSON file named
  * in RDS_CSI_SIM_SETTINGS, which every emulator the tests start takes as its base.
  *
  * MATRIX=each (default) runs the fewest combinations that give every setting each of its values
@@ -15,7 +16,12 @@ import { resolve } from "node:path";
 import { MATRIX_SETTINGS_ENV } from "../helpers/matrix-settings.js";
 import { eachValueCombinations, matrixCombinations } from "./settings.js";
 
-const FAULT_SUITES = ["test/controller/faults-create.test.ts", "test/controller/faults-delete.test.ts"];
+const FAULT_SUITES = [
+  "test/controller/faults-create.test.ts",
+  "test/controller/faults-delete.test.ts",
+  // The metrics census counts with RouterOS patterns; it varies the print settings itself too.
+  "test/controller/census.test.ts",
+];
 
 interface Run {
   combination: string;

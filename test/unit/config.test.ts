@@ -4,6 +4,7 @@ import {
   checkControllerConfig,
   commonOptions,
   commonSchema,
+  connectionOptionsFor,
   controllerOptions,
   controllerSchema,
   lateCommandWindowMs,
@@ -42,6 +43,20 @@ describe("driver configuration", () => {
     expect(c.reconcileGracePeriod).toBe(3_600_000);
     expect(validateConfig(commonSchema, raw).endpoint).toBe("unix:///csi/csi.sock");
     expect(() => checkControllerConfig(c)).not.toThrow();
+  });
+
+  it("bounds the wait for an SSH channel on its own, and hands it to the connection", () => {
+    const byDefault = validateConfig(controllerSchema, parse(pinned));
+    expect(byDefault.rdsChannelWaitTimeout).toBe(60_000);
+    expect(connectionOptionsFor(byDefault)).toMatchObject({
+      channelWaitTimeoutMs: 60_000,
+      commandTimeoutMs: 30_000,
+    });
+    const set = validateConfig(controllerSchema, parse(pinned, { RDS_CHANNEL_WAIT_TIMEOUT: "2m" }));
+    expect(connectionOptionsFor(set).channelWaitTimeoutMs).toBe(120_000);
+    expect(() =>
+      validateConfig(controllerSchema, parse([...pinned, "--rds-channel-wait-timeout", "soon"])),
+    ).toThrow(/channel-wait-timeout/);
   });
 
   it("derives the late-command window from the command timeout unless it is set", () => {

@@ -103,6 +103,11 @@ export async function checkSnapshotQuotas(
 }
 
 /** CreateVolume, for a volume not yet made, in `storage`'s pool. */
+/** Whether a StorageClass's quotas must be checked before a volume is made (`checkVolumeQuotas` reads). */
+export function checksBeforeCreate(quotas: Quotas): boolean {
+  return quotas.maxPoolUsedPercent !== undefined;
+}
+
 export async function checkVolumeQuotas(
   c: Controller,
   quotas: Quotas,

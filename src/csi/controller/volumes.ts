@@ -3,11 +3,12 @@ import {
   type ContentSource,
   describeExport,
   describeSource,
+  type EarlySubvolume,
   type KubernetesNames,
   type PoolStorage,
+  type SourceFound,
   sameSource,
   type VolumeRecord,
-  type VolumeSeed,
   volumeIdFor,
 } from "../../storage/index.js";
 import {
@@ -29,7 +30,7 @@ import type {
 } from "../types.js";
 import { type Controller, callOf, poolNamed, unservedPool } from "./context.js";
 import { volumeMessage } from "./messages.js";
-import { checkVolumeQuotas, takeQuotas } from "./quotas.js";
+import { checksBeforeCreate, checkVolumeQuotas, takeQuotas } from "./quotas.js";
 import {
   type ByteRange,
   expandedSize,
@@ -74,8 +75,17 @@ export async function createVolume(
   return c.locks.withLock(csiId, async () => {
     const call = callOf(ctx);
     const { storage } = pool;
-    const { record, marks } = await storage.volumes.lookup(volumeId, call);
-    let existing = record;
+    // The volume, its marks, and a restore's or clone's source with the pool's free space: 1 line.
+    // A new empty volume's subvolume is made in that line too, unless a quota must be checked first.
+    const makeEmpty = source === undefined && !checksBeforeCreate(quotas) && newVolumeSize(range).ok;
+    const first = await storage.volumes.lookup(volumeId, call, source, { makeEmpty });
+    const { marks, source: found } = first;
+    let { record: existing, early } = first;
+    if (existing || marks.length > 0) {
+      // Made for nothing: the volume is there already, or a delete's marks must be cleared first.
+      await storage.volumes.discard(early, volumeId, call);
+      early = undefined;
+    }
     if (marks.length > 0) {
       // The name was deleted: what a late command re-created since goes, then the marks (so the
       // sweep leaves this volume alone), and the state is read again.
@@ -85,7 +95,7 @@ export async function createVolume(
     if (!existing) await checkVolumeQuotas(c, quotas, call, storage);
     const made = existing
       ? await reuse(pool, existing, range, source, call)
-      : await provision(pool, { volumeId, names }, range, source, call);
+      : await provision(pool, { volumeId, names }, range, { source, found, early }, call);
     ctx.log.info(
       { volumeId: csiId, pool: pool.name, ...namesForLog(made.names ?? names) },
       existing ? "volume found" : "volume created",
@@ -196,20 +206,41 @@ async function reuse(
   return existing;
 }
 
+/**
+ * Makes the volume. A restore's size is chosen once the snapshot's image is copied (its size is
+ * read in the same line as the copy; a snapshot id does not say where its image is): a size out
+ * of range, or growth the pool cannot hold, then removes the copy again. A clone's source size is
+ * known from the lookup, so its refusals come before anything is made.
+ */
 async function provision(
   pool: PoolStorage,
   target: { volumeId: string; names: KubernetesNames | undefined },
   range: ByteRange,
-  source: ContentSource | undefined,
+  from: {
+    source: ContentSource | undefined;
+    found: SourceFound | undefined;
+    early: EarlySubvolume | undefined;
+  },
   call: CallOptions,
 ): Promise<VolumeRecord> {
+  const { source, found, early } = from;
   if (source === undefined) {
     const sizeBytes = sizeOrThrow(newVolumeSize(range));
-    return pool.storage.volumes.create({ ...target, sizeBytes, seed: { kind: "empty" } }, call);
+    return pool.storage.volumes.create({ ...target, sizeBytes, seed: { kind: "empty" } }, call, early);
   }
-  const seed = await seedFrom(pool, source, call);
-  const sizeBytes = sizeOrThrow(sizeFromSource(range, seed.sizeBytes, source.kind));
-  await checkRoomToGrow(pool, sizeBytes - seed.sizeBytes, call);
+  if (found?.subvolume === undefined) {
+    const what = source.kind === "snapshot" ? "snapshot" : "volume";
+    const id = source.kind === "snapshot" ? source.snapshotId : source.volumeId;
+    throw notFound(`${what} ${pool.csiId(id)} does not exist`);
+  }
+  const { freeBytes } = found;
+  checkRoomToGrow(pool, freeBytes, 0n);
+  const sizeBytes = (imageBytes: bigint) => {
+    const bytes = sizeOrThrow(sizeFromSource(range, imageBytes, source.kind));
+    checkRoomToGrow(pool, freeBytes, bytes - imageBytes);
+    return bytes;
+  };
+  const seed = { kind: "copy", source, subvolume: found.subvolume, sizeBytes: found.sizeBytes } as const;
   return pool.storage.volumes.create({ ...target, sizeBytes, seed }, call);
 }
 
@@ -221,45 +252,18 @@ function namesForLog(names: KubernetesNames | undefined): { pv?: string; pvc?: s
   };
 }
 
-async function seedFrom(
-  pool: PoolStorage,
-  source: ContentSource,
-  call: CallOptions,
-): Promise<Extract<VolumeSeed, { kind: "copy" }>> {
-  const { layout, snapshots, volumes } = pool.storage;
-  if (source.kind === "snapshot") {
-    const shown = pool.csiId(source.snapshotId);
-    const snapshot = await snapshots.find(source.snapshotId, call);
-    if (snapshot === undefined) throw notFound(`snapshot ${shown} does not exist`);
-    if (snapshot.sizeBytes === null) throw new Error(`snapshot ${shown} reports no image size`);
-    return {
-      kind: "copy",
-      source,
-      subvolume: layout.snapshotSubvolume(snapshot.sourceVolumeId, snapshot.snapshotId),
-      sizeBytes: snapshot.sizeBytes,
-    };
-  }
-  const volume = await volumes.find(source.volumeId, call);
-  if (volume === undefined) throw notFound(`volume ${pool.csiId(source.volumeId)} does not exist`);
-  return {
-    kind: "copy",
-    source,
-    subvolume: layout.volumeSubvolume(source.volumeId),
-    sizeBytes: volume.sizeBytes,
-  };
-}
-
 /** Btrfs metadata for a new subvolume needs some room even when no data is copied. */
 const MINIMUM_FREE_FOR_COPY = MiB;
 
 /**
  * A restore or clone shares every extent with its source, so it costs no space up front; what it
- * may add is the growth beyond the source's size. Refuse before touching anything when the pool
- * cannot hold that (a Btrfs snapshot itself would still succeed on a nearly full pool).
+ * may add is the growth beyond the source's size. Refused when the pool cannot hold that (a Btrfs
+ * snapshot itself would still succeed on a nearly full pool): before anything is made when the
+ * pool has not even room for the copy's metadata, and for a restore's growth once the copied image
+ * shows its size (the copy is then removed again).
  */
-async function checkRoomToGrow(pool: PoolStorage, growth: bigint, call: CallOptions): Promise<void> {
+function checkRoomToGrow(pool: PoolStorage, free: bigint, growth: bigint): void {
   const needed = growth > MINIMUM_FREE_FOR_COPY ? growth : MINIMUM_FREE_FOR_COPY;
-  const free = await pool.storage.poolFreeBytes(call);
   if (free < needed) {
     throw resourceExhausted(`pool ${pool.name} has ${free} bytes free; this volume needs at least ${needed}`);
   }

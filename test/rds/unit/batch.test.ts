@@ -200,6 +200,54 @@ describe("RdsClient.apply", () => {
     expect(t.sent[1]).not.toMatch(/ add /);
   });
 
+  it("sends a follow-up change last in the line and reports its outcome without throwing", async () => {
+    const folder = change.addDirectory("/pool/c/s/pvc-1");
+    const outcomes: unknown[] = [];
+    const then = { change: folder, outcome: (r: unknown) => outcomes.push(r) };
+    const t = new ScriptedTransport([
+      batched("", subvolumeJson("c/s/snap-1"), ""),
+      batched("", subvolumeJson("c/s/snap-1"), `failure: file already exists${CRLF}`),
+      batched("", `failure: timeout${CRLF}`),
+      subvolumeJson("c/s/snap-1"),
+    ]);
+    const client = new RdsClient(t, { ...fast, listingForm: "json" });
+    expect((await client.apply(snapshot, [], {}, then))[0].fullname).toBe("c/s/snap-1");
+    expect(t.sent[0]).toMatch(/ read-only=yes; .*; \/file add name="\/pool\/c\/s\/pvc-1" type=directory$/);
+    expect((await client.apply(snapshot, [], {}, then))[0].fullname).toBe("c/s/snap-1");
+    // A read-back that failed stopped the line before the follow-up: read again, follow-up not run.
+    expect((await client.apply(snapshot, [], {}, then))[0].fullname).toBe("c/s/snap-1");
+    expect(outcomes[0]).toBe("done");
+    expect(outcomes[1]).toMatchObject({ kind: "already-exists" });
+    expect(outcomes[2]).toBe("not-run");
+    expect(t.sent).toHaveLength(4);
+  });
+
+  it("reads first, then a change: the reads answer even when the change fails for good", async () => {
+    const make = change.createSubvolume({ fs: "pool", fullname: "c/v/pvc-1" });
+    const reads = [query.disk("pvc-1")] as const;
+    const t = new ScriptedTransport([
+      batched(`[]${CRLF}`, "", subvolumeJson("c/v/pvc-1")),
+      batched(`[]${CRLF}`, `failure: subvolume already exists${CRLF}`),
+      batched(`[]${CRLF}`, `failure: device busy${CRLF}`),
+      batched(`[]${CRLF}`, "", subvolumeJson("c/v/pvc-1")),
+    ]);
+    const client = new RdsClient(t, { ...fast, listingForm: "json" });
+    const made = await client.readThenApply(reads, make);
+    expect(made.reads).toEqual([null]);
+    expect(made.change).toMatchObject({ result: { fullname: "c/v/pvc-1" } });
+    expect(t.sent[0]).toMatch(
+      /^:put .*\/disk print .*; \/disk\/btrfs\/subvolume add fs="pool" name="c\/v\/pvc-1"; /,
+    );
+    const refused = await client.readThenApply(reads, make);
+    expect(refused.reads).toEqual([null]);
+    expect(refused.change).toMatchObject({ error: { kind: "already-exists" } });
+    // A transient refusal is retried as before: the line is sent again.
+    expect((await client.readThenApply(reads, make)).change).toMatchObject({
+      result: { fullname: "c/v/pvc-1" },
+    });
+    expect(t.sent).toHaveLength(4);
+  });
+
   it("removes and reads in one exec", async () => {
     const t = new ScriptedTransport([batched("", `[]${CRLF}`)]);
     const client = new RdsClient(t, { listingForm: "json" });

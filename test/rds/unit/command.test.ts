@@ -16,6 +16,7 @@ import {
 } from "../../../src/rds/command.js";
 import { isRdsError } from "../../../src/rds/errors.js";
 import { diskFilePath, fileName, samePath } from "../../../src/rds/paths.js";
+import { isVolumeId, snapshotIdFor, volumeIdFor } from "../../../src/storage/ids.js";
 
 describe("command builder", () => {
   it("builds /disk add with quoted paths and NQN, bare ids and booleans, and skips absent arguments", () => {
@@ -175,5 +176,55 @@ describe("ranges of hex ids", () => {
     expect(countCommand("/disk/btrfs/subvolume", where.startsWith("fullname", "a/")).line).toBe(
       ':put [:len [/disk/btrfs/subvolume find where fullname~"^a/"]]',
     );
+  });
+});
+
+describe("paths of driver ids", () => {
+  /** The regex a `pathOfIds` condition sends, as RouterOS reads it (quotes and escapes undone). */
+  const regexOf = (text: string) => {
+    const quoted = text.slice(text.indexOf("~") + 1);
+    return new RegExp(quoted.slice(1, -1).replace(/\\(.)/g, "$1"));
+  };
+
+  it("matches exactly `<base>/<prefix><uuid v5>…`, with or without a leading slash", () => {
+    const volume = volumeIdFor("a");
+    const snapshot = snapshotIdFor("b");
+    const volumes = regexOf(where.pathOfIds("fullname", "rds-csi/vols", ["pvc-"]).text);
+    const snapshots = regexOf(where.pathOfIds("fullname", "/rds-csi/snaps/", ["pvc-", "snap-"]).text);
+    expect(volumes.test(`rds-csi/vols/${volume}`)).toBe(true);
+    expect(volumes.test(`/rds-csi/vols/${volume}`)).toBe(true);
+    expect(snapshots.test(`rds-csi/snaps/${volume}/${snapshot}`)).toBe(true);
+    for (const other of [
+      `rds-csi/vols/${volume}/inner`,
+      `rds-csi/vols/${volume.toUpperCase()}`,
+      `rds-csi/vols/${snapshot}`,
+      `rds-csi/vols/pvc-${volume.slice(4).replace(/-5/, "-4")}`,
+      `rds-csi-x/vols/${volume}`,
+      `x/rds-csi/vols/${volume}`,
+      `rds-csixvols/${volume}`,
+    ]) {
+      expect(volumes.test(other), other).toBe(false);
+    }
+    expect(snapshots.test(`rds-csi/snaps/${volume}`)).toBe(false);
+    expect(snapshots.test(`rds-csi/snaps/${volume}/${snapshot}/x`)).toBe(false);
+    expect(snapshots.test(`rds-csi/snaps/${snapshot}/${volume}`)).toBe(false);
+  });
+
+  it("agrees with the driver's own id checks on many ids", () => {
+    const volumes = regexOf(where.pathOfIds("fullname", "r", ["pvc-"]).text);
+    for (let i = 0; i < 500; i++) {
+      const id = volumeIdFor(`name-${i}`);
+      expect(volumes.test(`r/${id}`)).toBe(isVolumeId(id));
+      // One character replaced by a hex digit or "g": still an id in some places (a plain digit),
+      // not in others (a dash, the version or variant digit, a non-hex letter).
+      const at = 4 + (i % 36);
+      const changed = `${id.slice(0, at)}${"0123456789abcdefg"[(i * 7) % 17]}${id.slice(at + 1)}`;
+      expect(volumes.test(`r/${changed}`), changed).toBe(isVolumeId(changed));
+    }
+  });
+
+  it("sends no `{n}` bounds and refuses an empty list of ids", () => {
+    expect(where.pathOfIds("fullname", "r", ["pvc-"]).text).not.toMatch(/[{}]/);
+    expect(() => where.pathOfIds("fullname", "r", [])).toThrow();
   });
 });

@@ -3,6 +3,7 @@ import { backoffDelay } from "../../../src/rds/backoff.js";
 import { RdsError, type RdsErrorKind } from "../../../src/rds/errors.js";
 import { shouldRetry, withRetries } from "../../../src/rds/retry.js";
 import { Semaphore } from "../../../src/rds/semaphore.js";
+import { SendWindow } from "../../../src/rds/send-window.js";
 
 const fast = { initialMs: 1, maxMs: 4 };
 
@@ -116,6 +117,51 @@ describe("Semaphore", () => {
     expect(s.inUse).toBe(2);
   });
 
+  it("grants by order (earliest deadline first), equal orders in arrival order", async () => {
+    const s = new Semaphore(1);
+    await s.acquire(Date.now() + 10_000);
+    const granted: string[] = [];
+    const wait = (name: string, order: number) =>
+      s.acquire(Date.now() + 10_000, undefined, { order }).then(() => {
+        granted.push(name);
+        s.release();
+      });
+    // A later call's first command, then an earlier call's second command, then a tie.
+    const all = [wait("late-1", 300), wait("early-2", 100), wait("late-2", 300), wait("middle", 200)];
+    expect(s.waiting).toBe(4);
+    // Nobody overtakes a waiter through tryAcquire, even with a permit about to be free.
+    expect(s.tryAcquire()).toBe(false);
+    s.release();
+    await Promise.all(all);
+    expect(granted).toEqual(["early-2", "middle", "late-1", "late-2"]);
+    expect(s.inUse).toBe(0);
+  });
+
+  it("a waiter that gives up leaves the others in their order", async () => {
+    const s = new Semaphore(1);
+    await s.acquire(Date.now() + 10_000);
+    const granted: number[] = [];
+    const controller = new AbortController();
+    const a = s.acquire(Date.now() + 10_000, undefined, { order: 1 }).then(() => granted.push(1));
+    const b = s.acquire(Date.now() + 10_000, controller.signal, { order: 2 });
+    const c = s.acquire(Date.now() + 10_000, undefined, { order: 3 }).then(() => granted.push(3));
+    controller.abort();
+    await expect(b).rejects.toMatchObject({ kind: "transient", retryable: false });
+    s.release();
+    await a;
+    s.release();
+    await c;
+    expect(granted).toEqual([1, 3]);
+  });
+
+  it("reports its own timeout error when given one", async () => {
+    const s = new Semaphore(1);
+    await s.acquire(Date.now() + 1000);
+    const own = new RdsError("transient", "not sent: no channel", { timedOut: true });
+    await expect(s.acquire(Date.now() + 10, undefined, { timeoutError: () => own })).rejects.toBe(own);
+    expect(s.waiting).toBe(0);
+  });
+
   it("gives up at the deadline and on abort without taking a permit", async () => {
     const s = new Semaphore(1);
     await s.acquire(Date.now() + 1000);
@@ -127,5 +173,30 @@ describe("Semaphore", () => {
     expect(s.waiting).toBe(0);
     s.release();
     expect(s.inUse).toBe(0);
+  });
+});
+
+describe("SendWindow", () => {
+  it("asks the floor before any round trip, and at most the command timeout", () => {
+    const w = new SendWindow(2000, 30_000);
+    expect(w.required()).toBe(2000);
+    expect(w.requiredForRead()).toBe(0);
+    w.observe(100_000);
+    expect(w.required()).toBe(30_000);
+    expect(w.requiredForRead()).toBe(30_000);
+  });
+
+  it("follows slow round trips up and fast ones back down", () => {
+    const w = new SendWindow(2000, 30_000);
+    for (let i = 0; i < 20; i++) w.observe(50);
+    expect(w.required()).toBe(2000);
+    expect(w.requiredForRead()).toBe(100);
+    w.observe(4050);
+    // The average moved by a quarter of the difference: 50 + 1000.
+    expect(w.averageMs).toBe(1050);
+    expect(w.required()).toBe(4200);
+    expect(w.requiredForRead()).toBe(2100);
+    for (let i = 0; i < 40; i++) w.observe(50);
+    expect(w.required()).toBe(2000);
   });
 });
