@@ -56,7 +56,7 @@ export function formatValue(value: number, unit: Figure["unit"]): string {
   if (!Number.isFinite(value)) return "—";
   if (unit === "ms") return value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(1)} ms`;
   if (unit === "ratio") return `${value.toFixed(2)}×`;
-  if (unit === "MiB") return `${value.toFixed(0)} MiB`;
+  if (unit === "MiB") return `${value.toFixed(1)} MiB`;
   return Number.isInteger(value) ? String(value) : value.toFixed(1);
 }
 
