@@ -48,7 +48,9 @@ export class Pool {
       await detachWithin(loopDevice, imagePath, RELEASE).catch(() => undefined);
       throw e;
     }
-    const uuid = (await run("blkid", ["-s", "UUID", "-o", "value", loopDevice]).catch(() => "")).trim();
+    // `-p` reads the superblock itself: blkid's cache may still hold the filesystem a reused loop
+    // device carried before (another pool's, or this pool's before a restart onto another device).
+    const uuid = (await run("blkid", ["-p", "-s", "UUID", "-o", "value", loopDevice]).catch(() => "")).trim();
     return new Pool(imagePath, mountPath, loopDevice, options.label, uuid);
   }
 
