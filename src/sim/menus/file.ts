@@ -62,19 +62,9 @@ async function walk(
   while (level.length > 0) {
     const next: string[] = [];
     for (const dir of level) {
-      const listed: Dirent[] = await readdir(path.join(root, dir), { withFileTypes: true }).catch(() => []);
-      const entries =
-        dir === start && namePrefix !== "" ? listed.filter((e) => e.name.startsWith(namePrefix)) : listed;
-      const stats = await Promise.all(
-        entries.map((e) => lstat(path.join(root, dir, e.name)).catch(() => undefined)),
-      );
-      const found: Entry[] = [];
-      entries.forEach((e, i) => {
-        const s = stats[i];
-        if (s) found.push({ relative: dir === "" ? e.name : `${dir}/${e.name}`, stats: s });
-      });
-      found.sort(order === "creation" ? byCreation : byName);
-      for (const entry of found) {
+      const keep =
+        dir === start && namePrefix !== "" ? (e: Dirent) => e.name.startsWith(namePrefix) : undefined;
+      for (const entry of await readLevel(root, dir, order, keep)) {
         out.push(entry);
         if (entry.stats.isDirectory()) next.push(entry.relative);
       }
@@ -100,20 +90,11 @@ async function walkMatching(root: string, segments: PathSegments, order: FileOrd
     const test =
       depth < lastDepth ? (segments.whole[depth] as RegExp) : depth === lastDepth ? segments.last : undefined;
     for (const dir of level) {
-      const listed: Dirent[] = await readdir(path.join(root, dir), { withFileTypes: true }).catch(() => []);
-      const entries = listed.filter(
-        (e) => test === undefined || ((depth === lastDepth || e.isDirectory()) && test.test(e.name)),
-      );
-      const stats = await Promise.all(
-        entries.map((e) => lstat(path.join(root, dir, e.name)).catch(() => undefined)),
-      );
-      const found: Entry[] = [];
-      entries.forEach((e, i) => {
-        const s = stats[i];
-        if (s) found.push({ relative: dir === "" ? e.name : `${dir}/${e.name}`, stats: s });
-      });
-      found.sort(order === "creation" ? byCreation : byName);
-      for (const entry of found) {
+      const keep =
+        test === undefined
+          ? undefined
+          : (e: Dirent) => (depth === lastDepth || e.isDirectory()) && test.test(e.name);
+      for (const entry of await readLevel(root, dir, order, keep)) {
         if (depth >= lastDepth) out.push(entry);
         if (entry.stats.isDirectory() && (depth < lastDepth || segments.descendants))
           next.push(entry.relative);
@@ -125,6 +106,26 @@ async function walkMatching(root: string, segments: PathSegments, order: FileOrd
 }
 
 type FileOrder = "creation" | "alphabetical";
+
+/** One directory of a walk: the entries `keep` allows (all without it), lstat'ed, in print order. */
+async function readLevel(
+  root: string,
+  dir: string,
+  order: FileOrder,
+  keep?: (entry: Dirent) => boolean,
+): Promise<Entry[]> {
+  const listed: Dirent[] = await readdir(path.join(root, dir), { withFileTypes: true }).catch(() => []);
+  const entries = keep === undefined ? listed : listed.filter(keep);
+  const stats = await Promise.all(
+    entries.map((e) => lstat(path.join(root, dir, e.name)).catch(() => undefined)),
+  );
+  const found: Entry[] = [];
+  entries.forEach((e, i) => {
+    const s = stats[i];
+    if (s) found.push({ relative: dir === "" ? e.name : `${dir}/${e.name}`, stats: s });
+  });
+  return found.sort(order === "creation" ? byCreation : byName);
+}
 
 const byName = (a: Entry, b: Entry) => (a.relative < b.relative ? -1 : a.relative > b.relative ? 1 : 0);
 
