@@ -1,4 +1,4 @@
-import { validatePath, validatePathPrefix } from "./quote.js";
+import { validatedPath, validatePathPrefix } from "./quote.js";
 
 /**
  * The one place that knows RouterOS spells the same file two ways (reference §4): `/disk
@@ -8,12 +8,12 @@ import { validatePath, validatePathPrefix } from "./quote.js";
 
 /** `/pool/dir/disk.img`: the form `/disk add file-path=` takes and `/disk print` shows. */
 export function diskFilePath(path: string): string {
-  return `/${validatePath(path, "file path").join("/")}`;
+  return `/${validatedPath(path, "file path")}`;
 }
 
 /** `pool/dir/disk.img`: the form `/file` uses for `name`. */
 export function fileName(path: string): string {
-  return validatePath(path, "file name").join("/");
+  return validatedPath(path, "file name");
 }
 
 /** A `/file name` prefix (no leading slash), for `where name~"^…"` listings. */

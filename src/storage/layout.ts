@@ -14,6 +14,15 @@ import { isSnapshotId, isVolumeId } from "./ids.js";
 
 export const DISK_IMAGE = "disk.img";
 
+const IMAGE_SUFFIX = `/${DISK_IMAGE}`;
+
+/** Where the `/` characters at `from` in a path end. */
+function leadingSlashes(path: string, from: number): number {
+  let i = from;
+  while (path.charCodeAt(i) === 0x2f) i++;
+  return i;
+}
+
 export interface LayoutOptions {
   /** Mount point of the pool disk (`/<pool>` on the RDS). */
   pool: string;
@@ -89,12 +98,23 @@ export class Layout {
 
   /** Which snapshot a subvolume fullname is, or undefined when it is not one of ours. */
   parseSnapshotSubvolume(fullname: string): SnapshotLocation | undefined {
-    const prefix = `${this.snapshotsDir()}/`;
-    const path = fullname.replace(/^\/+/, "");
-    if (!path.startsWith(prefix)) return undefined;
-    const parts = path.slice(prefix.length).split("/");
-    if (parts.length !== 2) return undefined;
-    const [sourceVolumeId, snapshotId] = parts as [string, string];
+    return this.#snapshotAt(fullname, leadingSlashes(fullname, 0), fullname.length);
+  }
+
+  /**
+   * The snapshot whose subvolume path is `path` from `start` to `end` (`<snaps dir>/<volume
+   * id>/<snapshot id>`), read in place: a page of a listing reads hundreds of paths.
+   */
+  #snapshotAt(path: string, start: number, end: number): SnapshotLocation | undefined {
+    const dir = this.snapshotsDir();
+    if (!path.startsWith(dir, start) || path[start + dir.length] !== "/") return undefined;
+    const volumeStart = start + dir.length + 1;
+    const slash = path.indexOf("/", volumeStart);
+    if (slash < 0 || slash >= end) return undefined;
+    const deeper = path.indexOf("/", slash + 1);
+    if (deeper >= 0 && deeper < end) return undefined;
+    const sourceVolumeId = path.slice(volumeStart, slash);
+    const snapshotId = path.slice(slash + 1, end);
     if (!isVolumeId(sourceVolumeId) || !isSnapshotId(snapshotId)) return undefined;
     return { sourceVolumeId, snapshotId };
   }
@@ -145,11 +165,12 @@ export class Layout {
 
   /** Which snapshot image a pool path is (leading slash optional), or undefined. */
   parseSnapshotImage(path: string): SnapshotLocation | undefined {
-    const prefix = `${this.pool}/`;
-    const relative = path.replace(/^\/+/, "");
-    const suffix = `/${DISK_IMAGE}`;
-    if (!relative.startsWith(prefix) || !relative.endsWith(suffix)) return undefined;
-    return this.parseSnapshotSubvolume(relative.slice(prefix.length, -suffix.length));
+    const start = leadingSlashes(path, 0);
+    const end = path.length - IMAGE_SUFFIX.length;
+    const inPool = start + this.pool.length + 1;
+    if (!path.startsWith(this.pool, start) || path[inPool - 1] !== "/") return undefined;
+    if (end < inPool || !path.endsWith(IMAGE_SUFFIX)) return undefined;
+    return this.#snapshotAt(path, leadingSlashes(path, inPool), end);
   }
 
   /** The image as a host sees it when the pool is mounted at `mountPath` (the emulator's loop transport). */

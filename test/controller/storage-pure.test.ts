@@ -193,6 +193,38 @@ describe("layout", () => {
     expect(layout.parseSnapshotSubvolume(`rds-csi/snaps/${snap}/${vol}`)).toBeUndefined();
     expect(layout.parseSnapshotImage(`raid1/rds-csi/snaps/${vol}/${snap}/other.img`)).toBeUndefined();
   });
+
+  it("reads snapshot paths with or without leading slashes, and nothing around them", () => {
+    const found = { sourceVolumeId: vol, snapshotId: snap };
+    expect(layout.parseSnapshotSubvolume(`/rds-csi/snaps/${vol}/${snap}`)).toEqual(found);
+    expect(layout.parseSnapshotImage(`/raid1/rds-csi/snaps/${vol}/${snap}/disk.img`)).toEqual(found);
+    for (const other of [
+      "",
+      "rds-csi/snaps",
+      "rds-csi/snaps/",
+      `rds-csi/snaps/${vol}`,
+      `rds-csi/snaps/${vol}/`,
+      `rds-csi/snaps//${snap}`,
+      `rds-csi/snaps/${vol}/${snap}/`,
+      `rds-csi/snapsx/${vol}/${snap}`,
+      `xrds-csi/snaps/${vol}/${snap}`,
+    ]) {
+      expect(layout.parseSnapshotSubvolume(other), other).toBeUndefined();
+      expect(layout.parseSnapshotImage(`raid1/${other}/disk.img`), other).toBeUndefined();
+    }
+    for (const other of [
+      "raid1/disk.img",
+      "disk.img",
+      `raid1/rds-csi/snaps/${vol}/${snap}`,
+      `raid1/rds-csi/snaps/${vol}/${snap}/disk.img/x`,
+      `raid1x/rds-csi/snaps/${vol}/${snap}/disk.img`,
+      `raid/rds-csi/snaps/${vol}/${snap}/disk.img`,
+      `other/rds-csi/snaps/${vol}/${snap}/disk.img`,
+      `raid1/rds-csi/snaps/${vol}/${snap}/xdisk.img`,
+    ]) {
+      expect(layout.parseSnapshotImage(other), other).toBeUndefined();
+    }
+  });
 });
 
 describe("volume metadata", () => {

@@ -5,7 +5,8 @@ import { emptyItem, type PrintedItem } from "./properties.js";
  * Parser for `:put [:serialize to=json [… print detail as-value …]]` (RouterOS 7.13+). Numbers must
  * stay exact (a pool of 16 TB is still a safe integer, but nothing guarantees every counter is,
  * and sizes are bigints everywhere else in the client), which `JSON.parse` alone would not do. So
- * one pass over the text marks every number as a string holding its source text, and the native
+ * one pass over the text marks every number a double would not hold exactly as its digits (past
+ * 15 digits, fractions, exponents, signs) as a string holding its source text, and the native
  * `JSON.parse` (milliseconds for a 2 MB listing, where a parser written in JavaScript takes
  * hundreds) reads the result; the same pass bounds the nesting depth. (lossless-json, the library
  * for this, parses in JavaScript too: slower than either here.)
@@ -48,9 +49,35 @@ const NUMBER_MARK = "\\u0000N";
 const STRING_MARK = "\\u0000S";
 
 /**
- * The text with every number outside strings turned into a marked string; strings are skipped
- * with `indexOf`, so the pass costs little more than reading the text once. Malformed text is left
- * malformed for `JSON.parse` to refuse. Undefined when nesting passes `MAX_DEPTH`.
+ * Where a number starting at `i` ends when a double holds it exactly as its digits — an unsigned
+ * integer of at most 15 digits, or one printed as a float with a fraction of zeros (`2048.000000`)
+ * — else -1. Those are left to `JSON.parse` (the sizes and ids of a listing all are), every other
+ * number is marked.
+ */
+function exactNumberEnd(text: string, i: number): number {
+  const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+  const n = text.length;
+  const first = text.charCodeAt(i);
+  if (!isDigit(first)) return -1;
+  let j = i + 1;
+  if (first !== 0x30) while (j < n && isDigit(text.charCodeAt(j))) j++;
+  if (j - i > 15) return -1;
+  if (text.charCodeAt(j) === 0x2e) {
+    let k = j + 1;
+    while (k < n && text.charCodeAt(k) === 0x30) k++;
+    if (k === j + 1) return -1;
+    j = k;
+  }
+  const next = text.charCodeAt(j);
+  return isDigit(next) || next === 0x2e || next === 0x65 || next === 0x45 ? -1 : j;
+}
+
+/**
+ * The text with every number outside strings that a double would not hold exactly as its digits
+ * turned into a marked string (`exactNumberEnd`); strings are skipped with `indexOf`, so the pass
+ * costs little more than reading the text once, and a text with nothing to mark is not copied.
+ * Malformed text is left malformed for `JSON.parse` to refuse. Undefined when nesting passes
+ * `MAX_DEPTH`.
  */
 function markNumbers(text: string): string | undefined {
   const out: string[] = [];
@@ -83,6 +110,11 @@ function markNumbers(text: string): string | undefined {
     } else if (c === 0x5d || c === 0x7d) {
       depth--;
     } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      const end = exactNumberEnd(text, i);
+      if (end >= 0) {
+        i = end - 1;
+        continue;
+      }
       NUMBER.lastIndex = i;
       const m = NUMBER.exec(text);
       if (m) {
@@ -92,6 +124,7 @@ function markNumbers(text: string): string | undefined {
       }
     }
   }
+  if (out.length === 0) return text;
   out.push(text.slice(copied));
   return out.join("");
 }
@@ -106,8 +139,10 @@ export function parseJson(text: string): JsonValue {
 
 /** `JSON.parse` of the text with its numbers marked (`markNumbers`): strings, marked numbers, objects. */
 function parseMarked(text: string): unknown {
-  // `:put` may wrap a long line; JSON strings from RouterOS never hold a raw line break.
-  const flat = text.includes("\n") ? text.replace(/\r?\n/g, "") : text;
+  // `:put` may wrap a long line; JSON strings from RouterOS never hold a raw line break. The line
+  // break that ends the reply is no wrapping: a reply of one line is not copied again for it.
+  const body = text.trimEnd();
+  const flat = body.includes("\n") ? body.replace(/\r?\n/g, "") : body;
   const marked = markNumbers(flat);
   if (marked === undefined) fail("nesting too deep", text);
   try {
@@ -119,6 +154,8 @@ function parseMarked(text: string): unknown {
 
 /** The parsed value with numbers as `JsonNumber` and objects as `Map`s (depth is already bounded). */
 function convert(value: unknown, text: string): JsonValue {
+  // A number left unmarked is an integer a double holds exactly: its digits are its text.
+  if (typeof value === "number") return new JsonNumber(String(value));
   if (typeof value === "string") {
     if (value.charCodeAt(0) !== 0) return value;
     return value[1] === "N" ? new JsonNumber(value.slice(2)) : value.slice(2);
@@ -150,7 +187,10 @@ export function parseJsonRecords(text: string): PrintedItem[] {
     }
     const item = emptyItem();
     let keys = 0;
-    for (const [key, value] of Object.entries(record as Record<string, unknown>)) {
+    const fields = record as Record<string, unknown>;
+    // for…in over a parsed object: its own keys, in order, without an array of pairs per record.
+    for (const key in fields) {
+      const value = fields[key];
       keys++;
       // A number where a key belongs was marked as a string: the source was not JSON.
       if (key.charCodeAt(0) === 0 && key[1] === "N") fail("expected a key", text);
@@ -167,6 +207,7 @@ export function parseJsonRecords(text: string): PrintedItem[] {
  * nothing for an object), read as `parseMarked` left it: numbers are still marked strings.
  */
 function markedScalarText(value: unknown): string | null {
+  if (typeof value === "number") return String(value);
   if (typeof value === "string") {
     if (value.charCodeAt(0) !== 0) return value;
     return value[1] === "N" ? integralText(value.slice(2)) : value.slice(2);

@@ -87,6 +87,33 @@ describe("parseJson", () => {
     expect(disk.size).toBe(9223372036854775807n);
   });
 
+  it("reads every number as its digits, whether a double holds it or not", () => {
+    const numbers = [
+      ["999999999999999", "999999999999999"],
+      ["9007199254740993", "9007199254740993"],
+      ["999999999999999.000000", "999999999999999"],
+      ["9007199254740993.000000", "9007199254740993"],
+      ["0", "0"],
+      ["0.0", "0"],
+      ["-0", "-0"],
+      ["-7", "-7"],
+      ["10.50", "10.50"],
+      ["1.000001", "1.000001"],
+      ["1e3", "1e3"],
+      ["100E-2", "100E-2"],
+      ["4.0e1", "4.0e1"],
+    ];
+    const text = `[{${numbers.map(([n], i) => `"n${i}":${n}`).join(",")}}]\r\n`;
+    const [item] = parseJsonRecords(text);
+    numbers.forEach(([source, expected], i) => {
+      expect(item!.properties.get(`n${i}`), source).toBe(expected);
+    });
+    const m = parseJson(`{${numbers.map(([n], i) => `"n${i}":${n}`).join(",")}}`) as Map<string, unknown>;
+    numbers.forEach(([source], i) => {
+      expect(m.get(`n${i}`), source).toEqual(new JsonNumber(source as string));
+    });
+  });
+
   it("reads serialized listings into records", () => {
     const text =
       '[{".id":"*3","name":"pvc-1","fullname":"vols/pvc-1","fs":"pool","read-only":false,"snapshot":false,' +

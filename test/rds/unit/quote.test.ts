@@ -4,6 +4,7 @@ import { isRdsError } from "../../../src/rds/errors.js";
 import { decodeQuoted } from "../../../src/rds/parse/values.js";
 import {
   quoteString,
+  validatedPath,
   validateId,
   validateNqn,
   validatePath,
@@ -149,6 +150,48 @@ describe("validators", () => {
         bad,
       ).toBe(true);
     }
+  });
+
+  it("validatedPath accepts and refuses exactly what validatePath does, joined again", () => {
+    const outcome = (fn: () => string) => {
+      try {
+        return fn();
+      } catch (err) {
+        return isRdsError(err, "invalid-input") ? "refused" : `threw ${String(err)}`;
+      }
+    };
+    const same = (path: string) =>
+      expect(
+        outcome(() => validatedPath(path)),
+        JSON.stringify(path),
+      ).toBe(outcome(() => validatePath(path).join("/")));
+    const long = "a".repeat(255);
+    for (const path of [
+      "/pool/rds-csi/vols/pvc-1/disk.img",
+      "pool/x/",
+      "//pool//",
+      "..a/b..",
+      `${long}/b`,
+      `${long}a/b`,
+      `/${"abc/".repeat(256)}`,
+      "",
+      "/",
+      "a//b",
+      "a/../b",
+      "./a",
+      "a/.",
+      "a/b c",
+      "a/$x",
+      "a/\nb",
+    ]) {
+      same(path);
+    }
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a./_$-]{0,12}$/), (path) => {
+        same(path);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("checks prefixes, NQNs, ports and free text", () => {
