@@ -12,6 +12,7 @@ export { fingerprintOf, type HostKeyPolicy } from "./host-key.js";
 export { diskFilePath, fileName } from "./paths.js";
 export {
   FILE_PROPLIST,
+  IMAGE_SIZE_PROPLIST,
   type NameRange,
   type Query,
   type QueryResults,

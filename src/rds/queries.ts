@@ -61,14 +61,24 @@ export type QueryResults<Q extends readonly Query<unknown>[]> = {
   -readonly [K in keyof Q]: Q[K] extends Query<infer T> ? T : never;
 };
 
-/** The subvolume properties the driver reads (decodeSubvolume); for listings that only need these. */
-export const SUBVOLUME_PROPLIST: Proplist = ["name", "fullname", "read-only", "creation-time"];
+/**
+ * The subvolume properties the driver reads (decodeSubvolume); for listings that only need these.
+ * `name` is left out: it is the last component of `fullname` (reference §3.2), which decodeSubvolume
+ * takes it from, so a listing does not carry every snapshot id twice.
+ */
+export const SUBVOLUME_PROPLIST: Proplist = ["fullname", "read-only", "creation-time"];
 
 /**
  * The file properties the driver reads (decodeFile). Every `/file` listing asks for these only: on
  * RouterOS a listing without `proplist` carries the whole content of small files.
  */
 export const FILE_PROPLIST: Proplist = ["name", "type", "size", "last-modified"];
+
+/**
+ * What a listing of snapshot images needs when the snapshots' own `creation-time` is known: the
+ * path and the exact size (`type` and `last-modified` only serve other readers).
+ */
+export const IMAGE_SIZE_PROPLIST: Proplist = ["name", "size"];
 
 function subvolumeCondition(condition: Condition, fs: string | undefined): Condition {
   return fs === undefined
@@ -153,7 +163,7 @@ export const query = {
 
   /**
    * Subvolumes whose fullname starts with the prefix. `proplist` narrows what RouterOS prints to
-   * what the caller reads (e.g. `SUBVOLUME_PROPLIST`); `name` and `fullname` are always included.
+   * what the caller reads (e.g. `SUBVOLUME_PROPLIST`); `fullname` is always included.
    */
   subvolumes(filter: {
     fullnamePrefix: string;
@@ -171,7 +181,7 @@ export const query = {
     return {
       menu: "/disk/btrfs/subvolume",
       condition: subvolumeCondition(condition, filter.fs),
-      ...(filter.proplist ? { proplist: withNames(filter.proplist, ["name", "fullname"]) } : {}),
+      ...(filter.proplist ? { proplist: withNames(filter.proplist, ["fullname"]) } : {}),
       decode: (items, o) =>
         subvolumes(items, o).filter(
           (s) => s.fullname.startsWith(prefix) && (range === undefined || inNameRange(s.name, range)),
@@ -225,7 +235,7 @@ export const query = {
 
   /**
    * Subvolumes whose last path component is any of `names`, wherever they are, in one listing
-   * (`where name="a" or name="b" …`), with only the properties `proplist` names (and the names).
+   * (`where name="a" or name="b" …`), with only the properties `proplist` names (and `fullname`).
    */
   subvolumesNamedAny(
     names: readonly string[],
@@ -243,7 +253,7 @@ export const query = {
     return {
       menu: "/disk/btrfs/subvolume",
       condition: subvolumeCondition(where.anyOf("name", [...wanted]), options.fs),
-      ...(options.proplist ? { proplist: withNames(options.proplist, ["name", "fullname"]) } : {}),
+      ...(options.proplist ? { proplist: withNames(options.proplist, ["fullname"]) } : {}),
       decode: (items, o) => subvolumes(items, o).filter((s) => wanted.has(s.name)),
     };
   },
@@ -276,12 +286,15 @@ export const query = {
    * components (`where.pathPattern`) — e.g. the images of the snapshots in a slice of the id
    * space, under whichever volume — in one listing; exact sizes even from print detail.
    */
-  filesMatching(components: readonly PathComponent[]): Query<FileInfo[]> {
+  filesMatching(
+    components: readonly PathComponent[],
+    options: { proplist?: Proplist } = {},
+  ): Query<FileInfo[]> {
     const matches = pathPatternMatcher(components);
     return {
       menu: "/file",
       condition: where.pathPattern("name", components),
-      proplist: FILE_PROPLIST,
+      proplist: withNames(options.proplist ?? FILE_PROPLIST, ["name"]),
       exactSizes: true,
       decode: (items, o) => files(items, o).filter((f) => matches(f.name)),
     };
@@ -289,21 +302,23 @@ export const query = {
 
   /**
    * The files with these exact paths (those that exist), in one listing
-   * (`where name="a" or name="b" …`); exact sizes even from print detail.
+   * (`where name="a" or name="b" …`); exact sizes even from print detail. `proplist` narrows the
+   * properties (`name` is always included).
    */
-  filesNamed(paths: readonly string[]): Query<FileInfo[]> {
+  filesNamed(paths: readonly string[], options: { proplist?: Proplist } = {}): Query<FileInfo[]> {
     const names = paths.map((p) => fileName(p));
     const wanted = new Set(names);
     return {
       menu: "/file",
       condition: where.anyOf("name", names),
-      proplist: FILE_PROPLIST,
+      proplist: withNames(options.proplist ?? FILE_PROPLIST, ["name"]),
       exactSizes: true,
       decode: (items, o) => files(items, o).filter((f) => wanted.has(f.name.replace(/^\/+/, ""))),
     };
   },
 };
 
+/** `proplist` with the properties a decoder needs added after it. */
 function withNames(proplist: Proplist, needed: readonly string[]): Proplist {
-  return [...new Set([...needed, ...proplist])];
+  return needed.every((n) => proplist.includes(n)) ? proplist : [...new Set([...proplist, ...needed])];
 }

@@ -156,8 +156,11 @@ function date(item: PrintedItem, key: string, options: DecodeOptions): Date | nu
 }
 
 export function decodeSubvolume(item: PrintedItem, options: DecodeOptions = {}): SubvolumeInfo {
-  const name = required(item, "name", "subvolume");
-  const fullname = (nonEmpty(item, "fullname") ?? name).replace(/^\/+/, "");
+  const printedName = nonEmpty(item, "name");
+  const fullname = (nonEmpty(item, "fullname") ?? required(item, "name", "subvolume")).replace(/^\/+/, "");
+  // `name` is the last component of `fullname` (reference §3.2): a listing may leave it out.
+  const name = printedName ?? fullname.slice(fullname.lastIndexOf("/") + 1);
+  if (name === "") throw protocolError("subvolume listing item has no name", describeItem(item));
   return {
     id: nonEmpty(item, ".id"),
     fs: nonEmpty(item, "fs"),

@@ -3,6 +3,7 @@ import {
   type CallOptions,
   change,
   type FileInfo,
+  IMAGE_SIZE_PROPLIST,
   isRdsError,
   type Query,
   type QueryResults,
@@ -194,8 +195,12 @@ export class SnapshotStore {
    */
   #imagesQuery(located: readonly SnapshotSubvolume[]): Query<FileInfo[]> {
     const { layout } = this.options;
+    // An image's last-modified only stands in for a subvolume that showed no creation-time.
+    const dated = located.every((l) => l.subvolume.creationTime !== null);
+    const proplist = dated ? { proplist: IMAGE_SIZE_PROPLIST } : {};
     if (located.length <= MAX_NAMED_FILES) {
-      return query.filesNamed(located.map((l) => layout.snapshotImage(l.sourceVolumeId, l.snapshotId)));
+      const paths = located.map((l) => layout.snapshotImage(l.sourceVolumeId, l.snapshotId));
+      return query.filesNamed(paths, proplist);
     }
     let from = ID_SPACE - 1;
     let to = 0;
@@ -207,7 +212,7 @@ export class SnapshotStore {
     const range = { from, to };
     const volume = located[0]?.sourceVolumeId;
     const shared = located.every((l) => l.sourceVolumeId === volume) ? volume : undefined;
-    return query.filesMatching(layout.snapshotImagesPattern(nameRangeOf(range), shared));
+    return query.filesMatching(layout.snapshotImagesPattern(nameRangeOf(range), shared), proplist);
   }
 
   #described(

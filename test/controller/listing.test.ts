@@ -118,6 +118,18 @@ describe("ListSnapshots by slices of the id space", () => {
       const pages = await walk(max, vols[1]);
       expect(pages.flatMap((p) => p.entries)).toEqual(mine);
     }
+    // A later page asks only for what it reads of its images: their paths and exact sizes (the
+    // creation times are the subvolumes', read by the page before).
+    const first = await h.call("ListSnapshots", listSnapshotsRequest({ maxEntries: 5 }));
+    const since = (await h.sim.control.commands()).at(-1)?.seq ?? 0;
+    const second = await h.call(
+      "ListSnapshots",
+      listSnapshotsRequest({ maxEntries: 5, token: first.next_token }),
+    );
+    const lines = (await h.sim.control.commands(since)).map((c) => c.line);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`/file print detail as-value proplist=name,size where (name="${h.sim.pool}/`);
+    expect(second.entries.map((e: { snapshot: Listed }) => e.snapshot)).toEqual(all.entries.slice(5, 10));
   });
 
   it("reads everything at once in bounded slices, naming at most 200 images a line", async () => {

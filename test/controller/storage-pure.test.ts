@@ -14,6 +14,7 @@ import {
   sizeFromSource,
 } from "../../src/csi/controller/sizes.js";
 import { decodeListToken, encodeListToken, pageOf } from "../../src/csi/controller/tokens.js";
+import { RdsClient } from "../../src/rds/client.js";
 import type { FileInfo } from "../../src/rds/index.js";
 import type { Directories } from "../../src/storage/directories.js";
 import { isSnapshotId, isVolumeId, nameProblem, snapshotIdFor, volumeIdFor } from "../../src/storage/ids.js";
@@ -27,6 +28,7 @@ import {
   hostTag,
   sameSource,
 } from "../../src/storage/metadata.js";
+import { SnapshotStore } from "../../src/storage/snapshots.js";
 import { sweepIntervalFor } from "../../src/storage/tombstone-sweep.js";
 import { Tombstones } from "../../src/storage/tombstones.js";
 
@@ -431,5 +433,84 @@ describe("delete marks", () => {
     expect(sweepIntervalFor(3_600_000)).toBe(60_000);
     expect(sweepIntervalFor(20_000)).toBe(4_000);
     expect(sweepIntervalFor(2_000)).toBe(1_000);
+  });
+});
+
+describe("what a page of snapshots asks for", () => {
+  const vol = volumeIdFor("v");
+  const snap = snapshotIdFor("s");
+  const layout = new Layout({ pool: "raid1", fsLabel: "raid1", root: "rds-csi" });
+  const image = `raid1/rds-csi/snaps/${vol}/${snap}/disk.img`;
+  /** A SnapshotStore over a client whose one reply is `reply`; returns it and the lines sent. */
+  const storeAnswering = (reply: string) => {
+    const sent: string[] = [];
+    const transport = {
+      async exec(line: string) {
+        sent.push(line);
+        return { stdout: reply, stderr: "", exitCode: 0 };
+      },
+    };
+    const rds = new RdsClient(transport, { listingForm: "json" }) as unknown as StorageRds;
+    const store = new SnapshotStore(rds, {
+      layout,
+      directories: {} as Directories,
+      tombstones: {} as Tombstones,
+      logger: pino({ level: "silent" }),
+    });
+    return { store, sent };
+  };
+  const located = (creationTime: Date | null) => ({
+    snapshotId: snap,
+    sourceVolumeId: vol,
+    subvolume: {
+      id: null,
+      fs: null,
+      name: snap,
+      fullname: `rds-csi/snaps/${vol}/${snap}`,
+      uuid: null,
+      parent: null,
+      readOnly: true,
+      snapshot: true,
+      creationTime,
+    },
+  });
+
+  it("asks only the images' sizes when every snapshot showed its creation time", async () => {
+    const created = new Date("2026-01-02T03:04:05Z");
+    const { store, sent } = storeAnswering(`[{".id":"*1","name":"${image}","size":4194304.000000}]\r\n`);
+    const [record] = await store.describeAll([located(created)], {});
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toContain(`/file print detail as-value proplist=name,size where name="${image}"`);
+    expect(record).toEqual({
+      snapshotId: snap,
+      sourceVolumeId: vol,
+      creationTime: created,
+      sizeBytes: 4194304n,
+      readyToUse: true,
+    });
+  });
+
+  it("asks an image's last-modified for a snapshot that showed no creation time, and reports it", async () => {
+    const { store, sent } = storeAnswering(
+      `[{".id":"*1","last-modified":"2026-01-02 03:04:05","name":"${image}","size":4194304.000000,"type":".img file"}]\r\n`,
+    );
+    const [record] = await store.describeAll([located(null)], {});
+    expect(sent[0]).toContain("/file print detail as-value proplist=name,type,size,last-modified where");
+    expect(record?.creationTime).toEqual(new Date("2026-01-02T03:04:05Z"));
+  });
+
+  it("reads subvolumes listed without `name` (the last component of `fullname`)", async () => {
+    const { store, sent } = storeAnswering(
+      `[{".id":"*2","creation-time":"2026-01-02 03:04:05","fullname":"rds-csi/snaps/${vol}/${snap}","read-only":true}]\r\n`,
+    );
+    const [found] = await store.list({}, {});
+    expect(sent[0]).toContain(
+      "/disk/btrfs/subvolume print detail as-value proplist=fullname,read-only,creation-time where",
+    );
+    expect(found).toMatchObject({
+      snapshotId: snap,
+      sourceVolumeId: vol,
+      subvolume: { name: snap, readOnly: true },
+    });
   });
 });
