@@ -17,6 +17,12 @@ export type { RdsConnectionOptions } from "./connection-options.js";
 export type { ExecResult } from "./ssh-session.js";
 
 /**
+ * Commands up to this long are logged whole at debug level (every single-object operation's line
+ * is); a longer one is cut here, with its length.
+ */
+export const LOGGED_COMMAND_CHARS = 2000;
+
+/**
  * The owner of the SSH connection(s) to one RouterOS device. Lazy: nothing is opened until the
  * first command. It bounds concurrent exec channels, reuses connections, keeps idle ones alive
  * with a cheap command, reconnects with jittered exponential backoff, and never moves a command
@@ -156,7 +162,7 @@ export class RdsConnection {
       });
       this.#lastLatencyMs = Date.now() - started;
       this.#sendWindow.observe(this.#lastLatencyMs);
-      this.#logger.debug({ command: line, ms: this.#lastLatencyMs, session: session.id }, "RouterOS command");
+      this.#logCommand(line, this.#lastLatencyMs, session.id);
       return result;
     } catch (err) {
       const error = err instanceof RdsError ? err.withCommand(line) : err;
@@ -170,6 +176,20 @@ export class RdsConnection {
       }
       this.#permits.release();
     }
+  }
+
+  /**
+   * The debug line of a command that was answered: the line and its round trip. A long line (a page
+   * of a listing names a hundred paths, 12 KB) is logged shortened, with its length, and whole only
+   * at trace level: every page would otherwise write, and a log reader parse, a line that size.
+   */
+  #logCommand(line: string, ms: number, session: number): void {
+    if (!this.#logger.isLevelEnabled("debug")) return;
+    const whole = line.length <= LOGGED_COMMAND_CHARS || this.#logger.isLevelEnabled("trace");
+    const command = whole
+      ? line
+      : `${line.slice(0, LOGGED_COMMAND_CHARS)}… (${line.length} characters; whole at log level trace)`;
+    this.#logger.debug({ command, ms, session }, "RouterOS command");
   }
 
   /**

@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { RdsConnection } from "../../../src/rds/connection.js";
+import { LOGGED_COMMAND_CHARS, type RdsConnection } from "../../../src/rds/connection.js";
 import { isRdsError } from "../../../src/rds/errors.js";
 import { type SimFixture, startSim } from "../../helpers/sim.js";
 import { Connections, eventually, LogCapture } from "./support.js";
@@ -101,6 +101,27 @@ describe("connecting", () => {
     expect((await connection.exec(":put 1", { mutating: false })).stdout).toBe("1\r\n");
     const warning = log.lines.find((l) => l.level === 40 && /verification is DISABLED/.test(String(l.msg)));
     expect(warning).toBeDefined();
+  });
+
+  it("logs each command with its round trip at debug, a long one shortened (whole at trace)", async () => {
+    const long = `:put "${"x".repeat(LOGGED_COMMAND_CHARS)}"`;
+    const logged = async (level: "debug" | "trace") => {
+      const log = new LogCapture();
+      log.logger.level = level;
+      const connection = connections.open({ logger: log.logger });
+      expect((await connection.exec(":put 1", { mutating: false })).stdout).toBe("1\r\n");
+      expect((await connection.exec(long, { mutating: false })).stdout.replace(/\s/g, "")).toBe(
+        "x".repeat(LOGGED_COMMAND_CHARS),
+      );
+      return log.lines.filter((l) => l.msg === "RouterOS command");
+    };
+    const debug = await logged("debug");
+    expect(debug.map((l) => typeof l.ms)).toEqual(["number", "number"]);
+    expect(debug[0]?.command).toBe(":put 1");
+    expect(String(debug[1]?.command)).toBe(
+      `${long.slice(0, LOGGED_COMMAND_CHARS)}… (${long.length} characters; whole at log level trace)`,
+    );
+    expect((await logged("trace")).map((l) => l.command)).toEqual([":put 1", long]);
   });
 
   it("authenticates with RSA and passphrase-protected keys, and refuses ECDSA at construction", async () => {
