@@ -137,12 +137,18 @@ export function parseJson(text: string): JsonValue {
   return convert(parseMarked(text), text);
 }
 
+/** The text without its line breaks: CRLF as `:put` wraps, a lone LF too (string searches, no regex). */
+function unwrapped(text: string): string {
+  const joined = text.replaceAll("\r\n", "");
+  return joined.includes("\n") ? joined.replaceAll("\n", "") : joined;
+}
+
 /** `JSON.parse` of the text with its numbers marked (`markNumbers`): strings, marked numbers, objects. */
 function parseMarked(text: string): unknown {
   // `:put` may wrap a long line; JSON strings from RouterOS never hold a raw line break. The line
   // break that ends the reply is no wrapping: a reply of one line is not copied again for it.
   const body = text.trimEnd();
-  const flat = body.includes("\n") ? body.replace(/\r?\n/g, "") : body;
+  const flat = body.includes("\n") ? unwrapped(body) : body;
   const marked = markNumbers(flat);
   if (marked === undefined) fail("nesting too deep", text);
   try {
