@@ -96,10 +96,13 @@ async function runCall(
   const deadline = deadlineOf(call);
   const abort = abortSignalFor(call, deadline);
   const log = options.logger.child({ reqId: requestId, method });
-  const redacted = redactSecretMaps(
-    options.redactRequest ? options.redactRequest(service, method, call.request) : call.request,
-  );
-  log.debug({ request: redacted }, "request");
+  // The redacted copy of the request is made only for a log that shows it.
+  if (log.isLevelEnabled("debug")) {
+    const redacted = redactSecretMaps(
+      options.redactRequest ? options.redactRequest(service, method, call.request) : call.request,
+    );
+    log.debug({ request: redacted }, "request");
+  }
   const ctx: RequestContext = { requestId, method, log, deadline, signal: abort.signal };
   const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
   try {
