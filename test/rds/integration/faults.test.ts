@@ -161,8 +161,13 @@ describe("slow replies and deadlines", () => {
   });
 
   it("reports a read that misses the deadline as outcome-unknown with timedOut", async () => {
-    await sim.control.addFault({ match: "pvc-slow-read", action: "delay-reply", ms: 1500, times: 1 });
-    const err = await failure(client.getDisk("pvc-slow-read", { deadline: Date.now() + 600 }));
+    // A connection of its own, warmed by one quick read: the slow commands of the tests before
+    // raise the time a read must have left to be sent at all (src/rds/send-window.ts), and on a
+    // busy machine the read would then fail as "not sent" instead of being sent and cut short.
+    const { client: fresh } = connections.client({ listingForm: "json" });
+    expect(await fresh.getDisk("pvc-no-such-disk")).toBeNull();
+    await sim.control.addFault({ match: "pvc-slow-read", action: "delay-reply", ms: 4000, times: 1 });
+    const err = await failure(fresh.getDisk("pvc-slow-read", { deadline: Date.now() + 2000 }));
     expect(err).toMatchObject({ kind: "outcome-unknown", timedOut: true });
   });
 
