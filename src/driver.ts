@@ -114,7 +114,13 @@ interface ControllerParts {
 export async function startDriver(config: DriverConfig): Promise<RunningDriver> {
   const { common } = config;
   const logger = createLogger(common.logLevel);
-  const metrics = new DriverMetrics({ role: config.role, version: DRIVER_VERSION });
+  // Process metrics (a GC observer on every collection, an event-loop delay monitor) only when
+  // something can scrape them.
+  const metrics = new DriverMetrics({
+    role: config.role,
+    version: DRIVER_VERSION,
+    processMetrics: Boolean(common.metricsAddress),
+  });
   const shared: Shared = {
     driverName: common.driverName,
     logger,
