@@ -1,4 +1,4 @@
-import type { Dirent, Stats } from "node:fs";
+import { type Dirent, lstatSync, type Stats } from "node:fs";
 import { lstat, readdir, readFile, rm, rmdir, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { makeDirectories, pathKind } from "../backend/files.js";
@@ -116,15 +116,38 @@ async function readLevel(
 ): Promise<Entry[]> {
   const listed: Dirent[] = await readdir(path.join(root, dir), { withFileTypes: true }).catch(() => []);
   const entries = keep === undefined ? listed : listed.filter(keep);
-  const stats = await Promise.all(
-    entries.map((e) => lstat(path.join(root, dir, e.name)).catch(() => undefined)),
-  );
+  const stats = await lstatMany(entries.map((e) => path.join(root, dir, e.name)));
   const found: Entry[] = [];
   entries.forEach((e, i) => {
     const s = stats[i];
     if (s) found.push({ relative: dir === "" ? e.name : `${dir}/${e.name}`, stats: s });
   });
   return found.sort(order === "creation" ? byCreation : byName);
+}
+
+/** lstat calls made back to back before the event loop gets a turn (other sessions, the control socket). */
+const LSTAT_BATCH = 128;
+
+/**
+ * The lstat of each path (undefined when it is gone or unreadable). Synchronous calls in bounded
+ * batches: on names the kernel has cached, one call costs a few microseconds, while a promise's
+ * round trip through the thread pool costs several times that per file.
+ */
+async function lstatMany(hosts: readonly string[]): Promise<Array<Stats | undefined>> {
+  const out: Array<Stats | undefined> = [];
+  for (let i = 0; i < hosts.length; i++) {
+    if (i > 0 && i % LSTAT_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
+    out.push(lstatQuiet(hosts[i] as string));
+  }
+  return out;
+}
+
+function lstatQuiet(host: string): Stats | undefined {
+  try {
+    return lstatSync(host, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
 
 const byName = (a: Entry, b: Entry) => (a.relative < b.relative ? -1 : a.relative > b.relative ? 1 : 0);
@@ -245,46 +268,43 @@ async function scopedEntries(
   }
   // A union of a prefix with names would need a merge of walks: read everything instead.
   if (leaves.some((l) => l.kind === "prefixes")) return walkAll(pools);
-  const relatives = new Set<string>();
+  // Each name or id as `/file` prints it, with the host path it lies at.
+  const wanted = new Map<string, string>();
   for (const leaf of leaves) {
     if (leaf.kind === "values") {
       for (const name of leaf.values) {
-        const found = world.paths.locate(name);
         // Only the form `/file` prints matches `name=`: the pool name, then the path, no extra slashes.
-        const printed = found && [found.pool.name, ...found.parts].join("/");
-        if (printed !== undefined && printed === name) relatives.add(printed);
+        const host = world.paths.hostOfPrinted(name);
+        if (host !== undefined) wanted.set(name, host);
       }
     } else if (leaf.kind === "ids") {
       for (const id of leaf.ids) {
         const relative = ids.pathOf(id);
-        if (relative !== undefined) relatives.add(relative);
+        const host = relative === undefined ? undefined : world.paths.toHost(relative);
+        if (relative !== undefined && host !== undefined) wanted.set(relative, host);
       }
     }
   }
-  const lstatOf = async (relative: string) => {
-    const host = world.paths.toHost(relative);
-    return host === undefined ? undefined : lstat(host).catch(() => undefined);
-  };
-  const found = await Promise.all(
-    [...relatives].map(async (relative) => {
-      const stats = await lstatOf(relative);
-      return stats ? { relative, stats } : undefined;
-    }),
-  );
-  const entries = found.filter((e): e is Entry => e !== undefined);
+  const relatives = [...wanted.keys()];
+  const stats = await lstatMany([...wanted.values()]);
+  const entries: Entry[] = [];
+  relatives.forEach((relative, i) => {
+    const s = stats[i];
+    if (s) entries.push({ relative, stats: s });
+  });
   // In creation order, two entries of different folders follow the order of the two folders
   // that differ, so their ancestors are looked at too (a few lstat calls).
   const ancestors = new Map<string, Entry>();
   if (order === "creation") {
-    const wanted = new Set(entries.flatMap((e) => prefixes(e.relative)));
-    await Promise.all(
-      [...wanted].map(async (relative) => {
-        const stats = await lstatOf(relative);
-        if (stats) ancestors.set(relative, { relative, stats });
-      }),
-    );
+    const folders = [...new Set(entries.flatMap((e) => folderPaths(e.relative)))];
+    const hosts = folders.map((relative) => world.paths.hostOfPrinted(relative) ?? "");
+    const folderStats = await lstatMany(hosts);
+    folders.forEach((relative, i) => {
+      const s = folderStats[i];
+      if (s) ancestors.set(relative, { relative, stats: s });
+    });
   }
-  return entries.sort((a, b) => walkOrder(a, b, order, ancestors));
+  return sortInWalkOrder(entries, order, ancestors);
 }
 
 /**
@@ -313,26 +333,49 @@ async function walkPool(
 }
 
 /** `a`, `a/b` for `a/b/c`: the folders an entry lies in. */
-function prefixes(relative: string): string[] {
-  const parts = relative.split("/");
-  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join("/"));
+function folderPaths(relative: string): string[] {
+  const out: string[] = [];
+  for (let at = relative.indexOf("/"); at >= 0; at = relative.indexOf("/", at + 1)) {
+    out.push(relative.slice(0, at));
+  }
+  return out;
+}
+
+/** An entry with what ordering it needs: its path components and, per component, the entry it names. */
+interface Placed {
+  readonly entry: Entry;
+  readonly parts: readonly string[];
+  readonly chain: ReadonlyArray<Entry | undefined>;
 }
 
 /**
- * The order `walk` lists two entries in: shallower first, then by the first path component where
- * they differ: those two are entries of one folder, ordered as `walk` orders a folder.
+ * The entries in the order `walk` lists them: shallower first, then by the first path component
+ * where two differ: those two are entries of one folder, ordered as `walk` orders a folder.
  */
-function walkOrder(a: Entry, b: Entry, order: FileOrder, ancestors: ReadonlyMap<string, Entry>): number {
-  const pa = a.relative === "" ? [] : a.relative.split("/");
-  const pb = b.relative === "" ? [] : b.relative.split("/");
-  if (pa.length !== pb.length) return pa.length - pb.length;
-  for (let i = 0; i < pa.length; i++) {
-    const x = pa[i] as string;
-    const y = pb[i] as string;
+function sortInWalkOrder(
+  entries: readonly Entry[],
+  order: FileOrder,
+  ancestors: ReadonlyMap<string, Entry>,
+): Entry[] {
+  const placed: Placed[] = entries.map((entry) => {
+    const parts = entry.relative === "" ? [] : entry.relative.split("/");
+    const folders = order === "creation" ? folderPaths(entry.relative) : [];
+    const chain = parts.map((_, i) => (i === parts.length - 1 ? entry : ancestors.get(folders[i] as string)));
+    return { entry, parts, chain };
+  });
+  placed.sort((a, b) => walkOrder(a, b, order));
+  return placed.map((p) => p.entry);
+}
+
+function walkOrder(a: Placed, b: Placed, order: FileOrder): number {
+  if (a.parts.length !== b.parts.length) return a.parts.length - b.parts.length;
+  for (let i = 0; i < a.parts.length; i++) {
+    const x = a.parts[i] as string;
+    const y = b.parts[i] as string;
     if (x === y) continue;
     if (order === "creation") {
-      const ea = i === pa.length - 1 ? a : ancestors.get(pa.slice(0, i + 1).join("/"));
-      const eb = i === pb.length - 1 ? b : ancestors.get(pb.slice(0, i + 1).join("/"));
+      const ea = a.chain[i];
+      const eb = b.chain[i];
       if (ea && eb) return byCreation(ea, eb);
     }
     return x < y ? -1 : 1;
