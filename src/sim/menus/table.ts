@@ -1,7 +1,7 @@
 import { rosErrors } from "../errors.js";
 import type { FlagDef, PropValue, TableColumn } from "../printer.js";
 import type { ExecContext, ResolvedWhere } from "../schema.js";
-import { bool, idsOf, itemId, map, parseIdLiteral, type RosValue, str, toText } from "../values.js";
+import { bool, idsOf, itemId, lastingMap, map, parseIdLiteral, type RosValue, str, toText } from "../values.js";
 import type { PropLookup } from "../where-eval.js";
 import type { ListScope } from "./scope.js";
 
@@ -104,7 +104,8 @@ function wholeRecord(item: TableItem, flags: readonly FlagDef[]): RosValue {
   }
   const record: Array<readonly [string, RosValue]> = [[".id", idOf(item)]];
   for (const k of keys) record.push([k, entries.get(k) as RosValue]);
-  return map(record);
+  // Kept per item (see `records`): its JSON is kept too.
+  return lastingMap(record);
 }
 
 /** A `proplist`'s names in record order (alphabetical, each once, without `.id`), by the list's text. */
