@@ -1,7 +1,17 @@
 import { rosErrors } from "../errors.js";
 import type { FlagDef, PropValue, TableColumn } from "../printer.js";
 import type { ExecContext, ResolvedWhere } from "../schema.js";
-import { bool, idsOf, itemId, lastingMap, map, parseIdLiteral, type RosValue, str, toText } from "../values.js";
+import {
+  bool,
+  idsOf,
+  itemId,
+  lastingMap,
+  map,
+  parseIdLiteral,
+  type RosValue,
+  str,
+  toText,
+} from "../values.js";
 import type { PropLookup } from "../where-eval.js";
 import type { ListScope } from "./scope.js";
 
