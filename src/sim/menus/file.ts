@@ -81,35 +81,37 @@ function fileTable(world: SimWorld, ids: FileIds): Table {
       // A listing without proplist carries `contents` on RouterOS 7.2x (setting); asked for, always.
       const withContents =
         ctx.proplist === undefined ? s.file_listing_contents : ctx.proplist.includes("contents");
-      return Promise.all(
-        entries.map(async (entry): Promise<TableItem> => {
-          const name = entry.relative;
-          const isFile = entry.stats.isFile();
-          const contents = withContents
-            ? await smallTextContents(world.paths.toHost(entry.relative) as string, entry.stats)
-            : undefined;
-          return {
-            id: ids.idOf(entry.relative),
-            opaqueId: s.file_id_form === "opaque",
-            name,
-            aliases: [`/${name}`],
-            flags: new Set<string>(),
-            props: [
-              { name: "name", value: str(name), style: "bare" },
-              { name: "type", value: str(fileType(entry)), style: "bare" },
-              ...(isFile ? [{ name: "size", value: num(entry.stats.size), style: "human" as const }] : []),
-              {
-                name: "last-modified",
-                value: str(formatDateTime(entry.stats.mtime, s.creation_time_format)),
-                style: "bare",
-              },
-              ...(contents !== undefined
-                ? [{ name: "contents", value: str(contents), style: "quoted" as const }]
-                : []),
-            ],
-          };
-        }),
-      );
+      // Bodies are read only when a listing shows them: otherwise an item is built without waiting.
+      const bodies = withContents
+        ? await Promise.all(
+            entries.map((e) => smallTextContents(world.paths.toHost(e.relative) as string, e.stats)),
+          )
+        : undefined;
+      return entries.map((entry, i): TableItem => {
+        const name = entry.relative;
+        const isFile = entry.stats.isFile();
+        const contents = bodies?.[i];
+        return {
+          id: ids.idOf(entry.relative),
+          opaqueId: s.file_id_form === "opaque",
+          name,
+          aliases: [`/${name}`],
+          flags: new Set<string>(),
+          props: [
+            { name: "name", value: str(name), style: "bare" },
+            { name: "type", value: str(fileType(entry)), style: "bare" },
+            ...(isFile ? [{ name: "size", value: num(entry.stats.size), style: "human" as const }] : []),
+            {
+              name: "last-modified",
+              value: str(formatDateTime(entry.stats.mtime, s.creation_time_format)),
+              style: "bare",
+            },
+            ...(contents !== undefined
+              ? [{ name: "contents", value: str(contents), style: "quoted" as const }]
+              : []),
+          ],
+        };
+      });
     },
   };
 }
