@@ -5,6 +5,7 @@ import { isTruthy, parseIdLiteral, type RosValue, toText } from "./values.js";
 /** Looks up a property of one item: `.id`, flags (as booleans), comment and printed properties. */
 export type PropLookup = (name: string) => RosValue | undefined;
 
+/** Whether the item `lookup` reads matches the condition (compiled on first use, see `compile`). */
 export function whereMatches(node: ResolvedWhere, lookup: PropLookup): boolean {
   let test = compiled.get(node);
   if (test === undefined) {
@@ -61,8 +62,8 @@ function chain(node: ResolvedWhere, kind: "and" | "or"): ResolvedWhere[] {
  * An `or` of terms. Equalities on one property (`name="a" or name="b" or …`, the way a client asks
  * for a page of items by name) are one test: the property is looked up once and a text value is
  * looked for in the set of wanted texts, so a chain of n names costs one lookup per item, not n
- * comparisons. A value of another type (a number, a flag, an id) is compared term by term as before;
- * terms have no side effects, so testing them grouped gives the chain's answer.
+ * comparisons. A value of another type (a number, a flag, an id) is compared term by term; terms
+ * have no side effects, so testing them grouped gives the chain's answer.
  */
 function compileOr(terms: readonly ResolvedWhere[]): ItemTest {
   const byProp = new Map<string, Compare[]>();
