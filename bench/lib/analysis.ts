@@ -163,8 +163,14 @@ export function analyseMisses(r: BenchResults): string {
  */
 export function beyondTargets(r: BenchResults): string {
   const lines: string[] = [];
-  const base = medianOf(r, `ops.CreateSnapshot.${r.setup.volumeSizes[0]}.latency`);
-  const baseDelete = medianOf(r, `ops.DeleteSnapshot.${r.setup.volumeSizes[0]}.latency`);
+  // With none present: on the listing volumes, taken as with many (older results: the size phase's).
+  const sameWay = medianOf(r, "list.none.createSnapshot") !== undefined;
+  const base = sameWay
+    ? medianOf(r, "list.none.createSnapshot")
+    : medianOf(r, `ops.CreateSnapshot.${r.setup.volumeSizes[0]}.latency`);
+  const baseDelete = sameWay
+    ? medianOf(r, "list.none.deleteSnapshot")
+    : medianOf(r, `ops.DeleteSnapshot.${r.setup.volumeSizes[0]}.latency`);
   const largest = r.listing[r.listing.length - 1];
   const byCount = r.setup.snapshotCounts.map((n) => ({
     n,
@@ -179,7 +185,7 @@ export function beyondTargets(r: BenchResults): string {
       [most?.remove, baseDelete],
     ].some(([many, none]) => many !== undefined && none !== undefined && many > 1.5 * none);
     lines.push(
-      `- **Snapshot operations ${grows ? "grow with the snapshots already on the RDS, not with volume size" : "grow neither with the snapshots already on the RDS nor with volume size"}:** CreateSnapshot ${ms(base)} with no other snapshots, ${byCount.map((x) => `${ms(x.create)} with ${x.n}`).join(", ")}; DeleteSnapshot ${ms(baseDelete)}, ${byCount.map((x) => `${ms(x.remove)}`).join(", ")}. ${largest?.createSnapshotCommands?.length ? `With ${largest.snapshots} present, CreateSnapshot's execs take ${commandList(largest.createSnapshotCommands)}; DeleteSnapshot's ${commandList(largest.deleteSnapshotCommands ?? [])}. ` : ""}A snapshot id does not name its volume, so finding one is a \`where\` over the whole subvolume table: the emulator answers it from an in-memory index by name; what it costs RouterOS is unknown until measured there.`,
+      `- **Snapshot operations ${grows ? "grow with the snapshots already on the RDS, not with volume size" : "grow neither with the snapshots already on the RDS nor with volume size"}:** CreateSnapshot ${ms(base)} with no other snapshots${sameWay ? " (the same volumes, taken the same way)" : " (from the volume-size phase: other volumes)"}, ${byCount.map((x) => `${ms(x.create)} with ${x.n}`).join(", ")}; DeleteSnapshot ${ms(baseDelete)}, ${byCount.map((x) => `${ms(x.remove)}`).join(", ")}. ${largest?.createSnapshotCommands?.length ? `With ${largest.snapshots} present, CreateSnapshot's execs take ${commandList(largest.createSnapshotCommands)}; DeleteSnapshot's ${commandList(largest.deleteSnapshotCommands ?? [])}. ` : ""}A snapshot id does not name its volume, so finding one is a \`where\` over the whole subvolume table: the emulator answers it from an in-memory index by name; what it costs RouterOS is unknown until measured there.`,
     );
   }
   const peak = medianOf(r, "memory.driverRss.peak");

@@ -11,6 +11,11 @@ export interface Plan {
   concurrencyRounds: number;
   /** ListSnapshots runs at each snapshot count, smallest first (the pool grows from one to the next). */
   listing: readonly ListingStep[];
+  /**
+   * CreateSnapshot + DeleteSnapshot pairs timed on the listing volumes with none present and again at
+   * each snapshot count: the same number each time, so the scale target compares like with like.
+   */
+  scaleOpsRuns: number;
 }
 
 export interface ListingStep {
@@ -18,7 +23,6 @@ export interface ListingStep {
   firstPage: number;
   walk: number;
   oneCall: number;
-  createDelete: number;
   /** A page-by-page walk expected to take longer than this is sampled (ms). */
   walkBudgetMs: number;
 }
@@ -34,9 +38,10 @@ export const plans: Record<Plan["mode"], Plan> = {
     sizeRounds: 10,
     concurrencyRounds: 2,
     listing: [
-      { snapshots: 1000, firstPage: 10, walk: 3, oneCall: 5, createDelete: 5, walkBudgetMs: 60_000 },
-      { snapshots: 10_000, firstPage: 5, walk: 1, oneCall: 3, createDelete: 3, walkBudgetMs: 60_000 },
+      { snapshots: 1000, firstPage: 10, walk: 3, oneCall: 5, walkBudgetMs: 60_000 },
+      { snapshots: 10_000, firstPage: 5, walk: 1, oneCall: 3, walkBudgetMs: 60_000 },
     ],
+    scaleOpsRuns: 7,
   },
   quick: {
     mode: "quick",
@@ -48,8 +53,9 @@ export const plans: Record<Plan["mode"], Plan> = {
     sizeRounds: 2,
     concurrencyRounds: 1,
     listing: [
-      { snapshots: 100, firstPage: 3, walk: 1, oneCall: 2, createDelete: 2, walkBudgetMs: 20_000 },
-      { snapshots: 500, firstPage: 3, walk: 1, oneCall: 2, createDelete: 2, walkBudgetMs: 20_000 },
+      { snapshots: 100, firstPage: 3, walk: 1, oneCall: 2, walkBudgetMs: 20_000 },
+      { snapshots: 500, firstPage: 3, walk: 1, oneCall: 2, walkBudgetMs: 20_000 },
     ],
+    scaleOpsRuns: 3,
   },
 };

@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { SourceMap } from "node:module";
+import { fileURLToPath } from "node:url";
 
 /**
  * Reads a V8 .cpuprofile and says where the time went: idle versus busy, busy time by layer
@@ -8,7 +10,7 @@ import { readFileSync } from "node:fs";
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   children?: number[];
 }
 
@@ -59,6 +61,33 @@ const LAYERS: ReadonlyArray<[RegExp, string]> = [
   [/^node:/, "node internals"],
 ];
 
+/** Source maps of the program's own files by URL (null: it has none), read once per file. */
+const sourceMaps = new Map<string, SourceMap | null>();
+
+function sourceMapOf(url: string): SourceMap | null {
+  let map = sourceMaps.get(url);
+  if (map === undefined) {
+    map = null;
+    if (url.startsWith("file://") && !url.includes("/node_modules/")) {
+      const path = `${fileURLToPath(url)}.map`;
+      if (existsSync(path)) map = new SourceMap(JSON.parse(readFileSync(path, "utf8")));
+    }
+    sourceMaps.set(url, map);
+  }
+  return map;
+}
+
+/**
+ * The frame as written: the driver runs bundled (dist/cli.js, dist/chunks/; scripts/bundle.mjs),
+ * so its frames are mapped back through the bundle's source maps to the module they came from
+ * (src/rds/…, node_modules/ssh2/…), which is what the layers below are told apart by.
+ */
+function originalFrame(frame: ProfileNode["callFrame"]): ProfileNode["callFrame"] {
+  const entry = sourceMapOf(frame.url)?.findEntry(frame.lineNumber, frame.columnNumber);
+  if (!entry || !("originalSource" in entry)) return frame;
+  return { ...frame, url: new URL(entry.originalSource, frame.url).href, lineNumber: entry.originalLine };
+}
+
 function layerOf(node: ProfileNode): string {
   const { functionName, url } = node.callFrame;
   if (functionName === "(garbage collector)") return "garbage collection";
@@ -85,6 +114,7 @@ function shares(map: Map<string, number>, busyMs: number, limit: number): FrameS
 
 export function summarizeProfile(path: string, topN = 8): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, "utf8")) as CpuProfile;
+  for (const node of profile.nodes) node.callFrame = originalFrame(node.callFrame);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfMs = new Map<number, number>();
   profile.samples.forEach((id, i) => {

@@ -1,6 +1,6 @@
 import { analyseMisses, beyondTargets } from "./analysis.js";
 import type { ProfileSummary } from "./profile-summary.js";
-import { type BenchResults, type Figure, formatValue } from "./results.js";
+import { type BenchResults, type Figure, formatValue, type ListingRecord } from "./results.js";
 import { scaleSection } from "./scale-report.js";
 
 /** Renders latest.md from the results: tables first, then where the time went, then the misses. */
@@ -177,6 +177,17 @@ function sizesSection(r: BenchResults): string {
 
 function listingSection(r: BenchResults): string {
   const parts = ["## 3. ListSnapshots", ""];
+  const none = r.figures.filter((f) => f.id.startsWith("list.none."));
+  if (none.length > 0) {
+    parts.push(
+      "**No snapshots present**: CreateSnapshot and DeleteSnapshot on the 10 volumes the snapshots below are made of, before any is made. At each count below they are taken again the same way (the pool settled first: `btrfs filesystem sync`, `btrfs subvolume sync`; the same volumes, the same number of runs), so the scale target divides like by like.",
+      "",
+      table(FIGURE_HEAD, figureRows(none)),
+      "",
+    );
+    const baseline = r.listingBaseline;
+    if (baseline) parts.push(...scaledCommands("with no snapshots present", baseline));
+  }
   for (const l of r.listing) {
     const figs = r.figures.filter((f) => f.id.startsWith(`list.${l.snapshots}.`));
     parts.push(
@@ -201,28 +212,35 @@ function listingSection(r: BenchResults): string {
         "",
       );
     }
-    const scaled = [
-      ...(l.createSnapshotCommands ?? []).map((c, i) => [
-        i === 0 ? "CreateSnapshot" : "",
-        code(c.command),
-        formatValue(c.medianMs, "ms"),
-      ]),
-      ...(l.deleteSnapshotCommands ?? []).map((c, i) => [
-        i === 0 ? "DeleteSnapshot" : "",
-        code(c.command),
-        formatValue(c.medianMs, "ms"),
-      ]),
-    ];
-    if (scaled.length) {
-      parts.push(
-        `CreateSnapshot and DeleteSnapshot with ${l.snapshots} snapshots present, exec by exec (the driver's median time):`,
-        "",
-        table(["operation", "command", "median"], scaled),
-        "",
-      );
-    }
+    parts.push(...scaledCommands(`with ${l.snapshots} snapshots present`, l));
   }
   return parts.join("\n");
+}
+
+/** CreateSnapshot's and DeleteSnapshot's execs, each with the driver's median time. */
+function scaledCommands(
+  present: string,
+  l: Partial<Pick<ListingRecord, "createSnapshotCommands" | "deleteSnapshotCommands">>,
+): string[] {
+  const scaled = [
+    ...(l.createSnapshotCommands ?? []).map((c, i) => [
+      i === 0 ? "CreateSnapshot" : "",
+      code(c.command),
+      formatValue(c.medianMs, "ms"),
+    ]),
+    ...(l.deleteSnapshotCommands ?? []).map((c, i) => [
+      i === 0 ? "DeleteSnapshot" : "",
+      code(c.command),
+      formatValue(c.medianMs, "ms"),
+    ]),
+  ];
+  if (scaled.length === 0) return [];
+  return [
+    `CreateSnapshot and DeleteSnapshot ${present}, exec by exec (the driver's median time):`,
+    "",
+    table(["operation", "command", "median"], scaled),
+    "",
+  ];
 }
 
 function concurrencySection(r: BenchResults): string {

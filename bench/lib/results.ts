@@ -122,6 +122,11 @@ export interface BenchData {
   /** The commands each snapshot operation sends (smallest size), with the driver's median time of each. */
   commands: Record<string, CommandTime[]>;
   listing: ListingRecord[];
+  /**
+   * The execs of CreateSnapshot and DeleteSnapshot on the listing volumes before any snapshot is
+   * made (figures `list.none.*`); absent from results taken before it was measured.
+   */
+  listingBaseline?: Pick<ListingRecord, "createSnapshotCommands" | "deleteSnapshotCommands">;
   concurrency: ConcurrencyRun[];
   phases: PhaseRecord[];
 }

@@ -1,13 +1,27 @@
 import type { ListingStep } from "../lib/plan.js";
 import { figure } from "../lib/results.js";
 import { median } from "../lib/stats.js";
-import { type ListingSamples, ListingSuite, PAGE_SIZE } from "../suites/listing.js";
+import { type ListingSamples, ListingSuite, PAGE_SIZE, type SnapshotOpsSamples } from "../suites/listing.js";
 import { commandShape, commandTimes, type PhaseContext, recordPhase, round } from "./context.js";
 
-/** For each planned snapshot count: make the snapshots (a phase), then measure listing (another). */
+/**
+ * CreateSnapshot and DeleteSnapshot on the listing volumes with none present (a phase); then for
+ * each planned snapshot count: make the snapshots (a phase), then measure CreateSnapshot and
+ * DeleteSnapshot again the same way, and listing (another). The scale target divides the two
+ * snapshot-operation figures, so they differ only in the snapshots present: same volumes, same
+ * procedure (`ListingSuite.snapshotOps`), same number of runs.
+ */
 export async function listingPhases(ctx: PhaseContext): Promise<void> {
   const suite = new ListingSuite(ctx.stack);
   await suite.prepare();
+  await recordPhase(ctx, "CreateSnapshot and DeleteSnapshot with no snapshots present", async () => {
+    const ops = await suite.snapshotOps(ctx.plan.scaleOpsRuns);
+    ctx.data.figures.push(...opsFigures("list.none", "no snapshots present", ops));
+    ctx.data.listingBaseline = {
+      createSnapshotCommands: commandTimes(ops.createSnapshot),
+      deleteSnapshotCommands: commandTimes(ops.deleteSnapshot),
+    };
+  });
   const largest = Math.max(...ctx.plan.listing.map((l) => l.snapshots));
   for (const step of ctx.plan.listing) {
     let populateMs = 0;
@@ -15,13 +29,38 @@ export async function listingPhases(ctx: PhaseContext): Promise<void> {
       populateMs = await suite.populate(step.snapshots);
     });
     await recordPhase(ctx, `ListSnapshots with ${step.snapshots} snapshots`, async () => {
+      const ops = await suite.snapshotOps(ctx.plan.scaleOpsRuns);
       const samples = await suite.measure(step, populateMs);
-      addFigures(ctx, step, samples, step.snapshots === largest);
+      addFigures(ctx, step, samples, ops, step.snapshots === largest);
     });
   }
 }
 
-function addFigures(ctx: PhaseContext, step: ListingStep, r: ListingSamples, isTarget: boolean): void {
+/** CreateSnapshot and DeleteSnapshot figures, `<key>.createSnapshot` and `<key>.deleteSnapshot`. */
+function opsFigures(key: string, present: string, ops: SnapshotOpsSamples) {
+  return [
+    figure(
+      `${key}.createSnapshot`,
+      `CreateSnapshot with ${present}`,
+      "ms",
+      ops.createSnapshot.map((s) => s.ms),
+    ),
+    figure(
+      `${key}.deleteSnapshot`,
+      `DeleteSnapshot with ${present}`,
+      "ms",
+      ops.deleteSnapshot.map((s) => s.ms),
+    ),
+  ];
+}
+
+function addFigures(
+  ctx: PhaseContext,
+  step: ListingStep,
+  r: ListingSamples,
+  ops: SnapshotOpsSamples,
+  isTarget: boolean,
+): void {
   const count = step.snapshots;
   const key = `list.${count}`;
   const name = `ListSnapshots, ${count} snapshots`;
@@ -37,8 +76,8 @@ function addFigures(ctx: PhaseContext, step: ListingStep, r: ListingSamples, isT
       overSshMs: round(median(c.overSsh)),
       emulatorOnlyMs: round(median(c.emulatorOnly)),
     })),
-    createSnapshotCommands: commandTimes(r.createSnapshot),
-    deleteSnapshotCommands: commandTimes(r.deleteSnapshot),
+    createSnapshotCommands: commandTimes(ops.createSnapshot),
+    deleteSnapshotCommands: commandTimes(ops.deleteSnapshot),
   });
   const sampled = walk?.sampledPages ? " (estimated from sampled pages)" : "";
   ctx.data.figures.push(
@@ -81,17 +120,6 @@ function addFigures(ctx: PhaseContext, step: ListingStep, r: ListingSamples, isT
       "ms",
       r.oneCall.map((s) => s.ms),
     ),
-    figure(
-      `${key}.createSnapshot`,
-      `CreateSnapshot with ${count} snapshots present`,
-      "ms",
-      r.createSnapshot.map((s) => s.ms),
-    ),
-    figure(
-      `${key}.deleteSnapshot`,
-      `DeleteSnapshot with ${count} snapshots present`,
-      "ms",
-      r.deleteSnapshot.map((s) => s.ms),
-    ),
+    ...opsFigures(key, `${count} snapshots present`, ops),
   );
 }

@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
+import { PACKAGE_ROOT } from "../package-root.js";
 
-/** proto/csi.proto; the same relative path works from src/csi (tsx, vitest) and dist/csi (build). */
-export const CSI_PROTO_PATH = fileURLToPath(new URL("../../proto/csi.proto", import.meta.url));
+/** proto/csi.proto, found from the package root (src/, dist/ and the bundle sit at different depths). */
+export const CSI_PROTO_PATH = join(PACKAGE_ROOT, "proto", "csi.proto");
 
 /**
  * proto/csi.json: csi.proto as protobufjs JSON, made by scripts/csi-descriptor.mjs (a test checks
@@ -12,7 +13,7 @@ export const CSI_PROTO_PATH = fileURLToPath(new URL("../../proto/csi.proto", imp
  * reflection of the protocol instead of @grpc/proto-loader's parse plus descriptor.proto's, about
  * 4 MiB less resident memory.
  */
-export const CSI_DESCRIPTOR_PATH = fileURLToPath(new URL("../../proto/csi.json", import.meta.url));
+export const CSI_DESCRIPTOR_PATH = join(PACKAGE_ROOT, "proto", "csi.json");
 
 export const CSI_PACKAGE = "csi.v1";
 

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { PACKAGE_ROOT } from "../package-root.js";
 import { CsiClient } from "./csi-client.js";
 import { leftoversBelow, releaseNodeSide } from "./leftovers.js";
 import { type Child, startChild } from "./processes.js";
@@ -36,12 +37,9 @@ export interface LocalStack {
 function cliCommand(): { command: string; args: string[] } {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith(".ts")) {
-    return {
-      command: process.execPath,
-      args: ["--import", "tsx", fileURLToPath(new URL("../cli.ts", import.meta.url))],
-    };
+    return { command: process.execPath, args: ["--import", "tsx", join(PACKAGE_ROOT, "src", "cli.ts")] };
   }
-  return { command: process.execPath, args: [fileURLToPath(new URL("../cli.js", import.meta.url))] };
+  return { command: process.execPath, args: [join(PACKAGE_ROOT, "dist", "cli.js")] };
 }
 
 const LISTENING = /listening on [^:\s]+:(\d+) \(pool \S+ mounted at (\S+) on \S+, host key (SHA256:\S+),/;

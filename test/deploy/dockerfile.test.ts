@@ -193,8 +193,12 @@ describe("Dockerfile", () => {
     const tsconfig = JSON.parse(read("tsconfig.build.json")) as {
       compilerOptions: { rootDir: string; outDir: string };
     };
-    expect(pkg.scripts.build).toBe("tsc -p tsconfig.build.json");
+    // Compiled file by file, then src/cli.ts bundled over dist/cli.js (scripts/bundle.mjs).
+    expect(pkg.scripts.build).toBe("tsc -p tsconfig.build.json && node scripts/bundle.mjs");
     expect(tsconfig.compilerOptions).toMatchObject({ rootDir: "src", outDir: "dist" });
+    const bundle = read("scripts/bundle.mjs");
+    expect(bundle).toContain('entryPoints: { cli: "src/cli.ts" }');
+    expect(bundle).toContain('const outdir = process.argv[2] ?? "dist";');
     expect(pkg.bin["rds-csi"]).toBe("dist/cli.js");
     expect(existsSync(path.join(REPO_ROOT, "src/cli.ts"))).toBe(true);
     for (const name of ["controller", "node"]) {
