@@ -16,8 +16,12 @@ export interface ExecDeps {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** RouterOS output: every line ends with CRLF. */
+export function outputText(lines: readonly string[]): string {
+  return lines.map((l) => `${l}\r\n`).join("");
+}
+
 export function encodeOutput(lines: readonly string[]): Buffer {
-  return Buffer.from(lines.map((l) => `${l}\r\n`).join(""), "utf8");
+  return Buffer.from(outputText(lines), "utf8");
 }
 
 /**
@@ -55,7 +59,8 @@ export async function runExec(deps: ExecDeps, request: ExecRequest, io: ExecIO):
   }
   for (const rule of rules) if (rule.action === "delay-reply") await sleep(rule.ms ?? 0);
   const pad = first("pad-reply");
-  const reply = encodeOutput(lines);
+  const text = outputText(lines);
+  const reply = Buffer.from(text, "utf8");
   const output = pad ? Buffer.concat([reply, padding(pad.bytes ?? 0)]) : reply;
   deps.events.command(
     {
@@ -64,7 +69,7 @@ export async function runExec(deps: ExecDeps, request: ExecRequest, io: ExecIO):
       outcome: failRule ? "fault" : error === undefined ? "ok" : "error",
       ...(error !== undefined ? { error } : {}),
     },
-    reply.toString("utf8"),
+    text,
   );
   if (first("drop-after")) {
     io.drop();

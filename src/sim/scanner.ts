@@ -1,9 +1,12 @@
 /** Character cursor over one command line; columns are 1-based byte offsets, as RouterOS reports. */
 export class Scanner {
   pos = 0;
-  private readonly byteCols: number[];
+  /** Byte columns by character position; undefined while the line is ASCII (column = position + 1). */
+  private readonly byteCols: number[] | undefined;
 
   constructor(readonly src: string) {
+    // The usual line is ASCII: its columns need no table (a 12 KB line would build one per parse).
+    if (!/[^\x00-\x7f]/.test(src)) return;
     this.byteCols = new Array<number>(src.length + 1);
     let bytes = 0;
     for (let i = 0; i < src.length; i++) {
@@ -19,7 +22,8 @@ export class Scanner {
   }
 
   col(pos: number = this.pos): number {
-    return this.byteCols[Math.min(pos, this.src.length)] as number;
+    const at = Math.min(pos, this.src.length);
+    return this.byteCols === undefined ? at + 1 : (this.byteCols[at] as number);
   }
 
   peek(offset = 0): string | undefined {

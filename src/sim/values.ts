@@ -9,7 +9,12 @@ export type RosValue =
   | { readonly t: "bool"; readonly v: boolean }
   | { readonly t: "id"; readonly v: number; readonly opaque?: boolean }
   | { readonly t: "array"; readonly v: readonly RosValue[] }
-  | { readonly t: "map"; readonly v: ReadonlyArray<readonly [string, RosValue]> };
+  | {
+      readonly t: "map";
+      readonly v: ReadonlyArray<readonly [string, RosValue]>;
+      /** Kept and encoded many times (a cached item's whole record): its JSON is kept with it. */
+      readonly lasting?: boolean;
+    };
 
 export const NIL: RosValue = { t: "nil" };
 export const str = (v: string): RosValue => ({ t: "str", v });
@@ -19,6 +24,11 @@ export const itemId = (v: number, opaque = false): RosValue =>
   opaque ? { t: "id", v, opaque } : { t: "id", v };
 export const array = (v: readonly RosValue[]): RosValue => ({ t: "array", v });
 export const map = (v: ReadonlyArray<readonly [string, RosValue]>): RosValue => ({ t: "map", v });
+export const lastingMap = (v: ReadonlyArray<readonly [string, RosValue]>): RosValue => ({
+  t: "map",
+  v,
+  lasting: true,
+});
 
 /**
  * `*1F`: internal ids are printed as upper-case hex behind a star. `/file` ids on RouterOS 7.2x are
@@ -82,7 +92,7 @@ export function toText(value: RosValue): string {
   }
 }
 
-/** Values are immutable, so the JSON of a record (reused across listings) is computed once per form. */
+/** Values are immutable, so the JSON of a lasting record (reused across listings) is computed once per form. */
 const jsonCache = { integer: new WeakMap<RosValue, string>(), float: new WeakMap<RosValue, string>() };
 
 /** How `:serialize to=json` writes integers: RouterOS 7.2x writes `2048.000000`. */
@@ -90,12 +100,26 @@ export type JsonIntegerForm = "integer" | "float";
 
 /** `:serialize to=json`: numbers keep every digit (bigint), as floats with six decimals by default; ids are strings. */
 export function toJson(value: RosValue, form: JsonIntegerForm = "integer"): string {
-  if (value.t !== "map") return encodeJson(value, form);
+  // A record built for one listing is encoded once: remembering it would only cost the collector.
+  if (value.t !== "map" || value.lasting !== true) return encodeJson(value, form);
   const cache = jsonCache[form];
   let text = cache.get(value);
   if (text === undefined) {
     text = encodeJson(value, form);
     cache.set(value, text);
+  }
+  return text;
+}
+
+/** The JSON of record keys: a listing repeats the same few on every item. */
+const keyJson = new Map<string, string>();
+
+function jsonKey(key: string): string {
+  let text = keyJson.get(key);
+  if (text === undefined) {
+    text = JSON.stringify(key);
+    if (keyJson.size > 1000) keyJson.clear();
+    keyJson.set(key, text);
   }
   return text;
 }
@@ -112,10 +136,20 @@ function encodeJson(value: RosValue, form: JsonIntegerForm): string {
       return value.v ? "true" : "false";
     case "id":
       return JSON.stringify(formatId(value.v, value.opaque));
-    case "array":
-      return `[${value.v.map((v) => toJson(v, form)).join(",")}]`;
-    case "map":
-      return `{${value.v.map(([k, v]) => `${JSON.stringify(k)}:${toJson(v, form)}`).join(",")}}`;
+    case "array": {
+      let out = "[";
+      value.v.forEach((v, i) => {
+        out += i === 0 ? toJson(v, form) : `,${toJson(v, form)}`;
+      });
+      return `${out}]`;
+    }
+    case "map": {
+      let out = "{";
+      value.v.forEach(([k, v], i) => {
+        out += `${i === 0 ? "" : ","}${jsonKey(k)}:${toJson(v, form)}`;
+      });
+      return `${out}}`;
+    }
   }
 }
 

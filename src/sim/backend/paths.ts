@@ -1,5 +1,8 @@
 import path from "node:path";
 
+/** Components after a pool's name as `/file` prints them: non-empty, never `.` or `..`. */
+const PRINTED_REST = /^(?!\.\.?(?:\/|$))[^/]+(?:\/(?!\.\.?(?:\/|$))[^/]+)*$/;
+
 /** A pool's name (its mount-point on the router) and where it is mounted on the host. */
 export interface PoolMount {
   readonly name: string;
@@ -30,6 +33,21 @@ export class PathMapper {
     const pool = this.#pools.find((p) => p.name === parts[0]);
     if (pool === undefined || parts.some((p) => p === "." || p === "..")) return undefined;
     return { pool, parts: parts.slice(1) };
+  }
+
+  /**
+   * The host path of a name in the form `/file` prints (`raid1/a/b`: the pool's name, then the
+   * path, no leading, doubled or trailing slash, no `.` or `..`); undefined for any other form.
+   */
+  hostOfPrinted(name: string): string | undefined {
+    const slash = name.indexOf("/");
+    const poolName = slash < 0 ? name : name.slice(0, slash);
+    const pool = this.#pools.find((p) => p.name === poolName);
+    if (pool === undefined) return undefined;
+    if (slash < 0) return pool.mountPath;
+    const rest = name.slice(slash + 1);
+    if (!PRINTED_REST.test(rest)) return undefined;
+    return `${pool.mountPath}/${rest}`;
   }
 
   /** Whether a host path is the mount point of a pool (the pool's own root). */

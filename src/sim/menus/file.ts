@@ -1,5 +1,5 @@
-import type { Dirent, Stats } from "node:fs";
-import { lstat, readdir, readFile, rm, rmdir, unlink, writeFile } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { lstat, readFile, rm, rmdir, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { makeDirectories, pathKind } from "../backend/files.js";
 import type { PoolMount } from "../backend/paths.js";
@@ -9,16 +9,19 @@ import type { ArgSpec, CommandSpec, Invocation, MenuSpec } from "../schema.js";
 import { formatDateTime } from "../sizes.js";
 import { NIL, num, type RosValue, str, toText } from "../values.js";
 import type { SimWorld } from "../world.js";
+import {
+  type Entry,
+  type FileOrder,
+  folderPaths,
+  lstatMany,
+  sortInWalkOrder,
+  walk,
+  walkMatching,
+} from "./file-walk.js";
 import { readCommands, targetItems } from "./list-commands.js";
-import { type PathSegments, regexSegments } from "./regex-segments.js";
+import { regexSegments } from "./regex-segments.js";
 import { type ListScope, planScope, type ScopeLeaf } from "./scope.js";
 import type { Table, TableItem } from "./table.js";
-
-interface Entry {
-  /** The router path without a leading slash, as `/file` names it: a pool's name, then the path. */
-  readonly relative: string;
-  readonly stats: Stats;
-}
 
 /** Stable ids for paths seen by `/file`, allocated on first sight (RouterOS keeps them per boot). */
 class FileIds {
@@ -41,97 +44,6 @@ class FileIds {
     return this.paths.get(id);
   }
 }
-
-/**
- * Breadth-first, as RouterOS lists files: all entries of one depth before the next. `start` (a
- * directory relative to the root) walks only that subtree, in the same relative order; with
- * `namePrefix`, only the entries of `start` whose names begin so (and what is under them) are
- * looked at, so a prefix costs what it matches, not the whole directory.
- */
-async function walk(
-  root: string,
-  start = "",
-  order: FileOrder = "alphabetical",
-  namePrefix = "",
-): Promise<Entry[]> {
-  const first = await lstat(path.join(root, start)).catch(() => undefined);
-  if (!first) return [];
-  const out: Entry[] = [{ relative: start, stats: first }];
-  if (!first.isDirectory()) return out;
-  let level: string[] = [start];
-  while (level.length > 0) {
-    const next: string[] = [];
-    for (const dir of level) {
-      const keep =
-        dir === start && namePrefix !== "" ? (e: Dirent) => e.name.startsWith(namePrefix) : undefined;
-      for (const entry of await readLevel(root, dir, order, keep)) {
-        out.push(entry);
-        if (entry.stats.isDirectory()) next.push(entry.relative);
-      }
-    }
-    level = next;
-  }
-  return out;
-}
-
-/**
- * The entries of a pool (below its root) a path pattern can match, in `walk`'s order: level by
- * level, each directory is read and only the names its level's segment matches are looked at and
- * descended into; below a name the last segment matches, everything (unless the pattern ends
- * with `$`). What the walk descends through is not returned: it cannot match.
- */
-async function walkMatching(root: string, segments: PathSegments, order: FileOrder): Promise<Entry[]> {
-  const lastDepth = segments.whole.length;
-  const out: Entry[] = [];
-  let level: string[] = [""];
-  for (let depth = 1; level.length > 0; depth++) {
-    const next: string[] = [];
-    // Above the last segment's level only directories whose names match whole lead anywhere.
-    const test =
-      depth < lastDepth ? (segments.whole[depth] as RegExp) : depth === lastDepth ? segments.last : undefined;
-    for (const dir of level) {
-      const keep =
-        test === undefined
-          ? undefined
-          : (e: Dirent) => (depth === lastDepth || e.isDirectory()) && test.test(e.name);
-      for (const entry of await readLevel(root, dir, order, keep)) {
-        if (depth >= lastDepth) out.push(entry);
-        if (entry.stats.isDirectory() && (depth < lastDepth || segments.descendants))
-          next.push(entry.relative);
-      }
-    }
-    level = next;
-  }
-  return out;
-}
-
-type FileOrder = "creation" | "alphabetical";
-
-/** One directory of a walk: the entries `keep` allows (all without it), lstat'ed, in print order. */
-async function readLevel(
-  root: string,
-  dir: string,
-  order: FileOrder,
-  keep?: (entry: Dirent) => boolean,
-): Promise<Entry[]> {
-  const listed: Dirent[] = await readdir(path.join(root, dir), { withFileTypes: true }).catch(() => []);
-  const entries = keep === undefined ? listed : listed.filter(keep);
-  const stats = await Promise.all(
-    entries.map((e) => lstat(path.join(root, dir, e.name)).catch(() => undefined)),
-  );
-  const found: Entry[] = [];
-  entries.forEach((e, i) => {
-    const s = stats[i];
-    if (s) found.push({ relative: dir === "" ? e.name : `${dir}/${e.name}`, stats: s });
-  });
-  return found.sort(order === "creation" ? byCreation : byName);
-}
-
-const byName = (a: Entry, b: Entry) => (a.relative < b.relative ? -1 : a.relative > b.relative ? 1 : 0);
-
-/** RouterOS 7.2x lists a folder in no alphabetical order: here, as its entries were created. */
-const byCreation = (a: Entry, b: Entry) =>
-  a.stats.birthtimeMs - b.stats.birthtimeMs || a.stats.ino - b.stats.ino || byName(a, b);
 
 /** Files up to this size whose bytes are text carry `contents` in a listing without `proplist`. */
 const CONTENTS_LIMIT = 4096;
@@ -169,35 +81,37 @@ function fileTable(world: SimWorld, ids: FileIds): Table {
       // A listing without proplist carries `contents` on RouterOS 7.2x (setting); asked for, always.
       const withContents =
         ctx.proplist === undefined ? s.file_listing_contents : ctx.proplist.includes("contents");
-      return Promise.all(
-        entries.map(async (entry): Promise<TableItem> => {
-          const name = entry.relative;
-          const isFile = entry.stats.isFile();
-          const contents = withContents
-            ? await smallTextContents(world.paths.toHost(entry.relative) as string, entry.stats)
-            : undefined;
-          return {
-            id: ids.idOf(entry.relative),
-            opaqueId: s.file_id_form === "opaque",
-            name,
-            aliases: [`/${name}`],
-            flags: new Set<string>(),
-            props: [
-              { name: "name", value: str(name), style: "bare" },
-              { name: "type", value: str(fileType(entry)), style: "bare" },
-              ...(isFile ? [{ name: "size", value: num(entry.stats.size), style: "human" as const }] : []),
-              {
-                name: "last-modified",
-                value: str(formatDateTime(entry.stats.mtime, s.creation_time_format)),
-                style: "bare",
-              },
-              ...(contents !== undefined
-                ? [{ name: "contents", value: str(contents), style: "quoted" as const }]
-                : []),
-            ],
-          };
-        }),
-      );
+      // Bodies are read only when a listing shows them: otherwise an item is built without waiting.
+      const bodies = withContents
+        ? await Promise.all(
+            entries.map((e) => smallTextContents(world.paths.toHost(e.relative) as string, e.stats)),
+          )
+        : undefined;
+      return entries.map((entry, i): TableItem => {
+        const name = entry.relative;
+        const isFile = entry.stats.isFile();
+        const contents = bodies?.[i];
+        return {
+          id: ids.idOf(entry.relative),
+          opaqueId: s.file_id_form === "opaque",
+          name,
+          aliases: [`/${name}`],
+          flags: new Set<string>(),
+          props: [
+            { name: "name", value: str(name), style: "bare" },
+            { name: "type", value: str(fileType(entry)), style: "bare" },
+            ...(isFile ? [{ name: "size", value: num(entry.stats.size), style: "human" as const }] : []),
+            {
+              name: "last-modified",
+              value: str(formatDateTime(entry.stats.mtime, s.creation_time_format)),
+              style: "bare",
+            },
+            ...(contents !== undefined
+              ? [{ name: "contents", value: str(contents), style: "quoted" as const }]
+              : []),
+          ],
+        };
+      });
     },
   };
 }
@@ -245,46 +159,46 @@ async function scopedEntries(
   }
   // A union of a prefix with names would need a merge of walks: read everything instead.
   if (leaves.some((l) => l.kind === "prefixes")) return walkAll(pools);
-  const relatives = new Set<string>();
+  // Each name or id as `/file` prints it, with the host path it lies at.
+  const wanted = new Map<string, string>();
   for (const leaf of leaves) {
     if (leaf.kind === "values") {
       for (const name of leaf.values) {
-        const found = world.paths.locate(name);
         // Only the form `/file` prints matches `name=`: the pool name, then the path, no extra slashes.
-        const printed = found && [found.pool.name, ...found.parts].join("/");
-        if (printed !== undefined && printed === name) relatives.add(printed);
+        const host = world.paths.hostOfPrinted(name);
+        if (host !== undefined) wanted.set(name, host);
       }
     } else if (leaf.kind === "ids") {
       for (const id of leaf.ids) {
         const relative = ids.pathOf(id);
-        if (relative !== undefined) relatives.add(relative);
+        const host = relative === undefined ? undefined : world.paths.toHost(relative);
+        if (relative !== undefined && host !== undefined) wanted.set(relative, host);
       }
     }
   }
-  const lstatOf = async (relative: string) => {
-    const host = world.paths.toHost(relative);
-    return host === undefined ? undefined : lstat(host).catch(() => undefined);
-  };
-  const found = await Promise.all(
-    [...relatives].map(async (relative) => {
-      const stats = await lstatOf(relative);
-      return stats ? { relative, stats } : undefined;
-    }),
-  );
-  const entries = found.filter((e): e is Entry => e !== undefined);
+  const relatives = [...wanted.keys()];
+  const stats = await lstatMany([...wanted.values()]);
+  const entries: Entry[] = [];
+  relatives.forEach((relative, i) => {
+    const s = stats[i];
+    if (s) entries.push({ relative, stats: s });
+  });
   // In creation order, two entries of different folders follow the order of the two folders
   // that differ, so their ancestors are looked at too (a few lstat calls).
   const ancestors = new Map<string, Entry>();
   if (order === "creation") {
-    const wanted = new Set(entries.flatMap((e) => prefixes(e.relative)));
-    await Promise.all(
-      [...wanted].map(async (relative) => {
-        const stats = await lstatOf(relative);
-        if (stats) ancestors.set(relative, { relative, stats });
-      }),
-    );
+    const folders = new Map<string, string>();
+    for (const folder of new Set(entries.flatMap((e) => folderPaths(e.relative)))) {
+      const host = world.paths.hostOfPrinted(folder);
+      if (host !== undefined) folders.set(folder, host);
+    }
+    const folderStats = await lstatMany([...folders.values()]);
+    [...folders.keys()].forEach((relative, i) => {
+      const s = folderStats[i];
+      if (s) ancestors.set(relative, { relative, stats: s });
+    });
   }
-  return entries.sort((a, b) => walkOrder(a, b, order, ancestors));
+  return sortInWalkOrder(entries, order, ancestors);
 }
 
 /**
@@ -310,34 +224,6 @@ async function walkPool(
     ...e,
     relative: e.relative === "" ? pool.name : `${pool.name}/${e.relative}`,
   }));
-}
-
-/** `a`, `a/b` for `a/b/c`: the folders an entry lies in. */
-function prefixes(relative: string): string[] {
-  const parts = relative.split("/");
-  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join("/"));
-}
-
-/**
- * The order `walk` lists two entries in: shallower first, then by the first path component where
- * they differ: those two are entries of one folder, ordered as `walk` orders a folder.
- */
-function walkOrder(a: Entry, b: Entry, order: FileOrder, ancestors: ReadonlyMap<string, Entry>): number {
-  const pa = a.relative === "" ? [] : a.relative.split("/");
-  const pb = b.relative === "" ? [] : b.relative.split("/");
-  if (pa.length !== pb.length) return pa.length - pb.length;
-  for (let i = 0; i < pa.length; i++) {
-    const x = pa[i] as string;
-    const y = pb[i] as string;
-    if (x === y) continue;
-    if (order === "creation") {
-      const ea = i === pa.length - 1 ? a : ancestors.get(pa.slice(0, i + 1).join("/"));
-      const eb = i === pb.length - 1 ? b : ancestors.get(pb.slice(0, i + 1).join("/"));
-      if (ea && eb) return byCreation(ea, eb);
-    }
-    return x < y ? -1 : 1;
-  }
-  return 0;
 }
 
 async function addFile(world: SimWorld, inv: Invocation): Promise<RosValue> {

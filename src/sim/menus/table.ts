@@ -1,7 +1,17 @@
 import { rosErrors } from "../errors.js";
 import type { FlagDef, PropValue, TableColumn } from "../printer.js";
 import type { ExecContext, ResolvedWhere } from "../schema.js";
-import { bool, idsOf, itemId, map, parseIdLiteral, type RosValue, str, toText } from "../values.js";
+import {
+  bool,
+  idsOf,
+  itemId,
+  lastingMap,
+  map,
+  parseIdLiteral,
+  type RosValue,
+  str,
+  toText,
+} from "../values.js";
 import type { PropLookup } from "../where-eval.js";
 import type { ListScope } from "./scope.js";
 
@@ -80,21 +90,16 @@ export function recordOf(
   proplist?: readonly string[],
   keepsId = true,
 ): RosValue {
-  if (proplist) return buildRecord(item, flags, proplist, keepsId);
+  if (proplist) return pickRecord(item, flags, proplist, keepsId);
   let record = records.get(item);
   if (!record) {
-    record = buildRecord(item, flags, undefined, true);
+    record = wholeRecord(item, flags);
     records.set(item, record);
   }
   return record;
 }
 
-function buildRecord(
-  item: TableItem,
-  flags: readonly FlagDef[],
-  proplist: readonly string[] | undefined,
-  keepsId: boolean,
-): RosValue {
+function wholeRecord(item: TableItem, flags: readonly FlagDef[]): RosValue {
   const entries = new Map<string, RosValue>();
   for (const f of flags) entries.set(f.name, bool(item.flags.has(f.name)));
   if (item.comment !== undefined) entries.set("comment", str(item.comment));
@@ -107,10 +112,55 @@ function buildRecord(
     if (keyOrders.size > 200) keyOrders.clear();
     keyOrders.set(shape, keys);
   }
+  const record: Array<readonly [string, RosValue]> = [[".id", idOf(item)]];
+  for (const k of keys) record.push([k, entries.get(k) as RosValue]);
+  // Kept per item (see `records`): its JSON is kept too.
+  return lastingMap(record);
+}
+
+/** A `proplist`'s names in record order (alphabetical, each once, without `.id`), by the list's text. */
+const pickOrders = new Map<string, string[]>();
+
+/**
+ * The record of the listed properties alone: the same keys, values and order as the whole record
+ * narrowed to `proplist`, without building the whole record of every item of a listing.
+ */
+function pickRecord(
+  item: TableItem,
+  flags: readonly FlagDef[],
+  proplist: readonly string[],
+  keepsId: boolean,
+): RosValue {
+  const text = proplist.join(",");
+  let names = pickOrders.get(text);
+  if (!names) {
+    names = [...new Set(proplist)].filter((name) => name !== ".id").sort();
+    if (pickOrders.size > 200) pickOrders.clear();
+    pickOrders.set(text, names);
+  }
   const record: Array<readonly [string, RosValue]> = [];
-  if (!proplist || proplist.includes(".id") || keepsId) record.push([".id", idOf(item)]);
-  for (const k of keys) if (!proplist || proplist.includes(k)) record.push([k, entries.get(k) as RosValue]);
+  if (keepsId || proplist.includes(".id")) record.push([".id", idOf(item)]);
+  for (const name of names) {
+    const value = recordValue(item, flags, name);
+    if (value !== undefined) record.push([name, value]);
+  }
   return map(record);
+}
+
+/** A key of the whole record: what it was set to last (flags, then comment, props, hidden props). */
+function recordValue(item: TableItem, flags: readonly FlagDef[], name: string): RosValue | undefined {
+  const hidden = item.hidden === undefined ? undefined : lastNamed(item.hidden, name);
+  if (hidden) return hidden.value;
+  const prop = lastNamed(item.props, name);
+  if (prop) return prop.value;
+  if (name === "comment" && item.comment !== undefined) return str(item.comment);
+  if (flags.some((f) => f.name === name)) return bool(item.flags.has(name));
+  return undefined;
+}
+
+function lastNamed(props: readonly PropValue[], name: string): PropValue | undefined {
+  for (let i = props.length - 1; i >= 0; i--) if ((props[i] as PropValue).name === name) return props[i];
+  return undefined;
 }
 
 /**
