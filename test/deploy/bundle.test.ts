@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startUpArgs } from "../helpers/role-args.js";
 import { REPO_ROOT } from "./tools.js";
 
 // The program as the images and the benchmark run it: src/cli.ts bundled by scripts/bundle.mjs.
@@ -101,13 +102,7 @@ describe("the bundled program", () => {
   });
 
   it("serves the node plugin (gRPC, the CSI descriptor from proto/, pino) without SSH, storage or zod", async () => {
-    const sources = await sourcesLoadedBy((dir) => [
-      "node",
-      "--endpoint",
-      `unix://${dir}/csi.sock`,
-      "--node-id",
-      "n1",
-    ]);
+    const sources = await sourcesLoadedBy(startUpArgs.node);
     expect(sources.has("src/csi/node-service.ts")).toBe(true);
     expect(sources.has("@grpc/grpc-js")).toBe(true);
     const loaded = [...sources];
@@ -116,18 +111,7 @@ describe("the bundled program", () => {
   }, 90_000);
 
   it("serves the controller (the RDS need not answer) without zod, reconciler or schedules", async () => {
-    const sources = await sourcesLoadedBy((dir) => [
-      "controller",
-      "--endpoint",
-      `unix://${dir}/csi.sock`,
-      "--rds-address",
-      "127.0.0.1",
-      "--rds-port",
-      "1",
-      "--rds-key-file",
-      path.join(dir, "absent-key"),
-      "--rds-insecure-skip-host-key-check",
-    ]);
+    const sources = await sourcesLoadedBy(startUpArgs.controller);
     expect(sources.has("src/csi/controller-service.ts")).toBe(true);
     expect(sources.has("src/rds/connection.ts")).toBe(true);
     expect(sources.has("ssh2")).toBe(true);

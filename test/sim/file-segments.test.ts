@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { regexSegments } from "../../src/sim/menus/regex-segments.js";
+import { seededRandom } from "../helpers/seeded-random.js";
 import { fakeWorld } from "./fake-world.js";
 
 /**
@@ -10,17 +11,6 @@ import { fakeWorld } from "./fake-world.js";
  * path segment of the pattern can match: its answers must be exactly the full scan's (every
  * entry tested), in the same order, with the same ids and properties, under every setting.
  */
-
-/** A small deterministic generator, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Whether a path matches, as the walk decides it: component by component. */
 function matchesBySegments(pattern: string, path: string): boolean | undefined {
@@ -63,7 +53,7 @@ describe("regexSegments", () => {
   });
 
   it("decides exactly as the whole pattern does (random patterns and paths)", () => {
-    const next = random(23);
+    const next = seededRandom(23);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
     const atoms = [
       "a",
@@ -201,7 +191,7 @@ const HAND_WRITTEN = [
 
 /** Random path patterns: a segment per level, from literals, classes and groups. */
 function randomPatterns(count: number): string[] {
-  const next = random(5);
+  const next = seededRandom(5);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
   const segment = [
     "[^/]+",

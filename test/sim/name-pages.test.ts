@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ResolvedWhere } from "../../src/sim/schema.js";
 import { bool, itemId, NIL, num, type RosValue, str } from "../../src/sim/values.js";
 import { type PropLookup, whereMatches } from "../../src/sim/where-eval.js";
+import { seededRandom } from "../helpers/seeded-random.js";
 import { fakeWorld } from "./fake-world.js";
 
 /**
@@ -14,17 +15,6 @@ import { fakeWorld } from "./fake-world.js";
  * and the term-by-term reading's, with names that do not exist, duplicates and other conditions
  * mixed in.
  */
-
-/** A small deterministic generator, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The plain reading of a condition: every term tested on its own, `and`/`or` as written. */
 function termByTerm(node: ResolvedWhere, lookup: PropLookup): boolean {
@@ -44,7 +34,7 @@ function termByTerm(node: ResolvedWhere, lookup: PropLookup): boolean {
 
 describe("an or of equalities", () => {
   it("matches exactly the items the term-by-term reading matches (random conditions and items)", () => {
-    const next = random(41);
+    const next = seededRandom(41);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
     const texts = ["a", "b", "c", "10", "0x1", "yes", "true", "*1", "*A", "", "1k"];
     const values: Array<RosValue | undefined> = [
@@ -116,7 +106,7 @@ const images: string[] = [];
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), "name-pages-"));
   // More images than one batch of lstat calls, spread over folders made in a shuffled order.
-  const next = random(7);
+  const next = seededRandom(7);
   const volumes = ["v3", "v1", "v.2", "a+b"];
   for (const v of volumes) mkdirSync(join(root, "snaps", v), { recursive: true });
   const order = Array.from({ length: 180 }, (_, i) => i).sort(() => next() - 0.5);
@@ -141,7 +131,7 @@ describe("/file by a page of names equals the full scan", () => {
   const page = (names: readonly string[]) => names.map((n) => `(name=${ros(n)})`).join(" or ");
 
   function conditions(): string[] {
-    const next = random(3);
+    const next = seededRandom(3);
     const some = (n: number) =>
       Array.from({ length: n }, () => images[Math.floor(next() * images.length)] as string);
     const missing = [

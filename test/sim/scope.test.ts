@@ -4,6 +4,7 @@ import { regexPrefixes } from "../../src/sim/menus/regex-prefixes.js";
 import { planScope, type ScopeLeaf, scopeOf } from "../../src/sim/menus/scope.js";
 import type { ResolvedWhere } from "../../src/sim/schema.js";
 import { str } from "../../src/sim/values.js";
+import { seededRandom } from "../helpers/seeded-random.js";
 import { fakeWorld } from "./fake-world.js";
 
 /**
@@ -11,17 +12,6 @@ import { fakeWorld } from "./fake-world.js";
  * testing every item: these answers must be exactly the full scan's, for any condition, also
  * after changes the index followed one by one or by comparing a listing re-read whole.
  */
-
-/** A small deterministic generator, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("regexPrefixes", () => {
   it("expands anchored literals, classes, groups and ? into the prefixes a match starts with", () => {
@@ -52,7 +42,7 @@ describe("regexPrefixes", () => {
   });
 
   it("every text a pattern matches starts with one of its prefixes (random patterns and texts)", () => {
-    const next = random(17);
+    const next = seededRandom(17);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
     const atoms = [
       "a",

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { startUpArgs } from "../helpers/role-args.js";
 
 /**
  * Heavy modules the driver's processes load only when they use them: the Kubernetes client (tens
@@ -107,31 +108,14 @@ const packageOf = (url: string) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec
 
 describe("what each role loads at start-up (its resident memory)", () => {
   it("the node plugin loads no SSH, no storage layer and no zod", async () => {
-    const urls = await modulesLoadedBy((dir) => [
-      "node",
-      "--endpoint",
-      `unix://${dir}/csi.sock`,
-      "--node-id",
-      "n1",
-    ]);
+    const urls = await modulesLoadedBy(startUpArgs.node);
     expect(urls.some((u) => u.includes("/src/csi/node-service.ts"))).toBe(true);
     expect(new Set(urls.map(packageOf).filter((p) => p === "ssh2" || p === "zod"))).toEqual(new Set());
     expect(urls.filter((u) => /\/src\/(rds|storage|doctor|lineage\/read)/.test(u))).toEqual([]);
   }, 90_000);
 
   it("a controller without reconciler or schedules loads no zod and no Kubernetes client", async () => {
-    const urls = await modulesLoadedBy((dir) => [
-      "controller",
-      "--endpoint",
-      `unix://${dir}/csi.sock`,
-      "--rds-address",
-      "127.0.0.1",
-      "--rds-port",
-      "1",
-      "--rds-key-file",
-      join(dir, "absent-key"),
-      "--rds-insecure-skip-host-key-check",
-    ]);
+    const urls = await modulesLoadedBy(startUpArgs.controller);
     expect(urls.some((u) => u.includes("/src/storage/index.ts"))).toBe(true);
     const packages = new Set(urls.map(packageOf));
     expect(packages.has("zod")).toBe(false);
