@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RdsClient, RdsConnection } from "../../src/rds/index.js";
 import { snapshotIdFor, volumeIdFor } from "../../src/storage/ids.js";
+import { simConnectionOptions } from "../helpers/sim-connection.js";
 import { createSnapshotRequest, createVolumeRequest, ROOT, storageFor, useHarness } from "./harness.js";
 
 const h = useHarness();
@@ -47,14 +48,7 @@ afterAll(async () => {
 
 /** A storage layer over a new connection and client, so the listing form is asked again. */
 function freshStorage(form: "json" | "as-value" | "detail" | undefined) {
-  const connection = new RdsConnection({
-    host: h.sim.host,
-    port: h.sim.port,
-    username: h.sim.user,
-    privateKey: { path: h.sim.privateKeyPath },
-    hostKey: { fingerprint: h.sim.hostKeyFingerprint },
-    keepaliveIntervalMs: 0,
-  });
+  const connection = new RdsConnection(simConnectionOptions(h.sim));
   connections.push(connection);
   const client = new RdsClient(connection, form ? { listingForm: form } : {});
   return { connection, client, storage: storageFor(h.sim, client) };

@@ -13,6 +13,7 @@ import { toStatusError } from "../../src/csi/errors.js";
 import type { RequestContext, ServiceHandlers } from "../../src/csi/pipeline.js";
 import { RdsClient, RdsConnection } from "../../src/rds/index.js";
 import { snapshotIdFor } from "../../src/storage/ids.js";
+import { simConnectionOptions } from "../helpers/sim-connection.js";
 import {
   controllerServiceFor,
   createSnapshotRequest,
@@ -44,16 +45,9 @@ function context(deadline: number): RequestContext {
 
 /** The controller service over its own connection of one channel. */
 function oneChannelService(): { service: ServiceHandlers; connection: RdsConnection } {
-  const connection = new RdsConnection({
-    host: h.sim.host,
-    port: h.sim.port,
-    username: h.sim.user,
-    privateKey: { path: h.sim.privateKeyPath },
-    hostKey: { fingerprint: h.sim.hostKeyFingerprint },
-    keepaliveIntervalMs: 0,
-    maxChannels: 1,
-    minChangeWindowMs: WINDOW_MS,
-  });
+  const connection = new RdsConnection(
+    simConnectionOptions(h.sim, { maxChannels: 1, minChangeWindowMs: WINDOW_MS }),
+  );
   const client = new RdsClient(connection, { retryBackoff: { initialMs: 20, maxMs: 200 } });
   return { service: controllerServiceFor(h.sim, client), connection };
 }

@@ -24,6 +24,7 @@ import type {
 import { RdsClient, RdsConnection } from "../../src/rds/index.js";
 import { createStorage, type Storage, type StorageRds } from "../../src/storage/index.js";
 import { type SimFixture, startSim } from "../helpers/sim.js";
+import { simConnectionOptions } from "../helpers/sim-connection.js";
 
 export const ROOT = "rds-csi";
 export const NQN_PREFIX = "nqn.2000-02.com.mikrotik:rds-csi";
@@ -73,16 +74,12 @@ export class Harness {
   /** A new connection, client and service; the old ones are closed. Nothing carries over. */
   restart(): void {
     this.connection?.close();
-    this.connection = new RdsConnection({
-      host: this.sim.host,
-      port: this.sim.port,
-      username: this.sim.user,
-      privateKey: { path: this.sim.privateKeyPath },
-      hostKey: { fingerprint: this.sim.hostKeyFingerprint },
-      reconnectBackoff: { initialMs: 20, maxMs: 200 },
-      keepaliveIntervalMs: 0,
-      ...(this.options.commandTimeoutMs ? { commandTimeoutMs: this.options.commandTimeoutMs } : {}),
-    });
+    this.connection = new RdsConnection(
+      simConnectionOptions(this.sim, {
+        reconnectBackoff: { initialMs: 20, maxMs: 200 },
+        ...(this.options.commandTimeoutMs ? { commandTimeoutMs: this.options.commandTimeoutMs } : {}),
+      }),
+    );
     this.client = new RdsClient(this.connection, { retryBackoff: { initialMs: 20, maxMs: 200 } });
     const { wrapClient, ...options } = this.options;
     this.service = controllerServiceFor(

@@ -13,6 +13,7 @@ import type { ServiceHandlers } from "../../src/csi/pipeline.js";
 import { RdsClient, RdsConnection } from "../../src/rds/index.js";
 import { createStorage, StoragePools, TombstoneSweep } from "../../src/storage/index.js";
 import { type SimFixture, startSim } from "../helpers/sim.js";
+import { simConnectionOptions } from "../helpers/sim-connection.js";
 import {
   createSnapshotRequest,
   createVolumeRequest,
@@ -63,14 +64,7 @@ function serviceFor(served: StoragePools): ServiceHandlers {
 
 beforeAll(async () => {
   sim = await startSim({ extraPools: [`${FAST}:1G`] });
-  connection = new RdsConnection({
-    host: sim.host,
-    port: sim.port,
-    username: sim.user,
-    privateKey: { path: sim.privateKeyPath },
-    hostKey: { fingerprint: sim.hostKeyFingerprint },
-    keepaliveIntervalMs: 0,
-  });
+  connection = new RdsConnection(simConnectionOptions(sim));
   const client = new RdsClient(connection);
   pools = poolsFor(client);
   h.attach(sim);

@@ -3,6 +3,7 @@ import { pino } from "pino";
 import { RdsClient, type RdsClientOptions } from "../../../src/rds/client.js";
 import { RdsConnection, type RdsConnectionOptions } from "../../../src/rds/connection.js";
 import type { SimFixture } from "../../helpers/sim.js";
+import { simConnectionOptions } from "../../helpers/sim-connection.js";
 
 /** Collects pino's JSON lines so tests can assert on what was logged. */
 export class LogCapture {
@@ -31,16 +32,9 @@ export class Connections {
   /** A connection to the emulator with a pinned host key and quick backoffs. */
   open(overrides: Partial<RdsConnectionOptions> = {}): RdsConnection {
     const sim = this.sim();
-    const connection = new RdsConnection({
-      host: sim.host,
-      port: sim.port,
-      username: sim.user,
-      privateKey: { path: sim.privateKeyPath },
-      hostKey: { fingerprint: sim.hostKeyFingerprint },
-      reconnectBackoff: { initialMs: 20, maxMs: 200 },
-      keepaliveIntervalMs: 0,
-      ...overrides,
-    });
+    const connection = new RdsConnection(
+      simConnectionOptions(sim, { reconnectBackoff: { initialMs: 20, maxMs: 200 }, ...overrides }),
+    );
     this.#open.push(connection);
     return connection;
   }
