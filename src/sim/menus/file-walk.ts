@@ -2,6 +2,7 @@ import type { Dirent, Stats } from "node:fs";
 import { lstatSync } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
+import { type DirectoryListings, positionsWithPrefixes } from "./dir-listings.js";
 import type { PathSegments } from "./regex-segments.js";
 
 /**
@@ -19,27 +20,31 @@ export interface Entry {
  * Breadth-first, as RouterOS lists files: all entries of one depth before the next. `start` (a
  * directory relative to the root) walks only that subtree, in the same relative order; with
  * `namePrefix`, only the entries of `start` whose names begin so (and what is under them) are
- * looked at, so a prefix costs what it matches, not the whole directory.
+ * looked at — found in `listings`' sorted names when given — so a prefix costs what it matches,
+ * not the whole directory.
  */
 export async function walk(
   root: string,
   start = "",
   order: FileOrder = "alphabetical",
   namePrefix = "",
+  listings?: DirectoryListings,
 ): Promise<Entry[]> {
   const first = await lstat(path.join(root, start)).catch(() => undefined);
   if (!first) return [];
   const out: Entry[] = [{ relative: start, stats: first }];
   if (!first.isDirectory()) return out;
-  let level: string[] = [start];
+  let level: Entry[] = [out[0] as Entry];
   while (level.length > 0) {
-    const next: string[] = [];
+    const next: Entry[] = [];
     for (const dir of level) {
-      const keep =
-        dir === start && namePrefix !== "" ? (e: Dirent) => e.name.startsWith(namePrefix) : undefined;
-      for (const entry of await readLevel(root, dir, order, keep)) {
+      const narrowed = dir.relative === start && namePrefix !== "";
+      const names = narrowed
+        ? await namesWithPrefixes(root, dir, [namePrefix], listings)
+        : await allNames(root, dir.relative);
+      for (const entry of await readLevel(root, dir.relative, order, names)) {
         out.push(entry);
-        if (entry.stats.isDirectory()) next.push(entry.relative);
+        if (entry.stats.isDirectory()) next.push(entry);
       }
     }
     level = next;
@@ -49,28 +54,36 @@ export async function walk(
 
 /**
  * The entries of a pool (below its root) a path pattern can match, in `walk`'s order: level by
- * level, each directory is read and only the names its level's segment matches are looked at and
- * descended into; below a name the last segment matches, everything (unless the pattern ends
- * with `$`). What the walk descends through is not returned: it cannot match.
+ * level, only the names of each directory that start with one of the level's literal prefixes
+ * are looked at (in `listings`' sorted names), of those only the ones the level's segment matches
+ * are `lstat`ed and descended into; below a name the last segment matches, everything (unless the
+ * pattern ends with `$`). What the walk descends through is not returned: it cannot match.
  */
-export async function walkMatching(root: string, segments: PathSegments, order: FileOrder): Promise<Entry[]> {
+export async function walkMatching(
+  root: string,
+  segments: PathSegments,
+  order: FileOrder,
+  listings: DirectoryListings,
+): Promise<Entry[]> {
   const lastDepth = segments.whole.length;
   const out: Entry[] = [];
-  let level: string[] = [""];
+  const top = await lstat(root).catch(() => undefined);
+  let level: Entry[] = top?.isDirectory() ? [{ relative: "", stats: top }] : [];
   for (let depth = 1; level.length > 0; depth++) {
-    const next: string[] = [];
+    const next: Entry[] = [];
     // Above the last segment's level only directories whose names match whole lead anywhere.
     const test =
       depth < lastDepth ? (segments.whole[depth] as RegExp) : depth === lastDepth ? segments.last : undefined;
+    const prefixes = depth <= lastDepth ? (segments.prefixes[depth] ?? [""]) : [""];
     for (const dir of level) {
-      const keep =
+      const listed = await namesWithPrefixes(root, dir, prefixes, listings);
+      const names =
         test === undefined
-          ? undefined
-          : (e: Dirent) => (depth === lastDepth || e.isDirectory()) && test.test(e.name);
-      for (const entry of await readLevel(root, dir, order, keep)) {
+          ? listed
+          : listed.filter((n) => (depth === lastDepth || n.folder) && test.test(n.name));
+      for (const entry of await readLevel(root, dir.relative, order, names)) {
         if (depth >= lastDepth) out.push(entry);
-        if (entry.stats.isDirectory() && (depth < lastDepth || segments.descendants))
-          next.push(entry.relative);
+        if (entry.stats.isDirectory() && (depth < lastDepth || segments.descendants)) next.push(entry);
       }
     }
     level = next;
@@ -78,22 +91,53 @@ export async function walkMatching(root: string, segments: PathSegments, order: 
   return out;
 }
 
+/** A name in a directory, and whether the directory listed it as a folder. */
+interface Listed {
+  readonly name: string;
+  readonly folder: boolean;
+}
+
+/** Every name in a directory, read from the disk (what a full scan reads). */
+async function allNames(root: string, dir: string): Promise<Listed[]> {
+  const listed: Dirent[] = await readdir(path.join(root, dir), { withFileTypes: true }).catch(() => []);
+  return listed.map((e) => ({ name: e.name, folder: e.isDirectory() }));
+}
+
+/**
+ * The names in directory `dir` that start with one of `prefixes`: looked up in its kept sorted
+ * listing when `listings` is given (`dir.stats` tells whether it still holds), else read and tested.
+ */
+async function namesWithPrefixes(
+  root: string,
+  dir: Entry,
+  prefixes: readonly string[],
+  listings: DirectoryListings | undefined,
+): Promise<Listed[]> {
+  if (listings === undefined) {
+    const all = await allNames(root, dir.relative);
+    return all.filter((n) => prefixes.some((p) => n.name.startsWith(p)));
+  }
+  const listing = await listings.read(path.join(root, dir.relative), dir.stats);
+  return positionsWithPrefixes(listing.names, prefixes).map((i) => ({
+    name: listing.names[i] as string,
+    folder: listing.folders[i] as boolean,
+  }));
+}
+
 export type FileOrder = "creation" | "alphabetical";
 
-/** One directory of a walk: the entries `keep` allows (all without it), lstat'ed, in print order. */
+/** The named entries of one directory of a walk, lstat'ed (those still there), in print order. */
 async function readLevel(
   root: string,
   dir: string,
   order: FileOrder,
-  keep?: (entry: Dirent) => boolean,
+  names: readonly Listed[],
 ): Promise<Entry[]> {
-  const listed: Dirent[] = await readdir(path.join(root, dir), { withFileTypes: true }).catch(() => []);
-  const entries = keep === undefined ? listed : listed.filter(keep);
-  const stats = await lstatMany(entries.map((e) => path.join(root, dir, e.name)));
+  const stats = await lstatMany(names.map((n) => path.join(root, dir, n.name)));
   const found: Entry[] = [];
-  entries.forEach((e, i) => {
+  names.forEach((n, i) => {
     const s = stats[i];
-    if (s) found.push({ relative: dir === "" ? e.name : `${dir}/${e.name}`, stats: s });
+    if (s) found.push({ relative: dir === "" ? n.name : `${dir}/${n.name}`, stats: s });
   });
   return found.sort(order === "creation" ? byCreation : byName);
 }

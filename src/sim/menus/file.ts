@@ -9,6 +9,7 @@ import type { ArgSpec, CommandSpec, Invocation, MenuSpec } from "../schema.js";
 import { formatDateTime } from "../sizes.js";
 import { NIL, num, type RosValue, str, toText } from "../values.js";
 import type { SimWorld } from "../world.js";
+import { DirectoryListings } from "./dir-listings.js";
 import {
   type Entry,
   type FileOrder,
@@ -65,7 +66,14 @@ function fileType(entry: Entry): string {
   return ext.length > 1 ? `${ext} file` : "file";
 }
 
-function fileTable(world: SimWorld, ids: FileIds): Table {
+/** What `/file` keeps for the life of the process: ids given out, and directory listings. */
+interface FileMemory {
+  readonly ids: FileIds;
+  readonly listings: DirectoryListings;
+}
+
+function fileTable(world: SimWorld, memory: FileMemory): Table {
+  const { ids } = memory;
   return {
     flags: [],
     columns: [
@@ -77,7 +85,7 @@ function fileTable(world: SimWorld, ids: FileIds): Table {
     properties: ["name", "type", "size", "last-modified", "contents"],
     list: async (ctx, scope) => {
       const s = ctx.settings;
-      const entries = await scopedEntries(world, ids, scope, s.file_print_order);
+      const entries = await scopedEntries(world, memory, scope, s.file_print_order);
       // A listing without proplist carries `contents` on RouterOS 7.2x (setting); asked for, always.
       const withContents =
         ctx.proplist === undefined ? s.file_listing_contents : ctx.proplist.includes("contents");
@@ -122,7 +130,7 @@ function fileTable(world: SimWorld, ids: FileIds): Table {
  */
 async function scopedEntries(
   world: SimWorld,
-  ids: FileIds,
+  { ids, listings }: FileMemory,
   scope: ListScope | undefined,
   order: FileOrder,
 ): Promise<Entry[]> {
@@ -139,7 +147,7 @@ async function scopedEntries(
     const matching = pools.filter((p) => segments.whole[0]?.test(p.name));
     const found = await Promise.all(
       matching.map(async (p) =>
-        (await walkMatching(p.mountPath, segments, order)).map((e) => ({
+        (await walkMatching(p.mountPath, segments, order, listings)).map((e) => ({
           ...e,
           relative: `${p.name}/${e.relative}`,
         })),
@@ -155,7 +163,10 @@ async function scopedEntries(
     // is the start of the names in it that can match.
     if (prefix.endsWith("/") || found.parts.length === 0)
       return walkPool(found.pool, found.parts.join("/"), order);
-    return walkPool(found.pool, found.parts.slice(0, -1).join("/"), order, found.parts.at(-1));
+    return walkPool(found.pool, found.parts.slice(0, -1).join("/"), order, {
+      namePrefix: found.parts.at(-1) as string,
+      listings,
+    });
   }
   // A union of a prefix with names would need a merge of walks: read everything instead.
   if (leaves.some((l) => l.kind === "prefixes")) return walkAll(pools);
@@ -202,24 +213,29 @@ async function scopedEntries(
 }
 
 /**
- * What `/file` can read directly: names and ids (one `lstat` each), or one prefix (a walk of the
- * directory that holds it, costed as much more than any list of names).
+ * What `/file` can read directly: names and ids (one `lstat` each), one prefix (a walk of the
+ * directory that holds it), or a pattern of path components, whatever its prefixes (a walk of
+ * the names each component can match) — both costed as much more than any list of names.
  */
 function fileLeafCost(leaf: ScopeLeaf): number | undefined {
   if (leaf.kind === "ids") return leaf.ids.length;
   if (leaf.prop !== "name") return undefined;
   if (leaf.kind === "values") return leaf.values.length;
+  if (leaf.pattern !== undefined && regexSegments(leaf.pattern) !== undefined) return 1_000_000;
   return leaf.prefixes.length === 1 ? 1_000_000 : undefined;
 }
 
-/** A pool's entries (`start`: a directory under its root), named as `/file` names them. */
+/**
+ * A pool's entries (`start`: a directory under its root), named as `/file` names them; with
+ * `narrow`, only the names in `start` that begin with its prefix (found in its kept listing).
+ */
 async function walkPool(
   pool: PoolMount,
   start: string,
   order: FileOrder,
-  namePrefix?: string,
+  narrow?: { namePrefix: string; listings: DirectoryListings },
 ): Promise<Entry[]> {
-  const entries = await walk(pool.mountPath, start, order, namePrefix);
+  const entries = await walk(pool.mountPath, start, order, narrow?.namePrefix, narrow?.listings);
   return entries.map((e) => ({
     ...e,
     relative: e.relative === "" ? pool.name : `${pool.name}/${e.relative}`,
@@ -256,9 +272,9 @@ async function addFile(world: SimWorld, inv: Invocation): Promise<RosValue> {
   return NIL;
 }
 
-async function copyFiles(world: SimWorld, ids: FileIds, inv: Invocation): Promise<RosValue> {
+async function copyFiles(world: SimWorld, memory: FileMemory, inv: Invocation): Promise<RosValue> {
   const s = world.settings();
-  const { targets } = await targetItems(inv, fileTable(world, ids));
+  const { targets } = await targetItems(inv, fileTable(world, memory));
   const dest = inv.args.get("name");
   if (dest === undefined) throw rosErrors.missingArgs(["name"]);
   const destHost = world.paths.toHost(toText(dest));
@@ -304,14 +320,14 @@ async function removeOne(world: SimWorld, item: TableItem): Promise<void> {
   });
 }
 
-async function removeFiles(world: SimWorld, ids: FileIds, inv: Invocation): Promise<RosValue> {
-  const { targets } = await targetItems(inv, fileTable(world, ids));
+async function removeFiles(world: SimWorld, memory: FileMemory, inv: Invocation): Promise<RosValue> {
+  const { targets } = await targetItems(inv, fileTable(world, memory));
   for (const item of targets) await removeOne(world, item);
   return NIL;
 }
 
-async function setFiles(world: SimWorld, ids: FileIds, inv: Invocation): Promise<RosValue> {
-  const { targets } = await targetItems(inv, fileTable(world, ids));
+async function setFiles(world: SimWorld, memory: FileMemory, inv: Invocation): Promise<RosValue> {
+  const { targets } = await targetItems(inv, fileTable(world, memory));
   const contents = inv.args.get("contents");
   for (const item of targets) {
     const host = world.paths.toHost(item.name) as string;
@@ -323,8 +339,8 @@ async function setFiles(world: SimWorld, ids: FileIds, inv: Invocation): Promise
 const numbers: ArgSpec = { name: "numbers", kind: "items" };
 
 export function fileMenu(world: SimWorld): MenuSpec {
-  const ids = new FileIds();
-  const table = fileTable(world, ids);
+  const memory: FileMemory = { ids: new FileIds(), listings: new DirectoryListings() };
+  const table = fileTable(world, memory);
   const commands: CommandSpec[] = [
     ...readCommands(table),
     {
@@ -342,14 +358,14 @@ export function fileMenu(world: SimWorld): MenuSpec {
       mutating: true,
       args: [numbers],
       unnamed: ["numbers"],
-      run: (i) => removeFiles(world, ids, i),
+      run: (i) => removeFiles(world, memory, i),
     },
     {
       name: "set",
       mutating: true,
       args: [numbers, { name: "contents", kind: "string" }],
       unnamed: ["numbers"],
-      run: (i) => setFiles(world, ids, i),
+      run: (i) => setFiles(world, memory, i),
     },
     {
       name: "copy",
@@ -357,7 +373,7 @@ export function fileMenu(world: SimWorld): MenuSpec {
       mutating: true,
       args: [numbers, { name: "name", kind: "string" }],
       unnamed: ["numbers"],
-      run: (i) => copyFiles(world, ids, i),
+      run: (i) => copyFiles(world, memory, i),
     },
   ];
   return { name: "file", path: "/file", menus: [], commands };

@@ -1,3 +1,5 @@
+import { regexPrefixes } from "./regex-prefixes.js";
+
 /**
  * An anchored `where name~"^…"` pattern over `/` separated paths, read one path component at a
  * time, so `/file` can walk a pool level by level and descend only into the names that can match
@@ -21,6 +23,12 @@ export interface PathSegments {
   readonly last: RegExp;
   /** Whether what lies under a component that passes `last` matches too (no final `$`). */
   readonly descendants: boolean;
+  /**
+   * Per level (index 0: the pool's name, up to `whole.length`), the literal texts every name its
+   * segment accepts starts with (`regexPrefixes`; `[""]` when the segment starts with no literal),
+   * so a directory's names can be looked up in a sorted listing instead of each tested.
+   */
+  readonly prefixes: ReadonlyArray<readonly string[]>;
 }
 
 /** Patterns come back (a walk sends each page's once per query): read each once. */
@@ -55,7 +63,8 @@ function read(pattern: string): PathSegments | undefined {
   const lastSource = parts.segments.at(-1) as string;
   const last = compiled(parts.anchoredEnd ? `^(?:${lastSource})$` : `^(?:${lastSource})`);
   if (last === undefined || whole.some((r) => r === undefined)) return undefined;
-  return { whole: whole as RegExp[], last, descendants: !parts.anchoredEnd };
+  const prefixes = parts.segments.map((s) => regexPrefixes(`^${s}`) ?? [""]);
+  return { whole: whole as RegExp[], last, descendants: !parts.anchoredEnd, prefixes };
 }
 
 /** The segments between the top-level `/` characters, or undefined when one could match a `/`. */
