@@ -95,6 +95,15 @@ function sliceLines(form: "json" | "as-value"): string[] {
       lines.push(lineOf(subvolumes, form));
       lines.push(lineOf(subvolumes, form).replace(/ proplist=\S+/, ""));
     }
+    // A prefix inside one folder (a pattern not read by path components walks from it).
+    const volume = VOLUMES[i % VOLUMES.length] as string;
+    const start = from.toString(16).padStart(4, "0").slice(0, 2);
+    for (const tail of ["", ".*", "[^/]*/disk"]) {
+      const pattern = `^raid1/rds-csi/snaps/${volume}/snap-${start}${tail}`;
+      lines.push(
+        `:put [:serialize to=json [/file print detail as-value proplist=name,size where name~"${pattern}"]]`,
+      );
+    }
   }
   return lines;
 }
