@@ -1,5 +1,4 @@
-import type { Stats } from "node:fs";
-import { lstat, readdir } from "node:fs/promises";
+import { type Dirent, lstatSync, readdirSync, type Stats } from "node:fs";
 
 /**
  * The names in the pool's directories, kept in memory so that a `/file` pattern over a slice of
@@ -45,17 +44,19 @@ export class DirectoryListings {
   /**
    * The listing of the directory at `host`, whose `lstat` the caller made during this query
    * (`stats`): the kept one while it matches, otherwise read again. Empty when it is gone.
+   * Synchronous calls, as `lstatMany` makes them: a small folder (a snapshot's) costs a few
+   * microseconds so, several times that through the thread pool; callers yield between folders.
    */
-  async read(host: string, stats: Stats): Promise<Listing> {
+  read(host: string, stats: Stats): Listing {
     const kept = this.kept.get(host);
     if (kept !== undefined && kept.key === stateKey(stats)) return kept.listing;
     this.kept.delete(host);
     // The state the listing is kept under is taken before reading it: a change while it is read
     // then shows a later change time, and the next query reads again.
     const now = Date.now();
-    const before = await lstat(host).catch(() => undefined);
+    const before = quietly(() => lstatSync(host, { throwIfNoEntry: false }));
     if (before === undefined || !before.isDirectory()) return { names: [], folders: [] };
-    const entries = await readdir(host, { withFileTypes: true }).catch(() => undefined);
+    const entries = quietly((): Dirent[] => readdirSync(host, { withFileTypes: true }));
     if (entries === undefined) return { names: [], folders: [] };
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const listing = { names: entries.map((e) => e.name), folders: entries.map((e) => e.isDirectory()) };
@@ -74,6 +75,15 @@ export class DirectoryListings {
       }
     }
     this.kept.set(host, { key, listing });
+  }
+}
+
+/** The value, or undefined when the call fails (the entry went away, or cannot be read). */
+function quietly<T>(call: () => T | undefined): T | undefined {
+  try {
+    return call();
+  } catch {
+    return undefined;
   }
 }
 

@@ -75,7 +75,9 @@ export async function walkMatching(
     const test =
       depth < lastDepth ? (segments.whole[depth] as RegExp) : depth === lastDepth ? segments.last : undefined;
     const prefixes = depth <= lastDepth ? (segments.prefixes[depth] ?? [""]) : [""];
-    for (const dir of level) {
+    for (const [i, dir] of level.entries()) {
+      // Folders are read with synchronous calls: other sessions get their turn between batches.
+      if (i > 0 && i % LSTAT_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
       const listed = await namesWithPrefixes(root, dir, prefixes, listings);
       const names =
         test === undefined
@@ -117,7 +119,7 @@ async function namesWithPrefixes(
     const all = await allNames(root, dir.relative);
     return all.filter((n) => prefixes.some((p) => n.name.startsWith(p)));
   }
-  const listing = await listings.read(path.join(root, dir.relative), dir.stats);
+  const listing = listings.read(path.join(root, dir.relative), dir.stats);
   return positionsWithPrefixes(listing.names, prefixes).map((i) => ({
     name: listing.names[i] as string,
     folder: listing.folders[i] as boolean,
