@@ -39,8 +39,6 @@ function stateKey(stats: Stats): string {
 export class DirectoryListings {
   private readonly kept = new Map<string, Kept>();
 
-  constructor(private readonly settledMs = SETTLED_MS) {}
-
   /**
    * The listing of the directory at `host`, whose `lstat` the caller made during this query
    * (`stats`): the kept one while it matches, otherwise read again. Empty when it is gone.
@@ -60,7 +58,7 @@ export class DirectoryListings {
     if (entries === undefined) return { names: [], folders: [] };
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const listing = { names: entries.map((e) => e.name), folders: entries.map((e) => e.isDirectory()) };
-    if (Math.max(before.ctimeMs, before.mtimeMs) < now - this.settledMs) {
+    if (Math.max(before.ctimeMs, before.mtimeMs) < now - SETTLED_MS) {
       this.keep(host, stateKey(before), listing);
     }
     return listing;
