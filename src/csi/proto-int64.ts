@@ -27,9 +27,7 @@ function longStep(field: protobuf.Field): FieldStep {
 function eachOf(step: FieldStep, field: protobuf.Field): FieldStep {
   if (field.map) {
     return (value) =>
-      isPlainObject(value)
-        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, step(v)]))
-        : value;
+      isPlainObject(value) ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, step(v)])) : value;
   }
   if (field.repeated) return (value) => (Array.isArray(value) ? value.map(step) : value);
   return step;

@@ -62,11 +62,21 @@ describe("int64Preparer", () => {
   it("encodes to the same bytes as the strings did", () => {
     const holder = type("Holder");
     const prepare = int64Preparer(holder);
-    for (const bytes of ["0", "-1", "1", "4294967296", "-4294967297", "999999999999999", "-999999999999999"]) {
+    for (const bytes of [
+      "0",
+      "-1",
+      "1",
+      "4294967296",
+      "-4294967297",
+      "999999999999999",
+      "-999999999999999",
+    ]) {
       const answer = { one: { bytes }, counts: [bytes], total: bytes };
       const prepared = prepare?.(answer) ?? answer;
       const direct = Buffer.from(holder.encode(holder.fromObject(answer)).finish());
-      expect(Buffer.from(holder.encode(holder.fromObject(prepared)).finish()).equals(direct), bytes).toBe(true);
+      expect(Buffer.from(holder.encode(holder.fromObject(prepared)).finish()).equals(direct), bytes).toBe(
+        true,
+      );
     }
   });
 });
