@@ -55,12 +55,14 @@ export function int64Preparer(
   if (!holdsInt64(type)) return undefined;
   const known = built.get(type);
   if (known) return known;
-  const steps: Array<[string, FieldStep]> = [];
+  const names: string[] = [];
+  const steps: FieldStep[] = [];
   const prepare: Int64Preparer = (value) => {
     const out = { ...value };
-    for (const [name, step] of steps) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] as string;
       const fieldValue = out[name];
-      if (fieldValue !== undefined && fieldValue !== null) out[name] = step(fieldValue);
+      if (fieldValue !== undefined && fieldValue !== null) out[name] = (steps[i] as FieldStep)(fieldValue);
     }
     return out;
   };
@@ -73,7 +75,10 @@ export function int64Preparer(
       const nested = int64Preparer(field.resolvedType, built);
       if (nested) step = (value) => (isPlainObject(value) ? nested(value) : value);
     }
-    if (step) steps.push([field.name, eachOf(step, field)]);
+    if (step) {
+      names.push(field.name);
+      steps.push(eachOf(step, field));
+    }
   }
   return prepare;
 }
