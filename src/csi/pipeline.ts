@@ -79,6 +79,26 @@ function callSignal(
   };
 }
 
+/** A handler's context; the child logger it logs through is made only if it asks for one. */
+function requestContext(
+  root: Logger,
+  bindings: { reqId: string; method: string },
+  deadline: number,
+  signal: AbortSignal,
+): RequestContext {
+  let child: Logger | undefined;
+  return {
+    requestId: bindings.reqId,
+    method: bindings.method,
+    get log() {
+      child ??= root.child(bindings);
+      return child;
+    },
+    deadline,
+    signal,
+  };
+}
+
 /**
  * Wraps a service's handlers into a grpc-js implementation. This is the only path by which any
  * RPC runs: request id, redacted request log, duration and code log, error-to-status mapping.
@@ -111,19 +131,9 @@ async function runCall(
   const { signal, finish } = callSignal(call, deadline);
   const bindings = { reqId: requestId, method };
   // The pipeline's own lines carry the call's bindings in their object, which prints exactly what
-  // a child logger would; the child that handlers log through is made only if one asks for it.
+  // a child logger would print.
   const root = options.logger;
-  let child: Logger | undefined;
-  const ctx: RequestContext = {
-    requestId,
-    method,
-    get log() {
-      child ??= root.child(bindings);
-      return child;
-    },
-    deadline,
-    signal,
-  };
+  const ctx = requestContext(root, bindings, deadline, signal);
   // The redacted copy of the request is made only for a log that shows it.
   if (root.isLevelEnabled("debug")) {
     const redacted = redactSecretMaps(
