@@ -135,7 +135,10 @@ describe("command helper: failures", () => {
     await replaced(h, first);
     await writeFile(flag, "");
     expect(await read).toBe("read");
-    expect(await change).toMatchObject({ code: null, stderr: expect.stringMatching(/outcome unknown.*SIGKILL/) });
+    expect(await change).toMatchObject({
+      code: null,
+      stderr: expect.stringMatching(/outcome unknown.*SIGKILL/),
+    });
     expect(await run("printf", ["after"])).toBe("after");
     expect(h.starts).toBe(2);
     expect(h.unavailableReason).toBeUndefined();
@@ -237,7 +240,8 @@ describe("command helper: subvolume records", () => {
   async function show(at: string): Promise<Record<string, string>> {
     const text = (await exec("btrfs", ["subvolume", "show", at])).stdout;
     const fields: Record<string, string> = {};
-    for (const m of text.matchAll(/^\s*([A-Za-z ]+):\s*(.*)$/gm)) fields[m[1] as string] = (m[2] as string).trim();
+    for (const m of text.matchAll(/^\s*([A-Za-z ]+):\s*(.*)$/gm))
+      fields[m[1] as string] = (m[2] as string).trim();
     return fields;
   }
 

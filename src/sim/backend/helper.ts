@@ -85,7 +85,9 @@ export class CommandHelper {
   private closed = false;
   private chunks: Buffer[] = [];
   private buffered = 0;
-  private header: { id: number; kind: HelperAnswer["kind"]; code: number; outLength: number; errLength: number } | undefined;
+  private header:
+    | { id: number; kind: HelperAnswer["kind"]; code: number; outLength: number; errLength: number }
+    | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private lastHeard = 0;
   private pingSent = 0;
@@ -235,32 +237,11 @@ export class CommandHelper {
     this.lastHeard = Date.now();
     this.chunks.push(data);
     this.buffered += data.length;
-    for (;;) {
-      if (this.child !== child) return;
-      if (!this.header) {
-        const joined = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
-        this.chunks = [joined];
-        const end = joined.indexOf(10);
-        if (end < 0) {
-          if (joined.length > MAX_HEADER) this.garbage(child, joined.subarray(0, 40));
-          return;
-        }
-        const m = HEADER.exec(joined.subarray(0, end).toString("latin1"));
-        const id = m ? Number(m[1]) : 0;
-        if (!m || (m[2] !== "bad" && !this.pending.has(id))) return this.garbage(child, joined.subarray(0, 40));
-        this.header = {
-          id,
-          kind: m[2] as HelperAnswer["kind"],
-          code: Number(m[3]),
-          outLength: Number(m[4]),
-          errLength: Number(m[5]),
-        };
-        this.chunks = [joined.subarray(end + 1)];
-        this.buffered = joined.length - end - 1;
-      }
-      const h = this.header;
+    while (this.child === child) {
+      if (!this.header && !this.readHeader(child)) return;
+      const h = this.header as NonNullable<CommandHelper["header"]>;
       if (this.buffered < h.outLength + h.errLength) return;
-      const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
+      const all = this.joined();
       const body = all.subarray(0, h.outLength + h.errLength);
       this.chunks = [all.subarray(body.length)];
       this.buffered = all.length - body.length;
@@ -269,6 +250,38 @@ export class CommandHelper {
       this.startFailures = 0;
       this.deliver(h, body);
     }
+  }
+
+  /** Reads the next answer's header when its line is complete; false when it is not (or garbage). */
+  private readHeader(child: ChildProcess): boolean {
+    const all = this.joined();
+    const end = all.indexOf(10);
+    if (end < 0) {
+      if (all.length > MAX_HEADER) this.garbage(child, all);
+      return false;
+    }
+    const m = HEADER.exec(all.subarray(0, end).toString("latin1"));
+    if (!m || (m[2] !== "bad" && !this.pending.has(Number(m[1])))) {
+      this.garbage(child, all);
+      return false;
+    }
+    this.header = {
+      id: Number(m[1]),
+      kind: m[2] as HelperAnswer["kind"],
+      code: Number(m[3]),
+      outLength: Number(m[4]),
+      errLength: Number(m[5]),
+    };
+    this.chunks = [all.subarray(end + 1)];
+    this.buffered = all.length - end - 1;
+    return true;
+  }
+
+  /** What has been received and not yet delivered, as one buffer. */
+  private joined(): Buffer {
+    const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
+    this.chunks = [all];
+    return all;
   }
 
   private deliver(h: NonNullable<CommandHelper["header"]>, body: Buffer): void {
@@ -290,7 +303,10 @@ export class CommandHelper {
   private garbage(child: ChildProcess, sample: Buffer): void {
     this.fail(
       child,
-      new HelperFailed(`command helper answered garbage: ${JSON.stringify(sample.toString("latin1"))}`, true),
+      new HelperFailed(
+        `command helper answered garbage: ${JSON.stringify(sample.subarray(0, 40).toString("latin1"))}`,
+        true,
+      ),
       true,
     );
   }
@@ -329,7 +345,11 @@ export class CommandHelper {
     // the pending input has been read.
     setImmediate(() => {
       if (this.child === child && Date.now() - this.lastHeard >= this.hangMs)
-        this.fail(child, new HelperFailed(`command helper stopped answering for ${this.hangMs} ms`, true), true);
+        this.fail(
+          child,
+          new HelperFailed(`command helper stopped answering for ${this.hangMs} ms`, true),
+          true,
+        );
     });
   }
 }
