@@ -196,9 +196,9 @@ export class CommandHelper {
     });
     child.on("error", (e) => {
       // Perl cannot be started at all (not installed): nothing was sent anywhere, and retrying is
-      // pointless; the caller starts its tools itself.
+      // pointless; the caller starts its tools itself, as it did before the helper (said nowhere:
+      // a setup failure that follows must stay the one line it is).
       this.unavailable = `cannot start perl: ${e.message}`;
-      this.log(`sim: not using the command helper: ${this.unavailable}`);
       this.fail(child, new HelperUnavailable(`command helper not available: ${this.unavailable}`), false);
     });
     child.on("exit", (code, signal) => {
@@ -221,9 +221,9 @@ export class CommandHelper {
       if (this.answered) this.startFailures = 0;
       else if (++this.startFailures >= this.maxStartFailures) {
         this.unavailable = `it failed ${this.startFailures} times in a row (${error.message})`;
-        this.log(`sim: not using the command helper any more: ${this.unavailable}`);
+        this.log(`not using the command helper any more: ${this.unavailable}`);
       }
-      if (this.unavailable === undefined) this.log(`sim: ${error.message}; starting a new one`);
+      if (this.unavailable === undefined) this.log(`${error.message}; starting a new one`);
     }
     const inFlight = [...this.pending.values()];
     this.pending = new Map();
