@@ -127,14 +127,18 @@ describe("command helper: failures", () => {
   it("dies: a read in flight runs again on a fresh helper, a change in flight fails as killed", async () => {
     const h = helper();
     const flag = path.join(dir, "dies");
-    const read = run("sh", waitFor(flag, "read"), { repeatable: true });
+    // The read says which process started it: the fresh helper, not this process.
+    const read = run("sh", ["-c", `while [ ! -e '${flag}' ]; do sleep 0.02; done; printf '%s' $PPID`], {
+      repeatable: true,
+    });
     const change = outcome("sh", waitFor(flag, "change"));
     await h.ping();
     const first = h.pid as number;
     process.kill(first, "SIGKILL");
     await replaced(h, first);
     await writeFile(flag, "");
-    expect(await read).toBe("read");
+    expect(await read).toBe(String(h.pid));
+    expect(h.pid).not.toBe(first);
     expect(await change).toMatchObject({
       code: null,
       stderr: expect.stringMatching(/outcome unknown.*SIGKILL/),
@@ -203,11 +207,19 @@ describe("command helper: failures", () => {
 
   it("is closed: commands are started directly again once it is uninstalled", async () => {
     const h = helper();
+    const flag = path.join(dir, "closed");
+    const change = outcome("sh", waitFor(flag, "change"));
     await h.ping();
     const pid = h.pid as number;
     useCommandHelper(undefined);
     await h.close();
     expect(alive(pid)).toBe(false);
+    // A change in flight may have run: it is not started again, it says its outcome is unknown.
+    expect(await change).toMatchObject({
+      code: null,
+      stderr: expect.stringMatching(/outcome unknown.*closed/),
+    });
+    await writeFile(flag, "");
     await expect(h.ping()).rejects.toThrow(/not available: closed/);
     expect(await run("printf", ["%s", "direct"])).toBe("direct");
   });

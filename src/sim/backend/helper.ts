@@ -139,7 +139,8 @@ export class CommandHelper {
     this.unavailable = "closed";
     const child = this.child;
     if (!child) return;
-    this.fail(child, new HelperUnavailable("the command helper was closed"), false);
+    // A command still in flight may have run: its caller must not start it again.
+    this.fail(child, new HelperFailed("the command helper was closed", true), false);
     await new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       const kill = setTimeout(() => child.kill("SIGKILL"), 2_000);
@@ -195,6 +196,8 @@ export class CommandHelper {
       if (stderr.length < 16) stderr.push(b);
     });
     child.on("error", (e) => {
+      // Also emitted when a kill fails; only a child that never started is handled here.
+      if (child.pid !== undefined) return;
       // Perl cannot be started at all (not installed): nothing was sent anywhere, and retrying is
       // pointless; the caller starts its tools itself, as it did before the helper (said nowhere:
       // a setup failure that follows must stay the one line it is).
