@@ -226,7 +226,7 @@ export class CommandHelper {
         this.unavailable = `it failed ${this.startFailures} times in a row (${error.message})`;
         this.log(`not using the command helper any more: ${this.unavailable}`);
       }
-      if (this.unavailable === undefined) this.log(`${error.message}; starting a new one`);
+      if (this.unavailable === undefined) this.log(`${error.message}; a fresh one takes over`);
     }
     const inFlight = [...this.pending.values()];
     this.pending = new Map();
