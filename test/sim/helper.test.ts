@@ -38,11 +38,16 @@ async function outcome(file: string, args: string[], repeatable = false): Promis
   }
 }
 
-/** A shell command that waits until `file` exists, then prints `said`. */
-const waitFor = (file: string, said: string) => [
+/**
+ * A shell loop that waits until `file` exists (or its directory is gone: a failed test leaves no
+ * waiter behind once afterAll removed it), then runs `then`.
+ */
+const waitThen = (file: string, then: string) => [
   "-c",
-  `while [ ! -e '${file}' ]; do sleep 0.02; done; printf '%s' '${said}'`,
+  `while [ ! -e '${file}' ] && [ -d '${path.dirname(file)}' ]; do sleep 0.02; done; ${then}`,
 ];
+/** Waits until `file` exists, then prints `said`. */
+const waitFor = (file: string, said: string) => waitThen(file, `printf '%s' '${said}'`);
 
 const alive = (pid: number) => {
   try {
@@ -128,7 +133,7 @@ describe("command helper: failures", () => {
     const h = helper();
     const flag = path.join(dir, "dies");
     // The read says which process started it: the fresh helper, not this process.
-    const read = run("sh", ["-c", `while [ ! -e '${flag}' ]; do sleep 0.02; done; printf '%s' $PPID`], {
+    const read = run("sh", waitThen(flag, "printf '%s' $PPID"), {
       repeatable: true,
     });
     const change = outcome("sh", waitFor(flag, "change"));
