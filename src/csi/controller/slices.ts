@@ -21,7 +21,9 @@ import type { KeptSnapshot } from "./walk-cache.js";
  *
  * A walk costs about one round trip per `READ_AHEAD` snapshots, not one per page:
  * - a first page reads, in one line, the count of the walk (which sizes the slices, carried on in
- *   the token) and the slice after its token with the slice's images: about one page;
+ *   the token) and the slice after its token with the slice's images: about one page, and nothing
+ *   more (a client that only asks for first pages pays only for those);
+ * - the second page reads a slice of about `READ_AHEAD` snapshots with their images, in one line;
  * - a later page finds its snapshots, with their images, in what was read before (walk-cache.ts)
  *   and sends nothing; when what is kept will not last two more pages, the next slice of about
  *   `READ_AHEAD` snapshots is read, with its images, in the background while the page is
@@ -99,7 +101,8 @@ export async function pageOfSlices(
     for (const l of read.items) if (isAfter(l.located)) items.push(l);
     through = range.to;
   }
-  return finishPage(c, pool, key, filter, { items, through, total, generation }, max, call);
+  const readOn = after !== undefined;
+  return finishPage(c, pool, key, filter, { items, through, total, generation, readOn }, max, call);
 }
 
 /** The snapshots of a slice with their images, in one line (with the walk's count on a first page). */
@@ -120,19 +123,26 @@ async function readDescribed(
 /**
  * The page: the first `max` of what was read. Snapshots whose images were not read recently are
  * described in one line; one whose image is gone by then was deleted since, and is left out. What
- * is left is kept for the next page, and when it will not last two more pages the slice after it
- * is read in the background.
+ * is left is kept for the next page, and on a later page, when it will not last two more pages,
+ * the slice after it is read in the background.
  */
 async function finishPage(
   c: Controller,
   pool: PoolStorage,
   key: string,
   filter: { sourceVolumeId?: string },
-  read: { items: readonly KeptSnapshot[]; through: number; total: number | undefined; generation: number },
+  read: {
+    items: readonly KeptSnapshot[];
+    through: number;
+    total: number | undefined;
+    generation: number;
+    /** Whether the slice after what is kept may be read in the background (not after a first page). */
+    readOn: boolean;
+  },
   max: number,
   call: CallOptions,
 ): Promise<{ records: SnapshotRecord[]; nextToken: string }> {
-  const { items, through, total, generation } = read;
+  const { items, through, total, generation, readOn } = read;
   const page = items.slice(0, max);
   const rest = items.slice(max);
   const last = page.at(-1)?.located;
@@ -144,7 +154,7 @@ async function finishPage(
   if (nextToken === "") c.walks.delete(key);
   else if (last !== undefined) {
     const kept = c.walks.put(key, { items: rest, from: idPosition(last.snapshotId), through }, generation);
-    if (kept && rest.length < 2 * max && through < END) {
+    if (kept && readOn && rest.length < 2 * max && through < END) {
       const wanted = Math.max(2 * max, READ_AHEAD);
       const range = slice(through + 1, rangeWidthFor(wanted, total ?? GUESSED_TOTAL));
       c.walks.readAhead(key, async () => {
