@@ -53,16 +53,50 @@ function requestIdOf(call: grpc.ServerUnaryCall<unknown, unknown>): string {
   return typeof given === "string" && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID().slice(0, 8);
 }
 
-function abortSignalFor(call: grpc.ServerUnaryCall<unknown, unknown>, deadline: number): AbortController {
+/**
+ * The call's signal: aborted when the caller cancels, when its deadline passes, or by `finish`
+ * once the answer is sent. `finish` also clears the deadline timer directly (a listener on the
+ * signal for that would be one more event dispatched on every call).
+ */
+function callSignal(
+  call: grpc.ServerUnaryCall<unknown, unknown>,
+  deadline: number,
+): { signal: AbortSignal; finish: () => void } {
   const controller = new AbortController();
   call.on("cancelled", () => controller.abort(new Error("cancelled by caller")));
+  let timer: NodeJS.Timeout | undefined;
   if (Number.isFinite(deadline)) {
     const ms = Math.max(0, deadline - Date.now());
-    const timer = setTimeout(() => controller.abort(new Error("deadline exceeded")), ms);
+    timer = setTimeout(() => controller.abort(new Error("deadline exceeded")), ms);
     timer.unref();
-    controller.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
   }
-  return controller;
+  return {
+    signal: controller.signal,
+    finish: () => {
+      if (timer !== undefined) clearTimeout(timer);
+      controller.abort(new Error("call finished"));
+    },
+  };
+}
+
+/** A handler's context; the child logger it logs through is made only if it asks for one. */
+function requestContext(
+  root: Logger,
+  bindings: { reqId: string; method: string },
+  deadline: number,
+  signal: AbortSignal,
+): RequestContext {
+  let child: Logger | undefined;
+  return {
+    requestId: bindings.reqId,
+    method: bindings.method,
+    get log() {
+      child ??= root.child(bindings);
+      return child;
+    },
+    deadline,
+    signal,
+  };
 }
 
 /**
@@ -94,21 +128,24 @@ async function runCall(
   const started = process.hrtime.bigint();
   const requestId = requestIdOf(call);
   const deadline = deadlineOf(call);
-  const abort = abortSignalFor(call, deadline);
-  const log = options.logger.child({ reqId: requestId, method });
+  const { signal, finish } = callSignal(call, deadline);
+  const bindings = { reqId: requestId, method };
+  // The pipeline's own lines carry the call's bindings in their object, which prints exactly what
+  // a child logger would print.
+  const root = options.logger;
+  const ctx = requestContext(root, bindings, deadline, signal);
   // The redacted copy of the request is made only for a log that shows it.
-  if (log.isLevelEnabled("debug")) {
+  if (root.isLevelEnabled("debug")) {
     const redacted = redactSecretMaps(
       options.redactRequest ? options.redactRequest(service, method, call.request) : call.request,
     );
-    log.debug({ request: redacted }, "request");
+    root.debug({ ...bindings, request: redacted }, "request");
   }
-  const ctx: RequestContext = { requestId, method, log, deadline, signal: abort.signal };
   const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
   try {
     const response = await handler(call.request, ctx);
     const elapsed = seconds();
-    log.info({ code: "OK", durationMs: Math.round(elapsed * 1000) }, "done");
+    root.info({ ...bindings, code: "OK", durationMs: Math.round(elapsed * 1000) }, "done");
     options.observe?.(method, status.OK, elapsed);
     callback(null, response);
   } catch (err) {
@@ -116,13 +153,18 @@ async function runCall(
     mapped.message = boundedMessage(mapped.message);
     const elapsed = seconds();
     const level = mapped.code === status.INTERNAL || mapped.code === status.UNKNOWN ? "error" : "warn";
-    log[level](
-      { code: status[mapped.code], durationMs: Math.round(elapsed * 1000), err: mapped.message },
+    root[level](
+      {
+        ...bindings,
+        code: status[mapped.code],
+        durationMs: Math.round(elapsed * 1000),
+        err: mapped.message,
+      },
       "failed",
     );
     options.observe?.(method, mapped.code, elapsed);
     callback({ code: mapped.code, details: mapped.message, message: mapped.message });
   } finally {
-    abort.abort(new Error("call finished"));
+    finish();
   }
 }

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
 import { PACKAGE_ROOT } from "../package-root.js";
+import { int64Preparer } from "./proto-int64.js";
 
 /** proto/csi.proto, found from the package root (src/, dist/ and the bundle sit at different depths). */
 export const CSI_PROTO_PATH = join(PACKAGE_ROOT, "proto", "csi.proto");
@@ -100,14 +101,16 @@ function resolved(type: protobuf.Type | null): protobuf.Type {
 }
 
 function serializer(type: protobuf.Type): (value: object) => Buffer {
+  const prepare = int64Preparer(type);
   return (value) => {
     if (Array.isArray(value)) {
       throw new Error(
         `Failed to serialize message: expected object with ${type.name} structure, got array instead`,
       );
     }
+    const message = prepare ? prepare(value as Record<string, unknown>) : value;
     // Under Node, protobufjs writes into a Buffer (its BufferWriter), so this is not a copy.
-    return type.encode(type.fromObject(value)).finish() as Buffer;
+    return type.encode(type.fromObject(message)).finish() as Buffer;
   };
 }
 

@@ -28,7 +28,12 @@ export async function startCsiServer(options: {
   socketMode?: number;
 }): Promise<CsiServer> {
   const endpoint = parseEndpoint(options.endpoint);
-  const server = new grpc.Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": 4 * 1024 * 1024,
+    // Channelz is read only through its own gRPC service, which this server does not offer; left
+    // on, grpc-js would still keep its counters and timestamps on every call.
+    "grpc.enable_channelz": 0,
+  });
   for (const s of options.services) server.addService(s.definition, s.implementation);
   if (endpoint.kind === "unix") prepareUnixSocket(endpoint.path);
   const port = await new Promise<number>((resolve, reject) => {

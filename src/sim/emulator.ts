@@ -1,8 +1,10 @@
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { Btrfs } from "./backend/btrfs.js";
+import { CommandHelper } from "./backend/helper.js";
 import { PathMapper } from "./backend/paths.js";
 import { assertCanMount, Pool } from "./backend/pool.js";
+import { useCommandHelper } from "./backend/run.js";
 import { ControlServer } from "./control.js";
 import { controlHandler } from "./control-ops.js";
 import { CostModel } from "./cost.js";
@@ -130,6 +132,7 @@ export class Emulator {
     readonly target: ControlServer,
     readonly address: { host: string; port: number },
     readonly hostKeyFingerprint: string,
+    private readonly helper: CommandHelper,
   ) {}
 
   static async start(options: EmulatorOptions): Promise<Emulator> {
@@ -137,8 +140,23 @@ export class Emulator {
     await mkdir(options.dataDir, { recursive: true });
     const state = await StateStore.load(options.dataDir);
     const settings = new LiveSettings(await initialSettings(options, state), state);
-    const pool = await Pool.open({ dataDir: options.dataDir, size: options.size, label: options.pool });
-    const undo: Array<() => Promise<void>> = [() => pool.close()];
+    // First, while this process is small: every tool the emulator runs is started by the helper,
+    // so a start costs the same with 10 000 subvolumes in the tables as with none.
+    const helper = new CommandHelper({ log: options.log });
+    helper.start();
+    useCommandHelper(helper);
+    const stopHelper = async () => {
+      useCommandHelper(undefined);
+      await helper.close();
+    };
+    let pool: Pool;
+    try {
+      pool = await Pool.open({ dataDir: options.dataDir, size: options.size, label: options.pool });
+    } catch (e) {
+      await stopHelper();
+      throw e;
+    }
+    const undo: Array<() => Promise<void>> = [() => pool.close(), stopHelper];
     const extraPools: Pool[] = [];
     try {
       for (const extra of options.extraPools ?? []) {
@@ -192,7 +210,17 @@ export class Emulator {
       const target = targetServer(options.dataDir, world);
       await target.listen();
       const listening = { host: address.address, port: address.port };
-      return new Emulator(world, pool, extraPools, ssh, control, target, listening, identity.fingerprint);
+      return new Emulator(
+        world,
+        pool,
+        extraPools,
+        ssh,
+        control,
+        target,
+        listening,
+        identity.fingerprint,
+        helper,
+      );
     } catch (e) {
       for (const step of undo) await step().catch(() => undefined);
       throw e;
@@ -205,7 +233,12 @@ export class Emulator {
     await this.control.close();
     await this.target.close();
     for (const extra of this.extraPools) await extra.close();
-    await this.pool.close();
+    try {
+      await this.pool.close();
+    } finally {
+      useCommandHelper(undefined);
+      await this.helper.close();
+    }
   }
 }
 

@@ -161,5 +161,19 @@ describe("CSI server on a unix socket", () => {
     expect(request).toBeDefined();
     expect(JSON.stringify(request)).toContain("[REDACTED]");
     expect(logLines.join("\n")).not.toContain("hunter2-very-secret");
+    // One call's lines, the pipeline's and the handler's own, share its request id and method.
+    expect(request?.reqId).toEqual(expect.any(String));
+    expect(done.filter((l) => l.reqId === request?.reqId)).toMatchObject([
+      { method: "DeleteSnapshot", code: "INVALID_ARGUMENT", msg: "failed" },
+    ]);
+    const notReady = lines.find((l) => l.msg === "not ready");
+    expect(notReady).toMatchObject({ method: "Probe", reason: "RDS not connected" });
+    expect(lines.filter((l) => l.reqId === notReady?.reqId).map((l) => l.msg)).toEqual([
+      "request",
+      "not ready",
+      "done",
+    ]);
+    // Each key once per line (log stores reject duplicates): the bindings are not printed twice.
+    for (const line of logLines) expect(line.match(/"reqId":/g)?.length ?? 0).toBeLessThanOrEqual(1);
   });
 });

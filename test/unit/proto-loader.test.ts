@@ -143,6 +143,37 @@ describe("loadCsiServices", () => {
     }
   });
 
+  it("encodes int64 answers of every size to the bytes @grpc/proto-loader makes of them", () => {
+    const reference = protoLoader.loadSync(CSI_PROTO_PATH, {
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+    });
+    const theirs = (reference["csi.v1.Controller"] as grpc.ServiceDefinition).ListSnapshots!;
+    const ours = loadCsiServices().Controller.ListSnapshots!;
+    // Short strings go to protobufjs as numbers (src/csi/proto-int64.ts), long ones as strings.
+    const values = ["0", "1", "-1", "4294967296", "999999999999999", "1000000000000000", "9007199254740993"];
+    const answer: Outgoing<ListSnapshotsResponse> = {
+      entries: [...values, "9223372036854775807", "-9223372036854775808"].map((v, i) => ({
+        snapshot: {
+          snapshot_id: `snap-${i}`,
+          size_bytes: v,
+          creation_time: { seconds: values[i % values.length], nanos: i },
+          ready_to_use: true,
+        },
+      })),
+      next_token: "snap-9",
+    };
+    const bytes = ours.responseSerialize(answer);
+    expect(bytes.equals(theirs.responseSerialize(answer))).toBe(true);
+    const decoded = ours.responseDeserialize(bytes) as ListSnapshotsResponse;
+    expect(decoded.entries.map((e) => e.snapshot?.size_bytes)).toEqual(
+      answer.entries?.map((e) => e.snapshot?.size_bytes),
+    );
+  });
+
   it("names each method's request and response types", () => {
     expect(csiMethodTypes().Controller.get("CreateSnapshot")).toEqual({
       path: "/csi.v1.Controller/CreateSnapshot",

@@ -23,6 +23,9 @@ const LIST_LINE =
 const SNAPSHOT_LINE = /^ID (\d+) gen \d+ (?:cgen \d+ )?top level \d+ otime (\S+ \S+) path /;
 const READONLY_LINE = /^ID (\d+) /;
 
+/** Listings only read: safe to run again when the command helper fails with one in flight. */
+const READ = { repeatable: true } as const;
+
 /** A full re-read after this long picks up generations that moved on since the last one. */
 const CACHE_MAX_AGE_MS = 30_000;
 
@@ -80,9 +83,9 @@ export class Btrfs {
   private async readAll(): Promise<Subvolume[]> {
     const mnt = this.mountPath;
     const [all, snapshots, readOnly] = await Promise.all([
-      run("btrfs", ["subvolume", "list", "-p", "-c", "-g", "-q", "-u", "-R", mnt]),
-      run("btrfs", ["subvolume", "list", "-s", mnt]),
-      run("btrfs", ["subvolume", "list", "-r", mnt]),
+      run("btrfs", ["subvolume", "list", "-p", "-c", "-g", "-q", "-u", "-R", mnt], READ),
+      run("btrfs", ["subvolume", "list", "-s", mnt], READ),
+      run("btrfs", ["subvolume", "list", "-r", mnt], READ),
     ]);
     const otimes = new Map<number, string>();
     for (const line of snapshots.split("\n")) {
@@ -170,7 +173,13 @@ export class Btrfs {
 
   /** One subvolume by path, or undefined when there is none there. */
   private async show(hostPath: string): Promise<Subvolume | undefined> {
-    const info = this.ioctlUsable ? await subvolumeInfo(hostPath) : undefined;
+    let info: Awaited<ReturnType<typeof subvolumeInfo>>;
+    try {
+      info = this.ioctlUsable ? await subvolumeInfo(hostPath) : undefined;
+    } catch {
+      // The command helper failed on the way (it is restarted): this once, read it with the tool.
+      return this.showByTool(hostPath);
+    }
     if (info === null) return undefined;
     if (info !== undefined) {
       const relative = path.relative(this.mountPath, hostPath);
@@ -196,7 +205,7 @@ export class Btrfs {
   }
 
   private async showByTool(hostPath: string): Promise<Subvolume | undefined> {
-    const text = await run("btrfs", ["subvolume", "show", hostPath]).catch(() => undefined);
+    const text = await run("btrfs", ["subvolume", "show", hostPath], READ).catch(() => undefined);
     if (text === undefined) return undefined;
     const field = (name: string) => new RegExp(`^\\s*${name}:\\s*(.*)$`, "m").exec(text)?.[1]?.trim();
     const uuid = (name: string) => {
@@ -228,7 +237,7 @@ export class Btrfs {
 
   /** Data and metadata usage for `/disk/btrfs/filesystem print`. */
   async usage(): Promise<Array<{ kind: string; profile: string; total: bigint; used: bigint }>> {
-    const text = await run("btrfs", ["filesystem", "df", "-b", this.mountPath]);
+    const text = await run("btrfs", ["filesystem", "df", "-b", this.mountPath], READ);
     const out: Array<{ kind: string; profile: string; total: bigint; used: bigint }> = [];
     for (const line of text.split("\n")) {
       const m = /^(\w+), (\w+): total=(\d+), used=(\d+)/.exec(line.trim());

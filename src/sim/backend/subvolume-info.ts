@@ -1,33 +1,15 @@
-import { run } from "./run.js";
+import { commandHelper } from "./run.js";
 
 /**
  * One subvolume's own record, read the way RouterOS would learn it after a change: with the
  * BTRFS_IOC_GET_SUBVOL_INFO ioctl on the subvolume, which costs the same next to 10 000 subvolumes
  * as next to none. (`btrfs subvolume show` also lists the subvolume's snapshots by visiting every
  * subvolume of the filesystem, so its cost grows with their number: the emulator would then cost
- * more than RouterOS.) Node has no ioctl, so a short Perl program makes the call: `perl-base` is
- * part of every Debian system. Undefined when Perl or the ioctl is not available (the caller then
- * falls back to `btrfs subvolume show`).
+ * more than RouterOS.) Node has no ioctl, so the command helper (helper-program.ts, Perl) makes the
+ * call. Undefined when it cannot: no helper, or the ioctl is not available (an old kernel); the
+ * caller then falls back to `btrfs subvolume show`. A helper that fails on the way (dies, hangs)
+ * is an error, so a passing failure does not turn the ioctl off for good.
  */
-
-/** `_IOR(BTRFS_IOCTL_MAGIC 0x94, 60, struct btrfs_ioctl_get_subvol_info_args)` (504 bytes). */
-const PROGRAM = `
-use strict;
-my $path = $ARGV[0];
-if (!open(my $fh, "<", $path)) { if ($!{ENOENT} || $!{ENOTDIR}) { print "missing\\n"; exit 0 } exit 2 }
-else {
-  # A subvolume's root directory is inode 256; anything else is not a subvolume (the ioctl would
-  # answer for the subvolume that holds it).
-  if ((stat($fh))[1] != 256) { print "missing\\n"; exit 0 }
-  my $buf = "\\0" x 504;
-  ioctl($fh, 0x81F8943C, $buf) or exit 3;
-  my ($treeid) = unpack("Q<", $buf);
-  my ($parent, $dirid, $gen, $flags) = unpack("Q<4", substr($buf, 264, 32));
-  my @uuids = map { unpack("H32", substr($buf, $_, 16)) } (296, 312, 328);
-  my ($otime) = unpack("Q<", substr($buf, 392, 8));
-  print join(" ", $treeid, $parent, $gen, $flags, @uuids, $otime), "\\n";
-}
-`;
 
 export interface SubvolumeInfo {
   readonly id: number;
@@ -44,15 +26,18 @@ export interface SubvolumeInfo {
 
 /** The record of the subvolume whose root is `hostPath`; null when no subvolume is there. */
 export async function subvolumeInfo(hostPath: string): Promise<SubvolumeInfo | null | undefined> {
-  let text: string;
-  try {
-    text = await run("perl", ["-e", PROGRAM, "--", hostPath]);
-  } catch {
-    return undefined;
-  }
-  if (text.trim() === "missing") return null;
+  const helper = commandHelper();
+  if (!helper || helper.unavailableReason !== undefined) return undefined;
+  const answer = await helper.subvolumeInfo(hostPath);
+  if (answer.kind !== "info" || answer.code === 2 || answer.code === 3) return undefined;
+  if (answer.code === 1) return null;
+  return parseInfo(answer.out.toString("utf8"));
+}
+
+/** The helper's fields: id, parent, generation, flags, three uuids (hex), otime. */
+export function parseInfo(text: string): SubvolumeInfo | undefined {
   const f = text.trim().split(" ");
-  if (f.length !== 8) return undefined;
+  if (f.length !== 8 || !f.every((x) => /^[0-9a-f]+$/.test(x))) return undefined;
   const [id, parent, gen, flags, uuid, parentUuid, receivedUuid, otime] = f as [
     string,
     string,
