@@ -25,9 +25,9 @@ import type { KeptSnapshot } from "./walk-cache.js";
  *   more (a client that only asks for first pages pays only for those);
  * - the second page reads a slice of about `READ_AHEAD` snapshots with their images, in one line;
  * - a later page finds its snapshots, with their images, in what was read before (walk-cache.ts)
- *   and sends nothing; once fewer than `READ_AHEAD` (or two pages) are kept, the next slice of
- *   about as many is read, with its images, in the background while the pages before it are
- *   delivered, so the page that needs it usually finds it read;
+ *   and sends nothing; once fewer than twice `READ_AHEAD` (or four pages) are kept, the next
+ *   slice of about `READ_AHEAD` is read, with its images, in the background while the pages
+ *   before it are delivered, so the page that needs it usually finds it read;
  * - a page whose token finds nothing kept (a restart, another controller, past the TTL) reads a
  *   slice of about `READ_AHEAD` snapshots itself, in one line; one whose images were read too long
  *   ago names them in one line. A slice that held fewer than a page costs one more line (rare:
@@ -123,8 +123,8 @@ async function readDescribed(
 /**
  * The page: the first `max` of what was read. Snapshots whose images were not read recently are
  * described in one line; one whose image is gone by then was deleted since, and is left out. What
- * is left is kept for the next page, and on a later page, once fewer than `READ_AHEAD` (or two
- * pages) are left, the slice after it is read in the background.
+ * is left is kept for the next page, and on a later page, once fewer than twice `READ_AHEAD` (or
+ * four pages) are left, the slice after it is read in the background.
  */
 async function finishPage(
   c: Controller,
@@ -155,7 +155,9 @@ async function finishPage(
   else if (last !== undefined) {
     const kept = c.walks.put(key, { items: rest, from: idPosition(last.snapshotId), through }, generation);
     const wanted = Math.max(2 * max, READ_AHEAD);
-    if (kept && readOn && rest.length < wanted && through < END) {
+    // Two reads' worth kept ahead: the next read starts soon after the last one arrived, so
+    // RouterOS works on it while the pages before it are delivered.
+    if (kept && readOn && rest.length < 2 * wanted && through < END) {
       const range = slice(through + 1, rangeWidthFor(wanted, total ?? GUESSED_TOTAL));
       c.walks.readAhead(key, async () => {
         const deadline = Date.now() + READ_AHEAD_DEADLINE_MS;
