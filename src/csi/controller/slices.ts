@@ -12,7 +12,7 @@ import type { Outgoing, Snapshot } from "../types.js";
 import type { Controller } from "./context.js";
 import { snapshotMessage } from "./messages.js";
 import { encodeListToken, type ListToken } from "./tokens.js";
-import type { KeptSnapshot } from "./walk-cache.js";
+import type { KeptSnapshot, WalkHandle } from "./walk-cache.js";
 
 /**
  * ListSnapshots over one pool, a slice of the id space at a time (id-ranges.ts): snapshot ids are
@@ -73,13 +73,16 @@ export async function pageOfSlices(
   const after = token?.afterId;
   const isAfter = (s: SnapshotSubvolume) => after === undefined || s.snapshotId > after;
   const start = after === undefined ? 0 : idPosition(after);
-  const kept = after === undefined ? undefined : await c.walks.get(key, start);
+  const kept = after === undefined ? undefined : await c.walks.get(key, after, start, max);
   let total = token?.total;
   let items: KeptSnapshot[];
   let through: number;
+  // The walk continued from what was kept, when the page needs no read of its own.
+  let walk: WalkHandle | undefined;
   if (kept !== undefined) {
-    items = kept.items.filter((l) => isAfter(l.located));
+    items = [...kept.items];
     through = kept.through;
+    walk = kept.handle;
   } else {
     // A first page counts the walk; its slices are sized by the last count this controller made.
     const counting = after === undefined;
@@ -100,9 +103,10 @@ export async function pageOfSlices(
     const read = await readDescribed(c, pool, filter, range, call);
     for (const l of read.items) if (isAfter(l.located)) items.push(l);
     through = range.to;
+    walk = undefined;
   }
   const readOn = after !== undefined;
-  return finishPage(c, pool, key, filter, { items, through, total, generation, readOn }, max, call);
+  return finishPage(c, pool, key, filter, { items, through, total, generation, readOn, walk }, max, call);
 }
 
 /** The snapshots of a slice with their images, in one line (with the walk's count on a first page). */
@@ -138,6 +142,8 @@ async function finishPage(
     generation: number;
     /** Whether the slice after what is kept may be read in the background (not after a first page). */
     readOn: boolean;
+    /** What was kept for the walk, when the page was answered from it alone. */
+    walk: WalkHandle | undefined;
   },
   max: number,
   call: CallOptions,
@@ -153,18 +159,13 @@ async function finishPage(
     unread.length === 0 ? [] : await pool.storage.snapshots.describeAll(unread, call, { dropMissing: true });
   if (nextToken === "") c.walks.delete(key);
   else if (last !== undefined) {
-    const kept = c.walks.put(key, { items: rest, from: idPosition(last.snapshotId), through }, generation);
-    const wanted = Math.max(2 * max, READ_AHEAD);
-    // Two reads' worth kept ahead: the next read starts soon after the last one arrived, so
-    // RouterOS works on it while the pages before it are delivered.
-    if (kept && readOn && rest.length < 2 * wanted && through < END) {
-      const range = slice(through + 1, rangeWidthFor(wanted, total ?? GUESSED_TOTAL));
-      c.walks.readAhead(key, async () => {
-        const deadline = Date.now() + READ_AHEAD_DEADLINE_MS;
-        const found = await readDescribed(c, pool, filter, range, { deadline });
-        return { items: found.items, through: range.to };
-      });
-    }
+    const position = idPosition(last.snapshotId);
+    const continued =
+      read.walk !== undefined && c.walks.advance(read.walk, last.snapshotId, position) !== undefined;
+    const walk = continued
+      ? read.walk
+      : c.walks.put(key, { items: rest, from: position, through }, generation);
+    if (walk !== undefined && readOn) readAhead(c, pool, filter, walk, max, total);
   }
   const byId = new Map(described.map((r) => [r.snapshotId, r]));
   const records: SnapshotRecord[] = [];
@@ -173,6 +174,33 @@ async function finishPage(
     if (record !== undefined) records.push(record);
   }
   return { records, nextToken };
+}
+
+/**
+ * Starts background reads of the slices after what the walk keeps and is reading, while fewer than
+ * two reads' worth are kept: the next read starts soon after the last one arrived, and RouterOS
+ * answers one while the driver takes in the other and pages are delivered.
+ */
+function readAhead(
+  c: Controller,
+  pool: PoolStorage,
+  filter: { sourceVolumeId?: string },
+  walk: WalkHandle,
+  max: number,
+  total: number | undefined,
+): void {
+  const wanted = Math.max(2 * max, READ_AHEAD);
+  for (
+    let next = c.walks.nextRead(walk);
+    next !== undefined && next.kept < 2 * wanted && next.from <= END;
+    next = c.walks.nextRead(walk)
+  ) {
+    const range = slice(next.from, rangeWidthFor(wanted, total ?? GUESSED_TOTAL));
+    c.walks.readAhead(walk, range.to, async () => {
+      const deadline = Date.now() + READ_AHEAD_DEADLINE_MS;
+      return (await readDescribed(c, pool, filter, range, { deadline })).items;
+    });
+  }
 }
 
 /**

@@ -23,25 +23,42 @@ export interface KeptSnapshot extends ListedSnapshot {
 }
 
 export interface KeptSlice {
-  /** Every snapshot of the walk in positions `from`..`through` (id-ranges.ts), sorted by id. */
-  readonly items: readonly KeptSnapshot[];
-  readonly from: number;
-  readonly through: number;
-}
-
-/** What a read-ahead found: every snapshot in the positions after the entry, up to `through`. */
-export interface ReadAhead {
+  /** The walk's snapshots after the token, in positions up to `through` (id-ranges.ts), sorted by id. */
   readonly items: readonly KeptSnapshot[];
   readonly through: number;
+  /** Where the walk continues from, for `advance` and `readAhead`. */
+  readonly handle: WalkHandle;
 }
 
-interface Entry {
+/** The walk a page continued; opaque outside this module. */
+export interface WalkHandle {
+  readonly key: string;
+}
+
+interface Entry extends WalkHandle {
+  /** Every snapshot of the walk after the last one returned, up to `through`, sorted by id. */
   items: readonly KeptSnapshot[];
-  readonly from: number;
+  /** Position of the last snapshot returned. */
+  from: number;
   through: number;
-  readonly at: number;
-  reading?: Promise<void>;
+  at: number;
+  /** Reads under way, oldest first; each settles once what it found is added (or not). */
+  reads: Promise<void>[];
+  /** The end of the last read asked for (`through` when none is under way). */
+  readThrough: number;
+  /** A read failed: the reads after it are not added (they would leave a gap). */
+  broken: boolean;
 }
+
+/** Reads of one walk under way at once: the next starts while RouterOS answers the one before. */
+const READS_IN_FLIGHT = 2;
+
+/** The index of the first item after `afterId` (items are sorted; usually 0 or close to it). */
+const firstAfter = (items: readonly KeptSnapshot[], afterId: string) => {
+  let i = 0;
+  while (i < items.length && (items[i] as KeptSnapshot).located.snapshotId <= afterId) i++;
+  return i;
+};
 
 export class WalkCache {
   readonly #entries = new Map<string, Entry>();
@@ -65,61 +82,116 @@ export class WalkCache {
   }
 
   /**
-   * The slice kept for this walk when it covers `position`, once a read-ahead under way has
-   * finished; records past `describedTtlMs` are left out (the page reads those images again).
+   * What is kept for this walk after `afterId` (at `position`), waiting for reads under way while
+   * fewer than `wanted` are kept; records past `describedTtlMs` are left out (the page reads those
+   * images again). Undefined when nothing kept covers the position.
    */
-  async get(key: string, position: number): Promise<KeptSlice | undefined> {
+  async get(key: string, afterId: string, position: number, wanted: number): Promise<KeptSlice | undefined> {
     const entry = this.#live(key);
-    if (entry?.reading !== undefined) await entry.reading;
-    if (entry === undefined || this.#live(key) !== entry) return undefined;
-    if (position < entry.from || position > entry.through) return undefined;
+    if (entry === undefined || position < entry.from || position > entry.readThrough) return undefined;
+    while (entry.reads.length > 0 && entry.items.length - firstAfter(entry.items, afterId) < wanted) {
+      await entry.reads[0];
+      if (this.#entries.get(key) !== entry) return undefined;
+    }
+    if (position > entry.through) return undefined;
     const now = this.clock();
-    const items = entry.items.map((item) =>
-      item.record !== undefined && now - item.readAt > this.describedTtlMs
-        ? { located: item.located, readAt: item.readAt }
-        : item,
-    );
-    return { items, from: entry.from, through: entry.through };
+    const items = entry.items
+      .slice(firstAfter(entry.items, afterId))
+      .map((item) =>
+        item.record !== undefined && now - item.readAt > this.describedTtlMs
+          ? { located: item.located, readAt: item.readAt }
+          : item,
+      );
+    return { items, through: entry.through, handle: entry };
   }
 
-  /** Keeps a walk's slice, unless a `clear` came after `generation` was read; says whether it did. */
-  put(key: string, slice: KeptSlice, generation: number): boolean {
-    if (generation !== this.#generation) return false;
-    this.#entries.delete(key);
-    this.#entries.set(key, {
+  /**
+   * Keeps a walk's slice read by a page itself (replacing what was kept, and dropping what reads
+   * under way for it find), unless a `clear` came after `generation` was read.
+   */
+  put(
+    key: string,
+    slice: { items: readonly KeptSnapshot[]; from: number; through: number },
+    generation: number,
+  ): WalkHandle | undefined {
+    if (generation !== this.#generation) return undefined;
+    const entry: Entry = {
+      key,
       items: slice.items,
       from: slice.from,
       through: slice.through,
       at: this.clock(),
-    });
+      reads: [],
+      readThrough: slice.through,
+      broken: false,
+    };
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
     // Oldest first out: a Map iterates in insertion order.
     for (const oldest of this.#entries.keys()) {
       if (this.#entries.size <= this.maxEntries) break;
       this.#entries.delete(oldest);
     }
-    return true;
+    return entry;
   }
 
   /**
-   * Reads on after the walk's kept slice in the background (one read at a time per walk) and adds
-   * what it finds to the slice, if the slice is still the walk's then and nothing was cleared. A
-   * read that fails is not kept: the page that would have used it reads for itself.
+   * A page answered from what was kept returned up to `lastId` (at `position`): what follows stays
+   * kept, with the reads under way for it. Says how many are kept after it, or undefined when the
+   * walk's entry is gone (cleared, or replaced by another page's read).
    */
-  readAhead(key: string, read: () => Promise<ReadAhead>): void {
-    const entry = this.#entries.get(key);
-    if (entry === undefined || entry.reading !== undefined) return;
+  advance(handle: WalkHandle, lastId: string, position: number): number | undefined {
+    const entry = handle as Entry;
+    if (this.#entries.get(entry.key) !== entry) return undefined;
+    entry.items = entry.items.slice(firstAfter(entry.items, lastId));
+    entry.from = position;
+    entry.at = this.clock();
+    return entry.items.length;
+  }
+
+  /**
+   * Where the next read of this walk starts (after what is kept and what is being read), or
+   * undefined when no read may start now (the walk's entry is gone, a read failed, or
+   * `READS_IN_FLIGHT` are under way).
+   */
+  nextRead(handle: WalkHandle): { from: number; kept: number } | undefined {
+    const entry = handle as Entry;
+    if (this.#entries.get(entry.key) !== entry || entry.broken) return undefined;
+    if (entry.reads.length >= READS_IN_FLIGHT) return undefined;
+    return { from: entry.readThrough + 1, kept: entry.items.length };
+  }
+
+  /**
+   * Reads, in the background, the slice from `nextRead(handle).from` to `through`, and adds what it
+   * finds to the walk once the reads before it are added, if the walk's entry is still the same
+   * and nothing was cleared. A read that fails is not kept, nor are the reads after it: the page
+   * that would have used them reads for itself.
+   */
+  readAhead(handle: WalkHandle, through: number, read: () => Promise<readonly KeptSnapshot[]>): void {
+    const entry = handle as Entry;
+    if (this.nextRead(handle) === undefined) return;
     const generation = this.#generation;
-    const reading = read().then(
-      (found) => {
-        if (this.#entries.get(key) !== entry || generation !== this.#generation) return;
-        entry.items = [...entry.items, ...found.items];
-        entry.through = found.through;
-      },
-      () => undefined,
-    );
-    entry.reading = reading.finally(() => {
-      entry.reading = undefined;
-    });
+    entry.readThrough = through;
+    const found = read();
+    const before = entry.reads.at(-1);
+    const done = (async () => {
+      let items: readonly KeptSnapshot[] | undefined;
+      try {
+        items = await found;
+      } catch {
+        items = undefined;
+      }
+      if (before !== undefined) await before;
+      entry.reads.shift();
+      if (this.#entries.get(entry.key) !== entry || generation !== this.#generation || entry.broken) return;
+      if (items === undefined) {
+        entry.broken = true;
+        return;
+      }
+      entry.items = [...entry.items, ...items];
+      entry.through = through;
+    })();
+    entry.reads.push(done);
   }
 
   /**
