@@ -191,7 +191,7 @@ function listingSection(r: BenchResults): string {
   for (const l of r.listing) {
     const figs = r.figures.filter((f) => f.id.startsWith(`list.${l.snapshots}.`));
     parts.push(
-      `**${l.snapshots} snapshots** over 10 volumes, made in ${(l.populateMs / 1000).toFixed(0)} s directly on the pool with \`btrfs subvolume snapshot -r\` (not through CSI): the same read-only snapshot subvolumes the driver makes, at \`<root>/snaps/<volume id>/<snapshot id derived from the name>\`; the emulator's subvolume cache is then refreshed and a ListSnapshots of everything must return exactly ${l.snapshots}.${l.walkSampledPages ? ` The page-by-page walk (${l.walkPages} pages) would have exceeded the time budget, so ${l.walkSampledPages} pages spread from its start to its end were timed and the walk is their median × ${l.walkPages}: every page costs about the same: each reads a slice of the id space that holds about a page.` : ""}`,
+      `**${l.snapshots} snapshots** over 10 volumes, made in ${(l.populateMs / 1000).toFixed(0)} s directly on the pool with \`btrfs subvolume snapshot -r\` (not through CSI): the same read-only snapshot subvolumes the driver makes, at \`<root>/snaps/<volume id>/<snapshot id derived from the name>\`; the emulator's subvolume cache is then refreshed and a ListSnapshots of everything must return exactly ${l.snapshots}.${l.walkSampledPages ? ` The page-by-page walk (${l.walkPages} pages) would have exceeded the time budget, so ${l.walkSampledPages} pages spread from its start to its end were timed and the walk is their median × ${l.walkPages}: each sampled page reads its own slice with nothing read ahead, so the estimate is an upper bound.` : ""}`,
       "",
       table(FIGURE_HEAD, figureRows(figs)),
       "",

@@ -196,8 +196,9 @@ export class ListingSuite {
   }
 
   /**
-   * Every page costs about the same (each reads a slice of the id space of about a page), so a walk too long
-   * for the time budget is estimated from `count` pages spread from its start to its end.
+   * A walk too long for the time budget is estimated from `count` pages spread from its start to its
+   * end. Each sampled page reads its own slice (nothing the walk read ahead is kept for it), so the
+   * estimate is an upper bound.
    */
   private async sampledWalk(count: number): Promise<WalkSample> {
     const { stack } = this;

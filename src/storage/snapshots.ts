@@ -86,21 +86,19 @@ export class SnapshotStore {
    * by id. With `described`, each comes with its full record: the line also lists the images of
    * the slice, found by a pattern over their paths (`Layout.snapshotImagesPattern`), so it names
    * nothing it has not read yet. With `count`, RouterOS also counts every snapshot the filter
-   * matches (printing nothing but the number), for sizing the slices after it. With `ahead`, the
-   * line reads that further slice too, without images (a later line names them).
+   * matches (printing nothing but the number), for sizing the slices after it.
    */
   async readSlice(
     filter: { sourceVolumeId?: string },
     range: IdRange,
     call: CallOptions,
-    options: { count?: boolean; described?: boolean; ahead?: IdRange | undefined } = {},
-  ): Promise<{ listed: ListedSnapshot[]; ahead: SnapshotSubvolume[]; total?: number }> {
-    const { count = false, described = false, ahead } = options;
+    options: { count?: boolean; described?: boolean } = {},
+  ): Promise<{ listed: ListedSnapshot[]; total?: number }> {
+    const { count = false, described = false } = options;
     const queries: Query<unknown>[] = [];
     if (count) queries.push(this.#countQuery(filter));
     queries.push(this.#rangeQuery(filter, range));
     if (described) queries.push(this.#rangeImagesQuery(filter, range));
-    if (ahead !== undefined) queries.push(this.#rangeQuery(filter, ahead));
     const results: unknown[] = await this.rds.read(queries, call);
     const total = count ? (results.shift() as number) : undefined;
     const located = this.#sorted(results.shift() as SubvolumeInfo[]);
@@ -110,8 +108,7 @@ export class SnapshotStore {
       const record = records?.[i];
       return record === undefined ? { located: l } : { located: l, record };
     });
-    const next = ahead === undefined ? [] : this.#sorted(results.shift() as SubvolumeInfo[]);
-    return total === undefined ? { listed, ahead: next } : { listed, ahead: next, total };
+    return total === undefined ? { listed } : { listed, total };
   }
 
   /**

@@ -3,7 +3,6 @@ import {
   ID_SPACE,
   type IdRange,
   idPosition,
-  type ListedSnapshot,
   type PoolStorage,
   rangeWidthFor,
   type SnapshotRecord,
@@ -13,18 +12,26 @@ import type { Outgoing, Snapshot } from "../types.js";
 import type { Controller } from "./context.js";
 import { snapshotMessage } from "./messages.js";
 import { encodeListToken, type ListToken } from "./tokens.js";
+import type { KeptSnapshot, WalkHandle } from "./walk-cache.js";
 
 /**
  * ListSnapshots over one pool, a slice of the id space at a time (id-ranges.ts): snapshot ids are
  * uniformly spread hashes, so the snapshots in a range of positions are about the range's share
  * of the table, and RouterOS selects them with a `where name~` it evaluates in its item table.
  *
- * A page of a walk costs 1 round trip: a first page (and a page whose token finds nothing kept)
- * reads, in one line, the slice after its token with the slice's images, the slice after that
- * (for the next page), and on a first page the count of the walk that sizes the slices (carried
- * on in the token). A later page finds its snapshots in what the previous page read (walk-cache.ts)
- * and sends one line naming their images, with the slice the page after it needs. A slice that
- * held fewer than a page costs one more line (rare: slices are sized with a margin).
+ * A walk costs about one round trip per `READ_AHEAD` snapshots, not one per page:
+ * - a first page reads, in one line, the count of the walk (which sizes the slices, carried on in
+ *   the token) and the slice after its token with the slice's images: about one page, and nothing
+ *   more (a client that only asks for first pages pays only for those);
+ * - the second page reads a slice of about `READ_AHEAD` snapshots with their images, in one line;
+ * - a later page finds its snapshots, with their images, in what was read before (walk-cache.ts)
+ *   and sends nothing; once fewer than twice `READ_AHEAD` (or four pages) are kept, the next
+ *   slice of about `READ_AHEAD` is read, with its images, in the background while the pages
+ *   before it are delivered, so the page that needs it usually finds it read;
+ * - a page whose token finds nothing kept (a restart, another controller, past the TTL) reads a
+ *   slice of about `READ_AHEAD` snapshots itself, in one line; one whose images were read too long
+ *   ago names them in one line. A slice that held fewer than a page costs one more line (rare:
+ *   slices are sized with a margin).
  *
  * Everything at once (max_entries 0) is read in slices of about `EVERYTHING_SLICE` snapshots, each
  * line naming the previous slice's images, so no reply and no parse holds the whole table.
@@ -39,6 +46,17 @@ const GUESSED_TOTAL = 4096;
  */
 const EVERYTHING_SLICE = 200;
 
+/**
+ * Snapshots a walk reads per line after its first page (at least two pages): the line stays short
+ * (the images are found by a pattern over the slice, not by name) and the reply about 150 KB,
+ * while a walk of 10 000 snapshots takes about 20 round trips instead of 100 (RouterOS throttles
+ * a burst of requests).
+ */
+const READ_AHEAD = 500;
+
+/** Background reads of a walk run within this (ms); one that takes longer is not kept. */
+const READ_AHEAD_DEADLINE_MS = 10_000;
+
 const END = ID_SPACE - 1;
 
 /** One page of at most `max` snapshots after the token, and the token of the next page. */
@@ -51,89 +69,138 @@ export async function pageOfSlices(
   max: number,
   call: CallOptions,
 ): Promise<{ records: SnapshotRecord[]; nextToken: string }> {
-  const { snapshots } = pool.storage;
+  const generation = c.walks.generation;
   const after = token?.afterId;
   const isAfter = (s: SnapshotSubvolume) => after === undefined || s.snapshotId > after;
   const start = after === undefined ? 0 : idPosition(after);
-  const kept = after === undefined ? undefined : c.walks.get(key, start);
+  const kept = after === undefined ? undefined : await c.walks.get(key, after, start, max);
   let total = token?.total;
-  let items: ListedSnapshot[];
+  let items: KeptSnapshot[];
   let through: number;
+  // The walk continued from what was kept, when the page needs no read of its own.
+  let walk: WalkHandle | undefined;
   if (kept !== undefined) {
-    items = kept.items.filter(isAfter).map((located) => ({ located }));
+    items = [...kept.items];
     through = kept.through;
+    walk = kept.handle;
   } else {
     // A first page counts the walk; its slices are sized by the last count this controller made.
     const counting = after === undefined;
     const known = (counting ? c.walks.total(key) : total) ?? GUESSED_TOTAL;
-    const range = slice(start, rangeWidthFor(max, known));
-    const ahead = range.to < END ? slice(range.to + 1, aheadWidth(max, known)) : undefined;
-    const read = await snapshots.readSlice(filter, range, call, { count: counting, described: true, ahead });
+    const range = slice(start, rangeWidthFor(counting ? max : Math.max(max, READ_AHEAD), known));
+    const read = await readDescribed(c, pool, filter, range, call, counting);
     if (read.total !== undefined) {
       total = read.total;
       c.walks.setTotal(key, total);
     }
-    items = read.listed.filter((l) => isAfter(l.located));
-    for (const located of read.ahead) items.push({ located });
-    through = (ahead ?? range).to;
+    items = read.items.filter((l) => isAfter(l.located));
+    through = range.to;
   }
   // Read on, slice by slice, until there is a page or the id space ends (usually not at all).
   for (let misses = 0; items.length < max && through < END; misses++) {
-    const width = rangeWidthFor(max - items.length, total ?? GUESSED_TOTAL) * 2 ** misses;
-    const range = slice(through + 1, width);
-    const read = await snapshots.readSlice(filter, range, call, { described: true });
-    for (const l of read.listed) if (isAfter(l.located)) items.push(l);
+    const wanted = Math.max(max, READ_AHEAD) - items.length;
+    const range = slice(through + 1, rangeWidthFor(wanted, total ?? GUESSED_TOTAL) * 2 ** misses);
+    const read = await readDescribed(c, pool, filter, range, call);
+    for (const l of read.items) if (isAfter(l.located)) items.push(l);
     through = range.to;
+    walk = undefined;
   }
-  return finishPage(c, pool, key, filter, { items, through, total }, max, call);
+  const readOn = after !== undefined;
+  return finishPage(c, pool, key, filter, { items, through, total, generation, readOn, walk }, max, call);
+}
+
+/** The snapshots of a slice with their images, in one line (with the walk's count on a first page). */
+async function readDescribed(
+  c: Controller,
+  pool: PoolStorage,
+  filter: { sourceVolumeId?: string },
+  range: IdRange,
+  call: CallOptions,
+  count = false,
+): Promise<{ items: KeptSnapshot[]; total?: number }> {
+  const readAt = c.walks.now();
+  const read = await pool.storage.snapshots.readSlice(filter, range, call, { count, described: true });
+  const items = read.listed.map((l) => ({ ...l, readAt }));
+  return read.total === undefined ? { items } : { items, total: read.total };
 }
 
 /**
- * The page: the first `max` of what was read. Snapshots read without their images are described
- * in one line, which also reads the slice the next page will need, unless what is left already
- * holds a page. A snapshot read in an earlier line (or call) whose image is gone by then was
- * deleted since, and is left out.
+ * The page: the first `max` of what was read. Snapshots whose images were not read recently are
+ * described in one line; one whose image is gone by then was deleted since, and is left out. What
+ * is left is kept for the next page, and on a later page, once fewer than twice `READ_AHEAD` (or
+ * four pages) are left, the slice after it is read in the background.
  */
 async function finishPage(
   c: Controller,
   pool: PoolStorage,
   key: string,
   filter: { sourceVolumeId?: string },
-  read: { items: readonly ListedSnapshot[]; through: number; total: number | undefined },
+  read: {
+    items: readonly KeptSnapshot[];
+    through: number;
+    total: number | undefined;
+    generation: number;
+    /** Whether the slice after what is kept may be read in the background (not after a first page). */
+    readOn: boolean;
+    /** What was kept for the walk, when the page was answered from it alone. */
+    walk: WalkHandle | undefined;
+  },
   max: number,
   call: CallOptions,
 ): Promise<{ records: SnapshotRecord[]; nextToken: string }> {
-  const { snapshots } = pool.storage;
-  const { items, through, total } = read;
+  const { items, through, total, generation, readOn } = read;
   const page = items.slice(0, max);
-  const rest = items.slice(max).map((l) => l.located);
+  const rest = items.slice(max);
   const last = page.at(-1)?.located;
   const more = rest.length > 0 || through < END;
   const nextToken = more && last !== undefined ? encodeListToken(pool.csiId(last.snapshotId), total) : "";
   const unread = page.filter((l) => l.record === undefined).map((l) => l.located);
-  let next: IdRange | undefined;
-  if (nextToken === "") c.walks.delete(key);
-  else if (unread.length > 0 && rest.length < max && through < END) {
-    next = slice(through + 1, rangeWidthFor(max - rest.length, total ?? GUESSED_TOTAL));
-  }
   const described =
-    unread.length === 0
-      ? { records: [], next: [] }
-      : await snapshots.describeThenList(unread, filter, next, call, { dropMissing: true });
-  if (nextToken !== "" && last !== undefined) {
-    c.walks.put(key, {
-      items: [...rest, ...described.next],
-      from: idPosition(last.snapshotId),
-      through: next?.to ?? through,
-    });
+    unread.length === 0 ? [] : await pool.storage.snapshots.describeAll(unread, call, { dropMissing: true });
+  if (nextToken === "") c.walks.delete(key);
+  else if (last !== undefined) {
+    const position = idPosition(last.snapshotId);
+    const continued =
+      read.walk !== undefined && c.walks.advance(read.walk, last.snapshotId, position) !== undefined;
+    const walk = continued
+      ? read.walk
+      : c.walks.put(key, { items: rest, from: position, through }, generation);
+    if (walk !== undefined && readOn) readAhead(c, pool, filter, walk, max, total);
   }
-  const byId = new Map(described.records.map((r) => [r.snapshotId, r]));
+  const byId = new Map(described.map((r) => [r.snapshotId, r]));
   const records: SnapshotRecord[] = [];
   for (const l of page) {
     const record = l.record ?? byId.get(l.located.snapshotId);
     if (record !== undefined) records.push(record);
   }
   return { records, nextToken };
+}
+
+/**
+ * Starts background reads of the slices after what the walk keeps and is reading, while fewer than
+ * two reads' worth are kept: the next read starts soon after the last one arrived, and RouterOS
+ * answers one while the driver takes in the other and pages are delivered.
+ */
+function readAhead(
+  c: Controller,
+  pool: PoolStorage,
+  filter: { sourceVolumeId?: string },
+  walk: WalkHandle,
+  max: number,
+  total: number | undefined,
+): void {
+  const wanted = Math.max(2 * max, READ_AHEAD);
+  for (
+    let next = c.walks.nextRead(walk);
+    next !== undefined && next.kept < 2 * wanted && next.from <= END;
+    next = c.walks.nextRead(walk)
+  ) {
+    const range = slice(next.from, rangeWidthFor(wanted, total ?? GUESSED_TOTAL));
+    c.walks.readAhead(walk, range.to, async () => {
+      const deadline = Date.now() + READ_AHEAD_DEADLINE_MS;
+      return (await readDescribed(c, pool, filter, range, { deadline })).items;
+    });
+  }
 }
 
 /**
@@ -169,12 +236,6 @@ export async function everySnapshot(
     if (next !== undefined) through = next.to;
   }
   return out;
-}
-
-/** The width of the slice read ahead with a page: what the page's own slice is expected to leave over is subtracted. */
-function aheadWidth(max: number, total: number): number {
-  const expected = (rangeWidthFor(max, total) * total) / ID_SPACE;
-  return rangeWidthFor(Math.max(1, Math.ceil(max - Math.max(0, expected - max))), total);
 }
 
 /** `width` positions from `from`, cut at the end of the id space. */

@@ -100,8 +100,13 @@ export async function deleteSnapshot(
       await storage.directories.sweepVolumeSnapshots(call);
       return {};
     }
+    // Cleared before and after: a walk's read that began in between saw the snapshot.
     c.walks.clear();
-    await storage.snapshots.delete(found, call);
+    try {
+      await storage.snapshots.delete(found, call);
+    } finally {
+      c.walks.clear();
+    }
     return {};
   });
 }
