@@ -1,7 +1,7 @@
 import type { BenchStack } from "./bench-stack.js";
 
 /** The driver's keepalive; sent on its own schedule, never part of an operation. */
-const KEEPALIVE = ":put 1";
+export const KEEPALIVE = ":put 1";
 
 /** One timed CSI call, with what it cost on the wire. */
 export interface CallSample {
