@@ -80,6 +80,17 @@ const expectedMethods = {
   },
 } satisfies { [S in keyof CsiMethods]: Record<keyof CsiMethods[S], true> };
 
+/** csi.proto as @grpc/proto-loader reads it, with the options the driver's descriptor matches. */
+function referenceDefinitions() {
+  return protoLoader.loadSync(CSI_PROTO_PATH, {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+}
+
 describe("loadCsiServices", () => {
   it("serves exactly the methods of each CSI service, all unary", () => {
     const services = loadCsiServices();
@@ -103,13 +114,7 @@ describe("loadCsiServices", () => {
   });
 
   it("encodes and decodes every message as @grpc/proto-loader does from csi.proto", () => {
-    const reference = protoLoader.loadSync(CSI_PROTO_PATH, {
-      keepCase: true,
-      longs: String,
-      enums: String,
-      defaults: true,
-      oneofs: true,
-    });
+    const reference = referenceDefinitions();
     const samples: Record<string, object> = {
       CreateVolume: {
         name: "pvc-1",
@@ -144,13 +149,7 @@ describe("loadCsiServices", () => {
   });
 
   it("encodes int64 answers of every size to the bytes @grpc/proto-loader makes of them", () => {
-    const reference = protoLoader.loadSync(CSI_PROTO_PATH, {
-      keepCase: true,
-      longs: String,
-      enums: String,
-      defaults: true,
-      oneofs: true,
-    });
+    const reference = referenceDefinitions();
     const theirs = (reference["csi.v1.Controller"] as grpc.ServiceDefinition).ListSnapshots!;
     const ours = loadCsiServices().Controller.ListSnapshots!;
     // Short strings go to protobufjs as numbers (src/csi/proto-int64.ts), long ones as strings.

@@ -30,6 +30,19 @@ function pendingRead() {
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A walk keeping `s0` up to position 99, with reads of 100–199 and 200–299 under way. */
+function walkReadingTwo() {
+  const cache = new WalkCache(10_000, () => 0);
+  const walk = cache.put("all", slice(1, 0, 99), cache.generation);
+  if (walk === undefined) throw new Error("not kept");
+  const first = pendingRead();
+  const second = pendingRead();
+  cache.readAhead(walk, 199, first.read);
+  expect(cache.nextRead(walk)).toEqual({ from: 200, kept: 1 });
+  cache.readAhead(walk, 299, second.read);
+  return { cache, walk, first, second };
+}
+
 describe("WalkCache", () => {
   it("keeps a slice for its time to live, then forgets it", async () => {
     let now = 0;
@@ -116,14 +129,7 @@ describe("WalkCache", () => {
   });
 
   it("runs two reads at once and adds them in order, whichever answers first", async () => {
-    const cache = new WalkCache(10_000, () => 0);
-    const walk = cache.put("all", slice(1, 0, 99), cache.generation);
-    if (walk === undefined) throw new Error("not kept");
-    const first = pendingRead();
-    const second = pendingRead();
-    cache.readAhead(walk, 199, first.read);
-    expect(cache.nextRead(walk)).toEqual({ from: 200, kept: 1 });
-    cache.readAhead(walk, 299, second.read);
+    const { cache, walk, first, second } = walkReadingTwo();
     // No third while two are under way.
     expect(cache.nextRead(walk)).toBeUndefined();
     let third = 0;
@@ -143,13 +149,7 @@ describe("WalkCache", () => {
   });
 
   it("keeps nothing a failed read would have left a gap before, and reads after a failure are not added", async () => {
-    const cache = new WalkCache(10_000, () => 0);
-    const walk = cache.put("all", slice(1, 0, 99), cache.generation);
-    if (walk === undefined) throw new Error("not kept");
-    const first = pendingRead();
-    const second = pendingRead();
-    cache.readAhead(walk, 199, first.read);
-    cache.readAhead(walk, 299, second.read);
+    const { cache, walk, first, second } = walkReadingTwo();
     second.finish([snapshot("u0")]);
     first.fail(new Error("connection lost"));
     // The page waits for both, finds only what came before the failure, and reads on itself.
