@@ -6,7 +6,7 @@ import type { SimFixture } from "./sim.js";
  * pinned by fingerprint (never skipped), and no keepalive (tests start and stop connections at will).
  */
 export function simConnectionOptions(
-  sim: SimFixture,
+  sim: Pick<SimFixture, "host" | "port" | "user" | "privateKeyPath" | "hostKeyFingerprint">,
   overrides: Partial<RdsConnectionOptions> = {},
 ): RdsConnectionOptions {
   return {

@@ -1,4 +1,5 @@
 import { RdsClient, RdsConnection } from "../../../src/rds/index.js";
+import { simConnectionOptions } from "../../helpers/sim-connection.js";
 import type { ClusterInfo } from "./cluster.js";
 
 /**
@@ -17,15 +18,7 @@ export class RdsView {
   readonly #client: RdsClient;
 
   constructor(private readonly info: ClusterInfo) {
-    const { sim } = info;
-    this.#connection = new RdsConnection({
-      host: sim.host,
-      port: sim.port,
-      username: sim.user,
-      privateKey: { path: sim.privateKeyPath },
-      hostKey: { fingerprint: sim.hostKeyFingerprint },
-      keepaliveIntervalMs: 0,
-    });
+    this.#connection = new RdsConnection(simConnectionOptions(info.sim));
     this.#client = new RdsClient(this.#connection);
   }
 
