@@ -43,7 +43,7 @@ export class Pool {
     if (!existsSync(imagePath)) await createImage(imagePath, options);
     const loopDevice = (await step("attach a loop device", "losetup", ["-f", "--show", imagePath])).trim();
     try {
-      await step("mount the Btrfs pool", "mount", ["-t", "btrfs", loopDevice, mountPath]);
+      await mountPool(loopDevice, mountPath);
     } catch (e) {
       await detachWithin(loopDevice, imagePath, RELEASE).catch(() => undefined);
       throw e;
@@ -104,6 +104,25 @@ async function createImage(imagePath: string, options: PoolOptions): Promise<voi
   } catch (e) {
     await rm(imagePath, { force: true });
     throw e;
+  }
+}
+
+/**
+ * Mounts the pool, dropping the loop device's cached blocks first. A device just detached from
+ * another file (a short-lived image, another pool) can keep blocks read from that file while it was
+ * attached, when udev's probe of the device races the detach; the mount then reads a stale
+ * superblock ("bad superblock on /dev/loopN"). Flushed and tried again, 3 times in all.
+ */
+async function mountPool(device: string, mountPath: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await run("blockdev", ["--flushbufs", device]).catch(() => undefined);
+    try {
+      await step("mount the Btrfs pool", "mount", ["-t", "btrfs", device, mountPath]);
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
   }
 }
 
